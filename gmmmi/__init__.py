@@ -1,0 +1,42 @@
+"""gmmmi: mutual information with honest uncertainty, from Gaussian mixture models.
+
+Public names are imported lazily so that ``import gmmmi`` stays fast and
+optional extras (PyMC, Dask) are only imported when used.
+"""
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_PUBLIC = {
+    "estimate": "gmmmi.api",
+    "Result": "gmmmi.result",
+    "load": "gmmmi.result",
+    "MixtureDraws": "gmmmi.mixture",
+    "ConvergenceWarning": "gmmmi.exceptions",
+    "IntegrationWarning": "gmmmi.exceptions",
+    "EstimateMI": "gmmmi.mi",
+    "GMMFitParamHolder": "gmmmi.param_holders",
+    "SelectComponentsParamHolder": "gmmmi.param_holders",
+    "MIDistParamHolder": "gmmmi.param_holders",
+    "compare": "gmmmi.compare",
+    "calibration": "gmmmi.compare",
+    "estimate_many": "gmmmi.parallel",
+    "mi_matrix": "gmmmi.parallel",
+    "get_backend": "gmmmi.backends",
+}
+_SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture"}
+
+__all__ = sorted(_PUBLIC) + sorted(_SUBMODULES)
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        return getattr(import_module(_PUBLIC[name]), name)
+    if name in _SUBMODULES:
+        return import_module(f"gmmmi.{name}")
+    raise AttributeError(f"module 'gmmmi' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,66 @@
+"""Registry of fitting backends.
+
+Built-in: ``"numba"`` (EM + cross-validated K + bootstrap, the default) and
+``"pymc"`` (Bayesian mixture, posterior draws; needs the ``pymc`` extra).
+Third parties register more through the entry-point group ``gmmmi.backends``,
+whose objects are Backend classes (or factories) called with no arguments.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from .base import Backend, FitDiagnostics
+
+__all__ = ["Backend", "FitDiagnostics", "get_backend", "available_backends"]
+
+_BUILTIN = {
+    "numba": ("gmmmi.backends.numba", "NumbaBackend"),
+    "pymc": ("gmmmi.backends.pymc", "PyMCBackend"),
+}
+
+
+def _plugins() -> dict:
+    return {ep.name: ep for ep in entry_points(group="gmmmi.backends")}
+
+
+def available_backends() -> list[str]:
+    """Names accepted by ``get_backend`` (built-in first, then plugins)."""
+    return list(_BUILTIN) + sorted(set(_plugins()) - set(_BUILTIN))
+
+
+def get_backend(backend) -> Backend:
+    """Resolve a backend name or object.
+
+    Parameters
+    ----------
+    backend : str or Backend
+        A registered name (``"numba"``, ``"pymc"``, or a plugin's) or an
+        object with ``name``, ``options`` and ``fit``.
+
+    Returns
+    -------
+    Backend
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid ones.
+    """
+    if not isinstance(backend, str):
+        if isinstance(backend, Backend):
+            return backend
+        raise TypeError(
+            "backend must be a name or an object with `name`, `options` and `fit`; "
+            f"got {type(backend).__name__}."
+        )
+    if backend in _BUILTIN:
+        module, cls = _BUILTIN[backend]
+        return getattr(importlib.import_module(module), cls)()
+    plugins = _plugins()
+    if backend in plugins:
+        return plugins[backend].load()()
+    raise ValueError(
+        f"Unknown backend {backend!r}; valid names are {', '.join(map(repr, available_backends()))}."
+    )

@@ -1,0 +1,13 @@
+"""Warnings and exceptions that gmmmi raises."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit did not converge, or the component search stopped at ``max_components``.
+
+    The estimate is still returned; the warning says which fits were affected
+    and what to change (``max_iter``, ``threshold_fit``, ``max_components``).
+    """
+
+
+class IntegrationWarning(UserWarning):
+    """An integral fell back to another method or its error estimate is large."""
