@@ -206,7 +206,9 @@ class MixtureDraws:
         chols = self.cholesky()
         out = np.empty((self.n_draws, n, self.n_dim))
         for s in range(self.n_draws):
-            labels = rng.choice(self.n_components, size=n, p=self.weights[s] / self.weights[s].sum())
+            labels = rng.choice(
+                self.n_components, size=n, p=self.weights[s] / self.weights[s].sum()
+            )
             z = rng.standard_normal((n, self.n_dim))
             out[s] = self.means[s, labels] + np.einsum("nij,nj->ni", chols[s, labels], z)
         return out

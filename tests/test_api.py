@@ -8,6 +8,7 @@ import pytest
 
 import gmmmi
 from gmmmi.datasets import paper_mixture
+
 from reference import gaussian_cmi, gaussian_kl, gaussian_mi
 
 README_TRUTH = -0.5 * math.log(1 - 0.6**2)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from gmmmi.mixture import MixtureDraws
+
 from reference import mixture_logpdf, random_covariance
 
 
@@ -38,9 +39,7 @@ def test_marginal_and_affine(rng):
     moved = mix.affine(A, b)
     X = rng.normal(size=(10, 3))
     # change of variables: log p_Y(y) = log p_X(x) - log|det A|
-    np.testing.assert_allclose(
-        moved.logpdf(X * A + b), mix.logpdf(X) - np.log(A).sum(), rtol=1e-10
-    )
+    np.testing.assert_allclose(moved.logpdf(X * A + b), mix.logpdf(X) - np.log(A).sum(), rtol=1e-10)
 
 
 def test_sample_moments(rng):

@@ -61,6 +61,5 @@ def get_backend(backend) -> Backend:
     plugins = _plugins()
     if backend in plugins:
         return plugins[backend].load()()
-    raise ValueError(
-        f"Unknown backend {backend!r}; valid names are {', '.join(map(repr, available_backends()))}."
-    )
+    valid = ", ".join(map(repr, available_backends()))
+    raise ValueError(f"Unknown backend {backend!r}; valid names are {valid}.")
