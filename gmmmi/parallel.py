@@ -1,0 +1,736 @@
+"""Many estimates at once: `estimate_many` and `mi_matrix` over any executor.
+
+The unit of work is one call of `gmmmi.estimate`. Work is spread with any
+`concurrent.futures.Executor`: none (in-process, serial), a
+`~concurrent.futures.ProcessPoolExecutor`, or a Dask cluster through
+``dask.distributed.Client(...).get_executor()`` (or the ``Client`` itself).
+
+Reproducibility: every task receives its own integer seed, spawned from one
+`numpy.random.SeedSequence` built from ``random_state``, in task order. A
+task's result therefore depends on the seed and its position only, never on
+the executor, the number of workers, or the order in which tasks finish.
+
+Data movement: the columns are shipped to the workers once, not once per
+task. With a Dask executor each column is scattered once and every task
+receives references (futures) to the columns it needs, so a worker fetches a
+column at most once. With a process pool the columns are written once to
+``.npy`` files in a temporary directory and memory-mapped by the workers.
+Results come back small: fitted mixture draws and MI draws, never the data.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import shutil
+import tempfile
+import threading
+import traceback as _traceback
+import warnings
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._progress import progress_bar, progress_enabled
+
+__all__ = ["MIMatrix", "TaskError", "TaskFailedWarning", "estimate_many", "mi_matrix"]
+
+_ROLES = ("x", "y", "z")
+
+
+class TaskFailedWarning(UserWarning):
+    """Some tasks of `estimate_many` or `mi_matrix` failed (see their `TaskError`)."""
+
+
+@dataclass(frozen=True)
+class TaskError:
+    """A task that failed, kept in its slot of the results.
+
+    Attributes
+    ----------
+    index : int
+        Position of the task in the input list.
+    type : str
+        Name of the exception class, e.g. ``"KeyError"``, ``"ValueError"``.
+    message : str
+        The exception's message.
+    traceback : str
+        The formatted traceback where the task ran ("" if it failed before
+        being submitted, e.g. an unknown column name).
+    """
+
+    index: int
+    type: str
+    message: str
+    traceback: str = field(default="", repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return f"task {self.index} failed: {self.type}: {self.message}"
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def _is_column_key(item) -> bool:
+    return isinstance(item, str) or (
+        isinstance(item, numbers.Integral) and not isinstance(item, bool)
+    )
+
+
+def _is_column_spec(item) -> bool:
+    """A column name, or a non-empty list/tuple of column names."""
+    if _is_column_key(item):
+        return True
+    return isinstance(item, list | tuple) and len(item) > 0 and all(_is_column_key(k) for k in item)
+
+
+def _as_columns(data) -> dict:
+    """``data`` as an ordered ``{label: array}`` dict (no copies).
+
+    A DataFrame gives its columns, a mapping its values, a 2D array its
+    columns labelled 0, 1, ...
+    """
+    if hasattr(data, "columns") and hasattr(data, "iloc"):
+        return {label: data[label].to_numpy() for label in data.columns}
+    if isinstance(data, Mapping):
+        return {label: np.asarray(value) for label, value in data.items()}
+    arr = np.asarray(data)
+    if arr.ndim != 2:
+        raise ValueError(
+            "data must be a DataFrame, a dict of arrays or a 2D array of shape "
+            f"(n_samples, n_columns); got an array of shape {arr.shape}."
+        )
+    return {j: arr[:, j] for j in range(arr.shape[1])}
+
+
+def _lookup(columns: dict, labels: list, key):
+    """The label of ``key`` in ``columns`` (an int also works as a position)."""
+    if key in columns:
+        return key
+    if isinstance(key, numbers.Integral) and 0 <= key < len(labels):
+        return labels[key]
+    shown = ", ".join(map(repr, labels[:20])) + (", ..." if len(labels) > 20 else "")
+    raise KeyError(f"column {key!r} not found in data; available columns: {shown}")
+
+
+class _TaskTable:
+    """Tasks turned into references to a store of named arrays.
+
+    ``store`` maps a string key to an array (a data column, or an array given
+    in a task); ``specs[i]`` is ``{"x": keys, "y": keys or None, "z": keys or
+    None}`` or a `TaskError` for a task that could not be resolved.
+    """
+
+    def __init__(self, tasks, data):
+        if isinstance(tasks, np.ndarray) or not isinstance(tasks, Sequence):
+            raise TypeError(
+                "tasks must be a list of (x, y) or (x, y, z) tuples of arrays or column "
+                f"names; got {type(tasks).__name__}."
+            )
+        self.columns = None if data is None else _as_columns(data)
+        self._labels = None if data is None else list(self.columns)
+        self.store: dict[str, np.ndarray] = {}
+        self._ids: dict[int, str] = {}
+        self.specs = []
+        for i, task in enumerate(tasks):
+            try:
+                self.specs.append(self._resolve(task))
+            except Exception as exc:  # reported in the task's slot
+                self.specs.append(TaskError(i, type(exc).__name__, _message(exc)))
+
+    def _resolve(self, task) -> dict:
+        if isinstance(task, np.ndarray) or not isinstance(task, list | tuple):
+            raise TypeError(
+                f"a task must be a tuple (x, y) or (x, y, z); got {type(task).__name__}."
+            )
+        if not 1 <= len(task) <= 3:
+            raise ValueError(f"a task must be a tuple (x, y) or (x, y, z); got {len(task)} items.")
+        spec = dict.fromkeys(_ROLES)
+        for role, item in zip(_ROLES, task, strict=False):
+            spec[role] = self._keys(item)
+        if spec["x"] is None:
+            raise ValueError("the x of a task is None; give an array or column name(s).")
+        return spec
+
+    def _keys(self, item):
+        if item is None:
+            return None
+        if self.columns is not None and _is_column_spec(item):
+            names = [item] if _is_column_key(item) else list(item)
+            return tuple(self._column_key(name) for name in names)
+        return (self._array_key(item),)
+
+    def _column_key(self, name) -> str:
+        label = _lookup(self.columns, self._labels, name)
+        key = f"c{self._labels.index(label)}"
+        self.store.setdefault(key, self.columns[label])
+        return key
+
+    def _array_key(self, item) -> str:
+        key = self._ids.get(id(item))
+        if key is None:
+            key = f"a{len(self._ids)}"
+            self._ids[id(item)] = key
+            self.store[key] = np.asarray(item)
+        return key
+
+
+def _message(exc: BaseException) -> str:
+    # KeyError's str() wraps the message in quotes
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+
+
+def _task_seeds(random_state, n: int) -> list[int]:
+    """One independent int seed per task, spawned from one SeedSequence."""
+    if isinstance(random_state, np.random.Generator):
+        root = np.random.SeedSequence(random_state.integers(2**63, size=4).tolist())
+    elif isinstance(random_state, np.random.SeedSequence):
+        root = random_state
+    elif random_state is None or (
+        isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+    ):
+        root = np.random.SeedSequence(random_state)
+    else:
+        raise TypeError(
+            "random_state must be an int, a numpy Generator, a SeedSequence or None; "
+            f"got {type(random_state).__name__}."
+        )
+    return [int(c.generate_state(1, np.uint64)[0] % 2**63) for c in root.spawn(n)]
+
+
+# --------------------------------------------------------------------------- shipping data
+
+
+class _ColumnFile:
+    """A column written once to an ``.npy`` file, memory-mapped by the worker that reads it."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def load(self) -> np.ndarray:
+        cached = _MAPPED.get(self.path)
+        if cached is None:
+            folder = os.path.dirname(self.path)
+            for stale in [p for p in _MAPPED if os.path.dirname(p) != folder]:
+                del _MAPPED[stale]
+            cached = np.load(self.path, mmap_mode="r", allow_pickle=True)
+            _MAPPED[self.path] = cached
+        return np.array(cached)
+
+
+#: per-process cache of memory-mapped columns (only the latest call's folder is kept)
+_MAPPED: dict[str, np.ndarray] = {}
+
+
+def _dask_client(executor):
+    """The dask.distributed Client behind ``executor``, or None."""
+    if not type(executor).__module__.startswith("distributed"):
+        return None
+    if hasattr(executor, "get_executor"):  # a Client passed as executor
+        return executor
+    return getattr(executor, "_client", None)
+
+
+class _Shipment:
+    """The data store as the workers will see it; a context manager that cleans up."""
+
+    def __init__(self, store: dict, executor):
+        self._tmp = None
+        self._client = None
+        self.executor = executor
+        client = _dask_client(executor)
+        if client is not None:
+            self._client = client
+            self.executor = executor.get_executor() if executor is client else executor
+            futures = client.scatter(list(store.values()), hash=False)
+            self.refs = dict(zip(store, futures, strict=True))
+        elif isinstance(executor, ProcessPoolExecutor):
+            self._tmp = tempfile.mkdtemp(prefix="gmmmi-")
+            self.refs = {}
+            for key, value in store.items():
+                path = os.path.join(self._tmp, f"{key}.npy")
+                np.save(path, value, allow_pickle=value.dtype == object)
+                self.refs[key] = _ColumnFile(path)
+        else:  # in-process, threads, or an unknown executor (pickles what each task needs)
+            self.refs = store
+
+    def columns_for(self, spec: dict) -> dict:
+        return {k: self.refs[k] for keys in spec.values() if keys for k in keys}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._client is not None:
+            self.refs.clear()  # releases the scattered futures
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- running one task
+
+
+def _default_estimate(*args, **kwargs):
+    from .api import estimate
+
+    return estimate(*args, **kwargs)
+
+
+def _assemble(columns: dict, keys):
+    if keys is None:
+        return None
+    arrays = [
+        c.load() if isinstance(c, _ColumnFile) else np.asarray(c) for c in map(columns.get, keys)
+    ]
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.column_stack(arrays)
+
+
+def _capture_warnings_safely() -> bool:
+    """Recording warnings touches global state: only do it where tasks run one at a time."""
+    if threading.current_thread() is threading.main_thread():
+        return True
+    try:
+        from distributed import get_worker
+
+        return get_worker().state.nthreads == 1
+    except (ImportError, ValueError, AttributeError):
+        return False
+
+
+class _NumbaThreads:
+    """Temporarily limit Numba's threads in this thread (None: leave as is)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        if self.n is not None:
+            import numba
+
+            self.old = numba.get_num_threads()
+            numba.set_num_threads(max(1, min(int(self.n), numba.config.NUMBA_NUM_THREADS)))
+
+    def __exit__(self, *exc):
+        if self.n is not None:
+            import numba
+
+            numba.set_num_threads(self.old)
+
+
+def _run_task(index, columns, spec, seed, options, threads, estimate_fn):
+    """Run one estimate where the executor put it; never raises.
+
+    Returns
+    -------
+    result : Result or TaskError
+    caught : list of (warning category, message), the warnings the task raised
+    """
+    capture = _capture_warnings_safely()
+    caught = []
+    try:
+        x, y, z = (_assemble(columns, spec[r]) for r in _ROLES)
+        with _NumbaThreads(threads), warnings.catch_warnings(record=capture) as rec:
+            if capture:
+                warnings.simplefilter("always")
+            result = estimate_fn(x, y, z=z, random_state=seed, progress=False, **options)
+        caught = [(w.category, str(w.message)) for w in (rec or [])]
+    except Exception as exc:
+        result = TaskError(index, type(exc).__name__, _message(exc), _traceback.format_exc())
+    return result, caught
+
+
+# --------------------------------------------------------------------------- estimate_many
+
+
+def estimate_many(
+    tasks,
+    *,
+    data=None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    random_state=None,
+    task_threads: int | None = None,
+    _estimate=None,
+    **options,
+) -> list:
+    """Run `gmmmi.estimate` on many tasks, serially or on an executor.
+
+    Parameters
+    ----------
+    tasks : list of tuple
+        Each task is ``(x, y)`` or ``(x, y, z)``, like the arguments of
+        `gmmmi.estimate` (``y`` may be None, ``z`` is the conditioning block).
+        An item is an array, or, when ``data`` is given, a column name (or
+        integer position) or a list of them, which are stacked as columns.
+    data : DataFrame, dict of arrays or 2D array, optional
+        Where column names in ``tasks`` are looked up. Columns are shipped to
+        the workers once, whatever the number of tasks that use them.
+    executor : concurrent.futures.Executor, dask Client or None
+        Where the tasks run.
+
+        * None (default): in this process, one task after another. The Numba
+          backend already spreads each estimate's bootstrap replicas over all
+          cores, so on one machine a pool of processes mostly competes for the
+          same cores; serial is the sensible default and needs no start-up.
+        * `~concurrent.futures.ProcessPoolExecutor`: one task per process.
+          Worth it for many small tasks (little data, few bootstrap replicas),
+          where one estimate cannot keep all cores busy.
+        * ``dask.distributed.Client(address).get_executor()`` (or the
+          ``Client``): the way to scale past one machine.
+        * Any other executor (e.g. threads) works; each task then receives
+          the columns it needs by reference (threads) or by pickling.
+    progress : bool or None
+        A progress bar over tasks; None shows it in a terminal for long work.
+    random_state : int, numpy.random.Generator, numpy.random.SeedSequence or None
+        Root of the per-task seeds: task ``i`` gets the ``i``-th child of
+        ``SeedSequence(random_state)``, so the results are identical whatever
+        the executor. Each result records its own seed in
+        ``result.meta["random_state"]``.
+    task_threads : int or None
+        Numba threads per task. None (default): all cores when serial, 1 on an
+        executor (the executor provides the parallelism; more would
+        oversubscribe the cores). Raise it on a cluster whose workers have
+        several cores and run one task at a time. Results do not depend on it.
+    **options
+        Passed to every `gmmmi.estimate` call (``backend``, ``kl``, ``base``,
+        ``discrete_y``, ``n_bootstrap``, ...).
+
+    Returns
+    -------
+    list of Result or TaskError, length len(tasks)
+        In input order. A task that failed (unknown column, invalid data, a fit
+        error) holds a `TaskError` with its index, exception type and message;
+        the other results are kept and a `TaskFailedWarning` reports the
+        count. Warnings raised inside a task are re-issued here, prefixed with
+        the task index (except on multi-threaded Dask workers, where they stay
+        in the worker logs).
+
+    Examples
+    --------
+    >>> from concurrent.futures import ProcessPoolExecutor
+    >>> tasks = [("a", "b"), ("a", "c"), (["a", "b"], "c")]
+    >>> with ProcessPoolExecutor(4) as pool:                      # doctest: +SKIP
+    ...     results = gmmmi.estimate_many(tasks, data=df, executor=pool, random_state=0)
+    """
+    estimate_fn = _default_estimate if _estimate is None else _estimate
+    table = _TaskTable(tasks, data)
+    seeds = _task_seeds(random_state, len(table.specs))
+    if task_threads is None and executor is not None:
+        task_threads = 1
+    results: list = list(table.specs)
+    caught: dict[int, list] = {}
+    todo = [i for i, s in enumerate(table.specs) if not isinstance(s, TaskError)]
+    with (
+        _Shipment(table.store, executor) as ship,
+        progress_bar(len(results), "gmmmi tasks", progress_enabled(progress), unit="task") as bar,
+    ):
+        bar.update(len(results) - len(todo))
+        args = {i: (i, ship.columns_for(results[i]), results[i], seeds[i], options) for i in todo}
+        if executor is None:
+            for i in todo:
+                results[i], caught[i] = _run_task(*args[i], task_threads, estimate_fn)
+                bar.update(1)
+        else:
+            _run_on(ship.executor, args, task_threads, estimate_fn, results, caught, bar)
+    _report(results, caught)
+    return results
+
+
+def _run_on(executor, args, threads, estimate_fn, results, caught, bar):
+    """Submit every task, collect as they finish; failures land in their slots."""
+    futures = {}
+    for i, a in args.items():
+        try:
+            futures[executor.submit(_run_task, *a, threads, estimate_fn)] = i
+        except Exception as exc:
+            results[i] = TaskError(i, type(exc).__name__, _message(exc), _traceback.format_exc())
+            bar.update(1)
+    for fut in as_completed(futures):
+        i = futures[fut]
+        try:
+            results[i], caught[i] = fut.result()
+        except Exception as exc:  # lost worker, unpicklable result, ...
+            results[i] = TaskError(i, type(exc).__name__, _message(exc))
+        bar.update(1)
+
+
+def _report(results, caught):
+    for i in sorted(caught):
+        for category, message in caught[i]:
+            warnings.warn(f"task {i}: {message}", category, stacklevel=3)
+    failed = [r for r in results if isinstance(r, TaskError)]
+    if failed:
+        warnings.warn(
+            f"{len(failed)} of {len(results)} tasks failed; their slots hold TaskError "
+            f"objects (first: {failed[0]}).",
+            TaskFailedWarning,
+            stacklevel=3,
+        )
+
+
+# --------------------------------------------------------------------------- mi_matrix
+
+
+def _named_columns(data, labels, prefix: str) -> dict:
+    """``{name: 1D array}`` for a DataFrame, dict or 2D array (named prefix0, prefix1, ...)."""
+    if hasattr(data, "columns") and hasattr(data, "iloc"):
+        cols = {str(c): data[c].to_numpy() for c in data.columns}
+    elif isinstance(data, Mapping):
+        cols = {str(k): np.asarray(v) for k, v in data.items()}
+    else:
+        arr = np.asarray(data)
+        if arr.ndim != 2:
+            raise ValueError(
+                "data must be a DataFrame, a dict of 1D arrays or a 2D array of shape "
+                f"(n_samples, n_columns); got an array of shape {arr.shape}."
+            )
+        cols = {f"{prefix}{j}": arr[:, j] for j in range(arr.shape[1])}
+    if labels is not None:
+        labels = [str(v) for v in labels]
+        if len(labels) != len(cols):
+            raise ValueError(
+                f"labels must name every column; got {len(labels)} labels for {len(cols)} columns."
+            )
+        if len(set(labels)) != len(labels):
+            raise ValueError("labels must be unique.")
+        cols = dict(zip(labels, cols.values(), strict=True))
+    for name, col in cols.items():
+        if col.ndim != 1:
+            raise ValueError(f"column {name!r} must be one-dimensional; got shape {col.shape}.")
+    return cols
+
+
+def _unit(base) -> str:
+    base = float(base)
+    return {2.0: "bit", math.e: "nat"}.get(base, f"log{base:g}")
+
+
+def mi_matrix(
+    data,
+    *,
+    against=None,
+    labels=None,
+    against_labels=None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    random_state=None,
+    task_threads: int | None = None,
+    **options,
+) -> MIMatrix:
+    """MI between all pairs of columns, or between two sets of columns.
+
+    Parameters
+    ----------
+    data : DataFrame, dict of 1D arrays or 2D array, shape (n, p)
+        Columns of a 2D array are named ``"x0"``, ``"x1"``, ...
+    against : DataFrame, dict of 1D arrays or 2D array, shape (n, q), optional
+        If given, every column of ``data`` against every column of
+        ``against`` (a p × q matrix; 2D-array columns named ``"y0"``, ...),
+        e.g. latent dimensions against ground-truth factors. Otherwise all
+        p (p - 1) / 2 pairs of columns of ``data`` (a symmetric p × p matrix
+        with a NaN diagonal).
+    labels, against_labels : list of str, optional
+        Names replacing the columns' own.
+    executor, progress, random_state, task_threads
+        As in `estimate_many`; pair ``k`` (in row-major order) gets the k-th
+        child seed, so results do not depend on the executor.
+    **options
+        Passed to every `gmmmi.estimate` call (``n_bootstrap``, ``base``,
+        ``backend``, ``discrete_y`` for categorical ``against`` columns, ...).
+
+    Returns
+    -------
+    MIMatrix
+        ``.mean`` and ``.sd`` (labelled DataFrames, in the unit of ``base``),
+        ``.errors`` of failed pairs, ``.to_frame()``, ``.plot()``.
+    """
+    import pandas as pd
+
+    rows = _named_columns(data, labels, "x")
+    symmetric = against is None
+    cols = rows if symmetric else _named_columns(against, against_labels, "y")
+    lengths = {len(c) for c in (*rows.values(), *cols.values())}
+    if len(lengths) > 1:
+        raise ValueError(
+            f"all columns must have the same number of samples; got lengths {sorted(lengths)}."
+        )
+    rnames, cnames = list(rows), list(cols)
+    if symmetric:
+        pairs = [(i, j) for i in range(len(rnames)) for j in range(i + 1, len(rnames))]
+        store = {f"r{i}": rows[n] for i, n in enumerate(rnames)}
+        tasks = [(f"r{i}", f"r{j}") for i, j in pairs]
+    else:
+        pairs = [(i, j) for i in range(len(rnames)) for j in range(len(cnames))]
+        store = {f"r{i}": rows[n] for i, n in enumerate(rnames)}
+        store.update({f"c{j}": cols[n] for j, n in enumerate(cnames)})
+        tasks = [(f"r{i}", f"c{j}") for i, j in pairs]
+    results = estimate_many(
+        tasks,
+        data=store,
+        executor=executor,
+        progress=progress,
+        random_state=random_state,
+        task_threads=task_threads,
+        **options,
+    )
+    mean = np.full((len(rnames), len(cnames)), np.nan)
+    sd = np.full_like(mean, np.nan)
+    errors, kept = {}, {}
+    for (i, j), res in zip(pairs, results, strict=True):
+        key = (rnames[i], cnames[j])
+        if isinstance(res, TaskError):
+            errors[key] = res
+            continue
+        kept[key] = res
+        mean[i, j], sd[i, j] = float(res.value), float(res.sd)
+        if symmetric:
+            mean[j, i], sd[j, i] = mean[i, j], sd[i, j]
+    return MIMatrix(
+        mean=pd.DataFrame(mean, index=rnames, columns=cnames),
+        sd=pd.DataFrame(sd, index=rnames, columns=cnames),
+        errors=errors,
+        results=kept,
+        symmetric=symmetric,
+        unit=_unit(options.get("base", math.e)),
+    )
+
+
+@dataclass
+class MIMatrix:
+    """A labelled matrix of MI estimates with their uncertainty.
+
+    Attributes
+    ----------
+    mean, sd : pandas.DataFrame, shape (p, q)
+        MI (the estimate's centre) and its standard deviation, rows and
+        columns labelled by variable; NaN on the diagonal of a symmetric
+        matrix and for failed pairs.
+    errors : dict of (row, column) -> TaskError
+        The pairs that failed.
+    results : dict of (row, column) -> Result
+        The full result of every pair that succeeded (each with its draws).
+    symmetric : bool
+        True for all pairs of one set of columns (only row < column estimated).
+    unit : str
+        ``"nat"``, ``"bit"``, ...
+    """
+
+    mean: object
+    sd: object
+    errors: dict
+    results: dict
+    symmetric: bool
+    unit: str = "nat"
+
+    def __repr__(self) -> str:
+        p, q = self.mean.shape
+        return (
+            f"MIMatrix({p}x{q}, {len(self.results)} estimates, {len(self.errors)} failed, "
+            f"unit={self.unit!r})"
+        )
+
+    def _pairs(self):
+        rows, cols = list(self.mean.index), list(self.mean.columns)
+        for i, r in enumerate(rows):
+            for j, c in enumerate(cols):
+                if not self.symmetric or i < j:
+                    yield r, c
+
+    def to_frame(self):
+        """Long form: one row per estimated pair.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``x``, ``y``, ``mean``, ``sd``, ``unit``, ``error`` (the
+            failure message, or "" for a pair that succeeded).
+        """
+        import pandas as pd
+
+        rows = []
+        for r, c in self._pairs():
+            err = self.errors.get((r, c))
+            rows.append(
+                {
+                    "x": r,
+                    "y": c,
+                    "mean": self.mean.loc[r, c],
+                    "sd": self.sd.loc[r, c],
+                    "unit": self.unit,
+                    "error": "" if err is None else f"{err.type}: {err.message}",
+                }
+            )
+        return pd.DataFrame(rows, columns=["x", "y", "mean", "sd", "unit", "error"])
+
+    def plot(self, ax=None, *, annotate: bool = True, cmap: str = "viridis", min_ratio=2.0):
+        """Annotated heat-map of the MI, with its uncertainty visible.
+
+        Each cell is coloured by the mean MI and, if ``annotate``, labelled
+        ``"mean±sd"``. Cells whose mean is less than ``min_ratio`` standard
+        deviations from zero (not clearly non-zero) are hatched and faded;
+        failed pairs are grey and marked "failed".
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+            Created (with a size that fits the labels) if not given.
+        annotate : bool, default True
+        cmap : str, default "viridis"
+        min_ratio : float, default 2.0
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Rectangle
+
+        mean, sd = self.mean.to_numpy(float), self.sd.to_numpy(float)
+        p, q = mean.shape
+        if ax is None:
+            size = (max(4.5, 2.5 + 0.85 * q), max(3.5, 1.5 + 0.55 * p))
+            _, ax = plt.subplots(figsize=size, layout="constrained")
+        finite = mean[np.isfinite(mean)]
+        vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+        img = ax.imshow(np.ma.masked_invalid(mean), cmap=cmap, vmin=0.0, vmax=vmax)
+        cmap_obj = img.get_cmap()
+        ax.set_facecolor("white")
+        ax.figure.colorbar(img, ax=ax, label=f"MI [{self.unit}]", fraction=0.046, pad=0.04)
+        ax.set_xticks(range(q), labels=list(self.mean.columns), rotation=45, ha="right")
+        ax.set_yticks(range(p), labels=list(self.mean.index))
+        rpos = {r: i for i, r in enumerate(self.mean.index)}
+        cpos = {c: j for j, c in enumerate(self.mean.columns)}
+        faint = dict(fill=False, hatch="///", edgecolor="0.55", linewidth=0)
+        for i in range(p):
+            for j in range(q):
+                m, s = mean[i, j], sd[i, j]
+                if not np.isfinite(m):
+                    continue
+                weak = bool(np.isfinite(s) and s > 0 and abs(m) < min_ratio * s)
+                if weak:
+                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, **faint))
+                if annotate:
+                    r, g, b, _ = cmap_obj(img.norm(m))
+                    dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+                    text = f"{m:.2f}±{s:.2f}" if np.isfinite(s) else f"{m:.2f}"
+                    color = "white" if dark else "black"
+                    ax.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
+        for r, c in self.errors:
+            cells = {(rpos[r], cpos[c])}
+            if self.symmetric:
+                cells.add((rpos[c], cpos[r]))
+            for i, j in cells:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.8"))
+                ax.text(j, i, "failed", ha="center", va="center", fontsize=7, color="0.3")
+        title = "MI (mean±sd)"
+        ax.set_title(
+            f"{title}; hatched: mean < {min_ratio:g} sd" if annotate else title, fontsize=9
+        )
+        return ax
