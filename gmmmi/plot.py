@@ -1,0 +1,342 @@
+"""Plots of estimates and fitted mixtures (matplotlib only).
+
+Sections:
+
+* distributions of an estimated quantity (`plot_distribution`);
+* fitted mixtures: component ellipses (`plot_mixture_ellipses`) and a
+  corner grid for d > 2 (`plot_corner`);
+* fit diagnostics: EM loss curves (`plot_loss_curves`).
+
+Every function draws on the Axes it is given (or a new one), returns what it
+drew on and never calls ``plt.show()``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Ellipse
+
+from .mixture import MixtureDraws
+
+#: colours shared by the plots (matplotlib's default cycle names)
+DATA_COLOR = "0.45"
+FIT_COLOR = "C1"
+POINT_COLOR = "black"
+TRUTH_COLOR = "C3"
+TRAIN_COLOR = "0.5"
+VALID_COLOR = "salmon"
+
+
+def _axes(ax, figsize=(6.0, 4.0)):
+    """``ax`` itself, or the Axes of a new figure of size ``figsize`` (inches)."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+# ----------------------------------------------------------- distributions
+def plot_distribution(
+    values,
+    *,
+    point=None,
+    hdi=None,
+    truth=None,
+    label="MI",
+    unit="nat",
+    ax=None,
+    hdi_prob=None,
+    bins="auto",
+    color="C0",
+):
+    """Histogram of the draws of one quantity, with its estimate, HDI and truth.
+
+    Parameters
+    ----------
+    values : array_like, shape (chain, draw) or (draw,)
+        The draws (bootstrap replicas are one chain). With several chains each
+        is drawn as its own step histogram on shared bins.
+    point : float, optional
+        The reported estimate, drawn as a solid vertical line.
+    hdi : (float, float), optional
+        Highest-density interval, shaded.
+    truth : float, optional
+        A known true value, drawn as a dashed vertical line.
+    label : str, default "MI"
+        Name of the quantity, used in the x-axis label.
+    unit : str, default "nat"
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    hdi_prob : float, optional
+        Probability mass of ``hdi``, shown in the legend.
+    bins : int, sequence or str, default "auto"
+        Passed to `numpy.histogram_bin_edges`.
+    color : str, default "C0"
+        Colour of a single-chain histogram and of the HDI band.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    finite = values[np.isfinite(values)]
+    if finite.size > 1 and np.ptp(finite) > 0:
+        edges = np.histogram_bin_edges(finite, bins=bins)
+        if values.shape[0] == 1:
+            ax.hist(
+                finite,
+                bins=edges,
+                density=True,
+                color=color,
+                alpha=0.55,
+                label=f"{finite.size} draws",
+            )
+        else:
+            for c, chain in enumerate(values):
+                ax.hist(
+                    chain[np.isfinite(chain)],
+                    bins=edges,
+                    density=True,
+                    histtype="step",
+                    lw=1.5,
+                    label=f"chain {c}",
+                )
+        ax.set_ylabel("density")
+    else:
+        ax.set_yticks([])
+    if hdi is not None:
+        hdi_label = "HDI" if hdi_prob is None else f"{100 * hdi_prob:g}% HDI"
+        ax.axvspan(hdi[0], hdi[1], color=color, alpha=0.15, label=hdi_label)
+    if point is not None:
+        ax.axvline(point, color=POINT_COLOR, lw=2, label=f"estimate {point:.4g}")
+    if truth is not None:
+        ax.axvline(truth, color=TRUTH_COLOR, lw=2, ls="--", label=f"truth {truth:.4g}")
+    ax.set_xlabel(f"{label} [{unit}]")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+# ---------------------------------------------------------- fitted mixtures
+def _ellipse_axes(cov2):
+    """Width, height (at 1 sigma, full axes lengths) and angle (degrees) of a 2x2 covariance."""
+    vals, vecs = np.linalg.eigh(cov2)
+    vals = np.clip(vals, 0.0, None)
+    angle = np.degrees(np.arctan2(vecs[1, 1], vecs[0, 1]))
+    return 2 * np.sqrt(vals[1]), 2 * np.sqrt(vals[0]), angle
+
+
+def plot_mixture_ellipses(
+    weights,
+    means,
+    covariances,
+    *,
+    X=None,
+    ax=None,
+    dims=(0, 1),
+    color=FIT_COLOR,
+    alpha=0.9,
+    linewidth=1.5,
+    levels=(1, 2),
+):
+    """Contour ellipses of every component of one mixture, over the data.
+
+    Each non-empty component gets an ellipse at Mahalanobis distance 1 (solid)
+    and 2 (dashed) from its mean, and a cross at its mean; its opacity is
+    ``alpha * weight / max(weight)``, so minor components fade.
+
+    Parameters
+    ----------
+    weights : array_like, shape (K,)
+    means : array_like, shape (K, d)
+    covariances : array_like, shape (K, d, d)
+    X : array_like, shape (n, d), optional
+        Data to scatter underneath, in the mixture's units.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    dims : (int, int), default (0, 1)
+        The two coordinates shown (horizontal, vertical).
+    color : str, default "C1"
+    alpha : float, default 0.9
+        Opacity of the heaviest component.
+    linewidth : float, default 1.5
+    levels : sequence of float, default (1, 2)
+        Mahalanobis distances (the "sigma" levels) at which to draw ellipses.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, figsize=(5.0, 5.0))
+    weights = np.asarray(weights, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    covariances = np.asarray(covariances, dtype=np.float64)
+    i, j = dims
+    handles = []
+    if X is not None:
+        X = np.asarray(X, dtype=np.float64)
+        ax.scatter(X[:, i], X[:, j], s=4, color=DATA_COLOR, alpha=0.35, lw=0, rasterized=True)
+        handles.append(Line2D([], [], ls="", marker="o", ms=4, color=DATA_COLOR, label="data"))
+    styles = ["-", "--", ":", "-."]
+    w_max = weights.max()
+    for w, mu, cov in zip(weights, means, covariances, strict=True):
+        if w <= 0:
+            continue
+        width, height, angle = _ellipse_axes(cov[np.ix_([i, j], [i, j])])
+        a = alpha * w / w_max
+        for n, level in enumerate(levels):
+            ax.add_patch(
+                Ellipse(
+                    (mu[i], mu[j]),
+                    level * width,
+                    level * height,
+                    angle=angle,
+                    fill=False,
+                    edgecolor=color,
+                    alpha=a,
+                    lw=linewidth,
+                    ls=styles[n % len(styles)],
+                )
+            )
+        ax.plot(mu[i], mu[j], marker="x", ms=6 + 6 * w / w_max, color=color, alpha=a, ls="")
+    for n, level in enumerate(levels):
+        style = styles[n % len(styles)]
+        handles.append(Line2D([], [], color=color, ls=style, label=f"fit {level:g}σ"))
+    ax.autoscale_view()
+    ax.legend(handles=handles, frameon=False, fontsize="small")
+    return ax
+
+
+def _limits(mixture: MixtureDraws, X, pad=0.05):
+    """Per-coordinate plot ranges, shape (d, 2): the data range and every component's 2.5σ."""
+    used = mixture.weights[0] > 0
+    mu = mixture.means[0, used]
+    sd = np.sqrt(np.diagonal(mixture.covariances[0, used], axis1=1, axis2=2))
+    low, high = (mu - 2.5 * sd).min(axis=0), (mu + 2.5 * sd).max(axis=0)
+    if X is not None:
+        low, high = np.minimum(low, X.min(axis=0)), np.maximum(high, X.max(axis=0))
+    span = high - low
+    return np.stack([low - pad * span, high + pad * span], axis=1)
+
+
+def _plot_marginal(ax, mixture: MixtureDraws, i, X, lim, color):
+    """The 1-D marginal density of coordinate ``i`` (draw 0), over the data's histogram."""
+    if X is not None:
+        ax.hist(X[:, i], bins="auto", range=tuple(lim), density=True, color=DATA_COLOR, alpha=0.4)
+    grid = np.linspace(lim[0], lim[1], 400)
+    density = np.exp(mixture.marginal([i]).logpdf(grid[:, None])[0])
+    ax.plot(grid, density, color=color, lw=1.5)
+    ax.set_yticks([])
+
+
+def plot_corner(mixture: MixtureDraws, X=None, labels=None, *, color=FIT_COLOR):
+    """Corner plot of one mixture: pairwise component ellipses and 1-D marginals.
+
+    Parameters
+    ----------
+    mixture : MixtureDraws
+        The first draw (``mixture.select(0)``) is shown; pass a reference fit
+        (S = 1) to show that.
+    X : array_like, shape (n, d), optional
+        Data, scattered below the ellipses and histogrammed on the diagonal.
+    labels : sequence of str, optional
+        Coordinate names, length d; default ``x0, x1, ...``.
+    color : str, default "C1"
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    import matplotlib.pyplot as plt
+
+    mixture = mixture.select(0)
+    d = mixture.n_dim
+    X = None if X is None else np.asarray(X, dtype=np.float64)
+    labels = [f"x{i}" for i in range(d)] if labels is None else [str(s) for s in labels]
+    lims = _limits(mixture, X)
+    fig, axes = plt.subplots(d, d, figsize=(2.2 * d + 0.6, 2.2 * d), squeeze=False)
+    w, m, c = mixture.weights[0], mixture.means[0], mixture.covariances[0]
+    for row in range(d):
+        for col in range(d):
+            ax = axes[row, col]
+            if col > row:
+                ax.axis("off")
+                continue
+            if col == row:
+                _plot_marginal(ax, mixture, row, X, lims[row], color)
+            else:
+                plot_mixture_ellipses(w, m, c, X=X, ax=ax, dims=(col, row), color=color)
+                ax.get_legend().remove()
+                ax.set_ylim(lims[row])
+            ax.set_xlim(lims[col])
+            if row == d - 1:
+                ax.set_xlabel(labels[col])
+            else:
+                ax.tick_params(labelbottom=False)
+            if col == 0 and row > 0:
+                ax.set_ylabel(labels[row])
+            elif col > 0:
+                ax.tick_params(labelleft=False)
+    fig.legend(handles=_corner_handles(X, color), loc="upper right", frameon=False)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig
+
+
+def _corner_handles(X, color):
+    """Legend entries of a corner plot: data points and the two ellipse levels."""
+    handles = [
+        Line2D([], [], color=color, ls="-", label="fit 1σ"),
+        Line2D([], [], color=color, ls="--", label="fit 2σ"),
+    ]
+    if X is not None:
+        handles.insert(0, Line2D([], [], ls="", marker="o", ms=4, color=DATA_COLOR, label="data"))
+    return handles
+
+
+# -------------------------------------------------------------- diagnostics
+def plot_loss_curves(loss_curves, ax=None):
+    """EM loss curves of the cross-validation fits: train and validation log-likelihood.
+
+    Parameters
+    ----------
+    loss_curves : dict or list
+        ``FitDiagnostics.loss_curves``: ``{"train": [arrays], "valid": [arrays]}``
+        (one array per fit, one value per EM iteration; further names are drawn
+        too), or the original GMM-MI's flat list alternating train and
+        validation curves.
+    ax : matplotlib Axes, optional
+        Where to draw (all fits overlaid); a new figure when None.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if not isinstance(loss_curves, dict):
+        curves = list(loss_curves)
+        loss_curves = {"train": curves[0::2], "valid": curves[1::2]}
+    if not any(len(v) for v in loss_curves.values()):
+        raise ValueError(
+            "No loss curves to plot: the fit recorded none (K fixed by "
+            "fixed_components_number, or a backend without EM)."
+        )
+    ax = _axes(ax)
+    colors = {"train": TRAIN_COLOR, "valid": VALID_COLOR}
+    for n, (name, curves) in enumerate(loss_curves.items()):
+        color = colors.get(name, f"C{n}")
+        for c, curve in enumerate(curves):
+            curve = np.asarray(curve, dtype=np.float64)
+            ax.plot(
+                np.arange(1, curve.size + 1),
+                curve,
+                color=color,
+                lw=1.2,
+                alpha=0.8,
+                label=name if c == 0 else None,
+            )
+    ax.set_xlabel("EM iteration")
+    ax.set_ylabel("mean log-likelihood")
+    ax.legend(frameon=False)
+    return ax

@@ -1,0 +1,639 @@
+"""`Result`: what every estimate returns, and its lossless netCDF persistence.
+
+A result holds S draws of each quantity (bootstrap replicas as one chain, or
+posterior draws as several chains), the reported centre of each, the numerical
+error of each integral, the S fitted mixtures and the backend's diagnostics.
+The same ArviZ summary, HDI, plots and file format serve every backend.
+
+File format (netCDF-4 through h5netcdf, written via ArviZ; arrays, strings and
+JSON text only, so loading never executes anything from the file):
+
+``posterior``
+    each quantity (chain, draw); ``weights`` (chain, draw, component),
+    ``means`` (..., dim), ``covariances`` (..., dim, dim2); ``meta`` in the
+    attributes (strings and numbers as they are, other values JSON-encoded and
+    listed in the attribute ``gmmmi_json_keys``).
+``point_estimate``
+    one scalar per quantity.
+``integration_error``
+    each quantity with an error estimate, (chain, draw).
+``fit_diagnostics``
+    ``n_iter``, ``converged``, ``metric_<key>`` per component-selection
+    column, and per loss-curve name ``loss_<name>_values`` (curves end to end)
+    with ``loss_<name>_lengths``; scalars in the JSON attribute
+    ``gmmmi_diagnostics``.
+``reference_fit``
+    the full-data fit (fit, component, dim, dim2), when there is one.
+``sample_stats``
+    ``FitDiagnostics.sample_stats`` when it is an xarray Dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from os import PathLike
+
+import numpy as np
+import xarray as xr
+
+from . import _arviz
+from .backends.base import FitDiagnostics
+from .mixture import MixtureDraws
+
+#: how each quantity is named in text and plots
+QUANTITY_LABELS = {
+    "mi": "MI",
+    "cmi": "CMI",
+    "kl_xy": "KL[p(x)||p(y)]",
+    "kl_yx": "KL[p(y)||p(x)]",
+}
+_MIXTURE_DIMS = {
+    "weights": ("component",),
+    "means": ("component", "dim"),
+    "covariances": ("component", "dim", "dim2"),
+}
+_FORMAT_VERSION = 1
+
+
+class Result:
+    """The estimate of MI (or CMI), its uncertainty, and everything behind it.
+
+    Built by `gmmmi.estimate`; all arguments are keyword-only.
+
+    Parameters
+    ----------
+    draws : dict of str to ndarray, shape (chain, draw)
+        Draws of each quantity (``"mi"`` or ``"cmi"``, optionally ``"kl_xy"``,
+        ``"kl_yx"``), in the output unit. Bootstrap replicas are one chain.
+    point : dict of str to float
+        Reported centre of each quantity (the full-data fit for a bootstrap,
+        the posterior mean for a posterior).
+    integration_error : dict of str to ndarray, shape (chain, draw)
+        Numerical error estimate of each integral, in the output unit.
+    mixture : MixtureDraws
+        The S = chain * draw fitted mixtures in data units, chain-major.
+    diagnostics : FitDiagnostics
+        What the backend reported (``reference_fit`` in data units or None).
+    meta : dict
+        ``backend``, ``method``, ``quantity`` (the main quantity), ``unit``
+        (``"nat"`` or ``"bit"``), ``base``, ``n_samples``, ``labels``,
+        ``blocks``, ``integral_method``, ``options``, ``random_state``,
+        ``gmmmi_version``.
+
+    Notes
+    -----
+    ``mean, sd = result`` unpacks like the original GMM-MI's ``(mean, std)``
+    tuple, and ``float(result)`` is the estimate.
+    """
+
+    def __init__(
+        self,
+        *,
+        draws: dict,
+        point: dict,
+        integration_error: dict,
+        mixture: MixtureDraws,
+        diagnostics: FitDiagnostics,
+        meta: dict,
+    ):
+        self.meta = dict(meta)
+        self.draws = _check_draws(draws, self.meta.get("quantity"))
+        shape = next(iter(self.draws.values())).shape
+        self.point = _check_point(point, self.draws)
+        self.integration_error = {
+            name: _as_chain_draw(f"integration_error[{name!r}]", v, shape)
+            for name, v in integration_error.items()
+        }
+        if mixture.n_draws != shape[0] * shape[1]:
+            raise ValueError(
+                f"mixture must hold chain * draw = {shape[0] * shape[1]} mixtures, one per "
+                f"draw; got {mixture.n_draws}."
+            )
+        self.mixture = mixture
+        self.diagnostics = diagnostics
+
+    # ------------------------------------------------------------ the numbers
+    @property
+    def quantity(self) -> str:
+        """Name of the main quantity, ``"mi"`` or ``"cmi"``."""
+        return self.meta["quantity"]
+
+    @property
+    def unit(self) -> str:
+        """Unit of every quantity: ``"nat"`` or ``"bit"``."""
+        return self.meta["unit"]
+
+    @property
+    def n_chains(self) -> int:
+        return self.draws[self.quantity].shape[0]
+
+    @property
+    def n_draws(self) -> int:
+        """Draws per chain."""
+        return self.draws[self.quantity].shape[1]
+
+    @property
+    def value(self) -> float:
+        """The reported estimate of the main quantity (its point)."""
+        return self.point[self.quantity]
+
+    @property
+    def mi(self) -> float:
+        """Alias of `value` (also for CMI results)."""
+        return self.value
+
+    @property
+    def cmi(self) -> float:
+        """The CMI estimate; only for conditional results."""
+        if self.quantity != "cmi":
+            raise AttributeError(
+                f"This result estimates {self.quantity!r}, not 'cmi'; use .value. "
+                "Pass z=... to gmmmi.estimate for conditional MI."
+            )
+        return self.value
+
+    @property
+    def sd(self) -> float:
+        """Sample standard deviation (ddof=1) of the main quantity's draws; NaN for one draw."""
+        return _sd(self.draws[self.quantity])
+
+    @property
+    def draws_mean(self) -> float:
+        """Mean of the main quantity's draws (the bootstrap mean; the estimate is `value`)."""
+        return float(np.mean(self.draws[self.quantity]))
+
+    @property
+    def kl(self) -> tuple[float, float]:
+        """(KL[p(x)||p(y)], KL[p(y)||p(x)]) estimates, in `unit`."""
+        missing = [k for k in ("kl_xy", "kl_yx") if k not in self.point]
+        if missing:
+            raise AttributeError(
+                f"KL divergences were not computed (missing {missing}); "
+                "pass kl=True to gmmmi.estimate."
+            )
+        return self.point["kl_xy"], self.point["kl_yx"]
+
+    @property
+    def n_components(self) -> int:
+        """K, the number of components of every fitted mixture."""
+        return int(self.diagnostics.n_components)
+
+    def __iter__(self):
+        """Yield (value, sd), so ``mi, sd = result`` works."""
+        return iter((self.value, self.sd))
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    # ---------------------------------------------------------------- text
+    def _method_text(self) -> str:
+        method = self.meta.get("method", self.diagnostics.method)
+        c, d = self.n_chains, self.n_draws
+        if method == "bootstrap":
+            return f"{c * d} bootstrap"
+        if method == "single fit":
+            return "single fit"
+        if method == "advi":
+            return f"ADVI {c * d} draws"
+        name = "NUTS" if method == "nuts" else method
+        return f"{name} {c}×{d} draws"
+
+    def _line(self, name: str) -> str:
+        label = QUANTITY_LABELS.get(name, name)
+        return f"{label} = {_format_pm(self.point[name], _sd(self.draws[name]))} {self.unit}"
+
+    def __repr__(self) -> str:
+        backend = self.meta.get("backend", "?")
+        lines = [
+            f"{self._line(self.quantity)} ({backend}, {self._method_text()}, K={self.n_components})"
+        ]
+        lines += [self._line(k) for k in ("kl_xy", "kl_yx") if k in self.draws]
+        return "\n".join(lines)
+
+    __str__ = __repr__
+
+    # ----------------------------------------------------------- statistics
+    def _quantity_dataset(self) -> xr.Dataset:
+        return xr.Dataset(
+            {name: (("chain", "draw"), v) for name, v in self.draws.items()},
+            coords=_chain_draw_coords(self.draws[self.quantity].shape),
+        )
+
+    def summary(self, hdi_prob: float = 0.94):
+        """ArviZ summary of every quantity, with the reported estimate first.
+
+        Parameters
+        ----------
+        hdi_prob : float, default 0.94
+            Probability mass of the highest-density interval.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per quantity; columns ``estimate`` (the point), ``mean``,
+            ``sd``, ``hdi_<lo>%``, ``hdi_<hi>%``, ``mcse_mean``, ``mcse_sd``,
+            ``ess_bulk``, ``ess_tail``, ``r_hat`` (NaN with one chain).
+        """
+        names = list(self.draws)
+        table = _arviz.summary(self._quantity_dataset(), var_names=names, hdi_prob=hdi_prob)
+        table.insert(0, "estimate", [self.point[n] for n in names])
+        return table
+
+    def hdi(self, prob: float = 0.94, quantity: str | None = None) -> tuple[float, float]:
+        """Highest-density interval of a quantity's draws (chains pooled).
+
+        Parameters
+        ----------
+        prob : float, default 0.94
+        quantity : str, optional
+            Default: the main quantity.
+
+        Returns
+        -------
+        (low, high) : tuple of float, in `unit`.
+        """
+        return _arviz.hdi(self._draws_of(quantity), prob=prob)
+
+    def _draws_of(self, quantity):
+        quantity = self.quantity if quantity is None else quantity
+        if quantity not in self.draws:
+            raise KeyError(f"No draws of {quantity!r}; this result has {list(self.draws)}.")
+        return self.draws[quantity]
+
+    # --------------------------------------------------------------- ArviZ
+    def to_arviz(self):
+        """Everything in this result as an `arviz.InferenceData`.
+
+        Returns
+        -------
+        arviz.InferenceData
+            ``posterior``: each quantity (chain, draw) and the mixture
+            parameters ``weights``, ``means``, ``covariances`` with dims
+            (chain, draw, component[, dim[, dim2]]), ``meta`` in its attrs;
+            ``sample_stats`` when the backend gave an xarray Dataset; and the
+            groups ``point_estimate``, ``integration_error``,
+            ``fit_diagnostics`` and ``reference_fit`` (see the module notes).
+        """
+        shape = self.draws[self.quantity].shape
+        posterior = self._quantity_dataset()
+        posterior.update(_mixture_dataset(self.mixture, ("chain", "draw"), shape))
+        posterior.attrs = _meta_attrs(self.meta)
+        groups = {
+            "posterior": posterior,
+            "point_estimate": xr.Dataset(
+                {k: ((), np.float64(v)) for k, v in self.point.items()},
+                attrs={"gmmmi_order": json.dumps(list(self.point))},
+            ),
+            "integration_error": xr.Dataset(
+                {k: (("chain", "draw"), v) for k, v in self.integration_error.items()},
+                coords=_chain_draw_coords(shape),
+                attrs={"gmmmi_order": json.dumps(list(self.integration_error))},
+            ),
+            "fit_diagnostics": _diagnostics_dataset(self.diagnostics),
+        }
+        ref = self.diagnostics.reference_fit
+        if ref is not None:
+            groups["reference_fit"] = _mixture_dataset(ref, ("fit",), (ref.n_draws,))
+        if isinstance(self.diagnostics.sample_stats, xr.Dataset):
+            groups["sample_stats"] = self.diagnostics.sample_stats
+        attrs = {
+            "gmmmi_format": _FORMAT_VERSION,
+            "gmmmi_version": str(self.meta.get("gmmmi_version", "")),
+        }
+        return _arviz.inference_data(groups, attrs=attrs)
+
+    @classmethod
+    def from_arviz(cls, idata) -> Result:
+        """Rebuild a result from the `arviz.InferenceData` made by `to_arviz`."""
+        return cls._from_groups(*_arviz.groups_of(idata))
+
+    def to_netcdf(self, path: str | PathLike) -> None:
+        """Save losslessly to a netCDF-4 file (read back with `gmmmi.load`)."""
+        _arviz.write_netcdf(self.to_arviz(), path)
+
+    @classmethod
+    def from_netcdf(cls, path: str | PathLike) -> Result:
+        """Load a result saved by `to_netcdf`; nothing in the file is executed."""
+        return cls._from_groups(*_arviz.read_netcdf(path))
+
+    @classmethod
+    def _from_groups(cls, groups: dict, attrs: dict) -> Result:
+        posterior = groups.get("posterior")
+        if posterior is None or "gmmmi_json_keys" not in posterior.attrs:
+            raise ValueError(
+                "Not a gmmmi result: expected a 'posterior' group carrying gmmmi's metadata "
+                f"attributes; got groups {sorted(groups)}. Open plain ArviZ files with "
+                "arviz.from_netcdf."
+            )
+        meta = _meta_from_attrs(posterior.attrs)
+        names = _order(groups["point_estimate"])
+        draws = {k: posterior[k].values for k in names}
+        point = {k: float(groups["point_estimate"][k].values) for k in names}
+        err_ds = groups["integration_error"]
+        integration_error = {k: err_ds[k].values for k in _order(err_ds)}
+        mixture = _mixture_from_dataset(posterior)
+        diagnostics = _diagnostics_from_groups(groups)
+        return cls(
+            draws=draws,
+            point=point,
+            integration_error=integration_error,
+            mixture=mixture,
+            diagnostics=diagnostics,
+            meta=meta,
+        )
+
+    # ---------------------------------------------------------------- plots
+    def plot(self, ax=None, truth=None, *, quantity=None, hdi_prob=0.94, bins="auto"):
+        """Distribution of a quantity's draws with the estimate, HDI and truth.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+        truth : float, optional
+            A known true value to mark (dashed line).
+        quantity : str, optional
+            Default: the main quantity.
+        hdi_prob : float, default 0.94
+            Probability mass of the shaded interval (not drawn for one draw).
+        bins : int, sequence or str, default "auto"
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        from .plot import plot_distribution
+
+        quantity = self.quantity if quantity is None else quantity
+        values = self._draws_of(quantity)
+        interval = self.hdi(hdi_prob, quantity) if values.size > 1 else None
+        ax = plot_distribution(
+            values,
+            point=self.point[quantity],
+            hdi=interval,
+            truth=truth,
+            label=QUANTITY_LABELS.get(quantity, quantity),
+            unit=self.unit,
+            ax=ax,
+            hdi_prob=hdi_prob,
+            bins=bins,
+        )
+        ax.set_title(
+            f"{self.meta.get('backend', '?')}, {self._method_text()}, K={self.n_components}",
+            fontsize="medium",
+        )
+        return ax
+
+    def column_labels(self) -> list[str]:
+        """Names of the joint mixture's coordinates, in column order (from meta labels/blocks)."""
+        d = self.mixture.n_dim
+        names = [f"x{i}" for i in range(d)]
+        labels, blocks = self.meta.get("labels", {}), self.meta.get("blocks", {})
+        for key, idx in blocks.items():
+            for j, col in enumerate(idx):
+                block_labels = labels.get(key, [])
+                names[col] = str(block_labels[j]) if j < len(block_labels) else f"{key}{j}"
+        return names
+
+    def plot_fit(self, X=None, ax=None, *, color="C1"):
+        """The fitted mixture's components over the data.
+
+        Shows the reference fit (``diagnostics.reference_fit``) if there is
+        one, else the first draw. For two coordinates, 1σ and 2σ ellipses of
+        every component (opacity by weight) over a scatter of ``X`` on one
+        Axes; for more, a corner grid of pairwise ellipses and 1-D marginals.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, d), optional
+            The data in the joint mixture's column order (x, then y, then z).
+        ax : matplotlib Axes, optional
+            Only for d = 2.
+        color : str, default "C1"
+
+        Returns
+        -------
+        matplotlib Axes (d = 2) or Figure (d > 2)
+        """
+        from .plot import plot_corner, plot_mixture_ellipses
+
+        mix = self.diagnostics.reference_fit
+        mix = self.mixture.select(0) if mix is None else mix.select(0)
+        d = mix.n_dim
+        if X is not None:
+            X = np.asarray(X, dtype=np.float64)
+            if X.ndim != 2 or X.shape[1] != d:
+                raise ValueError(
+                    f"X must have shape (n, {d}), the joint mixture's columns; got {X.shape}."
+                )
+        labels = self.column_labels()
+        if d < 2:
+            raise ValueError(f"plot_fit needs at least 2 coordinates; the mixture has d={d}.")
+        if d > 2:
+            if ax is not None:
+                raise ValueError(f"ax is only accepted for d = 2; d = {d} draws a corner grid.")
+            return plot_corner(mix, X=X, labels=labels, color=color)
+        ax = plot_mixture_ellipses(
+            mix.weights[0], mix.means[0], mix.covariances[0], X=X, ax=ax, color=color
+        )
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
+        return ax
+
+
+def load(path: str | PathLike) -> Result:
+    """Load a `Result` saved with ``Result.to_netcdf`` (JSON and arrays only, no pickle).
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    Result
+    """
+    return Result.from_netcdf(path)
+
+
+# ------------------------------------------------------------ validation
+def _as_chain_draw(name, values, shape=None) -> np.ndarray:
+    arr = np.array(values, dtype=np.float64)
+    if arr.ndim != 2 or (shape is not None and arr.shape != shape):
+        want = "(chain, draw)" if shape is None else str(shape)
+        raise ValueError(f"{name} must be a 2-D array of shape {want}; got shape {arr.shape}.")
+    return arr
+
+
+def _check_draws(draws, quantity) -> dict:
+    if quantity not in draws:
+        raise ValueError(
+            f"draws must include the main quantity meta['quantity']={quantity!r}; "
+            f"got {list(draws)}."
+        )
+    main = _as_chain_draw(f"draws[{quantity!r}]", draws[quantity])
+    out = {quantity: main}
+    for name, v in draws.items():
+        if name != quantity:
+            out[name] = _as_chain_draw(f"draws[{name!r}]", v, main.shape)
+    return out
+
+
+def _check_point(point, draws) -> dict:
+    missing = [k for k in draws if k not in point]
+    if missing:
+        raise ValueError(f"point lacks a value for {missing}; it needs one per quantity in draws.")
+    return {k: float(point[k]) for k in draws}
+
+
+# ------------------------------------------------------------------ text
+def _sd(values) -> float:
+    values = np.asarray(values)
+    return float(np.std(values, ddof=1)) if values.size > 1 else math.nan
+
+
+def _format_pm(value: float, sd: float) -> str:
+    """``value ± sd`` with sd to 2 significant digits and value to the same decimal."""
+    if not np.isfinite(sd) or sd <= 0 or not np.isfinite(value):
+        return f"{value:.4g}"
+    decimals = max(0, 1 - int(math.floor(math.log10(sd))))
+    return f"{value:.{decimals}f} ± {sd:.{decimals}f}"
+
+
+# ----------------------------------------------------------- persistence
+def _chain_draw_coords(shape) -> dict:
+    return {"chain": np.arange(shape[0]), "draw": np.arange(shape[1])}
+
+
+def _json_default(obj):
+    """Turn numpy scalars and arrays into JSON values."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, default=_json_default)
+
+
+def _netcdf_scalar(value) -> bool:
+    """True for a str, a float, or an int that fits in int64 (bools go to JSON)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, np.integer)):
+        return -(2**63) <= int(value) < 2**63
+    return isinstance(value, (str, float, np.floating))
+
+
+def _meta_attrs(meta: dict) -> dict:
+    """netCDF attributes of ``meta``: str/int/float kept, everything else JSON text."""
+    attrs, json_keys = {}, []
+    for key, value in meta.items():
+        if _netcdf_scalar(value):
+            attrs[key] = value
+        else:
+            attrs[key] = _dumps(value)
+            json_keys.append(key)
+    attrs["gmmmi_json_keys"] = json.dumps(json_keys)
+    return attrs
+
+
+def _meta_from_attrs(attrs) -> dict:
+    json_keys = set(json.loads(attrs["gmmmi_json_keys"]))
+    meta = {}
+    for key, value in attrs.items():
+        if key == "gmmmi_json_keys":
+            continue
+        if key in json_keys:
+            meta[key] = json.loads(value)
+        else:
+            meta[key] = value.item() if isinstance(value, np.generic) else value
+    return meta
+
+
+def _order(ds: xr.Dataset) -> list[str]:
+    return json.loads(ds.attrs["gmmmi_order"])
+
+
+def _mixture_dataset(mix: MixtureDraws, lead_dims: tuple, lead_shape: tuple) -> xr.Dataset:
+    """weights/means/covariances as variables with dims lead_dims + (component, dim, dim2)."""
+    arrays = {"weights": mix.weights, "means": mix.means, "covariances": mix.covariances}
+    return xr.Dataset(
+        {
+            name: (lead_dims + _MIXTURE_DIMS[name], arr.reshape(lead_shape + arr.shape[1:]))
+            for name, arr in arrays.items()
+        }
+    )
+
+
+def _mixture_from_dataset(ds: xr.Dataset) -> MixtureDraws:
+    """Inverse of `_mixture_dataset`: leading dims flattened into S (row-major = chain-major)."""
+    w = ds["weights"].values
+    K = w.shape[-1]
+    d = ds["means"].shape[-1]
+    return MixtureDraws(
+        w.reshape(-1, K),
+        ds["means"].values.reshape(-1, K, d),
+        ds["covariances"].values.reshape(-1, K, d, d),
+    )
+
+
+def _json_safe(value) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _diagnostics_dataset(diag: FitDiagnostics) -> xr.Dataset:
+    """FitDiagnostics as arrays plus one JSON attribute (reference_fit and sample_stats aside)."""
+    variables = {
+        "n_iter": (("fit_draw",), np.asarray(diag.n_iter)),
+        "converged": (("fit_draw",), np.asarray(diag.converged, dtype=bool)),
+    }
+    for key, column in diag.metric_per_k.items():
+        variables[f"metric_{key}"] = ((f"candidate_{key}",), np.asarray(column))
+    for name, curves in diag.loss_curves.items():
+        curves = [np.asarray(c, dtype=np.float64).ravel() for c in curves]
+        lengths = np.array([c.size for c in curves], dtype=np.int64)
+        values = np.concatenate(curves) if curves else np.zeros(0)
+        variables[f"loss_{name}_values"] = ((f"loss_{name}_point",), values)
+        variables[f"loss_{name}_lengths"] = ((f"loss_{name}_curve",), lengths)
+    extra = {k: v for k, v in diag.extra.items() if _json_safe(v)}
+    scalars = {
+        "method": diag.method,
+        "n_components": int(diag.n_components),
+        "metric_method": diag.metric_method,
+        "reached_max_components": bool(diag.reached_max_components),
+        "metric_keys": list(diag.metric_per_k),
+        "loss_curve_names": list(diag.loss_curves),
+        "extra": extra,
+        "extra_dropped": sorted(set(diag.extra) - set(extra)),
+    }
+    return xr.Dataset(variables, attrs={"gmmmi_diagnostics": _dumps(scalars)})
+
+
+def _diagnostics_from_groups(groups: dict) -> FitDiagnostics:
+    ds = groups["fit_diagnostics"]
+    scalars = json.loads(ds.attrs["gmmmi_diagnostics"])
+    loss_curves = {}
+    for name in scalars["loss_curve_names"]:
+        values = ds[f"loss_{name}_values"].values
+        lengths = ds[f"loss_{name}_lengths"].values
+        loss_curves[name] = list(np.split(values, np.cumsum(lengths)[:-1])) if lengths.size else []
+    ref = groups.get("reference_fit")
+    return FitDiagnostics(
+        method=scalars["method"],
+        n_components=scalars["n_components"],
+        reference_fit=None if ref is None else _mixture_from_dataset(ref),
+        metric_per_k={k: ds[f"metric_{k}"].values.tolist() for k in scalars["metric_keys"]},
+        metric_method=scalars["metric_method"],
+        n_iter=ds["n_iter"].values,
+        converged=ds["converged"].values.astype(bool),
+        loss_curves=loss_curves,
+        reached_max_components=scalars["reached_max_components"],
+        sample_stats=groups.get("sample_stats"),
+        extra=scalars["extra"],
+    )
