@@ -167,7 +167,7 @@ def validate_data(x, y=None, z=None, *, discrete_y=False, kl=False) -> Validated
                 "z was given without y; pass both x and y (the variables whose MI is "
                 "wanted) together with z."
             )
-        return _validate_single(x, kl=kl)
+        return _validate_single(x)
     arrays = {"x": _as_samples("x", x), "y": _as_samples("y", y)}
     if z is not None:
         arrays["z"] = _as_samples("z", z)
@@ -179,8 +179,11 @@ def validate_data(x, y=None, z=None, *, discrete_y=False, kl=False) -> Validated
     return data
 
 
-def _validate_single(x, *, kl: bool) -> ValidatedData:
-    """The single-array form: (n, 2) -> MI, (n, 2 + k) -> conditional MI."""
+def _validate_single(x) -> ValidatedData:
+    """The single-array form: (n, 2) -> MI, (n, 2 + k) -> conditional MI.
+
+    Its x and y blocks are one column each, so any KL request is valid.
+    """
     values, names = _as_samples("x", x)
     n, d = values.shape
     if d < 2:
@@ -196,8 +199,6 @@ def _validate_single(x, *, kl: bool) -> ValidatedData:
         blocks["z"] = list(range(2, d))
         labels["z"] = names[2:]
     _check_enough_samples(values)
-    if kl:
-        _check_kl(1, 1)
     return ValidatedData(X=values, blocks=blocks, labels=labels)
 
 
@@ -302,8 +303,7 @@ def _check_numeric_frame(name: str, frame) -> None:
     """TypeError naming the first non-numeric column of a DataFrame."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-    for column in frame.columns:
-        dtype = frame[column].dtype
+    for column, dtype in frame.dtypes.items():
         if not (is_numeric_dtype(dtype) or is_bool_dtype(dtype)) or str(dtype).startswith(
             "complex"
         ):

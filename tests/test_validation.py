@@ -90,6 +90,11 @@ def test_pandas_names_become_labels(rng):
     np.testing.assert_array_equal(data.X[:, 1], np.arange(10.0))
 
 
+def test_duplicate_dataframe_column_names_are_kept(rng):
+    x = pd.DataFrame(rng.normal(size=(5, 2)), columns=["a", "a"])
+    assert validate_data(x).labels == {"x": ["a"], "y": ["a"]}
+
+
 def test_pandas_nullable_integers_are_numbers():
     x = pd.Series(pd.array([1, 2, 3, 4], dtype="Int64"), name="n")
     data = validate_data(x, [0.5, 0.1, 0.7, 0.2])
