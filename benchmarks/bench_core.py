@@ -1,0 +1,285 @@
+"""Core benchmark: gmmmi against the original GMM-MI (gmm-mi 0.8.2) on the same data, same run.
+
+Run from the repository root::
+
+    python benchmarks/bench_core.py                      # everything (the peer takes minutes)
+    python benchmarks/bench_core.py --no-peer --no-large  # gmmmi only, quick
+
+For each case (the README example, N=200; a Gaussian with rho=0.6 at N=10 000;
+the paper's mixtures D3 and D5 at N=2 000) it prints the truth, the original's
+MI ± sd and time (measured inside the peer process around
+``EstimateMI().fit_estimate(X)``, defaults, ``OPENBLAS_NUM_THREADS=1``), and
+gmmmi's MI ± sd and warm time with ``gmmmi.estimate(X, random_state=0)``
+(defaults: ``integral_method="quad"``) and with ``integral_method="mc"`` (the
+original's default integral). Warm means Numba's compiled kernels are cached
+(one untimed call first); the cold first call in a fresh process with an empty
+Numba cache is reported separately, as is the whole estimate at N=10^6 (wall
+time and peak resident memory of a fresh process).
+
+This is a benchmark, not a test: it prints ratios against the targets (>= 100x
+faster, |dMI| <= 0.01, sd within 25 %) and never fails on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+PEER_SCRIPT = HERE / "peer_gmm_mi.py"
+DEFAULT_PEER_PYTHON = "/opt/gmmmi-peer/bin/python"
+RHO = 0.6
+GAUSSIAN_TRUTH = -0.5 * np.log(1 - RHO**2)  # nat
+TARGET_SPEEDUP, TARGET_DMI, TARGET_SD_RATIO = 100.0, 0.01, 0.25
+
+
+@dataclass
+class Case:
+    """One benchmark data set: a name, an (n, 2) array and its true MI (nat)."""
+
+    name: str
+    X: np.ndarray
+    truth: float
+
+
+def gaussian_sample(n: int, seed: int) -> np.ndarray:
+    """(n, 2) samples of a unit-variance Gaussian with correlation RHO, as in the README."""
+    rng = np.random.default_rng(seed)
+    return rng.multivariate_normal([0.0, 0.0], [[1.0, RHO], [RHO, 1.0]], n)
+
+
+def _gaussian_logpdf_1d(x, mean, var):
+    return -0.5 * (np.log(2 * np.pi * var) + (x - mean) ** 2 / var)
+
+
+def mixture_mi_on_grid(name: str, n_grid: int = 1601) -> float:
+    """True MI (nat) of a 2-D paper mixture by a fine uniform-grid integral (error << 1e-5).
+
+    Parameters
+    ----------
+    name : str
+        A key of `gmmmi.datasets.PAPER_MIXTURES`.
+    n_grid : int, default 1601
+        Grid points per axis, spanning every component's mean ± 9 sd.
+    """
+    from gmmmi.datasets import PAPER_MIXTURES
+
+    w, m, c = (np.asarray(a, dtype=float) for a in PAPER_MIXTURES[name])
+    sd = np.sqrt(np.diagonal(c, axis1=1, axis2=2))
+    lo, hi = (m - 9 * sd).min(axis=0), (m + 9 * sd).max(axis=0)
+    gx, gy = (np.linspace(lo[j], hi[j], n_grid) for j in range(2))
+    dx, dy = gx[1] - gx[0], gy[1] - gy[0]
+    X, Y = np.meshgrid(gx, gy, indexing="ij")
+    joint = np.zeros_like(X)
+    for wk, mk, ck in zip(w, m, c, strict=True):
+        prec = np.linalg.inv(ck)
+        u, v = X - mk[0], Y - mk[1]
+        quad = prec[0, 0] * u * u + 2 * prec[0, 1] * u * v + prec[1, 1] * v * v
+        joint += wk * np.exp(-0.5 * quad) / (2 * np.pi * np.sqrt(np.linalg.det(ck)))
+    px = np.exp(_gaussian_logpdf_1d(gx[:, None], m[:, 0], c[:, 0, 0])) @ w
+    py = np.exp(_gaussian_logpdf_1d(gy[:, None], m[:, 1], c[:, 1, 1])) @ w
+    ratio = np.where(joint > 0, joint / np.maximum(px[:, None] * py[None, :], 1e-300), 1.0)
+    return float(np.sum(joint * np.log(ratio)) * dx * dy)
+
+
+def make_cases() -> list[Case]:
+    """The four comparison cases of the benchmark, each with a fixed seed."""
+    from gmmmi.datasets import paper_mixture
+
+    cases = [
+        Case("README N=200", gaussian_sample(200, seed=0), float(GAUSSIAN_TRUTH)),
+        Case("rho=0.6 N=10000", gaussian_sample(10_000, seed=1), float(GAUSSIAN_TRUTH)),
+    ]
+    for seed, name in enumerate(("D3", "D5"), start=2):
+        X = paper_mixture(name).sample(2000, np.random.default_rng(seed))[0]
+        cases.append(Case(f"{name} N=2000", np.ascontiguousarray(X), mixture_mi_on_grid(name)))
+    return cases
+
+
+def run_peer(X: np.ndarray, peer_python: str) -> dict:
+    """Run the original gmm-mi on `X` in its own venv (timed inside that process)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.npy"
+        np.save(path, X)
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        out = subprocess.run(
+            [peer_python, str(PEER_SCRIPT), str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    if out.returncode != 0:
+        raise RuntimeError(f"gmm-mi failed (exit {out.returncode}):\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_gmmmi(X: np.ndarray, repeats: int, **options) -> dict:
+    """Warm timing of ``gmmmi.estimate(X, random_state=0, **options)``: median of `repeats` calls.
+
+    One untimed call first compiles (or loads from cache) every kernel it needs.
+    """
+    import gmmmi
+
+    gmmmi.estimate(X, random_state=0, progress=False, **options)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        res = gmmmi.estimate(X, random_state=0, progress=False, **options)
+        times.append(time.perf_counter() - start)
+    mi, sd = res
+    return {
+        "mi": mi,
+        "sd": sd,
+        "seconds": float(np.median(times)),
+        "n_components": res.n_components,
+    }
+
+
+_FRESH_PROCESS = """
+import resource, sys, time, json
+t0 = time.perf_counter()
+import numpy as np
+import gmmmi
+X = np.load(sys.argv[1])
+t1 = time.perf_counter()
+mi, sd = gmmmi.estimate(X, random_state=0, progress=False)
+t2 = time.perf_counter()
+print(json.dumps({"mi": mi, "sd": sd, "import_s": t1 - t0, "estimate_s": t2 - t1,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run_fresh_process(X: np.ndarray, *, empty_numba_cache: bool) -> dict:
+    """``gmmmi.estimate`` with defaults in a new interpreter: times, and peak RSS of that process.
+
+    With `empty_numba_cache`, Numba compiles every kernel from scratch (a cold first call);
+    otherwise the process reuses the cache the warm runs filled.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.npy"
+        np.save(path, X)
+        env = dict(os.environ, GMMMI_PROGRESS="0")
+        if empty_numba_cache:
+            env["NUMBA_CACHE_DIR"] = str(Path(tmp) / "numba_cache")
+        start = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", _FRESH_PROCESS, str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"gmmmi failed in a fresh process:\n{out.stderr[-2000:]}")
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "process_s": wall}
+
+
+def _pm(mi: float, sd: float | None) -> str:
+    return f"{mi:.4f} ± {sd:.4f}" if sd is not None else f"{mi:.4f}"
+
+
+def table_rows(case: Case, peer: dict | None, ours: dict, label: str) -> list[str]:
+    """One markdown table row comparing gmmmi (`ours`, integral `label`) with the peer."""
+    cells = [f"{case.name} ({label})", f"{case.truth:.4f}"]
+    if peer is None:
+        cells += ["—", _pm(ours["mi"], ours["sd"]), "—", "—", "—", f"{ours['seconds']:.3f}", "—"]
+    else:
+        cells += [
+            _pm(peer["mi"], peer["sd"]),
+            _pm(ours["mi"], ours["sd"]),
+            f"{abs(ours['mi'] - peer['mi']):.4f}",
+            f"{ours['sd'] / peer['sd']:.2f}",
+            f"{peer['seconds']:.2f}",
+            f"{ours['seconds']:.3f}",
+            f"{peer['seconds'] / ours['seconds']:.0f}×",
+        ]
+    return ["| " + " | ".join(cells) + " |"]
+
+
+HEADER = [
+    "| case | truth | gmm-mi MI ± sd | gmmmi MI ± sd | abs ΔMI | sd ratio | gmm-mi s "
+    "| gmmmi s | speed-up |",
+    "|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def verdicts(results: list[tuple[Case, dict, dict]]) -> list[str]:
+    """Each comparison against the targets, as readable lines."""
+    lines = []
+    for case, peer, ours in results:
+        speed = peer["seconds"] / ours["seconds"]
+        dmi = abs(ours["mi"] - peer["mi"])
+        sd_off = abs(ours["sd"] / peer["sd"] - 1)
+        flags = [
+            f"speed-up {speed:.0f}× ({'ok' if speed >= TARGET_SPEEDUP else 'BELOW'} ≥100×)",
+            f"|ΔMI| {dmi:.4f} ({'ok' if dmi <= TARGET_DMI else 'ABOVE'} ≤0.01)",
+            f"sd off by {sd_off:.0%} ({'ok' if sd_off <= TARGET_SD_RATIO else 'ABOVE'} ≤25%)",
+        ]
+        lines.append(f"{case.name} [{ours['label']}]: " + "; ".join(flags))
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="gmmmi vs the original gmm-mi.")
+    parser.add_argument("--peer-python", default=DEFAULT_PEER_PYTHON)
+    parser.add_argument("--no-peer", action="store_true", help="skip the original gmm-mi")
+    parser.add_argument("--no-large", action="store_true", help="skip the N=10^6 run")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-cache run")
+    parser.add_argument("--repeats", type=int, default=3, help="timed warm calls (median)")
+    parser.add_argument("--json", type=Path, help="also write every number to this file")
+    args = parser.parse_args()
+
+    import gmmmi
+
+    print(
+        f"gmmmi {gmmmi.__version__}, numba threads {os.environ.get('NUMBA_NUM_THREADS', 'all')}, "
+        f"{os.cpu_count()} cpus",
+        flush=True,
+    )
+    rows, compared, record = list(HEADER), [], {"cases": []}
+    for case in make_cases():
+        peer = None if args.no_peer else run_peer(case.X, args.peer_python)
+        entry = {"case": case.name, "truth": case.truth, "gmm_mi": peer}
+        for label in ("quad", "mc"):
+            ours = run_gmmmi(case.X, args.repeats, integral_method=label) | {"label": label}
+            entry[f"gmmmi_{label}"] = ours
+            rows += table_rows(case, peer, ours, label)
+            if peer is not None:
+                compared.append((case, peer, ours))
+        record["cases"].append(entry)
+        print(rows[-2], rows[-1], sep="\n", flush=True)
+
+    print("\n".join(["", *rows, "", *verdicts(compared)]))
+
+    if not args.no_cold:
+        cold = run_fresh_process(make_cases()[0].X, empty_numba_cache=True)
+        record["cold"] = cold
+        print(
+            f"\nCold first call (README data, fresh process, empty Numba cache): "
+            f"estimate {cold['estimate_s']:.1f} s (+ import {cold['import_s']:.1f} s); "
+            f"MI {_pm(cold['mi'], cold['sd'])}"
+        )
+    if not args.no_large:
+        large = run_fresh_process(gaussian_sample(1_000_000, seed=4), empty_numba_cache=False)
+        record["large"] = large
+        print(
+            "N=10^6, rho=0.6 (fresh process, warm cache, quad): "
+            f"estimate {large['estimate_s']:.1f} s (target < 60 s), "
+            f"peak RSS {large['maxrss_mb']:.0f} MB (target < 2048 MB); "
+            f"MI {_pm(large['mi'], large['sd'])} vs truth {GAUSSIAN_TRUTH:.4f}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()
