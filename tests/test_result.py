@@ -1,0 +1,404 @@
+"""Result: numbers, text, ArviZ summary/HDI, InferenceData and the netCDF round trip.
+
+Results are built by hand from known draws and synthetic diagnostics, so
+every expected value is known exactly.
+"""
+
+import pickle
+
+import arviz as az
+import numpy as np
+import pytest
+import xarray as xr
+
+import gmmmi
+from gmmmi.backends.base import FitDiagnostics
+from gmmmi.mixture import MixtureDraws
+from gmmmi.result import Result, load
+
+from reference import random_covariance
+
+
+# ----------------------------------------------------------------- factories
+def make_mixture(rng, S, K, d):
+    w = rng.dirichlet(np.ones(K), size=S)
+    m = rng.normal(size=(S, K, d))
+    c = np.stack([[random_covariance(rng, d, condition=4.0) for _ in range(K)] for _ in range(S)])
+    return MixtureDraws(w, m, c)
+
+
+def exact_sample(rng, shape, mean, sd):
+    """Draws whose sample mean and sample sd (ddof=1) are exactly ``mean`` and ``sd``."""
+    z = rng.standard_normal(shape)
+    z = (z - z.mean()) / z.std(ddof=1)
+    return mean + sd * z
+
+
+def make_meta(**changes):
+    meta = {
+        "backend": "numba",
+        "method": "bootstrap",
+        "quantity": "mi",
+        "unit": "nat",
+        "base": float(np.e),
+        "n_samples": 500,
+        "labels": {"x": ["height"], "y": ["weight"]},
+        "blocks": {"x": [0], "y": [1]},
+        "integral_method": "quad",
+        "options": {"n_inits": 3, "reg_covar": 1e-15, "init_type": "random_sklearn", "scale": None},
+        "random_state": 12345,
+        "gmmmi_version": gmmmi.__version__,
+    }
+    meta.update(changes)
+    return meta
+
+
+def make_bootstrap_result(rng, *, B=50, K=2, kl=True):
+    """A fake 50-replica bootstrap: MI draws with mean 0.2 and sd exactly 0.04, point 0.21."""
+    mixture = make_mixture(rng, B, K, 2)
+    mi = exact_sample(rng, (1, B), 0.2, 0.04)
+    draws, point = {"mi": mi}, {"mi": 0.21}
+    if kl:
+        draws.update(kl_xy=exact_sample(rng, (1, B), 0.5, 0.05), kl_yx=2 * mi)
+        point.update(kl_xy=0.52, kl_yx=0.43)
+    curves = [rng.normal(size=n).cumsum() for n in (7, 3, 12, 5)]
+    diagnostics = FitDiagnostics(
+        method="bootstrap",
+        n_components=K,
+        reference_fit=make_mixture(rng, 1, K, 2),
+        metric_per_k={"n_components": [1, 2, 3], "valid": [-2.9, -2.7, -2.71]},
+        metric_method="valid",
+        n_iter=rng.integers(5, 200, size=B),
+        converged=rng.random(B) < 0.9,
+        loss_curves={"train": curves[:2], "valid": curves[2:]},
+        reached_max_components=False,
+        extra={"init": "random_sklearn", "seconds": 1.25, "not_json": object()},
+    )
+    return Result(
+        draws=draws,
+        point=point,
+        integration_error={k: np.abs(rng.normal(scale=1e-7, size=(1, B))) for k in draws},
+        mixture=mixture,
+        diagnostics=diagnostics,
+        meta=make_meta(),
+    )
+
+
+def make_posterior_result(rng, *, chains=2, draws=200, K=3):
+    """A fake NUTS posterior of a CMI (d = 3: x, y, z), with sampler stats."""
+    S = chains * draws
+    cmi = rng.normal(0.3, 0.05, size=(chains, draws))
+    stats = xr.Dataset(
+        {
+            "diverging": (("chain", "draw"), rng.random((chains, draws)) < 0.01),
+            "step_size": (("chain", "draw"), rng.uniform(0.1, 0.3, (chains, draws))),
+            "tree_depth": (("chain", "draw"), rng.integers(1, 6, (chains, draws))),
+        },
+        coords={"chain": np.arange(chains), "draw": np.arange(draws)},
+        attrs={"sampling_time": 12.5},
+    )
+    diagnostics = FitDiagnostics(
+        method="nuts",
+        n_components=K,
+        n_iter=np.full(S, 1000),
+        converged=np.ones(S, dtype=bool),
+        sample_stats=stats,
+        extra={"chains": chains},
+    )
+    meta = make_meta(
+        backend="pymc",
+        method="nuts",
+        quantity="cmi",
+        labels={"x": ["a"], "y": ["b"], "z": ["c"]},
+        blocks={"x": [0], "y": [1], "z": [2]},
+        random_state=None,
+    )
+    return Result(
+        draws={"cmi": cmi},
+        point={"cmi": float(cmi.mean())},
+        integration_error={"cmi": np.full((chains, draws), 1e-9)},
+        mixture=make_mixture(rng, S, K, 3),
+        diagnostics=diagnostics,
+        meta=meta,
+    )
+
+
+def make_single_fit_result(rng):
+    diagnostics = FitDiagnostics(method="single fit", n_components=1)
+    return Result(
+        draws={"mi": np.array([[0.213456]])},
+        point={"mi": 0.213456},
+        integration_error={"mi": np.array([[1e-8]])},
+        mixture=make_mixture(rng, 1, 1, 2),
+        diagnostics=diagnostics,
+        meta=make_meta(method="single fit"),
+    )
+
+
+# ------------------------------------------------------------- the numbers
+def test_value_sd_and_unpacking(rng):
+    res = make_bootstrap_result(rng)
+    assert res.value == res.mi == 0.21
+    assert float(res) == 0.21
+    assert res.sd == pytest.approx(0.04, rel=1e-12)
+    assert res.draws_mean == pytest.approx(0.2, rel=1e-12)
+    mean, sd = res
+    assert (mean, sd) == (res.value, res.sd)
+    assert res.kl == (0.52, 0.43)
+    assert res.n_components == 2
+    assert res.diagnostics.method == "bootstrap"
+    assert res.mixture.n_draws == 50
+
+
+def test_cmi_alias_and_missing_kl(rng):
+    cond = make_posterior_result(rng)
+    assert cond.cmi == cond.value == cond.mi
+    plain = make_bootstrap_result(rng, kl=False)
+    with pytest.raises(AttributeError, match="not 'cmi'"):
+        _ = plain.cmi
+    with pytest.raises(AttributeError, match="kl=True"):
+        _ = plain.kl
+
+
+def test_single_fit_has_no_sd(rng):
+    res = make_single_fit_result(rng)
+    mean, sd = res
+    assert mean == 0.213456
+    assert np.isnan(sd)
+
+
+# --------------------------------------------------------------------- text
+def test_repr_bootstrap_with_kl(rng):
+    res = make_bootstrap_result(rng)
+    assert str(res) == repr(res)
+    assert repr(res).splitlines() == [
+        "MI = 0.210 ± 0.040 nat (numba, 50 bootstrap, K=2)",
+        "KL[p(x)||p(y)] = 0.520 ± 0.050 nat",
+        "KL[p(y)||p(x)] = 0.430 ± 0.080 nat",
+    ]
+
+
+def test_repr_posterior_and_single_fit(rng):
+    post = make_posterior_result(rng)
+    sd = np.std(post.draws["cmi"], ddof=1)
+    decimals = 1 - int(np.floor(np.log10(sd)))
+    assert repr(post) == (
+        f"CMI = {post.value:.{decimals}f} ± {sd:.{decimals}f} nat (pymc, NUTS 2×200 draws, K=3)"
+    )
+    assert repr(make_single_fit_result(rng)) == "MI = 0.2135 nat (numba, single fit, K=1)"
+
+
+# ------------------------------------------------------------ ArviZ stats
+SUMMARY_COLUMNS = [
+    "estimate",
+    "mean",
+    "sd",
+    "hdi_3%",
+    "hdi_97%",
+    "mcse_mean",
+    "mcse_sd",
+    "ess_bulk",
+    "ess_tail",
+    "r_hat",
+]
+
+
+def test_summary_bootstrap(rng):
+    res = make_bootstrap_result(rng)
+    table = res.summary()
+    assert list(table.columns) == SUMMARY_COLUMNS
+    assert list(table.index) == ["mi", "kl_xy", "kl_yx"]
+    for name, values in res.draws.items():
+        row = table.loc[name]
+        assert row["estimate"] == res.point[name]
+        assert row["mean"] == pytest.approx(np.mean(values), rel=1e-12)
+        assert row["sd"] == pytest.approx(np.std(values, ddof=1), rel=1e-12)
+        assert values.min() <= row["hdi_3%"] < row["mean"] < row["hdi_97%"] <= values.max()
+        assert np.isnan(row["r_hat"])  # one chain: undefined, not an error
+    assert list(res.summary(hdi_prob=0.5).columns[3:5]) == ["hdi_25%", "hdi_75%"]
+
+
+def test_summary_posterior_two_chains(rng):
+    res = make_posterior_result(rng)
+    row = res.summary().loc["cmi"]
+    assert row["mean"] == pytest.approx(res.draws["cmi"].mean(), rel=1e-12)
+    # iid draws in both chains: R-hat near 1, bulk ESS near the 400 draws
+    assert abs(row["r_hat"] - 1) < 0.03
+    assert 200 < row["ess_bulk"] < 800
+
+
+def test_summary_single_draw_is_nan_not_error(rng):
+    row = make_single_fit_result(rng).summary().loc["mi"]
+    assert row["mean"] == row["estimate"] == 0.213456
+    assert np.isnan(row["sd"])
+
+
+def test_hdi_matches_summary_and_normal_theory(rng):
+    res = make_bootstrap_result(rng)
+    table = res.summary(hdi_prob=0.9)
+    assert res.hdi(0.9) == (table.loc["mi", "hdi_5%"], table.loc["mi", "hdi_95%"])
+    assert res.hdi(0.9, quantity="kl_xy") == (
+        table.loc["kl_xy", "hdi_5%"],
+        table.loc["kl_xy", "hdi_95%"],
+    )
+    with pytest.raises(KeyError, match="no draws|No draws"):
+        res.hdi(quantity="cmi")
+    # the HDI is the shortest interval holding ~94% of the pooled draws
+    post = make_posterior_result(rng)
+    values = post.draws["cmi"].ravel()
+    lo, hi = post.hdi(0.94)
+    inside = np.mean((values >= lo) & (values <= hi))
+    assert 0.94 <= inside <= 0.94 + 2 / values.size
+    central = np.quantile(values, [0.03, 0.97])
+    assert hi - lo <= central[1] - central[0]
+
+
+# ------------------------------------------------------------ InferenceData
+def test_to_arviz_groups_dims_and_values(rng):
+    res = make_posterior_result(rng)
+    idata = res.to_arviz()
+    assert isinstance(idata, az.InferenceData)
+    post = idata.posterior
+    assert post["cmi"].dims == ("chain", "draw")
+    assert post["weights"].dims == ("chain", "draw", "component")
+    assert post["means"].dims == ("chain", "draw", "component", "dim")
+    assert post["covariances"].dims == ("chain", "draw", "component", "dim", "dim2")
+    assert post["covariances"].shape == (2, 200, 3, 3, 3)
+    # chain-major: draw s = chain * n_draws + draw
+    np.testing.assert_array_equal(post["means"].values[1, 7], res.mixture.means[200 + 7])
+    np.testing.assert_array_equal(post["cmi"].values, res.draws["cmi"])
+    assert post.attrs["backend"] == "pymc"
+    assert post.attrs["quantity"] == "cmi"
+    assert "sample_stats" in idata.groups()
+    assert idata.sample_stats.equals(res.diagnostics.sample_stats)
+    # ArviZ's own functions accept it
+    assert az.summary(idata, var_names=["cmi"]).shape[0] == 1
+
+
+def test_bootstrap_is_one_chain(rng):
+    idata = make_bootstrap_result(rng).to_arviz()
+    assert dict(idata.posterior["mi"].sizes) == {"chain": 1, "draw": 50}
+    assert "sample_stats" not in idata.groups()
+
+
+# ------------------------------------------------------------- persistence
+def assert_mixture_equal(a, b):
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def assert_results_equal(a: Result, b: Result):
+    assert list(a.draws) == list(b.draws)
+    for k in a.draws:
+        np.testing.assert_array_equal(a.draws[k], b.draws[k])
+    assert a.point == b.point
+    assert list(a.integration_error) == list(b.integration_error)
+    for k in a.integration_error:
+        np.testing.assert_array_equal(a.integration_error[k], b.integration_error[k])
+    assert_mixture_equal(a.mixture, b.mixture)
+    assert a.meta == b.meta
+    da, db = a.diagnostics, b.diagnostics
+    assert (da.method, da.n_components, da.metric_method, da.reached_max_components) == (
+        db.method,
+        db.n_components,
+        db.metric_method,
+        db.reached_max_components,
+    )
+    assert (da.reference_fit is None) == (db.reference_fit is None)
+    if da.reference_fit is not None:
+        assert_mixture_equal(da.reference_fit, db.reference_fit)
+    assert da.metric_per_k == db.metric_per_k
+    np.testing.assert_array_equal(da.n_iter, db.n_iter)
+    assert db.n_iter.dtype == np.asarray(da.n_iter).dtype
+    np.testing.assert_array_equal(da.converged, db.converged)
+    assert db.converged.dtype == bool
+    assert list(da.loss_curves) == list(db.loss_curves)
+    for name in da.loss_curves:
+        assert len(da.loss_curves[name]) == len(db.loss_curves[name])
+        for ca, cb in zip(da.loss_curves[name], db.loss_curves[name], strict=True):
+            np.testing.assert_array_equal(ca, cb)
+    if isinstance(da.sample_stats, xr.Dataset):
+        assert db.sample_stats.identical(da.sample_stats)
+    else:
+        assert db.sample_stats is None
+
+
+@pytest.mark.parametrize(
+    "factory", [make_bootstrap_result, make_posterior_result, make_single_fit_result]
+)
+def test_netcdf_round_trip_is_lossless(rng, tmp_path, factory, monkeypatch):
+    res = factory(rng)
+    path = tmp_path / "result.nc"
+    res.to_netcdf(path)
+
+    def no_pickle(*args, **kwargs):
+        raise AssertionError("loading must not unpickle anything")
+
+    monkeypatch.setattr(pickle, "load", no_pickle)
+    monkeypatch.setattr(pickle, "loads", no_pickle)
+    back = load(path)
+    assert_results_equal(res, back)
+    assert repr(back) == repr(res)
+    assert_results_equal(res, gmmmi.load(str(path)))
+    assert_results_equal(res, Result.from_netcdf(path))
+
+
+def test_round_trip_extra_keeps_only_json(rng, tmp_path):
+    res = make_bootstrap_result(rng)
+    res.to_netcdf(tmp_path / "r.nc")
+    extra = load(tmp_path / "r.nc").diagnostics.extra
+    assert extra == {"init": "random_sklearn", "seconds": 1.25}
+
+
+def test_round_trip_awkward_meta(rng, tmp_path):
+    """Seeds beyond int64, bools, None, nested lists and numpy scalars survive."""
+    res = make_bootstrap_result(rng)
+    res.meta.update(
+        random_state=2**64 + 3,
+        flag=True,
+        nothing=None,
+        base=np.float64(2.0),
+        n_samples=np.int64(7),
+        categories=["a", "b"],
+    )
+    res.to_netcdf(tmp_path / "r.nc")
+    meta = load(tmp_path / "r.nc").meta
+    assert meta["random_state"] == 2**64 + 3
+    assert meta["flag"] is True and meta["nothing"] is None
+    assert meta["base"] == 2.0 and meta["n_samples"] == 7
+    assert meta["categories"] == ["a", "b"]
+
+
+def test_arviz_round_trip_in_memory(rng):
+    res = make_posterior_result(rng)
+    assert_results_equal(res, Result.from_arviz(res.to_arviz()))
+
+
+def test_loading_a_plain_arviz_file_says_what_is_wrong(tmp_path):
+    idata = az.from_dict(posterior={"mu": np.zeros((2, 10))})
+    idata.to_netcdf(str(tmp_path / "plain.nc"))
+    with pytest.raises(ValueError, match="Not a gmmmi result"):
+        load(tmp_path / "plain.nc")
+
+
+# --------------------------------------------------------------- validation
+def test_constructor_rejects_inconsistent_inputs(rng):
+    good = make_bootstrap_result(rng, kl=False)
+    parts = dict(
+        draws=good.draws,
+        point=good.point,
+        integration_error=good.integration_error,
+        mixture=good.mixture,
+        diagnostics=good.diagnostics,
+        meta=good.meta,
+    )
+    with pytest.raises(ValueError, match="main quantity"):
+        Result(**{**parts, "draws": {"kl_xy": good.draws["mi"]}})
+    with pytest.raises(ValueError, match=r"shape \(1, 50\)"):
+        Result(**{**parts, "draws": {**good.draws, "kl_xy": np.zeros((2, 25))}})
+    with pytest.raises(ValueError, match="2-D"):
+        Result(**{**parts, "draws": {"mi": np.zeros(50)}})
+    with pytest.raises(ValueError, match="point lacks"):
+        Result(**{**parts, "point": {}})
+    with pytest.raises(ValueError, match="50 mixtures"):
+        Result(**{**parts, "mixture": good.mixture.select(slice(0, 10))})
