@@ -1,0 +1,209 @@
+"""estimate_many / mi_matrix: identical results on every executor, failures kept in their slots."""
+
+import math
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+import gmmmi
+from gmmmi.parallel import MIMatrix, TaskError, TaskFailedWarning, _task_seeds
+from gmmmi.result import Result
+
+#: small and fast: the point is the plumbing, not the statistics
+FAST = {"n_bootstrap": 4, "n_inits": 1, "max_components": 3}
+RHO = 0.8
+TRUTH = -0.5 * math.log(1 - RHO**2)
+
+
+def correlated(rng, n=300):
+    """Columns a, b (correlation RHO), c (independent of both)."""
+    ab = rng.multivariate_normal([0.0, 0.0], [[1.0, RHO], [RHO, 1.0]], n)
+    return {"a": ab[:, 0], "b": ab[:, 1], "c": rng.normal(size=n)}
+
+
+def values(results):
+    """(point, draws) of each result, None for a TaskError: what 'identical' compares."""
+    return [
+        None if isinstance(r, TaskError) else (r.value, r.draws[r.quantity].tolist())
+        for r in results
+    ]
+
+
+def tasks_with_failures(data):
+    bad = data["a"].copy()
+    bad[5] = np.nan
+    return [("a", "b"), ("a", "nope"), (bad, data["b"]), ("b", "c")]
+
+
+def run_quietly(**kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TaskFailedWarning)
+        return gmmmi.estimate_many(**kwargs)
+
+
+def test_task_seeds_depend_on_position_only():
+    assert _task_seeds(7, 3) == _task_seeds(7, 5)[:3]
+    assert len(set(_task_seeds(7, 50))) == 50
+    assert _task_seeds(7, 3) != _task_seeds(8, 3)
+    g1, g2 = np.random.default_rng(1), np.random.default_rng(1)
+    assert _task_seeds(g1, 3) == _task_seeds(g2, 3)
+
+
+def test_each_task_is_the_estimate_with_its_own_recorded_seed(rng):
+    d = correlated(rng)
+    (res,) = gmmmi.estimate_many([(d["a"], d["b"])], random_state=3, **FAST)
+    assert isinstance(res, Result)
+    seed = res.meta["random_state"]
+    assert seed == _task_seeds(3, 1)[0]
+    direct = gmmmi.estimate(d["a"], d["b"], random_state=seed, **FAST)
+    assert values([res]) == values([direct])
+
+
+def test_column_names_dataframe_and_arrays_give_the_same_results(rng):
+    d = correlated(rng)
+    by_name = gmmmi.estimate_many([("a", "b"), (["a", "c"], "b")], data=d, random_state=1, **FAST)
+    frame = gmmmi.estimate_many(
+        [("a", "b"), (["a", "c"], "b")], data=pd.DataFrame(d), random_state=1, **FAST
+    )
+    arrays = gmmmi.estimate_many(
+        [(d["a"], d["b"]), (np.column_stack([d["a"], d["c"]]), d["b"])], random_state=1, **FAST
+    )
+    assert values(by_name) == values(frame) == values(arrays)
+    assert by_name[1].mixture.n_dim == 3
+
+
+def test_failing_tasks_are_reported_in_their_slots_and_counted(rng):
+    d = correlated(rng)
+    with pytest.warns(TaskFailedWarning, match="2 of 4 tasks failed"):
+        res = gmmmi.estimate_many(tasks_with_failures(d), data=d, random_state=0, **FAST)
+    assert [type(r).__name__ for r in res] == ["Result", "TaskError", "TaskError", "Result"]
+    assert (res[1].index, res[1].type) == (1, "KeyError")
+    assert "'nope'" in res[1].message and "'a', 'b', 'c'" in res[1].message
+    assert res[2].index == 2 and "nan" in res[2].message.lower()
+    assert "Traceback" in res[2].traceback
+    assert str(res[1]).startswith("task 1 failed: KeyError")
+    # the survivors are what they would have been without the failures
+    alone = gmmmi.estimate_many([("a", "b")], data=d, random_state=0, **FAST)
+    assert values(res[:1]) == values(alone)
+    assert abs(res[0].value - TRUTH) < 5 * res[0].sd + 0.05
+
+
+def test_malformed_tasks_are_errors_in_their_slots(rng):
+    d = correlated(rng, n=100)
+    res = run_quietly(tasks=[(), "ab", ("a", "b", "c", "a")], data=d, **FAST)
+    assert all(isinstance(r, TaskError) for r in res)
+    assert [r.type for r in res] == ["ValueError", "TypeError", "ValueError"]
+    with pytest.raises(TypeError, match="tasks must be a list"):
+        gmmmi.estimate_many(np.zeros((3, 2)))
+
+
+@pytest.mark.slow
+def test_process_pool_gives_the_serial_results(rng):
+    d = correlated(rng)
+    tasks = tasks_with_failures(d)
+    serial = run_quietly(tasks=tasks, data=d, random_state=11, **FAST)
+    with ProcessPoolExecutor(2) as pool:
+        pooled = run_quietly(tasks=tasks, data=d, random_state=11, executor=pool, **FAST)
+    assert values(pooled) == values(serial)
+    assert [r.type for r in pooled if isinstance(r, TaskError)] == ["KeyError", "ValueError"]
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_serial_results(rng):
+    distributed = pytest.importorskip("distributed")
+    d = correlated(rng)
+    tasks = tasks_with_failures(d)
+    serial = run_quietly(tasks=tasks, data=d, random_state=5, **FAST)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        remote = run_quietly(
+            tasks=tasks, data=d, random_state=5, executor=client.get_executor(), **FAST
+        )
+        # a Client is accepted too; the data stay scattered only while the call runs
+        again = run_quietly(tasks=tasks[:1], data=d, random_state=5, executor=client, **FAST)
+        assert not client.who_has()
+    assert values(remote) == values(serial)
+    assert values(again) == values(serial[:1])
+    assert isinstance(remote[1], TaskError) and remote[1].type == "KeyError"
+    assert isinstance(remote[2], TaskError) and remote[2].type == "ValueError"
+
+
+def test_mi_matrix_is_labelled_symmetric_and_near_the_truth(rng):
+    d = correlated(rng, n=500)
+    mat = gmmmi.mi_matrix(pd.DataFrame(d), random_state=2, **FAST)
+    assert isinstance(mat, MIMatrix) and mat.symmetric and mat.unit == "nat"
+    assert list(mat.mean.index) == list(mat.mean.columns) == ["a", "b", "c"]
+    assert np.all(np.isnan(np.diag(mat.mean))) and np.all(np.isnan(np.diag(mat.sd)))
+    np.testing.assert_array_equal(mat.mean.to_numpy(), mat.mean.to_numpy().T)
+    np.testing.assert_array_equal(mat.sd.to_numpy(), mat.sd.to_numpy().T)
+    ab, sd_ab = mat.mean.loc["a", "b"], mat.sd.loc["a", "b"]
+    assert abs(ab - TRUTH) < 5 * sd_ab + 0.05
+    assert mat.mean.loc["a", "c"] < 0.05 and mat.mean.loc["b", "c"] < 0.05
+    # pair k is task k of estimate_many, whatever the executor
+    direct = gmmmi.estimate_many(
+        [("a", "b"), ("a", "c"), ("b", "c")], data=d, random_state=2, **FAST
+    )
+    assert [mat.results[p].value for p in [("a", "b"), ("a", "c"), ("b", "c")]] == [
+        r.value for r in direct
+    ]
+    long = mat.to_frame()
+    assert list(long[["x", "y"]].itertuples(index=False, name=None)) == [
+        ("a", "b"),
+        ("a", "c"),
+        ("b", "c"),
+    ]
+    assert (long["error"] == "").all()
+
+
+def test_mi_matrix_against_and_array_names(rng):
+    d = correlated(rng, n=300)
+    X = np.column_stack([d["a"], d["c"]])
+    mat = gmmmi.mi_matrix(X, against={"b": d["b"]}, random_state=0, base=2, **FAST)
+    assert not mat.symmetric and mat.unit == "bit"
+    assert mat.mean.shape == (2, 1)
+    assert list(mat.mean.index) == ["x0", "x1"] and list(mat.mean.columns) == ["b"]
+    assert abs(mat.mean.loc["x0", "b"] - TRUTH / math.log(2)) < 5 * mat.sd.loc["x0", "b"] + 0.07
+    named = gmmmi.mi_matrix(X, labels=["u", "v"], random_state=0, **FAST)
+    assert list(named.mean.columns) == ["u", "v"]
+    with pytest.raises(ValueError, match="same number of samples"):
+        gmmmi.mi_matrix(X, against={"b": d["b"][:-1]})
+
+
+def test_mi_matrix_keeps_failed_pairs_and_plots_them(rng):
+    d = correlated(rng, n=300)
+    d["c"] = d["c"].copy()
+    d["c"][0] = np.inf
+    with pytest.warns(TaskFailedWarning, match="2 of 3"):
+        mat = gmmmi.mi_matrix(d, random_state=0, **FAST)
+    assert set(mat.errors) == {("a", "c"), ("b", "c")}
+    assert np.isnan(mat.mean.loc["c", "a"]) and np.isfinite(mat.mean.loc["a", "b"])
+    assert mat.to_frame()["error"].str.startswith("ValueError").sum() == 2
+    ax = mat.plot()
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("failed") == 4  # both triangles
+    assert f"{mat.mean.loc['a', 'b']:.2f}±{mat.sd.loc['a', 'b']:.2f}" in texts
+    plt.close("all")
+
+
+def test_heatmap_marks_estimates_within_two_sd_of_zero():
+    labels = ["p", "q"]
+    mat = MIMatrix(
+        mean=pd.DataFrame([[0.5, 0.03]], index=["r"], columns=labels),
+        sd=pd.DataFrame([[0.05, 0.04]], index=["r"], columns=labels),
+        errors={},
+        results={},
+        symmetric=False,
+    )
+    ax = mat.plot()
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert len(hatched) == 1 and hatched[0].get_x() == pytest.approx(0.5)  # the q cell
+    assert {t.get_text() for t in ax.texts} == {"0.50±0.05", "0.03±0.04"}
+    plt.close("all")
