@@ -24,6 +24,7 @@ DATA_COLOR = "0.45"
 FIT_COLOR = "C1"
 POINT_COLOR = "black"
 TRUTH_COLOR = "C3"
+HDI_COLOR = "0.6"
 TRAIN_COLOR = "0.5"
 VALID_COLOR = "salmon"
 
@@ -75,7 +76,7 @@ def plot_distribution(
     bins : int, sequence or str, default "auto"
         Passed to `numpy.histogram_bin_edges`.
     color : str, default "C0"
-        Colour of a single-chain histogram and of the HDI band.
+        Colour of a single-chain histogram.
 
     Returns
     -------
@@ -108,9 +109,10 @@ def plot_distribution(
         ax.set_ylabel("density")
     else:
         ax.set_yticks([])
+        _frame_vertical_lines(ax, [v for v in (point, truth) if v is not None] + list(hdi or []))
     if hdi is not None:
         hdi_label = "HDI" if hdi_prob is None else f"{100 * hdi_prob:g}% HDI"
-        ax.axvspan(hdi[0], hdi[1], color=color, alpha=0.15, label=hdi_label)
+        ax.axvspan(hdi[0], hdi[1], color=HDI_COLOR, alpha=0.25, lw=0, zorder=0, label=hdi_label)
     if point is not None:
         ax.axvline(point, color=POINT_COLOR, lw=2, label=f"estimate {point:.4g}")
     if truth is not None:
@@ -118,6 +120,15 @@ def plot_distribution(
     ax.set_xlabel(f"{label} [{unit}]")
     ax.legend(frameon=False, fontsize="small")
     return ax
+
+
+def _frame_vertical_lines(ax, xs):
+    """x-limits around vertical lines alone (no histogram to set them)."""
+    if not xs:
+        return
+    lo, hi = min(xs), max(xs)
+    pad = max(0.5 * (hi - lo), 0.05 * max(abs(lo), abs(hi)), 1e-3)
+    ax.set_xlim(lo - pad, hi + pad)
 
 
 # ---------------------------------------------------------- fitted mixtures
