@@ -330,8 +330,9 @@ class Result:
         names = _order(groups["point_estimate"])
         draws = {k: posterior[k].values for k in names}
         point = {k: float(groups["point_estimate"][k].values) for k in names}
-        err_ds = groups["integration_error"]
-        integration_error = {k: err_ds[k].values for k in _order(err_ds)}
+        err_ds = groups.get("integration_error")  # an empty group is not written
+        names = [] if err_ds is None else _order(err_ds)
+        integration_error = {k: err_ds[k].values for k in names}
         mixture = _mixture_from_dataset(posterior)
         diagnostics = _diagnostics_from_groups(groups)
         return cls(

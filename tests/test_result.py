@@ -402,3 +402,13 @@ def test_constructor_rejects_inconsistent_inputs(rng):
         Result(**{**parts, "point": {}})
     with pytest.raises(ValueError, match="50 mixtures"):
         Result(**{**parts, "mixture": good.mixture.select(slice(0, 10))})
+
+
+def test_round_trip_without_integration_errors(rng, tmp_path):
+    """An empty group is not written to the file; loading still gives an empty dict."""
+    res = make_single_fit_result(rng)
+    res.integration_error.clear()
+    res.to_netcdf(tmp_path / "r.nc")
+    back = load(tmp_path / "r.nc")
+    assert back.integration_error == {}
+    assert_results_equal(res, back)
