@@ -51,3 +51,87 @@ def random_covariance(rng, d, condition=10.0):
     q, _ = np.linalg.qr(rng.standard_normal((d, d)))
     eig = np.exp(rng.uniform(0, np.log(condition), d))
     return (q * eig) @ q.T
+
+
+def em_step(X, sample_weight, weights, means, covariances, reg_covar):
+    """One weighted EM iteration, written the textbook way with scipy densities.
+
+    Returns (weighted mean log-likelihood under the old parameters, new weights,
+    new means, new covariances); 10 * eps is added to the effective counts as in
+    scikit-learn.
+    """
+    log_comp = np.stack(
+        [
+            np.log(w) + multivariate_normal(m, c).logpdf(X)
+            for w, m, c in zip(weights, means, covariances, strict=True)
+        ],
+        axis=1,
+    ).reshape(len(X), -1)
+    log_norm = logsumexp(log_comp, axis=1)
+    resp = np.exp(log_comp - log_norm[:, None]) * sample_weight[:, None]
+    nk = resp.sum(axis=0) + 10 * np.finfo(float).eps
+    new_means = resp.T @ X / nk[:, None]
+    new_covs = np.empty_like(np.asarray(covariances, dtype=float))
+    for k in range(len(nk)):
+        diff = X - new_means[k]
+        new_covs[k] = (resp[:, k, None] * diff).T @ diff / nk[k] + reg_covar * np.eye(X.shape[1])
+    mean_ll = np.sum(sample_weight * log_norm) / np.sum(sample_weight)
+    return mean_ll, nk / nk.sum(), new_means, new_covs
+
+
+def kmeans_step(X, centers):
+    """One Lloyd iteration with numpy: (labels, new centres, inertia); empty clusters stay put."""
+    d2 = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
+    labels = np.argmin(d2, axis=1)
+    new = np.array(
+        [
+            X[labels == k].mean(axis=0) if np.any(labels == k) else centers[k]
+            for k in range(len(centers))
+        ]
+    )
+    return labels, new, d2[np.arange(len(X)), labels].sum()
+
+
+def log_det(cov):
+    """log |cov| via numpy's slogdet (cov must be positive definite)."""
+    sign, value = np.linalg.slogdet(cov)
+    assert sign > 0
+    return value
+
+
+def mixture_entropy(weights, means, covariances, tol=1e-11):
+    """Differential entropy in nats of a 1-d or 2-d Gaussian mixture by adaptive quadrature.
+
+    scipy ``quad`` (d=1) or ``dblquad`` (d=2) of ``-p log p`` over the box of
+    +-12 standard deviations around every component, with absolute and
+    relative tolerance ``tol``; the density is evaluated term by term.
+    """
+    from scipy import integrate
+    w = np.asarray(weights, dtype=float)
+    m = np.asarray(means, dtype=float).reshape(len(w), -1)
+    c = np.asarray(covariances, dtype=float).reshape(len(w), m.shape[1], m.shape[1])
+    keep = w > 0
+    w, m, c = w[keep], m[keep], c[keep]
+    sd = np.sqrt(np.diagonal(c, axis1=1, axis2=2))
+    lo, hi = (m - 12 * sd).min(axis=0), (m + 12 * sd).max(axis=0)
+    inv = np.linalg.inv(c)
+    const = np.log(w) - 0.5 * np.linalg.slogdet(2 * np.pi * c)[1]
+
+    def neg_plogp(*x):
+        diff = np.asarray(x[::-1]) - m  # dblquad passes (y, x)
+        logp = logsumexp(const - 0.5 * np.einsum("ki,kij,kj->k", diff, inv, diff))
+        return -np.exp(logp) * logp
+
+    if m.shape[1] == 1:
+        points = sorted(set(m[:, 0]))
+        return integrate.quad(
+            neg_plogp, lo[0], hi[0], epsabs=tol, epsrel=tol, limit=1000, points=points
+        )[0]
+    return integrate.dblquad(neg_plogp, lo[0], hi[0], lo[1], hi[1], epsabs=tol, epsrel=tol)[0]
+
+
+def mixture_mi_2d(weights, means, covariances, tol=1e-11):
+    """I(x; y) in nats of a 2-d Gaussian mixture: H(x) + H(y) - H(x, y) by adaptive quadrature."""
+    means, covariances = np.asarray(means, dtype=float), np.asarray(covariances, dtype=float)
+    h = [mixture_entropy(weights, means[:, [i]], covariances[:, [i]][:, :, [i]], tol) for i in (0, 1)]
+    return h[0] + h[1] - mixture_entropy(weights, means, covariances, tol)

@@ -1,0 +1,532 @@
+"""EM for full-covariance Gaussian mixtures, and Lloyd's k-means, compiled with Numba.
+
+One EM iteration is a single pass over the samples: each sample's component
+log-densities are computed from inverse Cholesky factors, normalised, and
+immediately accumulated into per-component sufficient statistics taken about
+the current means (so the covariance update does not lose precision). The
+M-step then needs only those statistics. No per-iteration allocation, no BLAS.
+
+Training sets are given as row indices into ``X`` with a weight per row: the
+cross-validation folds use weights of 1 and bootstrap replicas use the number
+of times each row was drawn, so a replica never copies the data. Many fits
+run in one call, in parallel over fits only (``prange``), so every fit is a
+sequential loop and its result does not depend on the number of threads.
+
+Status codes (bit flags, per fit): ``STATUS_MAX_ITER`` the fit stopped at
+``max_iter``; ``STATUS_SINGULAR`` an M-step gave a covariance that is not
+positive definite, and the component kept its previous covariance;
+``STATUS_BAD_INIT`` an initial covariance is not positive definite (no
+iteration run); ``STATUS_NAN`` the log-likelihood became non-finite.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .linalg import FASTMATH, LOG_2PI, cholesky_lower, log_det_from_chol
+
+STATUS_OK = 0
+STATUS_MAX_ITER = 1
+STATUS_SINGULAR = 2
+STATUS_BAD_INIT = 4
+STATUS_NAN = 8
+
+#: effective sample count below which a component is empty and keeps its parameters
+EMPTY_COMPONENT = 1e-10
+#: added to every component's effective count, as scikit-learn does, against 0/0
+NK_EPS = 10.0 * np.finfo(np.float64).eps
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _prepare(weights, means, covs, L, P, consts):
+    """Inverse Cholesky factors ``P`` (K, d, d) and ``consts`` (K,) of a mixture.
+
+    ``consts[k] = log w_k - d/2 log(2 pi) - 1/2 log|Sigma_k|``, so that
+    ``log w_k N(x | mu_k, Sigma_k) = consts[k] - |P_k (x - mu_k)|^2 / 2``.
+    ``L`` (d, d) is scratch. Returns False if a covariance is not positive
+    definite.
+    """
+    K, d = means.shape
+    for k in range(K):
+        if not cholesky_lower(covs[k], L):
+            return False
+        Pk = P[k]
+        for i in range(d):
+            Pk[i, i] = 1.0 / L[i, i]
+            for j in range(i):
+                s = 0.0
+                for m in range(j, i):
+                    s -= L[i, m] * Pk[m, j]
+                Pk[i, j] = s / L[i, i]
+            for j in range(i + 1, d):
+                Pk[i, j] = 0.0
+        if weights[k] > 0.0:
+            consts[k] = math.log(weights[k]) - 0.5 * d * LOG_2PI - 0.5 * log_det_from_chol(L)
+        else:
+            consts[k] = -np.inf
+    return True
+
+
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def _sample_logpdf(X, t, means, P, consts, diff, lp):
+    """log p(x_t), and ``lp[k] = exp(log w_k N(x_t | k) - m)`` for the returned ``m``.
+
+    Returns ``(log p(x_t), s)`` where ``s = sum_k lp[k]``, so that the
+    responsibility of component k is ``lp[k] / s``. Inlined into the loops
+    over samples (a call per sample would cost reference counting).
+    """
+    K, d = means.shape
+    top = -np.inf
+    for k in range(K):
+        if consts[k] == -np.inf:
+            lp[k] = -np.inf
+            continue
+        for i in range(d):
+            diff[i] = X[t, i] - means[k, i]
+        q = 0.0
+        for i in range(d):
+            s = 0.0
+            for j in range(i + 1):
+                s += P[k, i, j] * diff[j]
+            q += s * s
+        lp[k] = consts[k] - 0.5 * q
+        if lp[k] > top:
+            top = lp[k]
+    if top == -np.inf:
+        return -np.inf, 0.0
+    s = 0.0
+    for k in range(K):
+        lp[k] = math.exp(lp[k] - top)
+        s += lp[k]
+    return top + math.log(s), s
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _accumulate(X, rows, row_w, means, P, consts, diff, lp, Nk, S1, S2):
+    """One E-step over ``rows``: statistics about the current means; returns sum w log p.
+
+    ``Nk`` (K,), ``S1`` (K, d) and ``S2`` (K, d, d, lower triangle) are zeroed
+    here and filled with sum r, sum r (x - mu) and sum r (x - mu)(x - mu)^T,
+    where r = w * responsibility.
+    """
+    K, d = means.shape
+    Nk[:] = 0.0
+    S1[:] = 0.0
+    S2[:] = 0.0
+    total = 0.0
+    for a in range(rows.shape[0]):
+        t = rows[a]
+        w = row_w[a]
+        ll, norm = _sample_logpdf(X, t, means, P, consts, diff, lp)
+        total += w * ll
+        if not norm > 0.0:
+            continue
+        scale = w / norm
+        for k in range(K):
+            r = scale * lp[k]
+            if r == 0.0:
+                continue
+            Nk[k] += r
+            for i in range(d):
+                di = X[t, i] - means[k, i]
+                S1[k, i] += r * di
+                rdi = r * di
+                for j in range(i + 1):
+                    S2[k, i, j] += rdi * (X[t, j] - means[k, j])
+    return total
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _score(X, rows, row_w, means, P, consts, diff, lp):
+    """sum_rows w log p(x) (no statistics)."""
+    total = 0.0
+    for a in range(rows.shape[0]):
+        ll, _ = _sample_logpdf(X, rows[a], means, P, consts, diff, lp)
+        total += row_w[a] * ll
+    return total
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
+    """Update ``weights``, ``means``, ``covs`` in place from the E-step statistics.
+
+    Empty components (effective count below ``EMPTY_COMPONENT``) keep their
+    mean and covariance. A covariance that is not positive definite is not
+    accepted (the previous one is kept). ``C`` and ``L`` (d, d) are scratch.
+
+    Returns
+    -------
+    singular : bool
+        True if some covariance was rejected.
+    """
+    K, d = means.shape
+    singular = False
+    wsum = 0.0
+    for k in range(K):
+        nk = Nk[k] + NK_EPS
+        weights[k] = nk
+        wsum += nk
+        if Nk[k] < EMPTY_COMPONENT:
+            continue
+        for i in range(d):
+            means[k, i] += S1[k, i] / nk
+        for i in range(d):
+            di = S1[k, i] / nk
+            for j in range(i + 1):
+                C[i, j] = S2[k, i, j] / nk - di * (S1[k, j] / nk)
+                C[j, i] = C[i, j]
+            C[i, i] += reg_covar
+        if cholesky_lower(C, L):
+            covs[k, :, :] = C
+        else:
+            singular = True
+    for k in range(K):
+        weights[k] /= wsum
+    return singular
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _fit_one(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol, max_iter, ct, cv):
+    """EM from the parameters in ``weights``, ``means``, ``covs`` (updated in place).
+
+    Iterates until the change of the mean per-sample training log-likelihood
+    is below ``tol`` in absolute value, or ``max_iter`` iterations. When
+    ``ct`` and ``cv`` have length > 0, the training and validation mean
+    log-likelihoods after each iteration are written there.
+
+    Returns
+    -------
+    n_iter, status, train_ll, valid_ll
+        Iterations run, status bit flags, and the final mean log-likelihood
+        per sample on the training rows and on the validation rows (NaN when
+        there are none).
+    """
+    K, d = means.shape
+    L = np.empty((d, d))
+    C = np.empty((d, d))
+    P = np.empty((K, d, d))
+    consts = np.empty(K)
+    diff = np.empty(d)
+    lp = np.empty(K)
+    Nk = np.empty(K)
+    S1 = np.empty((K, d))
+    S2 = np.empty((K, d, d))
+    if not _prepare(weights, means, covs, L, P, consts):
+        return 0, STATUS_BAD_INIT, np.nan, np.nan
+    W = 0.0
+    for a in range(row_w.shape[0]):
+        W += row_w[a]
+    VW = 0.0
+    for a in range(vrow_w.shape[0]):
+        VW += vrow_w[a]
+    record = ct.shape[0] > 0
+    status = STATUS_OK
+    lower_bound = -np.inf
+    n_iter = 0
+    converged = False
+    for it in range(1, max_iter + 1):
+        new_bound = _accumulate(X, rows, row_w, means, P, consts, diff, lp, Nk, S1, S2) / W
+        if record and it >= 2:
+            # the curves hold the log-likelihood *after* each iteration's M-step
+            ct[it - 2] = new_bound
+            if VW > 0.0:
+                cv[it - 2] = _score(X, vrows, vrow_w, means, P, consts, diff, lp) / VW
+        n_iter = it
+        if not math.isfinite(new_bound):
+            status |= STATUS_NAN
+            break
+        if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
+            status |= STATUS_SINGULAR
+        _prepare(weights, means, covs, L, P, consts)
+        change = new_bound - lower_bound
+        lower_bound = new_bound
+        if abs(change) < tol:
+            converged = True
+            break
+    if not converged and status & STATUS_NAN == 0:
+        status |= STATUS_MAX_ITER
+    train_ll = _score(X, rows, row_w, means, P, consts, diff, lp) / W
+    valid_ll = np.nan
+    if VW > 0.0:
+        valid_ll = _score(X, vrows, vrow_w, means, P, consts, diff, lp) / VW
+    if record:
+        ct[n_iter - 1] = train_ll
+        cv[n_iter - 1] = valid_ll
+    return n_iter, status, train_ll, valid_ll
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def em_fit_batch(
+    X,
+    rows,
+    row_w,
+    set_ptr,
+    fit_set,
+    vrows,
+    vset_ptr,
+    fit_vset,
+    init_weights,
+    init_means,
+    init_covs,
+    reg_covar,
+    tol,
+    max_iter,
+    curve_len,
+):
+    """Run F independent EM fits, in parallel over fits.
+
+    Training set ``s`` is ``rows[set_ptr[s]:set_ptr[s + 1]]`` with weights
+    ``row_w[...]`` (the same slice); fit ``f`` trains on set ``fit_set[f]``
+    and is validated on set ``fit_vset[f]`` of ``vrows`` / ``vset_ptr``
+    (validation rows have weight 1; an empty set gives NaN scores).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    rows : ndarray of int64, shape (m,)
+    row_w : ndarray, shape (m,)
+        Weight of each row (1, or a bootstrap count).
+    set_ptr : ndarray of int64, shape (n_sets + 1,)
+    fit_set : ndarray of int64, shape (F,)
+    vrows : ndarray of int64, shape (mv,)
+    vset_ptr : ndarray of int64, shape (n_vsets + 1,)
+    fit_vset : ndarray of int64, shape (F,)
+    init_weights : ndarray, shape (F, K)
+    init_means : ndarray, shape (F, K, d)
+    init_covs : ndarray, shape (F, K, d, d)
+    reg_covar : float
+        Added to the covariance diagonals at every M-step.
+    tol : float
+        Stop when the mean per-sample log-likelihood changes by less.
+    max_iter : int
+    curve_len : int
+        0 for no loss curves, else at least ``max_iter``.
+
+    Returns
+    -------
+    weights, means, covs : ndarray, shapes (F, K), (F, K, d), (F, K, d, d)
+    n_iter, status : ndarray of int64, shape (F,)
+    train_ll, valid_ll : ndarray, shape (F,)
+        Final mean log-likelihood per (weighted) sample.
+    curves_train, curves_valid : ndarray, shape (F, curve_len)
+        Per-iteration mean log-likelihoods (NaN beyond each fit's n_iter).
+    """
+    F = init_weights.shape[0]
+    weights = init_weights.copy()
+    means = init_means.copy()
+    covs = init_covs.copy()
+    n_iter = np.zeros(F, dtype=np.int64)
+    status = np.zeros(F, dtype=np.int64)
+    train_ll = np.empty(F)
+    valid_ll = np.empty(F)
+    curves_train = np.full((F, curve_len), np.nan)
+    curves_valid = np.full((F, curve_len), np.nan)
+    vrow_w = np.ones(vrows.shape[0])
+    for f in prange(F):
+        a = set_ptr[fit_set[f]]
+        b = set_ptr[fit_set[f] + 1]
+        va = vset_ptr[fit_vset[f]]
+        vb = vset_ptr[fit_vset[f] + 1]
+        it, st, tl, vl = _fit_one(
+            X,
+            rows[a:b],
+            row_w[a:b],
+            vrows[va:vb],
+            vrow_w[va:vb],
+            weights[f],
+            means[f],
+            covs[f],
+            reg_covar,
+            tol,
+            max_iter,
+            curves_train[f],
+            curves_valid[f],
+        )
+        n_iter[f] = it
+        status[f] = st
+        train_ll[f] = tl
+        valid_ll[f] = vl
+    return weights, means, covs, n_iter, status, train_ll, valid_ll, curves_train, curves_valid
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def em_step(X, sample_weight, weights, means, covs, reg_covar):
+    """One EM iteration on weighted samples (for tests and diagnostics).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    sample_weight : ndarray, shape (n,)
+    weights, means, covs : ndarray, shapes (K,), (K, d), (K, d, d)
+        Current parameters (not modified).
+    reg_covar : float
+
+    Returns
+    -------
+    mean_ll : float
+        Weighted mean log-likelihood per sample under the current parameters.
+    new_weights, new_means, new_covs : ndarray
+    status : int
+        ``STATUS_BAD_INIT`` / ``STATUS_SINGULAR`` bits, else 0.
+    """
+    K, d = means.shape
+    w = weights.copy()
+    m = means.copy()
+    c = covs.copy()
+    L = np.empty((d, d))
+    C = np.empty((d, d))
+    P = np.empty((K, d, d))
+    consts = np.empty(K)
+    diff = np.empty(d)
+    lp = np.empty(K)
+    Nk = np.empty(K)
+    S1 = np.empty((K, d))
+    S2 = np.empty((K, d, d))
+    if not _prepare(w, m, c, L, P, consts):
+        return np.nan, w, m, c, STATUS_BAD_INIT
+    rows = np.arange(X.shape[0])
+    total = _accumulate(X, rows, sample_weight, m, P, consts, diff, lp, Nk, S1, S2)
+    status = STATUS_OK
+    if _m_step(Nk, S1, S2, reg_covar, w, m, c, C, L):
+        status = STATUS_SINGULAR
+    return total / sample_weight.sum(), w, m, c, status
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def moments_from_responsibilities(X, resp):
+    """Weights, means and covariances of an M-step on given responsibilities.
+
+    No regularisation is added. As in scikit-learn, ``10 * eps`` is added to
+    each component's effective count.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    resp : ndarray, shape (n, K)
+        Non-negative; rows usually sum to 1.
+
+    Returns
+    -------
+    weights : ndarray, shape (K,)
+        Effective counts divided by n.
+    means : ndarray, shape (K, d)
+    covs : ndarray, shape (K, d, d)
+    """
+    n, d = X.shape
+    K = resp.shape[1]
+    nk = np.full(K, NK_EPS)
+    means = np.zeros((K, d))
+    covs = np.zeros((K, d, d))
+    for t in range(n):
+        for k in range(K):
+            r = resp[t, k]
+            nk[k] += r
+            for i in range(d):
+                means[k, i] += r * X[t, i]
+    for k in range(K):
+        for i in range(d):
+            means[k, i] /= nk[k]
+    for t in range(n):
+        for k in range(K):
+            r = resp[t, k]
+            if r == 0.0:
+                continue
+            for i in range(d):
+                ri = r * (X[t, i] - means[k, i])
+                for j in range(i + 1):
+                    covs[k, i, j] += ri * (X[t, j] - means[k, j])
+    for k in range(K):
+        for i in range(d):
+            for j in range(i + 1):
+                covs[k, i, j] /= nk[k]
+                covs[k, j, i] = covs[k, i, j]
+    return nk / n, means, covs
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def kmeans_step(X, centers, labels, new_centers):
+    """One Lloyd iteration: assign to the nearest centre, then recompute centres.
+
+    Ties go to the lowest index. A cluster left empty keeps its centre.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    centers : ndarray, shape (K, d)
+    labels : ndarray of int64, shape (n,), written in place
+    new_centers : ndarray, shape (K, d), written in place
+
+    Returns
+    -------
+    inertia : float
+        Sum of squared distances to the nearest of ``centers`` (before the update).
+    """
+    n, d = X.shape
+    K = centers.shape[0]
+    counts = np.zeros(K)
+    new_centers[:] = 0.0
+    inertia = 0.0
+    for t in range(n):
+        best = np.inf
+        lab = 0
+        for k in range(K):
+            s = 0.0
+            for i in range(d):
+                e = X[t, i] - centers[k, i]
+                s += e * e
+            if s < best:
+                best = s
+                lab = k
+        labels[t] = lab
+        inertia += best
+        counts[lab] += 1.0
+        for i in range(d):
+            new_centers[lab, i] += X[t, i]
+    for k in range(K):
+        for i in range(d):
+            if counts[k] > 0.0:
+                new_centers[k, i] /= counts[k]
+            else:
+                new_centers[k, i] = centers[k, i]
+    return inertia
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def kmeans_lloyd(X, centers, max_iter, tol):
+    """Lloyd's algorithm from ``centers`` until the squared centre shift is <= ``tol``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    centers : ndarray, shape (K, d)
+        Starting centres (not modified).
+    max_iter : int
+    tol : float
+        Absolute tolerance on the sum of squared centre moves.
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (n,)
+        Nearest final centre of each sample.
+    centers : ndarray, shape (K, d)
+    n_iter : int
+    """
+    n = X.shape[0]
+    cur = centers.copy()
+    new = np.empty_like(cur)
+    labels = np.empty(n, dtype=np.int64)
+    n_iter = 0
+    for it in range(max_iter):
+        kmeans_step(X, cur, labels, new)
+        shift = 0.0
+        for k in range(cur.shape[0]):
+            for i in range(cur.shape[1]):
+                e = new[k, i] - cur[k, i]
+                shift += e * e
+        cur[:] = new
+        n_iter = it + 1
+        if shift <= tol:
+            break
+    kmeans_step(X, cur, labels, new)
+    return labels, cur, n_iter
