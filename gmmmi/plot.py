@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
+from matplotlib.ticker import MaxNLocator
 
 from .mixture import MixtureDraws
 
@@ -348,6 +349,7 @@ def plot_loss_curves(loss_curves, ax=None):
                 label=name if c == 0 else None,
             )
     ax.set_xlabel("EM iteration")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("mean log-likelihood")
     ax.legend(frameon=False)
     return ax
