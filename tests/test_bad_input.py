@@ -300,7 +300,6 @@ def test_estimate_too_few_samples_for_the_folds(rng):
         gmmmi.estimate(X, n_folds=6, fixed_components_number=3, n_bootstrap=0, random_state=0)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("factor", [1e-12, 1e12])
 def test_estimate_is_unchanged_by_the_units_of_the_data(gaussian, factor):
     options = {"n_bootstrap": 5, "n_inits": 1, "random_state": 3}
