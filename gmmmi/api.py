@@ -107,7 +107,8 @@ def estimate(
     n_components = fixed_k or None
     integrate_kw = {"method": method, "mc_samples": mc_samples, "rng": rng}
 
-    Xs, shift, scale = standardise(data.X)
+    column_names = [name for key in data.blocks for name in data.labels[key]]
+    Xs, shift, scale = standardise(data.X, labels=column_names)
     if data.categories is not None:
         fits = _fit_categories(be, Xs, data.categories, n_components, rng, show, fit_options)
         fits = [(d.affine(scale, shift), _to_data_units(g, scale, shift)) for d, g in fits]
