@@ -1,0 +1,308 @@
+"""gmmmi.integrate against closed forms and high-precision scipy quadrature."""
+
+import functools
+import warnings
+
+import numba
+import numpy as np
+import pytest
+
+from gmmmi import integrate
+from gmmmi.datasets import PAPER_MIXTURES, paper_mixture
+from gmmmi.exceptions import IntegrationWarning
+from gmmmi.integrate import (
+    IntegralResult,
+    categorical_mi,
+    conditional_mi,
+    kl_divergence,
+    mutual_information,
+)
+from gmmmi.mixture import MixtureDraws
+
+from reference import (
+    gaussian_cmi,
+    gaussian_kl,
+    gaussian_mi,
+    mixture_entropy,
+    mixture_mi_2d,
+    random_covariance,
+)
+
+QUAD_TOL = 1e-6  # nats, the accuracy the quadrature rules are chosen for
+MC_SAMPLES = 20_000
+
+
+def gaussian_draws(mean, cov, copies=1) -> MixtureDraws:
+    """One Gaussian as a single-draw MixtureDraws with ``copies`` identical components."""
+    mean, cov = np.atleast_1d(mean), np.atleast_2d(cov)
+    return MixtureDraws(
+        np.full((1, copies), 1.0 / copies),
+        np.broadcast_to(mean, (1, copies, mean.size)),
+        np.broadcast_to(cov, (1, copies, *cov.shape)),
+    )
+
+
+def assert_mc_close(result: IntegralResult, truth, n_se=4.0):
+    assert result.method == "mc"
+    assert np.all(result.errors > 0)
+    np.testing.assert_array_less(np.abs(result.values - truth), n_se * result.errors)
+
+
+def assert_quad_close(result: IntegralResult, truth, tol=QUAD_TOL):
+    assert result.method == "quad"
+    np.testing.assert_allclose(result.values, truth, rtol=0, atol=tol)
+
+
+@functools.cache
+def paper_truth(name):
+    return mixture_mi_2d(*PAPER_MIXTURES[name])
+
+
+# ------------------------------------------------------------ closed forms
+@pytest.mark.parametrize("dx,dy", [(1, 1), (1, 3), (2, 2), (4, 1), (3, 3), (2, 4)])
+@pytest.mark.parametrize("copies", [1, 2])
+def test_mi_gaussian(rng, dx, dy, copies):
+    d = dx + dy
+    cov = random_covariance(rng, d)
+    draws = gaussian_draws(rng.normal(size=d), cov, copies)
+    ix, iy = list(range(dx)), list(range(dx, d))
+    truth = gaussian_mi(cov, ix, iy)
+    assert_quad_close(mutual_information(draws, ix, iy), truth)
+    mc = mutual_information(draws, ix, iy, method="mc", mc_samples=MC_SAMPLES, rng=rng)
+    assert_mc_close(mc, truth)
+
+
+@pytest.mark.parametrize("dims", [(1, 1, 1), (2, 1, 2), (1, 3, 1), (2, 2, 2)])
+@pytest.mark.parametrize("copies", [1, 2])
+def test_cmi_gaussian(rng, dims, copies):
+    d = sum(dims)
+    cov = random_covariance(rng, d)
+    draws = gaussian_draws(rng.normal(size=d), cov, copies)
+    perm = rng.permutation(d)  # blocks need not be contiguous
+    ix, iy, iz = np.split(perm, np.cumsum(dims)[:-1])
+    truth = gaussian_cmi(cov, ix, iy, iz)
+    assert_quad_close(conditional_mi(draws, ix, iy, iz), truth)
+    mc = conditional_mi(draws, ix, iy, iz, method="MC", mc_samples=MC_SAMPLES, rng=rng)
+    assert_mc_close(mc, truth)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_kl_gaussians(rng, d):
+    m0, m1 = rng.normal(size=(2, d))
+    c0, c1 = random_covariance(rng, d), random_covariance(rng, d)
+    p, q = gaussian_draws(m0, c0), gaussian_draws(m1, c1, copies=2)
+    truth = gaussian_kl(m0, c0, m1, c1)
+    assert truth > 0.1
+    assert_quad_close(kl_divergence(p, q), truth)
+    assert_mc_close(kl_divergence(p, q, method="mc", mc_samples=MC_SAMPLES, rng=rng), truth)
+
+
+def test_mi_of_product_distributions_is_zero(rng):
+    # block-diagonal covariance
+    cov = np.zeros((3, 3))
+    cov[:2, :2] = random_covariance(rng, 2)
+    cov[2, 2] = 2.5
+    draws = gaussian_draws(rng.normal(size=3), cov)
+    assert_quad_close(mutual_information(draws, [0, 1], [2]), 0.0, tol=1e-12)
+    # a mixture that factorises: (sum_a alpha_a N_a(x)) (sum_b beta_b N_b(y))
+    alpha, beta = np.array([0.3, 0.7]), np.array([0.2, 0.5, 0.3])
+    mx, my = rng.normal(scale=2, size=(2, 1)), rng.normal(scale=2, size=(3, 1))
+    vx, vy = rng.uniform(0.1, 2, size=2), rng.uniform(0.1, 2, size=3)
+    pairs = [(a, b) for a in range(2) for b in range(3)]
+    draws = MixtureDraws(
+        np.array([[alpha[a] * beta[b] for a, b in pairs]]),
+        np.array([[[mx[a, 0], my[b, 0]] for a, b in pairs]]),
+        np.array([[np.diag([vx[a], vy[b]]) for a, b in pairs]]),
+    )
+    quad = mutual_information(draws, 0, 1)
+    assert_quad_close(quad, 0.0)
+    mc = mutual_information(draws, 0, 1, method="mc", mc_samples=MC_SAMPLES, rng=rng)
+    np.testing.assert_allclose(mc.values, 0.0, atol=1e-12)  # zero at every point
+
+
+# ------------------------------------------------------- paper's mixtures
+@pytest.mark.parametrize("name", ["D1", "D3", "D3p", "D5", "D5p"])
+def test_mi_paper_mixtures(rng, name):
+    truth = paper_truth(name)
+    draws = paper_mixture(name)
+    quad = mutual_information(draws, 0, 1)
+    assert_quad_close(quad, truth)
+    # the error estimate is conservative
+    assert np.all(quad.errors + 1e-12 >= np.abs(quad.values - truth))
+    assert np.all(quad.errors < 1e-4)
+    mc = mutual_information(draws, [0], [1], method="mc", mc_samples=MC_SAMPLES, rng=rng)
+    assert_mc_close(mc, truth)
+
+
+def test_d3_mi_value():
+    assert abs(mutual_information(paper_mixture("D3"), 0, 1).values[0] - 0.1325) < 5e-4
+
+
+def test_many_draws_match_single_draws():
+    names = ["D3", "D5", "D1", "D3p"]
+    stacked = MixtureDraws.concatenate([paper_mixture(n) for n in names])
+    together = mutual_information(stacked, 0, 1)
+    single = [mutual_information(paper_mixture(n), 0, 1).values[0] for n in names]
+    np.testing.assert_allclose(together.values, single, rtol=0, atol=1e-14)
+
+
+# --------------------------------------------------------- dimension limits
+def embedded_d5(rng, dx, dy) -> MixtureDraws:
+    """D5 in coordinates (x_0, y_0) plus independent N(0, 1) coordinates, rotated within blocks.
+
+    Its MI between the x block (dx dims) and the y block (dy dims) is D5's.
+    """
+    base = paper_mixture("D5")
+    d, K = dx + dy, base.n_components
+    means = np.zeros((1, K, d))
+    covs = np.tile(np.eye(d), (1, K, 1, 1))
+    pair = [0, dx]
+    means[0][:, pair] = base.means[0]
+    covs[0][:, [[0], [dx]], pair] = base.covariances[0]
+    rot = np.zeros((d, d))
+    rot[:dx, :dx] = np.linalg.qr(rng.normal(size=(dx, dx)))[0]
+    rot[dx:, dx:] = np.linalg.qr(rng.normal(size=(dy, dy)))[0]
+    return MixtureDraws(base.weights, means, covs).affine(rot, np.zeros(d))
+
+
+@pytest.mark.parametrize("dx,dy", [(2, 1), (2, 2), (3, 2), (3, 3)])
+def test_quad_in_higher_dimensions(rng, dx, dy):
+    draws = embedded_d5(rng, dx, dy)
+    truth = paper_truth("D5")
+    quad = mutual_information(draws, list(range(dx)), list(range(dx, dx + dy)))
+    assert quad.method == "quad"
+    err = abs(quad.values[0] - truth)
+    assert err <= quad.errors[0]
+    assert err < 2e-3
+
+
+def test_quad_6d_gaussian(rng):
+    cov = random_covariance(rng, 6)
+    draws = gaussian_draws(rng.normal(size=6), cov, copies=2)
+    result = mutual_information(draws, [0, 2, 4], [1, 3, 5])
+    assert_quad_close(result, gaussian_mi(cov, [0, 2, 4], [1, 3, 5]), tol=1e-10)
+
+
+def test_7d_falls_back_to_mc(rng):
+    cov = random_covariance(rng, 7)
+    draws = gaussian_draws(np.zeros(7), cov)
+    with pytest.warns(IntegrationWarning, match="Falling back to Monte Carlo"):
+        result = mutual_information(draws, [0, 1, 2], [3, 4, 5, 6], mc_samples=MC_SAMPLES, rng=rng)
+    assert_mc_close(result, gaussian_mi(cov, [0, 1, 2], [3, 4, 5, 6]))
+
+
+# ----------------------------------------------------------------- invariance
+def test_mi_invariant_under_affine_maps_of_a_block(rng):
+    draws = paper_mixture("D5")
+    base = mutual_information(draws, 0, 1).values
+    for scale, shift in [
+        ([3.7, 1.0], [-2.0, 0.0]),
+        ([-0.01, 1.0], [5.0, 0.0]),
+        ([1.0, 250.0], [0.0, -40.0]),
+    ]:
+        moved = draws.affine(np.array(scale), np.array(shift))
+        np.testing.assert_allclose(mutual_information(moved, 0, 1).values, base, atol=1e-8)
+    # a full linear map inside a 2-d x block: nodes move, the result stays within tolerance
+    draws3 = embedded_d5(rng, 2, 1)
+    ref = mutual_information(draws3, [0, 1], [2]).values
+    A = np.eye(3)
+    A[:2, :2] = rng.normal(size=(2, 2))
+    moved = draws3.affine(A, rng.normal(size=3))
+    np.testing.assert_allclose(mutual_information(moved, [0, 1], [2]).values, ref, atol=1e-4)
+
+
+# ---------------------------------------------------------------- categorical
+def gaussian_entropy(cov):
+    cov = np.atleast_2d(cov)
+    return 0.5 * np.linalg.slogdet(2 * np.pi * np.e * cov)[1]
+
+
+@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("pi", [[0.5, 0.5], [0.9, 0.1], [0.2, 0.3, 0.5]])
+def test_categorical_mi(rng, d, pi):
+    pi = np.array(pi)
+    C = pi.size
+    means = rng.normal(scale=1.5, size=(C, d))
+    covs = np.stack([random_covariance(rng, d, condition=4) * 0.5 for _ in range(C)])
+    truth = mixture_entropy(pi, means, covs) - sum(
+        pi[c] * gaussian_entropy(covs[c]) for c in range(C)
+    )
+    # class 0 as a K=2 mixture of the same Gaussian: K may differ per class
+    classes = [gaussian_draws(means[c], covs[c], copies=2 if c == 0 else 1) for c in range(C)]
+    quad = categorical_mi(classes, pi[None])
+    assert_quad_close(quad, truth)
+    mc = categorical_mi(classes, pi[None], method="mc", mc_samples=MC_SAMPLES, rng=rng)
+    assert_mc_close(mc, truth)
+
+
+def test_categorical_mi_per_draw_weights(rng):
+    a, b = gaussian_draws([0.0], [[1.0]]), gaussian_draws([1.0], [[1.0]])
+    classes = [MixtureDraws.concatenate([m, m]) for m in (a, b)]
+    pi = np.array([[0.5, 0.5], [1.0, 0.0]])
+    result = categorical_mi(classes, pi)
+    truth = mixture_entropy([0.5, 0.5], [[0.0], [1.0]], [[[1.0]], [[1.0]]]) - gaussian_entropy(1.0)
+    np.testing.assert_allclose(result.values, [truth, 0.0], atol=QUAD_TOL)
+
+
+# --------------------------------------------------------------- MC behaviour
+def test_mc_noise_independent_across_draws_and_reproducible():
+    draws = MixtureDraws.concatenate([paper_mixture("D3")] * 2)
+    run = lambda seed: mutual_information(  # noqa: E731
+        draws, 0, 1, method="mc", mc_samples=5000, rng=np.random.default_rng(seed)
+    )
+    first, again, other = run(1), run(1), run(2)
+    assert first.values[0] != first.values[1]
+    np.testing.assert_array_equal(first.values, again.values)
+    np.testing.assert_array_equal(first.errors, again.errors)
+    assert np.all(first.values != other.values)
+
+
+def test_mc_results_do_not_depend_on_chunking(monkeypatch):
+    draws = MixtureDraws.concatenate([paper_mixture("D5")] * 5)
+    kwargs = dict(method="mc", mc_samples=3000)
+    full = mutual_information(draws, 0, 1, rng=np.random.default_rng(3), **kwargs)
+    monkeypatch.setattr(integrate, "_MC_CHUNK_DOUBLES", 3000)  # one draw per chunk
+    chunked = mutual_information(draws, 0, 1, rng=np.random.default_rng(3), **kwargs)
+    np.testing.assert_array_equal(full.values, chunked.values)
+
+
+def test_mc_results_do_not_depend_on_thread_count():
+    draws = MixtureDraws.concatenate([paper_mixture(n) for n in ("D3", "D5", "D3p", "D5p")])
+    before = numba.get_num_threads()
+    results = []
+    try:
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            rng = np.random.default_rng(7)
+            results.append(mutual_information(draws, 0, 1, method="mc", mc_samples=4000, rng=rng))
+    finally:
+        numba.set_num_threads(before)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r.values, results[0].values)
+        np.testing.assert_array_equal(r.errors, results[0].errors)
+
+
+# ------------------------------------------------------------------ options
+def test_options_are_validated(rng):
+    draws = paper_mixture("D3")
+    with pytest.raises(ValueError, match="'quad', 'mc'"):
+        mutual_information(draws, 0, 1, method="simpson")
+    with pytest.raises(TypeError, match="numpy.random.Generator"):
+        mutual_information(draws, 0, 1, method="mc")
+    with pytest.raises(ValueError, match="integer"):
+        mutual_information(draws, 0, 1, method="mc", mc_samples=10.5, rng=rng)
+    with pytest.raises(ValueError, match="at least 1"):
+        mutual_information(draws, 0, 1, method="mc", mc_samples=0, rng=rng)
+    with pytest.raises(ValueError, match="disjoint"):
+        mutual_information(draws, 0, [0, 1])
+    with pytest.raises(ValueError, match=r"\[0, 2\)"):
+        mutual_information(draws, 0, 2)
+    with pytest.raises(ValueError, match="same number of draws"):
+        kl_divergence(draws, MixtureDraws.concatenate([draws, draws]))
+    with pytest.raises(ValueError, match="rows summing to 1"):
+        categorical_mi([draws, draws], [[0.5, 0.6]])
+    result = mutual_information(draws, 0, 1, method="MC", mc_samples=1e3, rng=rng)
+    assert result.method == "mc" and result.values.shape == (1,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert mutual_information(draws, 0, 1, method="QUAD").method == "quad"
