@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 
@@ -43,6 +44,7 @@ def estimate(
     random_state=None,
     progress=None,
     discrete_y=False,
+    init=None,
     **options,
 ) -> Result:
     """Estimate mutual information (or conditional MI) with its uncertainty.
@@ -77,6 +79,13 @@ def estimate(
     discrete_y : bool, default False
         Treat ``y`` as categories: the MI between continuous ``x`` and a
         discrete label, with one mixture per category.
+    init : MixtureDraws or list of MixtureDraws, optional
+        Warm start, in data units: a fitted mixture (S = 1, e.g. an earlier
+        result's ``diagnostics.reference_fit``) from which the full-data fit
+        and every bootstrap replica start; the choice of K is skipped (K is
+        the number of components of ``init``). With ``discrete_y``, a list of
+        one such mixture per category, in category order. Only for backends
+        whose ``fit`` accepts ``init`` (numba).
     **options
         Hyperparameters, with the names and defaults of the original gmm-mi:
         the backend's (``gmmmi.get_backend("numba").options``: init_type,
@@ -109,14 +118,16 @@ def estimate(
 
     column_names = [name for key in data.blocks for name in data.labels[key]]
     Xs, shift, scale = standardise(data.X, labels=column_names)
+    inits = _standardised_inits(init, be, data, scale, shift)
     if data.categories is not None:
-        fits = _fit_categories(be, Xs, data.categories, n_components, rng, show, fit_options)
+        fits = _fit_categories(be, Xs, data.categories, n_components, rng, show, fit_options, inits)
         fits = [(d.affine(scale, shift), _to_data_units(g, scale, shift)) for d, g in fits]
         values, point, diagnostics, mixture = _categorical(fits, data.categories, rng, integrate_kw)
         quantity = "mi"
     else:
+        init_kw = {} if inits is None else {"init": inits[0]}
         draws, diagnostics = be.fit(
-            Xs, n_components=n_components, rng=rng, progress=show, **fit_options
+            Xs, n_components=n_components, rng=rng, progress=show, **init_kw, **fit_options
         )
         mixture = draws.affine(scale, shift)
         diagnostics = _to_data_units(diagnostics, scale, shift)
@@ -166,6 +177,30 @@ def _make_rng(random_state):
     return seed, np.random.default_rng(seed)
 
 
+def _standardised_inits(init, be, data, scale, shift):
+    """``init`` as a list of S = 1 mixtures in standardised units (None without init)."""
+    if init is None:
+        return None
+    if "init" not in inspect.signature(be.fit).parameters:
+        raise ValueError(
+            f"The {be.name!r} backend does not accept init=; use backend='numba' or drop init."
+        )
+    n_expected = 1 if data.categories is None else int(data.categories.max()) + 1
+    inits = [init] if isinstance(init, MixtureDraws) else list(init)
+    what = "a list of one MixtureDraws per category" if n_expected > 1 else "one MixtureDraws"
+    if len(inits) != n_expected:
+        raise ValueError(f"init must be {what} ({n_expected}); got {len(inits)} mixture(s).")
+    d = data.X.shape[1]
+    for m in inits:
+        if not isinstance(m, MixtureDraws) or m.n_draws != 1 or m.n_dim != d:
+            got = f"S={m.n_draws}, d={m.n_dim}" if isinstance(m, MixtureDraws) else type(m).__name__
+            raise ValueError(
+                f"init must be {what}, each with S=1 draw and d={d} coordinates (the data's "
+                f"columns); got {got}. Pass e.g. result.diagnostics.reference_fit."
+            )
+    return [m.affine(1.0 / scale, -shift / scale) for m in inits]
+
+
 def _to_data_units(diagnostics, scale, shift):
     """Map the diagnostics' reference fit from standardised to data units."""
     if diagnostics.reference_fit is not None:
@@ -202,10 +237,11 @@ def _integrate_all(mixture, diagnostics, blocks, kl, integrate_kw):
     return values, point
 
 
-def _fit_categories(be, Xs, codes, n_components, rng, show, fit_options):
+def _fit_categories(be, Xs, codes, n_components, rng, show, fit_options, inits=None):
     """One backend fit per category; returns [(draws, diagnostics)] in code order."""
     fits = []
     for c in range(codes.max() + 1):
+        init_kw = {} if inits is None else {"init": inits[c]}
         try:
             fits.append(
                 be.fit(
@@ -213,6 +249,7 @@ def _fit_categories(be, Xs, codes, n_components, rng, show, fit_options):
                     n_components=n_components,
                     rng=rng,
                     progress=show,
+                    **init_kw,
                     **fit_options,
                 )
             )
@@ -241,12 +278,14 @@ def _categorical(fits, codes, rng, integrate_kw):
         pis = rng.dirichlet(counts + 1.0, size=S)
     values = {"mi": _integrate.categorical_mi(mixtures, pis, **integrate_kw)}
     references = [g.reference_fit for _, g in fits]
+    diagnostics = fits[0][1]
     if all(r is not None for r in references):
         ref = _integrate.categorical_mi(references, (counts / n)[None], **integrate_kw)
         point = {"mi": ref.values[0]}
+        # the full-data p(x), components grouped by category as in the draws
+        diagnostics.reference_fit = _joint_marginal(references, (counts / n)[None])
     else:
         point = {"mi": values["mi"].values.mean()}
-    diagnostics = fits[0][1]
     diagnostics.extra["per_category"] = [
         {"n_components": g.n_components, "n_samples": int(c)}
         for (_, g), c in zip(fits, counts, strict=True)
