@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-import reference
 from gmmmi._kernels import em
 from gmmmi._kernels.linalg import cholesky_lower, log_det_from_chol
+
+import reference
 
 
 def _mixture(rng, K, d):

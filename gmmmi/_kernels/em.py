@@ -68,83 +68,173 @@ def _prepare(weights, means, covs, L, P, consts):
     return True
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
-def _sample_logpdf(X, t, means, P, consts, diff, lp):
-    """log p(x_t), and ``lp[k] = exp(log w_k N(x_t | k) - m)`` for the returned ``m``.
+#: samples per block: the loops over a block's samples are vectorised
+BLOCK = 256
 
-    Returns ``(log p(x_t), s)`` where ``s = sum_k lp[k]``, so that the
-    responsibility of component k is ``lp[k] / s``. Inlined into the loops
-    over samples (a call per sample would cost reference counting).
+# exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln(2) / 2, Cody-Waite split of ln 2
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.6931471803691238
+_LN2_LO = 1.9082149292705877e-10
+# no ``reassoc`` here: it would fold the two-part reduction x - n*hi - n*lo
+_EXP_MATH = {"nsz", "arcp", "contract"}
+
+
+@njit(cache=True, fastmath=_EXP_MATH)
+def _exp_block(a, nb, ibits, fbits):
+    """In place ``a[:nb] = exp(a[:nb])`` in a loop the compiler vectorises.
+
+    Range reduction and a degree-13 Taylor polynomial (relative error below
+    2e-16 on the reduced range); arguments are clamped to [-708, 709], so
+    exp(-inf) gives about 3e-308 instead of 0. ``ibits`` (int64) and
+    ``fbits`` (its float64 view) are scratch of length >= nb.
     """
-    K, d = means.shape
-    top = -np.inf
-    for k in range(K):
-        if consts[k] == -np.inf:
-            lp[k] = -np.inf
-            continue
-        for i in range(d):
-            diff[i] = X[t, i] - means[k, i]
-        q = 0.0
-        for i in range(d):
-            s = 0.0
-            for j in range(i + 1):
-                s += P[k, i, j] * diff[j]
-            q += s * s
-        lp[k] = consts[k] - 0.5 * q
-        if lp[k] > top:
-            top = lp[k]
-    if top == -np.inf:
-        return -np.inf, 0.0
-    s = 0.0
-    for k in range(K):
-        lp[k] = math.exp(lp[k] - top)
-        s += lp[k]
-    return top + math.log(s), s
+    for t in range(nb):
+        x = a[t]
+        x = x if x > -708.0 else -708.0
+        x = x if x < 709.0 else 709.0
+        n = math.floor(x * _LOG2E + 0.5)
+        r = (x - n * _LN2_HI) - n * _LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        a[t] = p
+        ibits[t] = (np.int64(n) + 1023) << 52
+    for t in range(nb):
+        a[t] *= fbits[t]
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _accumulate(X, rows, row_w, means, P, consts, diff, lp, Nk, S1, S2):
-    """One E-step over ``rows``: statistics about the current means; returns sum w log p.
+def _block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, ibits, fbits):
+    """Component densities of samples ``rows[a0:a0 + nb]`` (nb <= BLOCK).
+
+    On return ``xb[:, t]`` holds sample t, ``lpb[k, t] = exp(log w_k N(x_t|k) - top[t])``,
+    ``ssum[t] = sum_k lpb[k, t]`` and ``top[t] = log p(x_t) - log ssum[t]``.
+    """
+    K, d = means.shape
+    for t in range(nb):
+        r = rows[a0 + t]
+        for i in range(d):
+            xb[i, t] = X[r, i]
+    for t in range(nb):
+        top[t] = -np.inf
+    for k in range(K):
+        lk = lpb[k]
+        if consts[k] == -np.inf:
+            for t in range(nb):
+                lk[t] = -np.inf
+            continue
+        for t in range(nb):
+            q[t] = 0.0
+        for i in range(d):
+            for t in range(nb):
+                zt[t] = 0.0
+            for j in range(i + 1):
+                p = P[k, i, j]
+                m = means[k, j]
+                xj = xb[j]
+                for t in range(nb):
+                    zt[t] += p * (xj[t] - m)
+            for t in range(nb):
+                q[t] += zt[t] * zt[t]
+        c = consts[k]
+        for t in range(nb):
+            v = c - 0.5 * q[t]
+            lk[t] = v
+            top[t] = v if v > top[t] else top[t]
+    for t in range(nb):
+        ssum[t] = 0.0
+    for k in range(K):
+        lk = lpb[k]
+        for t in range(nb):
+            lk[t] -= top[t]
+        _exp_block(lk, nb, ibits, fbits)
+        for t in range(nb):
+            ssum[t] += lk[t]
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, update):
+    """Sum of w log p(x) over ``rows``; with ``update``, also the M-step statistics.
 
     ``Nk`` (K,), ``S1`` (K, d) and ``S2`` (K, d, d, lower triangle) are zeroed
-    here and filled with sum r, sum r (x - mu) and sum r (x - mu)(x - mu)^T,
-    where r = w * responsibility.
+    and filled with sum r, sum r (x - mu) and sum r (x - mu)(x - mu)^T about
+    the current means, where r = w * responsibility. ``ws`` is the scratch of
+    shape (K + d + 4, BLOCK).
     """
     K, d = means.shape
-    Nk[:] = 0.0
-    S1[:] = 0.0
-    S2[:] = 0.0
+    lpb = ws[:K]
+    xb = ws[K : K + d]
+    top = ws[K + d]
+    ssum = ws[K + d + 1]
+    zt = ws[K + d + 2]
+    q = ws[K + d + 3]
+    if update:
+        Nk[:] = 0.0
+        S1[:] = 0.0
+        S2[:] = 0.0
     total = 0.0
-    for a in range(rows.shape[0]):
-        t = rows[a]
-        w = row_w[a]
-        ll, norm = _sample_logpdf(X, t, means, P, consts, diff, lp)
-        total += w * ll
-        if not norm > 0.0:
+    n = rows.shape[0]
+    for a0 in range(0, n, BLOCK):
+        nb = min(BLOCK, n - a0)
+        _block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, ibits, fbits)
+        w = row_w[a0 : a0 + nb]
+        for t in range(nb):
+            total += w[t] * (top[t] + math.log(ssum[t]))
+        if not update:
             continue
-        scale = w / norm
+        for t in range(nb):
+            q[t] = w[t] / ssum[t]  # responsibility = lpb[k, t] / ssum[t]
         for k in range(K):
-            r = scale * lp[k]
-            if r == 0.0:
-                continue
-            Nk[k] += r
+            lk = lpb[k]
+            nk = 0.0
+            for t in range(nb):
+                lk[t] *= q[t]
+                nk += lk[t]
+            Nk[k] += nk
             for i in range(d):
-                di = X[t, i] - means[k, i]
-                S1[k, i] += r * di
-                rdi = r * di
+                mi = means[k, i]
+                xi = xb[i]
+                s1 = 0.0
+                for t in range(nb):
+                    s1 += lk[t] * (xi[t] - mi)
+                S1[k, i] += s1
                 for j in range(i + 1):
-                    S2[k, i, j] += rdi * (X[t, j] - means[k, j])
+                    mj = means[k, j]
+                    xj = xb[j]
+                    s2 = 0.0
+                    for t in range(nb):
+                        s2 += lk[t] * (xi[t] - mi) * (xj[t] - mj)
+                    S2[k, i, j] += s2
     return total
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def _score(X, rows, row_w, means, P, consts, diff, lp):
-    """sum_rows w log p(x) (no statistics)."""
-    total = 0.0
-    for a in range(rows.shape[0]):
-        ll, _ = _sample_logpdf(X, rows[a], means, P, consts, diff, lp)
-        total += row_w[a] * ll
-    return total
+@njit(cache=True)
+def _scratch(K, d):
+    """Every scratch array of one fit (allocated once per fit, not per iteration)."""
+    ibits = np.empty(BLOCK, dtype=np.int64)
+    return (
+        np.empty((d, d)),  # L: a Cholesky factor
+        np.empty((d, d)),  # C: a candidate covariance
+        np.empty((K, d, d)),  # P: inverse Cholesky factors
+        np.empty(K),  # consts: log-normalisers with log-weights
+        np.empty((K + d + 4, BLOCK)),  # ws: blocked E-step
+        ibits,
+        ibits.view(np.float64),
+        np.empty(K),  # Nk
+        np.empty((K, d)),  # S1
+        np.empty((K, d, d)),  # S2
+    )
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -203,15 +293,7 @@ def _fit_one(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol
         there are none).
     """
     K, d = means.shape
-    L = np.empty((d, d))
-    C = np.empty((d, d))
-    P = np.empty((K, d, d))
-    consts = np.empty(K)
-    diff = np.empty(d)
-    lp = np.empty(K)
-    Nk = np.empty(K)
-    S1 = np.empty((K, d))
-    S2 = np.empty((K, d, d))
+    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
     if not _prepare(weights, means, covs, L, P, consts):
         return 0, STATUS_BAD_INIT, np.nan, np.nan
     W = 0.0
@@ -226,12 +308,17 @@ def _fit_one(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol
     n_iter = 0
     converged = False
     for it in range(1, max_iter + 1):
-        new_bound = _accumulate(X, rows, row_w, means, P, consts, diff, lp, Nk, S1, S2) / W
+        new_bound = (
+            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, True) / W
+        )
         if record and it >= 2:
             # the curves hold the log-likelihood *after* each iteration's M-step
             ct[it - 2] = new_bound
             if VW > 0.0:
-                cv[it - 2] = _score(X, vrows, vrow_w, means, P, consts, diff, lp) / VW
+                cv[it - 2] = (
+                    _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False)
+                    / VW
+                )
         n_iter = it
         if not math.isfinite(new_bound):
             status |= STATUS_NAN
@@ -246,10 +333,12 @@ def _fit_one(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol
             break
     if not converged and status & STATUS_NAN == 0:
         status |= STATUS_MAX_ITER
-    train_ll = _score(X, rows, row_w, means, P, consts, diff, lp) / W
+    train_ll = _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False) / W
     valid_ll = np.nan
     if VW > 0.0:
-        valid_ll = _score(X, vrows, vrow_w, means, P, consts, diff, lp) / VW
+        valid_ll = (
+            _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False) / VW
+        )
     if record:
         ct[n_iter - 1] = train_ll
         cv[n_iter - 1] = valid_ll
@@ -374,19 +463,11 @@ def em_step(X, sample_weight, weights, means, covs, reg_covar):
     w = weights.copy()
     m = means.copy()
     c = covs.copy()
-    L = np.empty((d, d))
-    C = np.empty((d, d))
-    P = np.empty((K, d, d))
-    consts = np.empty(K)
-    diff = np.empty(d)
-    lp = np.empty(K)
-    Nk = np.empty(K)
-    S1 = np.empty((K, d))
-    S2 = np.empty((K, d, d))
+    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
     if not _prepare(w, m, c, L, P, consts):
         return np.nan, w, m, c, STATUS_BAD_INIT
     rows = np.arange(X.shape[0])
-    total = _accumulate(X, rows, sample_weight, m, P, consts, diff, lp, Nk, S1, S2)
+    total = _e_step(X, rows, sample_weight, m, P, consts, ws, ibits, fbits, Nk, S1, S2, True)
     status = STATUS_OK
     if _m_step(Nk, S1, S2, reg_covar, w, m, c, C, L):
         status = STATUS_SINGULAR

@@ -1,0 +1,522 @@
+"""Initialisation schemes, batched EM fits, and the cross-validated choice of K.
+
+The procedure is that of GMM-MI (Piras et al. 2023): for K = 1, 2, ...,
+``n_inits`` initialisations (computed on the full data) are each fitted on
+the training part of ``n_folds`` folds, and scored by the mean validation
+log-likelihood per sample. The initialisation with the highest mean score
+across folds wins, and its best fold's fitted mixture starts a fit to the
+full data, from which AIC and BIC are computed. K stops growing when the
+chosen metric has not improved by more than ``threshold_components`` for
+``patience`` consecutive values of K.
+
+All randomness comes from the caller's ``numpy.random.Generator``; the fits
+themselves run in `gmmmi._kernels.em.em_fit_batch`, in parallel over fits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._kernels.em import (
+    STATUS_BAD_INIT,
+    STATUS_MAX_ITER,
+    STATUS_NAN,
+    STATUS_SINGULAR,
+    em_fit_batch,
+    kmeans_lloyd,
+    moments_from_responsibilities,
+)
+from ._progress import progress_bar
+
+INIT_TYPES = ("random", "minmax", "kmeans", "randomized_kmeans", "random_sklearn", "kmeans_sklearn")
+METRIC_METHODS = ("valid", "aic", "bic")
+
+_EMPTY_ROWS = np.zeros(0, dtype=np.int64)
+_EMPTY_PTR = np.zeros(2, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- initialisation
+def default_scale(X: np.ndarray, n_components: int) -> float:
+    """Radius of a d-ball whose volume is the data's bounding box divided by K.
+
+    The default ``scale`` of the ``'random'`` and ``'minmax'`` schemes: K
+    such balls fill the space covered by the data.
+    """
+    n_features = X.shape[1]
+    volume = float(np.prod(X.max(axis=0) - X.min(axis=0)))
+    ball = volume / n_components * math.gamma(0.5 * n_features + 1.0)
+    return ball ** (1.0 / n_features) / math.sqrt(math.pi)
+
+
+def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding (Arthur & Vassilvitskii 2007): centres, shape (K, d)."""
+    n = X.shape[0]
+    centers = np.empty((n_clusters, X.shape[1]))
+    centers[0] = X[rng.integers(n)]
+    d2 = np.sum((X - centers[0]) ** 2, axis=1)
+    for k in range(1, n_clusters):
+        cum = np.cumsum(d2)
+        if cum[-1] > 0:
+            idx = int(np.searchsorted(cum, rng.random() * cum[-1], side="right"))
+            idx = min(idx, n - 1)
+        else:  # every sample already sits on a centre
+            idx = int(rng.integers(n))
+        centers[k] = X[idx]
+        np.minimum(d2, np.sum((X - centers[k]) ** 2, axis=1), out=d2)
+    return centers
+
+
+def kmeans(
+    X: np.ndarray, n_clusters: int, rng: np.random.Generator, *, max_iter: int = 300
+) -> np.ndarray:
+    """k-means labels: k-means++ seeding, then compiled Lloyd iterations.
+
+    Lloyd stops when the squared centre shift falls below ``1e-4`` times the
+    mean per-feature variance (scikit-learn's default tolerance).
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (n,)
+    """
+    tol = 1e-4 * float(np.mean(np.var(X, axis=0)))
+    labels, _, _ = kmeans_lloyd(X, kmeans_plusplus(X, n_clusters, rng), max_iter, tol)
+    return labels
+
+
+def _one_hot(labels: np.ndarray, n_components: int) -> np.ndarray:
+    resp = np.zeros((labels.shape[0], n_components))
+    resp[np.arange(labels.shape[0]), labels] = 1.0
+    return resp
+
+
+def _kmeans_moments(X, n_components, rng):
+    """k-means cluster fractions, means, and scatter matrices divided by n.
+
+    As in GMM-MI's 'kmeans' scheme, the scatter of each cluster is divided by
+    the total number of samples, not by the cluster size.
+    """
+    weights, means, covs = moments_from_responsibilities(
+        X, _one_hot(kmeans(X, n_components, rng), n_components)
+    )
+    return weights, means, covs * weights[:, None, None]
+
+
+def initialise(
+    X: np.ndarray,
+    n_components: int,
+    *,
+    init_type: str,
+    scale: float | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Initial mixture parameters for EM, computed on ``X``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    n_components : int
+    init_type : {'random', 'minmax', 'kmeans', 'randomized_kmeans', 'random_sklearn', \
+'kmeans_sklearn'}
+        ``'random'``: equal weights, covariances ``scale**2 * I``, each mean a
+        random sample plus N(0, ``scale**2`` I) noise. ``'minmax'``: as
+        ``'random'`` with means uniform over the data's bounding box.
+        ``'kmeans'``: k-means cluster fractions and means, cluster scatter
+        divided by n. ``'randomized_kmeans'``: as ``'kmeans'``, then each mean
+        pushed by ``scale`` times a draw from N(0, its covariance).
+        ``'random_sklearn'``: uniform random responsibilities, then one M-step.
+        ``'kmeans_sklearn'``: k-means labels as responsibilities, then one M-step.
+    scale : float or None
+        Used by ``'random'``, ``'minmax'`` (default: `default_scale`) and
+        ``'randomized_kmeans'`` (default 1.0); ignored otherwise.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    weights, means, covariances : ndarray, shapes (K,), (K, d), (K, d, d)
+        No regularisation is added to the covariances.
+    """
+    n, d = X.shape
+    K = n_components
+    if init_type in ("random", "minmax"):
+        s = default_scale(X, K) if scale is None else scale
+        weights = np.full(K, 1.0 / K)
+        covs = np.repeat((s**2 * np.eye(d))[None], K, axis=0)
+        if init_type == "random":
+            means = X[rng.integers(n, size=K)] + s * rng.standard_normal((K, d))
+        else:
+            lo, hi = X.min(axis=0), X.max(axis=0)
+            means = lo + (hi - lo) * rng.random((K, d))
+        return weights, means, covs
+    if init_type == "kmeans":
+        return _kmeans_moments(X, K, rng)
+    if init_type == "randomized_kmeans":
+        s = 1.0 if scale is None else scale
+        weights, means, covs = _kmeans_moments(X, K, rng)
+        for k in range(K):
+            means[k] += s * _mvn_draw(covs[k], rng)
+        return weights, means, covs
+    if init_type == "random_sklearn":
+        resp = rng.random((n, K))
+        resp /= resp.sum(axis=1, keepdims=True)
+        return moments_from_responsibilities(X, resp)
+    if init_type == "kmeans_sklearn":
+        return moments_from_responsibilities(X, _one_hot(kmeans(X, K, rng), K))
+    raise ValueError(
+        f"Unknown init_type {init_type!r}; valid values are {', '.join(map(repr, INIT_TYPES))}."
+    )
+
+
+def _mvn_draw(cov: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw from N(0, cov) for a positive semi-definite ``cov``."""
+    vals, vecs = np.linalg.eigh(cov)
+    return vecs @ (np.sqrt(np.clip(vals, 0.0, None)) * rng.standard_normal(cov.shape[0]))
+
+
+# --------------------------------------------------------------------------- batched EM
+@dataclass
+class EMSettings:
+    """Settings shared by every EM fit (names as in GMM-MI)."""
+
+    reg_covar: float = 1e-15
+    threshold_fit: float = 1e-5
+    max_iter: int = 10000
+
+
+@dataclass
+class BatchFit:
+    """F fitted mixtures and their EM diagnostics (arrays over fits)."""
+
+    weights: np.ndarray  # (F, K)
+    means: np.ndarray  # (F, K, d)
+    covariances: np.ndarray  # (F, K, d, d)
+    n_iter: np.ndarray  # (F,)
+    status: np.ndarray  # (F,) bit flags of gmmmi._kernels.em
+    train_ll: np.ndarray  # (F,) final mean log-likelihood per training sample
+    valid_ll: np.ndarray  # (F,) same on the validation rows (NaN without)
+    curves_train: list = field(default_factory=list)
+    curves_valid: list = field(default_factory=list)
+
+
+def _csr(sets):
+    """Concatenate (rows, weights) pairs into rows, weights and offsets arrays."""
+    ptr = np.zeros(len(sets) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(r) for r, _ in sets])
+    rows = np.concatenate([np.asarray(r, dtype=np.int64) for r, _ in sets])
+    weights = np.concatenate([np.asarray(w, dtype=np.float64) for _, w in sets])
+    return rows, weights, ptr
+
+
+def fit_batch(
+    X: np.ndarray,
+    train_sets: list,
+    fit_set: np.ndarray,
+    init: tuple,
+    settings: EMSettings,
+    *,
+    valid_sets: list | None = None,
+    record_curves: bool = False,
+) -> BatchFit:
+    """Run F EM fits in parallel (one compiled call).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    train_sets : list of (rows, weights)
+        Row indices into ``X`` (int) and their weights (1 or bootstrap counts).
+    fit_set : ndarray of int, shape (F,)
+        Index into ``train_sets`` (and ``valid_sets``) of each fit.
+    init : tuple of ndarray
+        Initial weights (F, K), means (F, K, d), covariances (F, K, d, d).
+    settings : EMSettings
+    valid_sets : list of ndarray, optional
+        Validation row indices per set.
+    record_curves : bool
+        Keep per-iteration training and validation mean log-likelihoods.
+    """
+    rows, row_w, ptr = _csr(train_sets)
+    fit_set = np.ascontiguousarray(fit_set, dtype=np.int64)
+    if valid_sets is None:
+        vrows, vptr, fit_vset = _EMPTY_ROWS, _EMPTY_PTR, np.zeros_like(fit_set)
+    else:
+        vrows, _, vptr = _csr([(v, np.ones(len(v))) for v in valid_sets])
+        fit_vset = fit_set
+    w0, m0, c0 = (np.ascontiguousarray(a, dtype=np.float64) for a in init)
+    out = em_fit_batch(
+        X,
+        rows,
+        row_w,
+        ptr,
+        fit_set,
+        vrows,
+        vptr,
+        fit_vset,
+        w0,
+        m0,
+        c0,
+        float(settings.reg_covar),
+        float(settings.threshold_fit),
+        int(settings.max_iter),
+        int(settings.max_iter) if record_curves else 0,
+    )
+    weights, means, covs, n_iter, status, train_ll, valid_ll, ct, cv = out
+    fit = BatchFit(weights, means, covs, n_iter, status, train_ll, valid_ll)
+    if record_curves:
+        fit.curves_train = [ct[f, : n_iter[f]].copy() for f in range(len(n_iter))]
+        fit.curves_valid = [cv[f, : n_iter[f]].copy() for f in range(len(n_iter))]
+    return fit
+
+
+# --------------------------------------------------------------------------- cross-validation
+def make_folds(n_samples: int, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold index (0 .. n_folds-1) of every sample: a random split into near-equal folds."""
+    folds = np.empty(n_samples, dtype=np.int64)
+    folds[rng.permutation(n_samples)] = np.arange(n_samples) * n_folds // n_samples
+    return folds
+
+
+@dataclass
+class CVResult:
+    """The n_inits x n_folds cross-validation fits at one K.
+
+    ``fits`` arrays are ordered init-major: fit ``i * n_folds + j`` is
+    initialisation ``i`` trained without fold ``j``.
+    """
+
+    n_components: int
+    fits: BatchFit
+    val_scores: np.ndarray  # (n_inits, n_folds) mean validation log-likelihood per sample
+    best_init: int
+    best_fold: int
+
+    @property
+    def best_score(self) -> float:
+        """Mean validation score across folds of the best initialisation."""
+        return float(np.mean(self.val_scores[self.best_init]))
+
+    def best_parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fitted weights (K,), means (K, d), covariances (K, d, d) of the best fold."""
+        f = self.best_init * self.val_scores.shape[1] + self.best_fold
+        return self.fits.weights[f], self.fits.means[f], self.fits.covariances[f]
+
+
+def cross_validate(
+    X: np.ndarray,
+    n_components: int,
+    folds: np.ndarray,
+    *,
+    n_inits: int,
+    init_type: str,
+    scale: float | None,
+    settings: EMSettings,
+    rng: np.random.Generator,
+) -> CVResult:
+    """Fit ``n_inits`` initialisations on each of the folds' training parts.
+
+    Initialisations are computed on the full ``X`` (as in GMM-MI) and drawn
+    from ``rng`` in order; the n_inits x n_folds fits run in parallel. The
+    best initialisation has the highest mean validation score across folds
+    (a NaN score counts as -inf); within it, the best fold has the highest
+    score.
+    """
+    n_folds = int(folds.max()) + 1
+    inits = [
+        initialise(X, n_components, init_type=init_type, scale=scale, rng=rng)
+        for _ in range(n_inits)
+    ]
+    init = tuple(np.repeat(np.stack(a), n_folds, axis=0) for a in zip(*inits, strict=True))
+    train = [np.flatnonzero(folds != j) for j in range(n_folds)]
+    valid = [np.flatnonzero(folds == j) for j in range(n_folds)]
+    fits = fit_batch(
+        X,
+        [(r, np.ones(len(r))) for r in train],
+        np.tile(np.arange(n_folds), n_inits),
+        init,
+        settings,
+        valid_sets=valid,
+        record_curves=True,
+    )
+    scores = np.where(np.isfinite(fits.valid_ll), fits.valid_ll, -np.inf)
+    scores = scores.reshape(n_inits, n_folds)
+    best_init = int(np.argmax(scores.mean(axis=1)))
+    best_fold = int(np.argmax(scores[best_init]))
+    return CVResult(n_components, fits, scores, best_init, best_fold)
+
+
+def n_parameters(n_components: int, n_features: int) -> int:
+    """Free parameters of a full-covariance mixture: K-1 weights, K d means, K d(d+1)/2."""
+    K, d = n_components, n_features
+    return K - 1 + K * d + K * d * (d + 1) // 2
+
+
+def information_criteria(mean_ll: float, n_samples: int, n_components: int, n_features: int):
+    """(AIC, BIC) of a fit whose mean log-likelihood per sample is ``mean_ll``."""
+    p = n_parameters(n_components, n_features)
+    deviance = -2.0 * mean_ll * n_samples
+    return deviance + 2.0 * p, deviance + p * math.log(n_samples)
+
+
+def full_data_fit(X: np.ndarray, init: tuple, settings: EMSettings) -> BatchFit:
+    """One EM fit to every row of ``X`` from ``init`` = (weights, means, covariances)."""
+    n = X.shape[0]
+    return fit_batch(
+        X,
+        [(np.arange(n), np.ones(n))],
+        np.zeros(1, dtype=np.int64),
+        tuple(a[None] for a in init),
+        settings,
+    )
+
+
+# --------------------------------------------------------------------------- choosing K
+@dataclass
+class Selection:
+    """Outcome of `select_components`.
+
+    Attributes
+    ----------
+    n_components : int
+        The chosen K.
+    cv : CVResult
+        Cross-validation fits at the chosen K; ``cv.best_parameters()`` start
+        the full-data fit and every bootstrap fit.
+    full_fit : BatchFit
+        The fit to all the data (F = 1) at the chosen K.
+    metric_per_k : dict
+        ``{"n_components", "valid", "aic", "bic"}`` lists (empty if K was fixed).
+    reached_max_components : bool
+    folds : ndarray of int64, shape (n,)
+    status : dict
+        Counts of EM fits per status flag, over every fit made.
+    all_cv_fits_short : bool
+        Every cross-validation fit with 2 <= K <= the chosen K stopped within 2
+        iterations (GMM-MI's sign of a poor fit).
+    """
+
+    n_components: int
+    cv: CVResult
+    full_fit: BatchFit
+    metric_per_k: dict
+    reached_max_components: bool
+    folds: np.ndarray
+    status: dict
+    all_cv_fits_short: bool
+
+
+def count_status(counts: dict, status: np.ndarray) -> None:
+    """Add the number of fits with each status flag (and ``"fits"``) to ``counts``."""
+    for name, flag in (
+        ("max_iter", STATUS_MAX_ITER),
+        ("singular", STATUS_SINGULAR),
+        ("bad_init", STATUS_BAD_INIT),
+        ("nan", STATUS_NAN),
+    ):
+        counts[name] = counts.get(name, 0) + int(np.count_nonzero(status & flag))
+    counts["fits"] = counts.get("fits", 0) + int(status.size)
+
+
+def check_sample_size(n_samples: int, n_folds: int, n_components: int) -> None:
+    """Raise ValueError unless n_samples >= n_folds * n_components."""
+    needed = n_folds * n_components
+    if n_samples < needed:
+        raise ValueError(
+            f"Too few samples: fitting {n_components} component(s) with {n_folds}-fold "
+            f"cross-validation needs at least n_folds x n_components = {needed} samples; "
+            f"got {n_samples}. Provide more data, or lower n_folds or the number of components."
+        )
+
+
+def select_components(
+    X: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    n_components: int | None = None,
+    init_type: str = "random_sklearn",
+    scale: float | None = None,
+    n_inits: int = 3,
+    n_folds: int = 2,
+    metric_method: str = "valid",
+    threshold_components: float = 1e-5,
+    patience: int = 1,
+    max_components: int = 50,
+    settings: EMSettings | None = None,
+    progress: bool = False,
+) -> Selection:
+    """Choose K by cross-validation (or use a fixed K) and fit the full data.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Standardised data.
+    rng : numpy.random.Generator
+        Source of the fold split and of every initialisation.
+    n_components : int or None
+        A fixed K (cross-validation then only picks the best initialisation),
+        or None to search K = 1, 2, ...
+    init_type, scale, n_inits, n_folds : see `initialise` and `cross_validate`.
+    metric_method : {'valid', 'aic', 'bic'}
+        'valid': maximise the best mean validation log-likelihood per sample;
+        'aic' / 'bic': minimise the criterion of the full-data fit.
+    threshold_components : float
+        Minimum improvement of the metric that counts.
+    patience : int
+        Stop after this many consecutive K without improvement; the chosen K
+        is the last one that improved.
+    max_components : int
+        Largest K tried (also capped at n // n_folds); reaching it sets
+        ``reached_max_components`` and K = the largest K tried.
+    settings : EMSettings
+    progress : bool
+        Show a progress bar over K.
+    """
+    settings = settings or EMSettings()
+    n, d = X.shape
+    folds = make_folds(n, n_folds, rng)
+    status: dict = {}
+    cv_kw = dict(n_inits=n_inits, init_type=init_type, scale=scale, settings=settings, rng=rng)
+
+    def run(K):
+        cv = cross_validate(X, K, folds, **cv_kw)
+        full = full_data_fit(X, cv.best_parameters(), settings)
+        count_status(status, cv.fits.status)
+        count_status(status, full.status)
+        return cv, full
+
+    if n_components is not None:
+        check_sample_size(n, n_folds, n_components)
+        cv, full = run(n_components)
+        short = n_components > 1 and bool(np.all(cv.fits.n_iter <= 2))
+        return Selection(n_components, cv, full, {}, False, folds, status, short)
+
+    check_sample_size(n, n_folds, 1)
+    k_cap = min(max_components, n // n_folds)
+    table = {"n_components": [], "valid": [], "aic": [], "bic": []}
+    results, short = {}, []
+    best_metric, best_k, waited = -np.inf, 1, 0
+    converged = False
+    with progress_bar(k_cap, "choosing K", progress, unit="K") as bar:
+        for K in range(1, k_cap + 1):
+            cv, full = run(K)
+            results[K] = (cv, full)
+            short.append(bool(np.all(cv.fits.n_iter <= 2)))
+            aic, bic = information_criteria(float(full.train_ll[0]), n, K, d)
+            for key, value in zip(table, (K, cv.best_score, aic, bic), strict=True):
+                table[key].append(value)
+            metric = {"valid": cv.best_score, "aic": -aic, "bic": -bic}[metric_method]
+            bar.update(1)
+            if metric - best_metric > threshold_components:
+                best_metric, best_k, waited = metric, K, 0
+            else:
+                waited += 1
+                if waited >= patience:
+                    converged = True
+                    break
+            for old in [k for k in results if k < K - patience]:
+                del results[old]  # only the last patience + 1 K can still be chosen
+    chosen = best_k if converged else k_cap
+    cv, full = results[chosen]
+    # one-component fits from an M-step start are exact after 2 iterations: not suspicious
+    all_short = chosen > 1 and all(short[1:chosen])
+    return Selection(chosen, cv, full, table, not converged, folds, status, all_short)
