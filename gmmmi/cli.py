@@ -322,9 +322,11 @@ def _executor(args):
             ) from err
         return client.get_executor(), client.close
     if args.workers:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        pool = ProcessPoolExecutor(args.workers)
+        # spawn, not fork: forked children abort once Numba's OpenMP threads have run
+        pool = ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn"))
         return pool, pool.shutdown
     return None, lambda: None
 

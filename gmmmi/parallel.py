@@ -236,6 +236,29 @@ def _dask_client(executor):
     return getattr(executor, "_client", None)
 
 
+def _check_fork_safe(pool: ProcessPoolExecutor) -> None:
+    """Refuse a fork-based pool once Numba's OpenMP threads run in this process.
+
+    GNU OpenMP aborts a child forked from a process that has used it, so every
+    task would die with an unhelpful "process terminated abruptly".
+    """
+    context = getattr(pool, "_mp_context", None)
+    if context is None or context.get_start_method() != "fork":
+        return
+    import numba
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel Numba code has run yet: forking is safe
+        return
+    if layer == "omp":
+        raise RuntimeError(
+            "This ProcessPoolExecutor starts workers with fork, which aborts after Numba's "
+            "OpenMP threads have run in this process. Create it with a spawn context: "
+            "ProcessPoolExecutor(n, mp_context=multiprocessing.get_context('spawn'))."
+        )
+
+
 class _Shipment:
     """The data store as the workers will see it; a context manager that cleans up."""
 
@@ -250,6 +273,7 @@ class _Shipment:
             futures = client.scatter(list(store.values()), hash=False)
             self.refs = dict(zip(store, futures, strict=True))
         elif isinstance(executor, ProcessPoolExecutor):
+            _check_fork_safe(executor)
             self._tmp = tempfile.mkdtemp(prefix="gmmmi-")
             self.refs = {}
             for key, value in store.items():
@@ -267,7 +291,9 @@ class _Shipment:
 
     def __exit__(self, *exc):
         if self._client is not None:
-            self.refs.clear()  # releases the scattered futures
+            for future in self.refs.values():
+                future.release()  # the scattered columns leave the workers' memory
+            self.refs = {}
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
@@ -381,7 +407,10 @@ def estimate_many(
           same cores; serial is the sensible default and needs no start-up.
         * `~concurrent.futures.ProcessPoolExecutor`: one task per process.
           Worth it for many small tasks (little data, few bootstrap replicas),
-          where one estimate cannot keep all cores busy.
+          where one estimate cannot keep all cores busy. Create it with
+          ``mp_context=multiprocessing.get_context("spawn")``: with Numba's
+          OpenMP threading layer, forked workers abort once an estimate has
+          run in the parent (a RuntimeError says so before any task is sent).
         * ``dask.distributed.Client(address).get_executor()`` (or the
           ``Client``): the way to scale past one machine.
         * Any other executor (e.g. threads) works; each task then receives
@@ -729,8 +758,5 @@ class MIMatrix:
             for i, j in cells:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.8"))
                 ax.text(j, i, "failed", ha="center", va="center", fontsize=7, color="0.3")
-        title = "MI (mean±sd)"
-        ax.set_title(
-            f"{title}; hatched: mean < {min_ratio:g} sd" if annotate else title, fontsize=9
-        )
+        ax.set_title(f"MI, mean±sd (hatched: mean < {min_ratio:g} sd)", fontsize=9)
         return ax

@@ -1,6 +1,9 @@
 """estimate_many / mi_matrix: identical results on every executor, failures kept in their slots."""
 
+import gc
 import math
+import multiprocessing
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 
@@ -106,10 +109,20 @@ def test_process_pool_gives_the_serial_results(rng):
     d = correlated(rng)
     tasks = tasks_with_failures(d)
     serial = run_quietly(tasks=tasks, data=d, random_state=11, **FAST)
-    with ProcessPoolExecutor(2) as pool:
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         pooled = run_quietly(tasks=tasks, data=d, random_state=11, executor=pool, **FAST)
     assert values(pooled) == values(serial)
     assert [r.type for r in pooled if isinstance(r, TaskError)] == ["KeyError", "ValueError"]
+
+
+def test_fork_pool_after_openmp_is_refused_with_advice(rng):
+    numba = pytest.importorskip("numba")
+    gmmmi.estimate(rng.normal(size=(200, 2)), random_state=0, **FAST)
+    if numba.threading_layer() != "omp":
+        pytest.skip("only the OpenMP threading layer aborts forked children")
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        with pytest.raises(RuntimeError, match="spawn"):
+            gmmmi.estimate_many([(np.zeros(10), np.ones(10))], executor=pool)
 
 
 @pytest.mark.slow
@@ -129,6 +142,10 @@ def test_dask_local_cluster_gives_the_serial_results(rng):
         )
         # a Client is accepted too; the data stay scattered only while the call runs
         again = run_quietly(tasks=tasks[:1], data=d, random_state=5, executor=client, **FAST)
+        deadline = time.monotonic() + 30  # releases reach the scheduler asynchronously
+        while client.who_has() and time.monotonic() < deadline:
+            gc.collect()
+            time.sleep(0.2)
         assert not client.who_has()
     assert values(remote) == values(serial)
     assert values(again) == values(serial[:1])
