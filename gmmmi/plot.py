@@ -3,8 +3,9 @@
 Sections:
 
 * distributions of an estimated quantity (`plot_distribution`);
-* fitted mixtures: component ellipses (`plot_mixture_ellipses`) and a
-  corner grid for d > 2 (`plot_corner`);
+* fitted mixtures: component ellipses (`plot_mixture_ellipses`), a
+  corner grid for d > 2 (`plot_corner`), and data-vs-model density
+  contours (`plot_fitted_contours`);
 * fit diagnostics: EM loss curves (`plot_loss_curves`).
 
 Every function draws on the Axes it is given (or a new one), returns what it
@@ -306,6 +307,219 @@ def _corner_handles(X, color):
     if X is not None:
         handles.insert(0, Line2D([], [], ls="", marker="o", ms=4, color=DATA_COLOR, label="data"))
     return handles
+
+
+#: KDE and histogram points per axis of the contour grid of `plot_fitted_contours`
+_CONTOUR_GRID = 80
+#: at most this many points enter a KDE (a random subset beyond), to bound its cost
+_KDE_MAX_POINTS = 4000
+
+
+def plot_fitted_contours(
+    mixture: MixtureDraws,
+    X,
+    *,
+    parameters=None,
+    extents=None,
+    n_samples=None,
+    rng=None,
+    kde=True,
+    levels=(0.68, 0.95),
+    shade_alpha=0.35,
+    linewidths=1.5,
+    colors=(DATA_COLOR, FIT_COLOR),
+    legend_kwargs=None,
+):
+    """Corner plot of the data against samples of a fitted mixture, as contours.
+
+    Below the diagonal, each pair of coordinates gets the contours enclosing
+    the ``levels`` probability mass of the data's density and of the mixture
+    samples' density (the inner region shaded); the diagonal shows both 1-D
+    densities. Where the two sets of contours disagree the mixture misses a
+    feature of the data.
+
+    Parameters
+    ----------
+    mixture : MixtureDraws
+        Its first draw is sampled (pass a reference fit, S = 1, to show that).
+    X : array_like, shape (n, d)
+        The data, in the mixture's column order and units.
+    parameters : sequence of str, optional
+        Coordinate names (length d); default ``x0, x1, ...``.
+    extents : dict or sequence, optional
+        Plot range per coordinate: ``{name: (low, high)}`` (names from
+        ``parameters``) or a length-d sequence of (low, high). Missing
+        coordinates get the 0.5-99.5 percentile range of the data and samples,
+        padded by 10%.
+    n_samples : int, optional
+        Mixture samples drawn; default n, the number of data points.
+    rng : numpy.random.Generator or int, optional
+        Seed of the mixture samples (and of the KDE subsets).
+    kde : bool, default True
+        Smooth densities with `scipy.stats.gaussian_kde` (on at most 4000
+        random points per set); False uses 2-D histograms, which is faster
+        and noisier.
+    levels : sequence of float, default (0.68, 0.95)
+        Probability mass enclosed by each contour, increasing.
+    shade_alpha : float, default 0.35
+        Opacity of the shaded region inside the innermost contour (0: none).
+    linewidths : float, default 1.5
+        Width of the contour and density lines.
+    colors : (str, str), default ("0.45", "C1")
+        Colours of the data and of the fitted mixture.
+    legend_kwargs : dict, optional
+        Passed to ``Figure.legend`` (default ``loc="upper right"``).
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    import matplotlib.pyplot as plt
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != mixture.n_dim:
+        raise ValueError(
+            f"X must have shape (n, {mixture.n_dim}), the mixture's coordinates; got {X.shape}."
+        )
+    rng = np.random.default_rng(rng)
+    d = X.shape[1]
+    n_samples = X.shape[0] if n_samples is None else int(n_samples)
+    samples = mixture.select(0).sample(n_samples, rng)[0]
+    names = [f"x{i}" for i in range(d)] if parameters is None else [str(p) for p in parameters]
+    if len(names) != d:
+        raise ValueError(f"parameters must name all {d} coordinates; got {len(names)} names.")
+    lims = _contour_extents(extents, names, X, samples)
+    sets = [(X, colors[0]), (samples, colors[1])]
+    fig, axes = plt.subplots(d, d, figsize=(2.4 * d + 0.8, 2.4 * d + 0.4), squeeze=False)
+    for row in range(d):
+        for col in range(d):
+            ax = axes[row, col]
+            if col > row:
+                ax.axis("off")
+                continue
+            for values, color in sets:
+                if col == row:
+                    _density_1d(ax, values[:, row], lims[row], kde, rng, color, linewidths)
+                else:
+                    pair = values[:, [col, row]]
+                    density = _density_2d(pair, lims[col], lims[row], kde, rng)
+                    _mass_contours(ax, *density, levels, color, shade_alpha, linewidths)
+            ax.set_xlim(lims[col])
+            if col != row:
+                ax.set_ylim(lims[row])
+            _corner_labels(ax, row, col, d, names)
+    handles = [
+        Line2D([], [], color=colors[0], lw=linewidths, label="data"),
+        Line2D([], [], color=colors[1], lw=linewidths, label="fitted model"),
+    ]
+    fig.legend(handles=handles, **{"loc": "upper right", "frameon": False, **(legend_kwargs or {})})
+    fig.subplots_adjust(wspace=0.06, hspace=0.06)
+    return fig
+
+
+def _contour_extents(extents, names, X, samples):
+    """(low, high) per coordinate: the user's, else the padded 0.5-99.5 percentile range."""
+    both = np.concatenate([X, samples])
+    low, high = np.percentile(both, [0.5, 99.5], axis=0)
+    pad = 0.1 * np.where(high > low, high - low, 1.0)
+    lims = [[lo - p, hi + p] for lo, hi, p in zip(low, high, pad, strict=True)]
+    if extents is None:
+        return lims
+    if isinstance(extents, dict):
+        unknown = sorted(set(extents) - set(names))
+        if unknown:
+            raise ValueError(f"extents names {unknown} are not among the parameters {names}.")
+        for i, name in enumerate(names):
+            if name in extents:
+                lims[i] = [float(v) for v in extents[name]]
+        return lims
+    extents = list(extents)
+    if len(extents) != len(names):
+        raise ValueError(
+            f"extents must give one (low, high) per coordinate ({len(names)}); got {len(extents)}."
+        )
+    return [[float(v) for v in e] for e in extents]
+
+
+def _kde_points(values, rng):
+    """At most `_KDE_MAX_POINTS` rows of ``values`` (a random subset beyond)."""
+    if values.shape[0] <= _KDE_MAX_POINTS:
+        return values
+    return values[rng.choice(values.shape[0], _KDE_MAX_POINTS, replace=False)]
+
+
+def _density_1d(ax, values, lim, kde, rng, color, linewidth):
+    """1-D density of ``values`` on ``lim``: a KDE curve or a step histogram."""
+    if kde:
+        from scipy.stats import gaussian_kde
+
+        grid = np.linspace(lim[0], lim[1], 200)
+        ax.plot(grid, gaussian_kde(_kde_points(values, rng))(grid), color=color, lw=linewidth)
+    else:
+        ax.hist(
+            values,
+            bins=30,
+            range=tuple(lim),
+            density=True,
+            histtype="step",
+            color=color,
+            lw=linewidth,
+        )
+    ax.set_yticks([])
+
+
+def _density_2d(pair, xlim, ylim, kde, rng):
+    """Density of the (n, 2) points on a grid: (x (nx,), y (ny,), density (ny, nx)).
+
+    KDE values at `_CONTOUR_GRID` points per axis, or histogram counts at
+    bin centres (sqrt(n) / 2 bins per axis, between 10 and `_CONTOUR_GRID` / 2).
+    """
+    if kde:
+        from scipy.stats import gaussian_kde
+
+        x, y = np.linspace(*xlim, _CONTOUR_GRID), np.linspace(*ylim, _CONTOUR_GRID)
+        gx, gy = np.meshgrid(x, y)
+        density = gaussian_kde(_kde_points(pair, rng).T)(np.vstack([gx.ravel(), gy.ravel()]))
+        return x, y, density.reshape(gx.shape)
+    bins = int(np.clip(np.sqrt(pair.shape[0]) / 2, 10, _CONTOUR_GRID // 2))
+    counts, ex, ey = np.histogram2d(pair[:, 0], pair[:, 1], bins=bins, range=[xlim, ylim])
+    return 0.5 * (ex[1:] + ex[:-1]), 0.5 * (ey[1:] + ey[:-1]), counts.T
+
+
+def _mass_levels(grid, levels):
+    """Density thresholds whose super-level sets hold the ``levels`` fractions of the mass."""
+    flat = np.sort(grid.ravel())[::-1]
+    cum = np.cumsum(flat)
+    if cum[-1] <= 0:
+        return None
+    cum /= cum[-1]
+    idx = np.minimum(np.searchsorted(cum, levels), flat.size - 1)
+    thresholds = np.unique(flat[idx])  # increasing: outermost contour first
+    thresholds = thresholds[thresholds > 0]
+    return thresholds if thresholds.size else None
+
+
+def _mass_contours(ax, x, y, grid, levels, color, shade_alpha, linewidth):
+    """Contours of ``grid`` (ny, nx) enclosing the ``levels`` masses, the innermost shaded."""
+    thresholds = _mass_levels(grid, np.sort(np.asarray(levels, dtype=np.float64)))
+    if thresholds is None:
+        return
+    if shade_alpha > 0:
+        top = max(grid.max(), thresholds[-1]) * 1.01
+        ax.contourf(x, y, grid, levels=[thresholds[-1], top], colors=[color], alpha=shade_alpha)
+    ax.contour(x, y, grid, levels=thresholds, colors=[color], linewidths=linewidth)
+
+
+def _corner_labels(ax, row, col, d, names):
+    """Axis labels on the outer panels of a corner grid only."""
+    if row == d - 1:
+        ax.set_xlabel(names[col])
+    else:
+        ax.tick_params(labelbottom=False)
+    if col == 0 and row > 0:
+        ax.set_ylabel(names[row])
+    elif col > 0 or row == 0:
+        ax.tick_params(labelleft=False)
 
 
 # -------------------------------------------------------------- diagnostics
