@@ -42,6 +42,13 @@ class CLIError(Exception):
     """An error in the user's input, printed as one line."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with malformed command lines reported in one line (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"gmmmi: error: {message} (see '{self.prog} --help')\n")
+
+
 # --------------------------------------------------------------------------- data files
 
 
@@ -396,7 +403,7 @@ def cmd_compare(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="gmmmi", description=_DESCRIPTION, formatter_class=fmt)
+    parser = _Parser(prog="gmmmi", description=_DESCRIPTION, formatter_class=fmt)
     parser.add_argument("--version", action="version", version=_version())
     common = argparse.ArgumentParser(add_help=False)
     bar = common.add_mutually_exclusive_group()
