@@ -379,9 +379,11 @@ class Selection:
     ----------
     n_components : int
         The chosen K.
-    cv : CVResult
-        Cross-validation fits at the chosen K; ``cv.best_parameters()`` start
-        the full-data fit and every bootstrap fit.
+    start : tuple of ndarray
+        Weights (K,), means (K, d), covariances (K, d, d) that start the
+        full-data fit and every bootstrap fit (``cv.best_parameters()``).
+    cv : CVResult or None
+        Cross-validation fits at the chosen K (None for a warm start).
     full_fit : BatchFit
         The fit to all the data (F = 1) at the chosen K.
     metric_per_k : dict
@@ -396,7 +398,8 @@ class Selection:
     """
 
     n_components: int
-    cv: CVResult
+    start: tuple
+    cv: CVResult | None
     full_fit: BatchFit
     metric_per_k: dict
     reached_max_components: bool
@@ -488,7 +491,9 @@ def select_components(
         check_sample_size(n, n_folds, n_components)
         cv, full = run(n_components)
         short = n_components > 1 and bool(np.all(cv.fits.n_iter <= 2))
-        return Selection(n_components, cv, full, {}, False, folds, status, short)
+        return Selection(
+            n_components, cv.best_parameters(), cv, full, {}, False, folds, status, short
+        )
 
     check_sample_size(n, n_folds, 1)
     k_cap = min(max_components, n // n_folds)
@@ -519,4 +524,26 @@ def select_components(
     cv, full = results[chosen]
     # one-component fits from an M-step start are exact after 2 iterations: not suspicious
     all_short = chosen > 1 and all(short[1:chosen])
-    return Selection(chosen, cv, full, table, not converged, folds, status, all_short)
+    start = cv.best_parameters()
+    return Selection(chosen, start, cv, full, table, not converged, folds, status, all_short)
+
+
+def warm_start(X: np.ndarray, init: tuple, settings: EMSettings) -> Selection:
+    """Skip the choice of K: fit the full data from given parameters.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    init : tuple of ndarray
+        Weights (K,), means (K, d), covariances (K, d, d); components of
+        weight 0 are dropped.
+    settings : EMSettings
+    """
+    weights, means, covs = (np.asarray(a, dtype=np.float64) for a in init)
+    keep = weights > 0
+    start = (weights[keep] / weights[keep].sum(), means[keep], covs[keep])
+    full = full_data_fit(X, start, settings)
+    status: dict = {}
+    count_status(status, full.status)
+    folds = np.zeros(0, dtype=np.int64)
+    return Selection(int(keep.sum()), start, None, full, {}, False, folds, status, False)

@@ -1,0 +1,334 @@
+"""The default backend: EM fits, cross-validated K, bootstrap replicas (Numba).
+
+``NumbaBackend().fit`` reproduces the GMM-MI procedure: K is chosen by
+k-fold cross-validation (`gmmmi.selection.select_components`), the best
+cross-validated mixture starts a fit to the full data (the reference fit)
+and one fit per bootstrap replica. A replica is a vector of counts (how
+often each row was drawn), so the data are never copied; replicas are fitted
+in parallel, in chunks that bound the memory used.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .._kernels.em import STATUS_BAD_INIT, STATUS_MAX_ITER, STATUS_NAN
+from .._progress import progress_bar
+from .._validation import check_choice, check_float, check_int
+from ..exceptions import ConvergenceWarning
+from ..mixture import MixtureDraws
+from ..selection import (
+    INIT_TYPES,
+    METRIC_METHODS,
+    EMSettings,
+    Selection,
+    count_status,
+    fit_batch,
+    select_components,
+    warm_start,
+)
+from .base import FitDiagnostics
+
+_NOT_CONVERGED = STATUS_MAX_ITER | STATUS_NAN | STATUS_BAD_INIT
+#: bytes of row indices and counts held at once for bootstrap replicas
+_BOOTSTRAP_MEMORY = 256 * 2**20
+
+
+class NumbaBackend:
+    """EM + cross-validated number of components + bootstrap, compiled with Numba.
+
+    Options (``fit(**options)``; names and defaults as in GMM-MI):
+
+    init_type : {'random', 'minmax', 'kmeans', 'randomized_kmeans', \
+'random_sklearn', 'kmeans_sklearn'}, default 'random_sklearn'
+        Initialisation of each cross-validation fit (`gmmmi.selection.initialise`).
+    scale : float or None, default None
+        Scale of the 'random', 'minmax' and 'randomized_kmeans' schemes, in
+        standardised units.
+    threshold_fit : float, default 1e-5
+        EM stops when the mean log-likelihood per sample changes by less.
+    reg_covar : float, default 1e-15
+        Added to the covariance diagonals at every M-step.
+    max_iter : int, default 10000
+        Iteration cap of every EM fit (a ConvergenceWarning if reached).
+    n_inits : int, default 3
+        Initialisations tried per K.
+    n_folds : int, default 2
+        Cross-validation folds (at least 2).
+    metric_method : {'valid', 'aic', 'bic'}, default 'valid'
+        Metric that chooses K.
+    threshold_components : float, default 1e-5
+        Minimum metric improvement for a larger K to count.
+    patience : int, default 1
+        Consecutive K without improvement before stopping.
+    max_components : int, default 50
+        Largest K tried.
+    n_bootstrap : int, default 50
+        Bootstrap replicas; below 1, the draws are the single full-data fit.
+    """
+
+    name = "numba"
+    options = {
+        "init_type": "random_sklearn",
+        "scale": None,
+        "threshold_fit": 1e-5,
+        "reg_covar": 1e-15,
+        "max_iter": 10000,
+        "n_inits": 3,
+        "n_folds": 2,
+        "metric_method": "valid",
+        "threshold_components": 1e-5,
+        "patience": 1,
+        "max_components": 50,
+        "n_bootstrap": 50,
+    }
+
+    def fit(
+        self,
+        X: np.ndarray,
+        *,
+        n_components: int | None = None,
+        rng: np.random.Generator,
+        progress: bool = False,
+        init: MixtureDraws | None = None,
+        **options,
+    ) -> tuple[MixtureDraws, FitDiagnostics]:
+        """Fit mixtures to standardised data.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, d)
+            Validated, float64, standardised per column.
+        n_components : int or None
+            Fixed K (GMM-MI's ``fixed_components_number``); None or 0 chooses
+            K by cross-validation.
+        rng : numpy.random.Generator
+            Source of all randomness (folds, initialisations, replicas).
+        progress : bool
+            Progress bars over K and over bootstrap chunks.
+        init : MixtureDraws, optional
+            Warm start (S = 1, standardised units): the full-data fit and every
+            bootstrap fit start from it, and the choice of K is skipped (K is
+            its number of components of non-zero weight).
+        **options
+            See the class docstring.
+
+        Returns
+        -------
+        draws : MixtureDraws
+            One mixture per bootstrap replica (S = n_bootstrap), or the
+            full-data fit (S = 1) when ``n_bootstrap < 1``; standardised units.
+        diagnostics : FitDiagnostics
+        """
+        opts = _check_options(options)
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] == 0:
+            raise ValueError(f"X must be a non-empty 2-D array (n, d); got shape {X.shape}.")
+        if n_components is not None:
+            n_components = check_int("n_components", n_components, minimum=0) or None
+        settings = EMSettings(opts["reg_covar"], opts["threshold_fit"], opts["max_iter"])
+        if init is not None:
+            sel = warm_start(X, _check_init(init, X.shape[1]), settings)
+        else:
+            sel = self._select(X, n_components, rng, opts, settings, progress)
+        reference = _as_draws(sel.full_fit)
+        status = dict(sel.status)
+        if opts["n_bootstrap"] >= 1:
+            boot = bootstrap_fits(
+                X, sel.start, opts["n_bootstrap"], rng=rng, settings=settings, progress=progress
+            )
+            draws, method = _as_draws(boot), "bootstrap"
+            n_iter, draw_status = boot.n_iter, boot.status
+            count_status(status, boot.status)
+        else:
+            draws, method = reference, "single fit"
+            n_iter, draw_status = sel.full_fit.n_iter, sel.full_fit.status
+        _warn(sel, status, opts)
+        cv_fits = sel.cv.fits if sel.cv is not None else None
+        diagnostics = FitDiagnostics(
+            method=method,
+            n_components=sel.n_components,
+            reference_fit=reference,
+            metric_per_k=sel.metric_per_k,
+            metric_method=opts["metric_method"] if sel.metric_per_k else None,
+            n_iter=n_iter.copy(),
+            converged=(draw_status & _NOT_CONVERGED) == 0,
+            loss_curves={
+                "train": cv_fits.curves_train if cv_fits else [],
+                "valid": cv_fits.curves_valid if cv_fits else [],
+            },
+            reached_max_components=sel.reached_max_components,
+            extra=_extra(sel, status, opts),
+        )
+        return draws, diagnostics
+
+    @staticmethod
+    def _select(X, n_components, rng, opts, settings, progress) -> Selection:
+        return select_components(
+            X,
+            rng=rng,
+            n_components=n_components,
+            init_type=opts["init_type"],
+            scale=opts["scale"],
+            n_inits=opts["n_inits"],
+            n_folds=opts["n_folds"],
+            metric_method=opts["metric_method"],
+            threshold_components=opts["threshold_components"],
+            patience=opts["patience"],
+            max_components=opts["max_components"],
+            settings=settings,
+            progress=progress,
+        )
+
+
+def bootstrap_fits(
+    X: np.ndarray,
+    init: tuple,
+    n_bootstrap: int,
+    *,
+    rng: np.random.Generator,
+    settings: EMSettings,
+    progress: bool = False,
+):
+    """EM fits to ``n_bootstrap`` resamples of the rows of ``X``, all from ``init``.
+
+    A replica draws n row indices with replacement (``rng.integers``) and is
+    fitted as the distinct rows weighted by their counts, which is the same
+    likelihood as the resampled data without copying it. Replicas are drawn
+    in order and fitted in chunks whose size depends only on n (memory), so
+    the result does not depend on the number of threads.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    init : tuple
+        Weights (K,), means (K, d), covariances (K, d, d).
+    n_bootstrap : int
+    rng : numpy.random.Generator
+    settings : EMSettings
+    progress : bool
+
+    Returns
+    -------
+    gmmmi.selection.BatchFit
+        F = n_bootstrap fits.
+    """
+    n = X.shape[0]
+    # about 0.632 n distinct rows per replica, 16 bytes each (index + count)
+    chunk = int(max(1, min(n_bootstrap, _BOOTSTRAP_MEMORY // (11 * n))))
+    parts = []
+    with progress_bar(n_bootstrap, "bootstrap", progress, unit="fit") as bar:
+        for start in range(0, n_bootstrap, chunk):
+            size = min(chunk, n_bootstrap - start)
+            sets = []
+            for _ in range(size):
+                counts = np.bincount(rng.integers(0, n, size=n), minlength=n)
+                rows = np.flatnonzero(counts)
+                sets.append((rows, counts[rows].astype(np.float64)))
+            batch_init = tuple(np.repeat(a[None], size, axis=0) for a in init)
+            parts.append(fit_batch(X, sets, np.arange(size), batch_init, settings))
+            del sets
+            bar.update(size)
+    return _concat(parts)
+
+
+def _concat(parts):
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    fields = ("weights", "means", "covariances", "n_iter", "status", "train_ll", "valid_ll")
+    return type(first)(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+
+
+def _as_draws(fit) -> MixtureDraws:
+    return MixtureDraws(fit.weights, fit.means, fit.covariances)
+
+
+def _check_options(options: dict) -> dict:
+    """Fill defaults and validate every option; unknown names raise TypeError."""
+    unknown = sorted(set(options) - set(NumbaBackend.options))
+    if unknown:
+        raise TypeError(
+            f"Unknown option(s) {', '.join(map(repr, unknown))} for the numba backend; "
+            f"valid options are {', '.join(NumbaBackend.options)}."
+        )
+    o = {**NumbaBackend.options, **options}
+    o["init_type"] = check_choice("init_type", o["init_type"], INIT_TYPES)
+    o["metric_method"] = check_choice("metric_method", o["metric_method"], METRIC_METHODS)
+    if o["scale"] is not None:
+        o["scale"] = check_float("scale", o["scale"], minimum=0.0, strict=True)
+    o["threshold_fit"] = check_float("threshold_fit", o["threshold_fit"], minimum=0.0)
+    o["reg_covar"] = check_float("reg_covar", o["reg_covar"], minimum=0.0)
+    o["threshold_components"] = check_float(
+        "threshold_components", o["threshold_components"], minimum=0.0
+    )
+    for name in ("max_iter", "n_inits", "patience", "max_components"):
+        o[name] = check_int(name, o[name], minimum=1)
+    o["n_folds"] = check_int("n_folds", o["n_folds"], minimum=2)
+    o["n_bootstrap"] = check_int("n_bootstrap", o["n_bootstrap"])
+    return o
+
+
+def _warn(sel: Selection, status: dict, opts: dict) -> None:
+    """ConvergenceWarnings for capped fits, singular covariances and the K search."""
+    if status.get("max_iter", 0):
+        warnings.warn(
+            f"{status['max_iter']} of {status['fits']} EM fits stopped at max_iter="
+            f"{opts['max_iter']} before the log-likelihood changed by less than "
+            f"threshold_fit={opts['threshold_fit']}; increase max_iter or threshold_fit.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    bad = status.get("singular", 0) + status.get("bad_init", 0) + status.get("nan", 0)
+    if bad:
+        warnings.warn(
+            f"{bad} of {status['fits']} EM fits met a covariance that is not positive "
+            "definite (kept the previous one) or a non-finite likelihood; the data may be "
+            "degenerate (repeated or collinear points): increase reg_covar.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    if sel.reached_max_components:
+        warnings.warn(
+            f"The number of components did not converge up to K={sel.n_components} "
+            f"(max_components={opts['max_components']}, and at most n_samples // n_folds); "
+            "increase max_components or threshold_components, or decrease patience.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    if sel.all_cv_fits_short:
+        warnings.warn(
+            "Every cross-validation fit stopped within 2 EM iterations, which usually "
+            "signals a poor fit; plot the loss curves and try a smaller threshold_fit or "
+            "another init_type.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+
+def _check_init(init: MixtureDraws, n_features: int) -> tuple:
+    if not isinstance(init, MixtureDraws) or init.n_draws != 1 or init.n_dim != n_features:
+        raise ValueError(
+            f"init must be a MixtureDraws with S=1 draw and d={n_features}; got {init!r}."
+        )
+    return init.weights[0], init.means[0], init.covariances[0]
+
+
+def _extra(sel: Selection, status: dict, opts: dict) -> dict:
+    cv = sel.cv
+    return {
+        "warm_start": cv is None,
+        "best_init": cv.best_init if cv else None,
+        "best_fold": cv.best_fold if cv else None,
+        "cv_scores": cv.val_scores if cv else None,
+        "fold_assignment": sel.folds,
+        "cv_n_iter": cv.fits.n_iter.reshape(cv.val_scores.shape) if cv else None,
+        "reference_n_iter": int(sel.full_fit.n_iter[0]),
+        "reference_converged": bool(sel.full_fit.status[0] == 0),
+        "reference_mean_loglik": float(sel.full_fit.train_ll[0]),
+        "fit_status_counts": status,
+        "init_type": opts["init_type"],
+        "scale": opts["scale"],
+    }

@@ -1,0 +1,182 @@
+"""NumbaBackend: option checks, draws and diagnostics, bootstrap, determinism."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import gmmmi.backends.numba as numba_backend
+from gmmmi.backends import get_backend
+from gmmmi.backends.numba import NumbaBackend, bootstrap_fits
+from gmmmi.datasets import paper_mixture
+from gmmmi.exceptions import ConvergenceWarning
+from gmmmi.mixture import MixtureDraws
+from gmmmi.selection import EMSettings
+
+
+def _standardise(X):
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+def _d3(rng, n=600):
+    return _standardise(paper_mixture("D3").sample(n, rng)[0])
+
+
+def test_registered_with_gmm_mi_defaults():
+    be = get_backend("numba")
+    assert isinstance(be, NumbaBackend) and be.name == "numba"
+    assert be.options == {
+        "init_type": "random_sklearn",
+        "scale": None,
+        "threshold_fit": 1e-5,
+        "reg_covar": 1e-15,
+        "max_iter": 10000,
+        "n_inits": 3,
+        "n_folds": 2,
+        "metric_method": "valid",
+        "threshold_components": 1e-5,
+        "patience": 1,
+        "max_components": 50,
+        "n_bootstrap": 50,
+    }
+
+
+def test_bootstrap_draws_and_diagnostics(rng):
+    X = _d3(rng)
+    draws, diag = NumbaBackend().fit(X, n_components=None, rng=rng, n_bootstrap=8)
+    K = diag.n_components
+    assert draws.weights.shape == (8, K) and draws.covariances.shape == (8, K, 2, 2)
+    assert diag.method == "bootstrap" and diag.metric_method == "valid"
+    assert diag.reference_fit.n_draws == 1 and diag.reference_fit.n_components == K
+    assert diag.n_iter.shape == (8,) and diag.converged.all()
+    assert set(diag.metric_per_k) == {"n_components", "valid", "aic", "bic"}
+    assert K in diag.metric_per_k["n_components"]
+    assert len(diag.loss_curves["train"]) == len(diag.loss_curves["valid"]) == 3 * 2
+    assert diag.extra["fold_assignment"].shape == (600,)
+    np.testing.assert_allclose(draws.weights.sum(axis=1), 1.0)
+    # every replica is a different fit
+    assert np.unique(draws.means[:, 0, 0]).size == 8
+
+
+def test_single_fit_when_no_bootstrap(rng):
+    X = _d3(rng, 400)
+    draws, diag = NumbaBackend().fit(X, n_components=3, rng=rng, n_bootstrap=0)
+    assert diag.method == "single fit" and draws.n_draws == 1
+    np.testing.assert_array_equal(draws.means, diag.reference_fit.means)
+    assert diag.metric_per_k == {} and diag.metric_method is None
+    assert diag.n_iter.shape == (1,)
+
+
+def test_reference_fit_is_a_maximum(rng):
+    """EM from the reference fit does not move it (it is a converged full-data fit)."""
+    X = _d3(rng, 500)
+    _, diag = NumbaBackend().fit(X, n_components=3, rng=rng, n_bootstrap=0, threshold_fit=1e-10)
+    ref = diag.reference_fit
+    again, d2 = NumbaBackend().fit(X, rng=rng, init=ref, n_bootstrap=0, threshold_fit=1e-10)
+    assert d2.extra["warm_start"] and d2.n_components == 3
+    np.testing.assert_allclose(again.means, ref.means, atol=1e-4)
+
+
+def test_bootstrap_spread_matches_the_standard_error(rng):
+    """For one Gaussian the replicas' means scatter by about sd / sqrt(n)."""
+    n, B = 400, 60
+    X = _standardise(rng.normal(size=(n, 2)))
+    init = (np.ones(1), np.zeros((1, 2)), np.eye(2)[None])
+    boot = bootstrap_fits(X, init, B, rng=rng, settings=EMSettings())
+    sd = boot.means[:, 0, :].std(axis=0, ddof=1)
+    # the sd of B draws has a relative standard error of about 1 / sqrt(2 (B - 1)) ~ 9%
+    np.testing.assert_allclose(sd, 1 / np.sqrt(n), rtol=4 / np.sqrt(2 * (B - 1)))
+
+
+def test_bootstrap_chunks_do_not_change_results(rng, monkeypatch):
+    X = _d3(rng, 300)
+    init = (np.full(3, 1 / 3), X[:3].copy(), np.stack([np.eye(2)] * 3))
+    seed = int(rng.integers(2**32))
+    one = bootstrap_fits(X, init, 5, rng=np.random.default_rng(seed), settings=EMSettings())
+    monkeypatch.setattr(numba_backend, "_BOOTSTRAP_MEMORY", 1)  # one replica per chunk
+    many = bootstrap_fits(X, init, 5, rng=np.random.default_rng(seed), settings=EMSettings())
+    np.testing.assert_array_equal(one.means, many.means)
+    np.testing.assert_array_equal(one.n_iter, many.n_iter)
+
+
+def test_same_seed_same_draws(rng):
+    X = _d3(rng, 300)
+    seed = int(rng.integers(2**32))
+    a, _ = NumbaBackend().fit(X, rng=np.random.default_rng(seed), n_bootstrap=4)
+    b, _ = NumbaBackend().fit(X, rng=np.random.default_rng(seed), n_bootstrap=4)
+    np.testing.assert_array_equal(a.covariances, b.covariances)
+
+
+_THREADS_SCRIPT = """
+import hashlib, numpy as np
+from gmmmi.backends.numba import NumbaBackend
+from gmmmi.datasets import paper_mixture
+X = paper_mixture("D3").sample(800, np.random.default_rng(5))[0]
+X = (X - X.mean(0)) / X.std(0)
+draws, diag = NumbaBackend().fit(X, n_components=None, rng=np.random.default_rng(7), n_bootstrap=6)
+h = hashlib.sha256()
+for a in (draws.weights, draws.means, draws.covariances, diag.reference_fit.means, diag.n_iter):
+    h.update(np.ascontiguousarray(a).tobytes())
+print(diag.n_components, h.hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_bit_identical_across_thread_counts():
+    outputs = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads}
+        run = subprocess.run(
+            [sys.executable, "-c", _THREADS_SCRIPT], env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        outputs.append(run.stdout.strip())
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize(
+    "options, error, match",
+    [
+        ({"init_type": "kmeans++"}, ValueError, "valid values are 'random', 'minmax'"),
+        ({"metric_method": "loglik"}, ValueError, "'valid', 'aic', 'bic'"),
+        ({"n_folds": 1}, ValueError, "n_folds must be at least 2"),
+        ({"n_inits": 0}, ValueError, "n_inits must be at least 1"),
+        ({"patience": 1.5}, ValueError, "patience must be an integer"),
+        ({"max_iter": "100"}, TypeError, "max_iter must be an integer"),
+        ({"reg_covar": -1.0}, ValueError, "reg_covar must be at least 0"),
+        ({"scale": 0.0}, ValueError, "scale must be greater than 0"),
+        ({"n_bootstrapp": 3}, TypeError, "Unknown option.*'n_bootstrapp'"),
+    ],
+)
+def test_option_errors(rng, options, error, match):
+    with pytest.raises(error, match=match):
+        NumbaBackend().fit(rng.normal(size=(50, 2)), rng=rng, **options)
+
+
+def test_too_few_samples(rng):
+    with pytest.raises(ValueError, match="needs at least n_folds x n_components = 9 samples"):
+        NumbaBackend().fit(rng.normal(size=(8, 2)), n_components=3, n_folds=3, rng=rng)
+
+
+def test_bad_init_is_rejected(rng):
+    wrong = MixtureDraws(np.ones((1, 1)), np.zeros((1, 1, 3)), np.eye(3)[None, None])
+    with pytest.raises(ValueError, match="S=1 draw and d=2"):
+        NumbaBackend().fit(rng.normal(size=(50, 2)), rng=rng, init=wrong)
+
+
+def test_max_iter_warns(rng):
+    X = _d3(rng, 300)
+    with pytest.warns(ConvergenceWarning, match="stopped at max_iter=2"):
+        _, diag = NumbaBackend().fit(X, n_components=3, rng=rng, max_iter=2, n_bootstrap=3)
+    assert not diag.converged.any()
+
+
+def test_gaussian_fit_is_quiet(rng):
+    X = _standardise(rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 300))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, diag = NumbaBackend().fit(X, rng=rng, n_bootstrap=3)
+    assert diag.n_components == 1
