@@ -7,8 +7,10 @@ Model, on standardised data ``X`` (n, d) with K components::
     L_k      ~ LKJCholeskyCov(eta=prior_lkj_eta, sd ~ HalfNormal(prior_scale_sd))
     log p(X) = sum_i logsumexp_k [log w_k + log N(x_i | mu_k, L_k L_k^T)]
 
-The likelihood is written by hand (triangular solve + logsumexp) and added with
-``pm.Potential``; it is several times cheaper per gradient than ``pm.Mixture``.
+The likelihood is written by hand (whitening with the inverse Cholesky factor,
+then logsumexp) and added with ``pm.Potential``; per gradient evaluation it is
+about 4.5x cheaper than ``pm.Mixture`` and 3x cheaper than a triangular solve
+against the (d, n) residuals (K=3, d=2, n=500, NUMBA mode).
 Every chain starts at a jittered EM fit (the Numba backend's), with unordered
 means: MI is invariant to relabelling the components, so label switching does
 not bias it, while an ordering constraint was found to trap chains in
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -31,6 +34,7 @@ _INSTALL_HINT = 'The "pymc" backend needs PyMC; install it with: pip install "gm
 #: options of the Numba backend forwarded to it when it chooses K / gives the EM start
 _EM_OPTIONS = {
     "init_type": "random_sklearn",
+    "scale": None,
     "threshold_fit": 1e-5,
     "reg_covar": 1e-15,
     "max_iter": 10000,
@@ -53,7 +57,6 @@ _OPTIONS = {
     "prior_mean_sd": 2.0,
     "prior_scale_sd": 1.0,
     "prior_lkj_eta": 1.0,
-    "init": None,
     "init_jitter": 0.1,
     "compile_mode": "NUMBA",
     **_EM_OPTIONS,
@@ -103,15 +106,12 @@ class PyMCBackend:
     prior_lkj_eta : float, default 1.0
         LKJ shape of the component correlation matrices (1 = uniform, which
         does not shrink correlations and therefore MI).
-    init : MixtureDraws or None, default None
-        Starting mixture (S = 1, K components, standardised units); None =
-        the Numba backend's EM fit on the same data.
     init_jitter : float, default 0.1
         Relative size of the per-chain perturbation of the starting point.
     compile_mode : str, default "NUMBA"
         PyTensor compilation mode (``"NUMBA"`` needs no C compiler and
         compiles in seconds; ``"FAST_RUN"`` is the C backend).
-    init_type, threshold_fit, reg_covar, max_iter, n_inits, n_folds, metric_method,
+    init_type, scale, threshold_fit, reg_covar, max_iter, n_inits, n_folds, metric_method,
     threshold_components, patience, max_components
         Forwarded to the Numba backend for choosing K and the EM start.
     """
@@ -126,6 +126,7 @@ class PyMCBackend:
         n_components: int | None,
         rng: np.random.Generator,
         progress: bool,
+        init: MixtureDraws | None = None,
         **options,
     ) -> tuple[MixtureDraws, FitDiagnostics]:
         """Sample the posterior of a K-component Gaussian mixture.
@@ -140,6 +141,9 @@ class PyMCBackend:
             Source of every random number (jitter and the sampler's seed).
         progress : bool
             Show PyMC's progress bar.
+        init : MixtureDraws or None, default None
+            Starting mixture (S = 1, K components, standardised units), which
+            also fixes K; None = the Numba backend's EM fit on the same data.
         **options
             See the class docstring.
 
@@ -149,14 +153,21 @@ class PyMCBackend:
             S = chains * draws mixtures in standardised units, chain-major.
         diagnostics : FitDiagnostics
             ``method="nuts"``, ``sample_stats`` (xarray Dataset with ``chain``
-            and ``draw`` dims, including ``diverging``), ``extra`` with
-            ``chains``, ``draws``, ``divergences``, ``seed``, ``init``,
-            ``posterior`` (the mixture parameters) and ``timings``.
+            and ``draw`` dims, including ``diverging``), and a JSON-safe
+            ``extra`` with ``chains``, ``draws``, ``tune``, ``target_accept``,
+            ``divergences``, ``seed`` (given to ``pm.sample``), ``cores``,
+            ``compile_mode``, ``k_source`` (where K came from), ``priors``
+            and ``timings`` (seconds).
         """
         opts = _check_options(options)
         pm = _import_pymc()
-        init, em_diag = _em_start(X, n_components, rng, opts)
+        k_given = n_components
+        init, em_diag = _em_start(X, n_components, init, rng, opts)
         K = init.n_components
+        if em_diag is None:
+            k_source = "init"
+        else:
+            k_source = "given" if k_given is not None else "numba cross-validation"
         seed = int(rng.integers(2**31 - 1))
         initvals = [_initial_point(init, rng, opts["init_jitter"]) for _ in range(opts["chains"])]
         model = _build_model(pm, X, K, opts)
@@ -181,13 +192,91 @@ class PyMCBackend:
                 "target_accept": opts["target_accept"],
                 "divergences": divergences,
                 "seed": seed,
-                "init": init,
-                "posterior": idata.posterior,
-                "timings": timings,
+                "cores": opts["cores"],
+                "compile_mode": opts["compile_mode"],
+                "k_source": k_source,
                 "priors": {k: v for k, v in opts.items() if k.startswith("prior_")},
+                "timings": timings,
             },
         )
         return draws, diag
+
+    def check(self, mi_draws: np.ndarray, diagnostics: FitDiagnostics) -> list[str]:
+        """Warnings about the sampler for `gmmmi.estimate`; see `sampler_warnings`."""
+        return sampler_warnings(mi_draws, diagnostics)
+
+
+#: R-hat above this on the MI draws means the chains disagree
+RHAT_MAX = 1.01
+#: bulk ESS per chain below this is too few draws to trust the sd
+ESS_PER_CHAIN_MIN = 100
+
+
+def sampler_warnings(mi_draws: np.ndarray, diagnostics: FitDiagnostics) -> list[str]:
+    """Messages about divergences, R-hat and ESS of the MI draws, naming remedies.
+
+    MI is invariant to relabelling the components, so R-hat and ESS are
+    computed on the MI draws, not on the (label-switching) mixture parameters.
+
+    Parameters
+    ----------
+    mi_draws : ndarray, shape (chain, draw)
+        The main quantity (MI or CMI) per posterior draw.
+    diagnostics : FitDiagnostics
+        The PyMC backend's diagnostics (``sample_stats`` with ``diverging``
+        and ``reached_max_treedepth``).
+
+    Returns
+    -------
+    list of str
+        Empty when the sampler showed no problem.
+    """
+    from .. import _arviz
+
+    mi_draws = np.asarray(mi_draws, dtype=np.float64)
+    messages = []
+    stats = diagnostics.sample_stats
+    n_total = mi_draws.size
+    if stats is not None and "diverging" in stats:
+        n_div = int(np.asarray(stats["diverging"]).sum())
+        if n_div:
+            messages.append(
+                f"{n_div} of {n_total} posterior draws followed a divergent transition: the "
+                "posterior (and MI) may be biased. Raise target_accept (e.g. 0.95 or 0.99), "
+                "use more tuning steps (tune), or fewer components (n_components)."
+            )
+    if stats is not None and "reached_max_treedepth" in stats:
+        n_depth = int(np.asarray(stats["reached_max_treedepth"]).sum())
+        if n_depth:
+            messages.append(
+                f"{n_depth} of {n_total} NUTS steps hit the maximum tree depth: sampling is "
+                "inefficient. Use more tuning steps (tune) or fewer components (n_components)."
+            )
+    n_chains, n_draws = mi_draws.shape
+    if n_draws < 4 or not np.all(np.isfinite(mi_draws)):
+        return messages
+    posterior = _xr_dataset(mi_draws)
+    table = _arviz.summary(posterior, var_names=["mi"], hdi_prob=0.94)
+    rhat, ess = float(table.loc["mi", "r_hat"]), float(table.loc["mi", "ess_bulk"])
+    if n_chains > 1 and rhat > RHAT_MAX:
+        messages.append(
+            f"R-hat of MI across chains is {rhat:.3f} (> {RHAT_MAX}): the chains disagree, "
+            "possibly sitting in different modes of the mixture posterior. Use more tuning "
+            "steps and draws (tune, draws), fewer components (n_components), or check the "
+            "fit with result.plot()."
+        )
+    if ess < ESS_PER_CHAIN_MIN * n_chains:
+        messages.append(
+            f"Bulk effective sample size of MI is {ess:.0f} (< {ESS_PER_CHAIN_MIN} per chain): "
+            "the posterior mean and sd are imprecise. Use more draws (draws) or chains."
+        )
+    return messages
+
+
+def _xr_dataset(mi_draws: np.ndarray):
+    import xarray as xr
+
+    return xr.Dataset({"mi": (("chain", "draw"), mi_draws)})
 
 
 # --------------------------------------------------------------------------- options
@@ -216,20 +305,15 @@ def _check_options(options: dict) -> dict:
     for name in ("prior_weight_concentration", "prior_mean_sd", "prior_scale_sd", "prior_lkj_eta"):
         opts[name] = check_float(name, opts[name], minimum=0.0, strict=True)
     opts["init_jitter"] = check_float("init_jitter", opts["init_jitter"], minimum=0.0)
-    if opts["init"] is not None and not (
-        isinstance(opts["init"], MixtureDraws) and opts["init"].n_draws == 1
-    ):
-        raise TypeError(
-            f"init must be a MixtureDraws with one draw (S=1) or None; got {opts['init']!r}."
-        )
     return opts
 
 
 # ------------------------------------------------------------------------ start point
-def _em_start(X, n_components, rng, opts):
+def _em_start(X, n_components, init, rng, opts):
     """The EM mixture every chain starts from, and the Numba diagnostics (or None)."""
-    init = opts["init"]
     if init is not None:
+        if not (isinstance(init, MixtureDraws) and init.n_draws == 1):
+            raise TypeError(f"init must be a MixtureDraws with one draw (S=1); got {init!r}.")
         if init.n_dim != X.shape[1]:
             raise ValueError(
                 f"init has dimension {init.n_dim} but the data have {X.shape[1]} columns."
@@ -285,7 +369,9 @@ def _build_model(pm, X: np.ndarray, K: int, opts: dict):
             "weights", a=np.full(K, opts["prior_weight_concentration"]), dims="component"
         )
         mu = pm.Normal("means", mu=0.0, sigma=opts["prior_mean_sd"], dims=("component", "dim"))
-        Xt = pt.as_tensor_variable(X.T)  # (d, n)
+        # data as a shared variable, not a constant: the compiled model (cached on
+        # disk by PyTensor's Numba linker) is then reused for any data of this shape
+        Xt = pm.Data("X_t", np.ascontiguousarray(X.T))  # (d, n)
         log_norm = -0.5 * d * math.log(2 * math.pi)
         terms = []
         for k in range(K):
@@ -298,7 +384,8 @@ def _build_model(pm, X: np.ndarray, K: int, opts: dict):
                 store_in_trace=False,
             )
             pm.Deterministic(f"cov_{k}", L @ L.T)
-            z = pt.linalg.solve_triangular(L, Xt - mu[k][:, None], lower=True)
+            L_inv = pt.linalg.solve_triangular(L, pt.eye(d), lower=True)  # (d, d): cheap
+            z = L_inv @ (Xt - mu[k][:, None])  # (d, n) whitened residuals
             logdet = pt.sum(pt.log(pt.diag(L)))
             terms.append(pt.log(w[k]) + log_norm - logdet - 0.5 * pt.sum(z**2, axis=0))
         pm.Potential("loglik", pt.sum(pm.math.logsumexp(pt.stack(terms), axis=0)))
@@ -313,7 +400,14 @@ def _sample_nuts(pm, model, initvals, seed, progress, opts):
 
     t0 = time.perf_counter()
     mode = opts["compile_mode"]
-    with model, threadpool_limits(1), pytensor.config.change_flags(mode=mode):
+    with (
+        model,
+        threadpool_limits(1),
+        pytensor.config.change_flags(mode=mode),
+        warnings.catch_warnings(),
+    ):
+        # PyTensor's C linker probes for BLAS even in NUMBA mode; it is not used.
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
         idata = pm.sample(
             draws=opts["draws"],
             tune=opts["tune"],
@@ -324,6 +418,7 @@ def _sample_nuts(pm, model, initvals, seed, progress, opts):
             initvals=initvals,
             init="adapt_diag",
             progressbar=bool(progress),
+            quiet=not progress,
             compute_convergence_checks=False,
             compile_kwargs={"mode": opts["compile_mode"]},
         )
