@@ -1,0 +1,223 @@
+"""The PyMC backend: real NUTS sampling, seeded, CI-sized.
+
+Truths are analytic (Gaussian MI/CMI from tests/reference.py) or the quadrature
+MI of the generating mixture; posterior means are compared with them in units
+of the posterior sd. R-hat and ESS are computed on the MI draws (MI does not
+change under relabelling of components, so label switching cannot affect them).
+"""
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import gmmmi
+from gmmmi.backends import get_backend
+from gmmmi.backends.base import FitDiagnostics
+from gmmmi.backends.pymc import PyMCBackend, sampler_warnings
+from gmmmi.datasets import paper_mixture
+from gmmmi.integrate import conditional_mi, mutual_information
+from gmmmi.mixture import MixtureDraws
+
+from reference import gaussian_cmi
+
+pytest.importorskip("pymc")
+
+README_TRUTH = -0.5 * np.log(1 - 0.6**2)  # 0.2231 nats
+
+
+def _readme_data():
+    rng = np.random.default_rng(0)
+    return rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 200)
+
+
+def _standardise(X):
+    return (X - X.mean(0)) / X.std(0)
+
+
+def _rhat(values):
+    from gmmmi import _arviz
+
+    ds = xr.Dataset({"q": (("chain", "draw"), values)})
+    return _arviz.summary(ds, var_names=["q"], hdi_prob=0.9).loc["q", ["r_hat", "ess_bulk"]]
+
+
+# ----------------------------------------------------------------- fast checks
+def test_registered_with_its_options():
+    be = get_backend("pymc")
+    assert isinstance(be, PyMCBackend) and be.name == "pymc"
+    for name, value in {"draws": 1000, "tune": 1000, "chains": 2, "target_accept": 0.9}.items():
+        assert be.options[name] == value
+    assert be.options["method"] == "nuts"
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "match"),
+    [
+        ({"method": "advi"}, ValueError, "docs/bayesian.md"),
+        ({"method": "mcmc"}, ValueError, "valid values are 'nuts', 'advi'"),
+        ({"target_accept": 1.0}, ValueError, r"target_accept must be in \(0, 1\)"),
+        ({"draws": 0}, ValueError, "draws must be at least 1"),
+        ({"prior_mean_sd": -1.0}, ValueError, "prior_mean_sd must be greater than 0"),
+        ({"n_bootstrap": 10}, TypeError, "Unknown option.*n_bootstrap"),
+    ],
+)
+def test_bad_options_are_refused_before_sampling(rng, options, error, match):
+    X = rng.standard_normal((50, 2))
+    with pytest.raises(error, match=match):
+        PyMCBackend().fit(X, n_components=1, rng=rng, progress=False, **options)
+
+
+def test_init_must_match_data_and_k(rng):
+    X = rng.standard_normal((50, 2))
+    init = MixtureDraws(np.ones((1, 1)), np.zeros((1, 1, 3)), np.eye(3)[None, None])
+    with pytest.raises(ValueError, match="init has dimension 3 but the data have 2 columns"):
+        PyMCBackend().fit(X, n_components=None, rng=rng, progress=False, init=init)
+    init2 = MixtureDraws(np.ones((1, 1)), np.zeros((1, 1, 2)), np.eye(2)[None, None])
+    with pytest.raises(ValueError, match="init has 1 components but n_components=2"):
+        PyMCBackend().fit(X, n_components=2, rng=rng, progress=False, init=init2)
+
+
+def test_missing_pymc_names_the_install_command(rng, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pymc", None)  # makes `import pymc` raise ImportError
+    with pytest.raises(ImportError, match=r'pip install "gmmmi\[pymc\]"'):
+        PyMCBackend().fit(rng.standard_normal((20, 2)), n_components=1, rng=rng, progress=False)
+
+
+def _diag(diverging=None, treedepth=None):
+    stats = {}
+    if diverging is not None:
+        stats["diverging"] = (("chain", "draw"), diverging)
+    if treedepth is not None:
+        stats["reached_max_treedepth"] = (("chain", "draw"), treedepth)
+    return FitDiagnostics(method="nuts", n_components=1, sample_stats=xr.Dataset(stats))
+
+
+def test_sampler_warnings_silent_for_good_draws(rng):
+    mi = 0.2 + 0.01 * rng.standard_normal((2, 500))
+    no = np.zeros((2, 500), dtype=bool)
+    assert sampler_warnings(mi, _diag(no, no)) == []
+
+
+def test_sampler_warnings_name_remedies(rng):
+    mi = 0.2 + 0.01 * rng.standard_normal((2, 500))
+    mi[1] += 0.05  # chains in different modes
+    div = np.zeros((2, 500), dtype=bool)
+    div[0, :3] = True
+    messages = sampler_warnings(mi, _diag(div, div))
+    assert len(messages) == 4
+    assert "3 of 1000 posterior draws followed a divergent transition" in messages[0]
+    assert "target_accept" in messages[0] and "tune" in messages[0]
+    assert "maximum tree depth" in messages[1]
+    assert "R-hat of MI" in messages[2] and "n_components" in messages[2]
+    assert "effective sample size of MI" in messages[3]
+
+
+def test_sampler_warnings_flag_few_effective_draws(rng):
+    walk = np.cumsum(rng.standard_normal((2, 400)), axis=1) * 1e-3 + 0.2  # a random walk
+    messages = sampler_warnings(walk, _diag())
+    assert any("effective sample size of MI" in m for m in messages)
+
+
+# ----------------------------------------------------------- sampling (slow)
+@pytest.fixture(scope="module")
+def readme_results():
+    X = _readme_data()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = gmmmi.estimate(X, backend="pymc", random_state=0)
+    boot = gmmmi.estimate(X, random_state=0)
+    return res, boot, caught
+
+
+@pytest.mark.slow
+def test_readme_example_posterior_of_mi(readme_results):
+    res, boot, caught = readme_results
+    mi = res.draws["mi"]
+    assert mi.shape == (2, 1000)
+    assert res.meta["method"] == "nuts" and res.meta["backend"] == "pymc"
+    assert abs(mi.mean() - README_TRUTH) < 2 * mi.std()
+    rhat, ess = _rhat(mi)
+    assert rhat < 1.01 and ess > 400
+    assert res.diagnostics.extra["divergences"] == 0
+    assert int(res.diagnostics.sample_stats["diverging"].sum()) == 0
+    assert not [w for w in caught if issubclass(w.category, gmmmi.exceptions.ConvergenceWarning)]
+    # the posterior sd agrees with the bootstrap's on the same data
+    assert abs(mi.std() / boot.draws["mi"].std() - 1) < 0.3
+
+
+@pytest.mark.slow
+def test_readme_example_arviz_groups(readme_results):
+    res = readme_results[0]
+    idata = res.to_arviz()
+    assert idata.posterior["mi"].dims == ("chain", "draw")
+    assert idata.sample_stats["diverging"].shape == (2, 1000)
+    assert res.summary().loc["mi", "r_hat"] < 1.01
+
+
+@pytest.mark.slow
+def test_same_seed_same_draws_other_seed_other_draws():
+    Xs = _standardise(_readme_data())
+    kw = {"n_components": 1, "progress": False, "draws": 50, "tune": 50}
+    fit = lambda seed: PyMCBackend().fit(Xs, rng=np.random.default_rng(seed), **kw)[0]  # noqa: E731
+    a, b, c = fit(3), fit(3), fit(4)
+    assert a.n_draws == 100
+    np.testing.assert_array_equal(a.covariances, b.covariances)
+    np.testing.assert_array_equal(a.weights, b.weights)
+    assert not np.array_equal(a.covariances, c.covariances)
+
+
+@pytest.mark.slow
+def test_two_component_mixture_in_2d(rng):
+    truth_mix = MixtureDraws(
+        np.array([[0.4, 0.6]]),
+        np.array([[[-1.5, 0.5], [1.0, -0.5]]]),
+        np.array([[[[0.5, 0.3], [0.3, 0.6]], [[0.6, -0.2], [-0.2, 0.4]]]]),
+    )
+    truth = mutual_information(truth_mix, [0], [1]).values[0]
+    X = truth_mix.sample(400, rng)[0]
+    res = gmmmi.estimate(
+        X, backend="pymc", random_state=1, fixed_components_number=2, draws=500, tune=500
+    )
+    mi = res.draws["mi"]
+    assert res.n_components == 2
+    assert abs(mi.mean() - truth) < 3 * mi.std()
+    assert _rhat(mi)["r_hat"] < 1.01
+    assert res.diagnostics.extra["divergences"] == 0
+
+
+@pytest.mark.slow
+def test_three_dimensional_cmi(rng):
+    cov = np.array([[1.0, 0.5, 0.3], [0.5, 1.0, 0.4], [0.3, 0.4, 1.0]])
+    truth = gaussian_cmi(cov, [0], [1], [2])
+    X = rng.multivariate_normal(np.zeros(3), cov, 300)
+    draws, diag = PyMCBackend().fit(
+        _standardise(X), n_components=1, rng=rng, progress=False, draws=500, tune=500
+    )
+    cmi = conditional_mi(draws, [0], [1], [2]).values.reshape(2, 500)
+    assert diag.extra["k_source"] == "given"
+    assert abs(cmi.mean() - truth) < 3 * cmi.std()
+    assert _rhat(cmi)["r_hat"] < 1.01
+
+
+@pytest.mark.slow
+def test_k3_chains_mix_from_em_starts():
+    """D3 (K=3): both chains explore the same mode (a trial without EM starts gave R-hat 1.3)."""
+    rng = np.random.default_rng(5)
+    mix = paper_mixture("D3")
+    truth = mutual_information(mix, [0], [1]).values[0]
+    X = mix.sample(500, rng)[0]
+    shift, scale = X.mean(0), X.std(0)
+    draws, diag = PyMCBackend().fit(
+        (X - shift) / scale, n_components=3, rng=rng, progress=False, draws=500, tune=500
+    )
+    mi = mutual_information(draws.affine(scale, shift), [0], [1]).values.reshape(2, 500)
+    rhat, ess = _rhat(mi)
+    assert diag.n_components == 3 and diag.extra["divergences"] == 0
+    assert rhat < 1.01 and ess > 200
+    assert abs(mi.mean() - truth) < 3 * mi.std()
+    # per-chain sorted mean weights agree: no chain is stuck in another mode
+    w = np.sort(draws.weights.reshape(2, 500, 3).mean(axis=1), axis=1)
+    np.testing.assert_allclose(w[0], w[1], atol=0.03)
