@@ -190,16 +190,23 @@ def _draws(result) -> np.ndarray:
     return np.asarray(result.draws[result.quantity], dtype=float).ravel()
 
 
+def _interval_keys() -> list[str]:
+    return [
+        f"{kind}{round(level * 100)}_{end}"
+        for level in LEVELS
+        for kind in INTERVALS
+        for end in ("low", "high")
+    ]
+
+
 def _intervals(result, value: float, sd: float) -> dict:
     """Lower/upper ends of every interval kind at every level (NaN for < 2 draws)."""
     draws = _draws(result)
-    out = {}
+    out = dict.fromkeys(_interval_keys(), np.nan)
+    if draws.size < 2 or not np.isfinite(sd):
+        return out
     for level in LEVELS:
         tag = f"{round(level * 100)}"
-        if draws.size < 2 or not np.isfinite(sd):
-            for kind in INTERVALS:
-                out[f"{kind}{tag}_low"] = out[f"{kind}{tag}_high"] = np.nan
-            continue
         z = stats.norm.ppf(0.5 + level / 2)
         q_lo, q_hi = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
         out[f"normal{tag}_low"], out[f"normal{tag}_high"] = value - z * sd, value + z * sd
@@ -214,7 +221,7 @@ def _ess(result, method: Method) -> float:
     return float(result.summary().loc[result.quantity, "ess_bulk"])
 
 
-def _run_methods(data, methods, seed, options_by_method):
+def _run_methods(data, methods, seed, options_by_method, *, record_errors=False):
     """Estimate ``data`` with every method; the one code path of compare and calibration.
 
     Parameters
@@ -226,18 +233,29 @@ def _run_methods(data, methods, seed, options_by_method):
         Every method gets this same ``random_state``, so a method's estimate
         does not depend on which other methods run.
     options_by_method : dict of str to dict
+    record_errors : bool, default False
+        Record an exception of a method in its record (``error``, NaN
+        numbers) instead of raising it.
 
     Returns
     -------
     results : dict of str to Result
+        The methods that succeeded.
     records : list of dict
         One per method: ``method``, ``value``, ``mean`` (of the draws), ``sd``,
-        ``ess``, ``seconds`` and the interval ends of `_intervals`.
+        ``ess``, ``seconds``, the interval ends of `_intervals` and ``error``
+        (None, or ``"ExceptionType: message"``).
     """
     results, records = {}, []
     for m in methods:
         start = time.perf_counter()
-        res = m.estimate(data, random_state=seed, options=options_by_method[m.name])
+        try:
+            res = m.estimate(data, random_state=seed, options=options_by_method[m.name])
+        except Exception as err:
+            if not record_errors:
+                raise
+            records.append(_failed_record(m.name, err, time.perf_counter() - start))
+            continue
         seconds = time.perf_counter() - start
         value, sd = float(res.value), float(res.sd)
         results[m.name] = res
@@ -250,9 +268,15 @@ def _run_methods(data, methods, seed, options_by_method):
                 "ess": _ess(res, m),
                 "seconds": seconds,
                 **_intervals(res, value, sd),
+                "error": None,
             }
         )
     return results, records
+
+
+def _failed_record(name, err, seconds):
+    numbers = dict.fromkeys(["value", "mean", "sd", "ess", *_interval_keys()], np.nan)
+    return {"method": name, **numbers, "seconds": seconds, "error": f"{type(err).__name__}: {err}"}
 
 
 # ------------------------------------------------------------------ compare
@@ -382,7 +406,7 @@ def _repeat_job(dataset, n, data_seq, est_seq, methods, split):
     """One repeat of a calibration study: draw a data set, run every method."""
     data = dataset.sample(n, np.random.default_rng(data_seq))
     options = {m.name: {**dataset.estimate_options, **split[m.name]} for m in methods}
-    return _run_methods(data, methods, _int_seed(est_seq), options)[1]
+    return _run_methods(data, methods, _int_seed(est_seq), options, record_errors=True)[1]
 
 
 def _summarise(estimates, truth):
@@ -390,12 +414,19 @@ def _summarise(estimates, truth):
     import pandas as pd
 
     rows = []
-    for name, g in estimates.groupby("method", sort=False):
+    for name, everything in estimates.groupby("method", sort=False):
+        g = everything[everything["error"].isna()]
+        if g.empty:
+            raise RuntimeError(
+                f"Every repeat of method {name!r} failed; the first error was: "
+                f"{everything['error'].iloc[0]}"
+            )
         err = g["value"] - truth
         spread = g["value"].std(ddof=1)
         row = {
             "method": name,
             "repeats": len(g),
+            "failed": len(everything) - len(g),
             "truth": truth,
             "bias": err.mean(),
             "bias_se": spread / np.sqrt(len(g)),
@@ -422,7 +453,9 @@ class Calibration:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per method: ``repeats``, ``truth``, ``bias`` (mean of value -
+        One row per method: ``repeats`` (successful estimates; the statistics
+        use these), ``failed`` (repeats whose estimate raised: see
+        ``estimates["error"]``), ``truth``, ``bias`` (mean of value -
         truth) and its standard error ``bias_se``, ``rmse``, ``mean_sd`` (mean
         reported sd), ``sd_estimates`` (sd of the estimates over repeats),
         ``sd_ratio`` = mean_sd / sd_estimates (1 is honest, < 1 over-confident),
@@ -433,7 +466,9 @@ class Calibration:
         coverage p over R repeats is sqrt(p (1 - p) / R).
     estimates : pandas.DataFrame
         One row per (repeat, method): ``value``, ``mean``, ``sd``, ``ess``,
-        ``seconds`` and every interval's ``<kind><level>_low`` / ``_high``.
+        ``seconds``, every interval's ``<kind><level>_low`` / ``_high``, and
+        ``error`` (None, or the exception's type and message; its numbers
+        are NaN).
     dataset : Dataset
     n : int
     """
@@ -464,7 +499,8 @@ class Calibration:
         truth = self.dataset.truth
         methods = list(self.table["method"])
         for i, name in enumerate(methods):
-            g = self.estimates[self.estimates["method"] == name]
+            est = self.estimates
+            g = est[(est["method"] == name) & est["error"].isna()]
             pos = g["repeat"].to_numpy() + (i - (len(methods) - 1) / 2) * 0.8 / len(methods)
             lo, hi = g[f"{interval}95_low"], g[f"{interval}95_high"]
             left.errorbar(
@@ -543,7 +579,14 @@ def calibration(
     Returns
     -------
     Calibration
-        ``.table``, ``.estimates``, ``.plot()``.
+        ``.table``, ``.estimates``, ``.plot()``. A repeat whose estimate
+        raises is recorded (``estimates["error"]``, ``table["failed"]``) and
+        left out of the statistics.
+
+    Raises
+    ------
+    RuntimeError
+        If every repeat of a method fails (with the first error message).
     """
     import pandas as pd
 

@@ -145,6 +145,39 @@ def test_methods_get_the_same_seed_whatever_else_runs():
     np.testing.assert_array_equal(one.estimates["value"], a["value"])
 
 
+def flaky_estimator(x, y=None, *, z=None, random_state, progress, fail_below):
+    if np.random.default_rng(random_state).uniform() < fail_below:
+        raise np.linalg.LinAlgError("not positive definite")
+    return noisy_estimator(
+        x,
+        y,
+        random_state=random_state,
+        progress=progress,
+        bias=0.0,
+        sigma=0.05,
+        reported=0.05,
+        n_draws=50,
+    )
+
+
+def test_failed_repeats_are_recorded_and_left_out():
+    flaky = Method("flaky", estimator=partial(flaky_estimator, fail_below=0.3))
+    study = calibration(DATASET, n=10, repeats=40, methods=[flaky, fake("a")], random_state=0)
+    row = study.table.set_index("method").loc["flaky"]
+    errors = study.estimates.loc[study.estimates["method"] == "flaky", "error"]
+    assert 0 < row["failed"] == errors.notna().sum() < 40
+    assert row["repeats"] == 40 - row["failed"]
+    assert errors.dropna().iloc[0] == "LinAlgError: not positive definite"
+    assert np.isfinite(row["bias"]) and study.table.set_index("method").loc["a", "failed"] == 0
+    study.plot()
+    plt.close("all")
+    broken = Method("broken", estimator=partial(flaky_estimator, fail_below=2.0))
+    with pytest.raises(RuntimeError, match="Every repeat of method 'broken' failed.*LinAlgError"):
+        calibration(DATASET, n=10, repeats=3, methods=[broken], random_state=0)
+    with pytest.raises(np.linalg.LinAlgError):
+        compare(np.zeros(5), np.zeros(5), methods=[broken])
+
+
 def test_single_draw_methods_have_no_coverage():
     study = calibration(DATASET, n=10, repeats=4, methods=[fake("one", n_draws=1)], random_state=0)
     row = study.table.iloc[0]
