@@ -302,6 +302,14 @@ def _result_json(res) -> dict:
     return out
 
 
+def _records(frame) -> list:
+    """A DataFrame as JSON-ready records, floats at full precision (NaN -> null)."""
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in frame.reset_index(drop=frame.index.name is None).to_dict(orient="records")
+    ]
+
+
 def _json_default(obj):
     if isinstance(obj, np.generic):
         return obj.item()
@@ -365,7 +373,7 @@ def cmd_matrix(args) -> int:
         close()
     frame = mat.to_frame()
     if args.json:
-        print(frame.to_json(orient="records"))
+        print(json.dumps(_records(frame), default=_json_default))
     else:
         text = mat.mean.map(lambda v: f"{v:.3f}").astype(str)
         text = text + "±" + mat.sd.map(lambda v: f"{v:.3f}")
@@ -390,7 +398,7 @@ def cmd_compare(args) -> int:
         kwargs["methods"] = tuple(args.methods)
     comparison = gmmmi.compare(x, y, z=z, **kwargs)
     if args.json:
-        print(comparison.table.to_json(orient="records", default_handler=str))
+        print(json.dumps(_records(comparison.table), default=_json_default))
     else:
         print(comparison.table.to_string())
     if args.plot:

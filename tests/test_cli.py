@@ -106,12 +106,14 @@ def test_estimate_json_from_csv_and_npy_agree_with_the_truth(files):
 
 @pytest.mark.slow
 def test_estimate_table_cmi_categorical_and_plots(files):
-    proc = gmmmi(
-        "estimate", "data.npz", "--x", "ab", "--z", "c", "--plot", "mi.png", *FAST, cwd=files
-    )
+    proc = gmmmi("estimate", "data.csv", "--x", "a", "--y", "b", "--z", "c", "--plot", "mi.png",
+                 "--plot-fit", "fit.png", *FAST, cwd=files)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("CMI = ") and "estimate" in proc.stdout
     assert (files / "mi.png").read_bytes()[:8] == PNG_MAGIC
+    assert (files / "fit.png").read_bytes()[:8] == PNG_MAGIC
+    npz = gmmmi("estimate", "data.npz", "--x", "ab", "--json", *FAST, cwd=files)  # a 2D block
+    assert abs(json.loads(npz.stdout)["value"] - TRUTH) < 0.1
     cat = gmmmi("estimate", "data.csv", "--x", "a", "--y", "label", "--categorical", "--json",
                 *FAST, cwd=files)  # fmt: skip
     assert cat.returncode == 0, cat.stderr
