@@ -194,7 +194,7 @@ class BatchFit:
     covariances: np.ndarray  # (F, K, d, d)
     n_iter: np.ndarray  # (F,)
     status: np.ndarray  # (F,) bit flags of gmmmi._kernels.em
-    train_ll: np.ndarray  # (F,) final mean log-likelihood per training sample
+    train_ll: np.ndarray  # (F,) final mean log-likelihood per training sample (or NaN)
     valid_ll: np.ndarray  # (F,) same on the validation rows (NaN without)
     curves_train: list = field(default_factory=list)
     curves_valid: list = field(default_factory=list)
@@ -211,21 +211,23 @@ def _csr(sets):
 
 def fit_batch(
     X: np.ndarray,
-    train_sets: list,
+    train_sets,
     fit_set: np.ndarray,
     init: tuple,
     settings: EMSettings,
     *,
     valid_sets: list | None = None,
     record_curves: bool = False,
+    score_final: bool = True,
 ) -> BatchFit:
     """Run F EM fits in parallel (one compiled call).
 
     Parameters
     ----------
     X : ndarray, shape (n, d)
-    train_sets : list of (rows, weights)
-        Row indices into ``X`` (int) and their weights (1 or bootstrap counts).
+    train_sets : list of (rows, weights), or a tuple (rows, weights, ptr)
+        Row indices into ``X`` (int) and their weights (1 or bootstrap
+        counts), per set or already concatenated with offsets ``ptr``.
     fit_set : ndarray of int, shape (F,)
         Index into ``train_sets`` (and ``valid_sets``) of each fit.
     init : tuple of ndarray
@@ -235,8 +237,10 @@ def fit_batch(
         Validation row indices per set.
     record_curves : bool
         Keep per-iteration training and validation mean log-likelihoods.
+    score_final : bool
+        Compute ``train_ll`` of the final parameters (one more data pass).
     """
-    rows, row_w, ptr = _csr(train_sets)
+    rows, row_w, ptr = train_sets if isinstance(train_sets, tuple) else _csr(train_sets)
     fit_set = np.ascontiguousarray(fit_set, dtype=np.int64)
     if valid_sets is None:
         vrows, vptr, fit_vset = _EMPTY_ROWS, _EMPTY_PTR, np.zeros_like(fit_set)
@@ -260,6 +264,7 @@ def fit_batch(
         float(settings.threshold_fit),
         int(settings.max_iter),
         int(settings.max_iter) if record_curves else 0,
+        bool(score_final),
     )
     weights, means, covs, n_iter, status, train_ll, valid_ll, ct, cv = out
     fit = BatchFit(weights, means, covs, n_iter, status, train_ll, valid_ll)

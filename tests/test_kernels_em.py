@@ -42,6 +42,7 @@ def _fit(X, init, *, tol=1e-8, max_iter=500, reg=1e-12, curve=False, weights=Non
         tol,
         max_iter,
         max_iter if curve else 0,
+        True,
     )
 
 
@@ -165,3 +166,25 @@ def test_collapsing_component_is_guarded(rng):
     w, m, c, n_iter, status = _fit(X, init, reg=0.0, max_iter=50)[:5]
     assert status[0] & em.STATUS_SINGULAR
     assert np.all(np.linalg.eigvalsh(c[0]) > 0)
+
+
+def test_resample_sets_are_counts_of_the_draws(rng):
+    draws = rng.integers(0, 30, size=(3, 30))
+    rows, counts, ptr = em.resample_sets(draws, 30)
+    assert ptr[0] == 0 and ptr[-1] == rows.size == counts.size
+    for b in range(3):
+        want = np.bincount(draws[b], minlength=30)
+        np.testing.assert_array_equal(rows[ptr[b] : ptr[b + 1]], np.flatnonzero(want))
+        np.testing.assert_array_equal(counts[ptr[b] : ptr[b + 1]], want[want > 0])
+
+
+def test_exp_block_matches_numpy(rng):
+    a = np.concatenate([-rng.exponential(5.0, 500), [0.0, -679.0, -681.0, -np.inf, 3.0]])
+    shift = np.zeros_like(a)
+    total = np.ones_like(a)
+    ibits = np.empty(a.size, dtype=np.int64)
+    got = a.copy()
+    em._exp_block(got, shift, total, a.size, ibits, ibits.view(np.float64))
+    want = np.where(a > -680.0, np.exp(a), 0.0)
+    np.testing.assert_allclose(got, want, rtol=4e-16, atol=0)
+    np.testing.assert_array_equal(total, 1.0 + got)

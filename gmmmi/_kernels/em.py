@@ -80,17 +80,18 @@ _EXP_MATH = {"nsz", "arcp", "contract"}
 
 
 @njit(cache=True, fastmath=_EXP_MATH)
-def _exp_block(a, nb, ibits, fbits):
-    """In place ``a[:nb] = exp(a[:nb])`` in a loop the compiler vectorises.
+def _exp_block(a, shift, total, nb, ibits, fbits):
+    """In place ``a[:nb] = exp(a[:nb] - shift[:nb])``, and ``total[:nb] += a[:nb]``.
 
-    Range reduction and a degree-13 Taylor polynomial (relative error below
-    2e-16 on the reduced range); arguments are clamped to [-708, 709], so
-    exp(-inf) gives about 3e-308 instead of 0. ``ibits`` (int64) and
-    ``fbits`` (its float64 view) are scratch of length >= nb.
+    Written as loops the compiler vectorises: range reduction and a degree-13
+    Taylor polynomial (relative error below 2e-16 on the reduced range).
+    Results below exp(-680) are flushed to 0 (no subnormal arithmetic later);
+    arguments above 709 are clamped. ``ibits`` (int64) and ``fbits`` (its
+    float64 view) are scratch of length >= nb.
     """
     for t in range(nb):
-        x = a[t]
-        x = x if x > -708.0 else -708.0
+        x0 = a[t] - shift[t]
+        x = x0 if x0 > -700.0 else -700.0
         x = x if x < 709.0 else 709.0
         n = math.floor(x * _LOG2E + 0.5)
         r = (x - n * _LN2_HI) - n * _LN2_LO
@@ -108,10 +109,11 @@ def _exp_block(a, nb, ibits, fbits):
         p = p * r + 0.5
         p = p * r + 1.0
         p = p * r + 1.0
-        a[t] = p
+        a[t] = p if x0 > -680.0 else 0.0
         ibits[t] = (np.int64(n) + 1023) << 52
     for t in range(nb):
         a[t] *= fbits[t]
+        total[t] += a[t]
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -134,19 +136,12 @@ def _block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, 
             for t in range(nb):
                 lk[t] = -np.inf
             continue
-        for t in range(nb):
-            q[t] = 0.0
-        for i in range(d):
-            for t in range(nb):
-                zt[t] = 0.0
-            for j in range(i + 1):
-                p = P[k, i, j]
-                m = means[k, j]
-                xj = xb[j]
-                for t in range(nb):
-                    zt[t] += p * (xj[t] - m)
-            for t in range(nb):
-                q[t] += zt[t] * zt[t]
+        if d == 2:
+            _quad_form_2(xb, means[k], P[k], nb, q)
+        elif d == 3:
+            _quad_form_3(xb, means[k], P[k], nb, q)
+        else:
+            _quad_form(xb, means[k], P[k], nb, q, zt)
         c = consts[k]
         for t in range(nb):
             v = c - 0.5 * q[t]
@@ -155,12 +150,56 @@ def _block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, 
     for t in range(nb):
         ssum[t] = 0.0
     for k in range(K):
-        lk = lpb[k]
+        _exp_block(lpb[k], top, ssum, nb, ibits, fbits)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _quad_form_2(xb, mean, P, nb, q):
+    """q[t] = |P (x_t - mean)|^2 for d = 2, in one vectorised pass."""
+    m0, m1 = mean[0], mean[1]
+    p00, p10, p11 = P[0, 0], P[1, 0], P[1, 1]
+    x0, x1 = xb[0], xb[1]
+    for t in range(nb):
+        e0 = x0[t] - m0
+        e1 = x1[t] - m1
+        z0 = p00 * e0
+        z1 = p10 * e0 + p11 * e1
+        q[t] = z0 * z0 + z1 * z1
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _quad_form_3(xb, mean, P, nb, q):
+    """q[t] = |P (x_t - mean)|^2 for d = 3, in one vectorised pass."""
+    m0, m1, m2 = mean[0], mean[1], mean[2]
+    p00, p10, p11, p20, p21, p22 = P[0, 0], P[1, 0], P[1, 1], P[2, 0], P[2, 1], P[2, 2]
+    x0, x1, x2 = xb[0], xb[1], xb[2]
+    for t in range(nb):
+        e0 = x0[t] - m0
+        e1 = x1[t] - m1
+        e2 = x2[t] - m2
+        z0 = p00 * e0
+        z1 = p10 * e0 + p11 * e1
+        z2 = p20 * e0 + p21 * e1 + p22 * e2
+        q[t] = z0 * z0 + z1 * z1 + z2 * z2
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _quad_form(xb, mean, P, nb, q, zt):
+    """q[t] = |P (x_t - mean)|^2 for any d (``zt`` is scratch)."""
+    d = mean.shape[0]
+    for t in range(nb):
+        q[t] = 0.0
+    for i in range(d):
         for t in range(nb):
-            lk[t] -= top[t]
-        _exp_block(lk, nb, ibits, fbits)
+            zt[t] = 0.0
+        for j in range(i + 1):
+            p = P[i, j]
+            m = mean[j]
+            xj = xb[j]
+            for t in range(nb):
+                zt[t] += p * (xj[t] - m)
         for t in range(nb):
-            ssum[t] += lk[t]
+            q[t] += zt[t] * zt[t]
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -277,7 +316,9 @@ def _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _fit_one(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol, max_iter, ct, cv):
+def _fit_one(
+    X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol, max_iter, ct, cv, score
+):
     """EM from the parameters in ``weights``, ``means``, ``covs`` (updated in place).
 
     Iterates until the change of the mean per-sample training log-likelihood
@@ -289,8 +330,8 @@ def _fit_one(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol
     -------
     n_iter, status, train_ll, valid_ll
         Iterations run, status bit flags, and the final mean log-likelihood
-        per sample on the training rows and on the validation rows (NaN when
-        there are none).
+        per sample on the training rows (NaN unless ``score`` or curves) and
+        on the validation rows (NaN when there are none).
     """
     K, d = means.shape
     L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
@@ -333,7 +374,11 @@ def _fit_one(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol
             break
     if not converged and status & STATUS_NAN == 0:
         status |= STATUS_MAX_ITER
-    train_ll = _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False) / W
+    train_ll = np.nan
+    if score or record:
+        train_ll = (
+            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False) / W
+        )
     valid_ll = np.nan
     if VW > 0.0:
         valid_ll = (
@@ -362,6 +407,7 @@ def em_fit_batch(
     tol,
     max_iter,
     curve_len,
+    score_final,
 ):
     """Run F independent EM fits, in parallel over fits.
 
@@ -391,6 +437,9 @@ def em_fit_batch(
     max_iter : int
     curve_len : int
         0 for no loss curves, else at least ``max_iter``.
+    score_final : bool
+        Compute the final training log-likelihood (else NaN unless curves
+        are recorded; saves one pass over the data per fit).
 
     Returns
     -------
@@ -431,6 +480,7 @@ def em_fit_batch(
             max_iter,
             curves_train[f],
             curves_valid[f],
+            score_final,
         )
         n_iter[f] = it
         status[f] = st
@@ -611,3 +661,42 @@ def kmeans_lloyd(X, centers, max_iter, tol):
             break
     kmeans_step(X, cur, labels, new)
     return labels, cur, n_iter
+
+
+@njit(cache=True)
+def resample_sets(draws, n):
+    """Bootstrap replicas as training sets: distinct rows and their counts.
+
+    Parameters
+    ----------
+    draws : ndarray of int64, shape (B, m)
+        Row indices drawn with replacement, one row of ``draws`` per replica.
+    n : int
+        Number of rows of the data.
+
+    Returns
+    -------
+    rows : ndarray of int64
+        Distinct drawn rows of every replica, ascending within a replica.
+    counts : ndarray of float64
+        How often each of those rows was drawn.
+    ptr : ndarray of int64, shape (B + 1,)
+        Replica b is ``rows[ptr[b]:ptr[b + 1]]``.
+    """
+    B, m = draws.shape
+    tally = np.zeros(n, dtype=np.int64)
+    rows = np.empty(B * min(m, n), dtype=np.int64)
+    counts = np.empty(B * min(m, n))
+    ptr = np.zeros(B + 1, dtype=np.int64)
+    pos = 0
+    for b in range(B):
+        for a in range(m):
+            tally[draws[b, a]] += 1
+        for t in range(n):
+            if tally[t] > 0:
+                rows[pos] = t
+                counts[pos] = tally[t]
+                tally[t] = 0
+                pos += 1
+        ptr[b + 1] = pos
+    return rows[:pos].copy(), counts[:pos].copy(), ptr

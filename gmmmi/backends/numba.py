@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .._kernels.em import STATUS_BAD_INIT, STATUS_MAX_ITER, STATUS_NAN
+from .._kernels.em import STATUS_BAD_INIT, STATUS_MAX_ITER, STATUS_NAN, resample_sets
 from .._progress import progress_bar
 from .._validation import check_choice, check_float, check_int
 from ..exceptions import ConvergenceWarning
@@ -196,7 +196,8 @@ def bootstrap_fits(
 
     A replica draws n row indices with replacement (``rng.integers``) and is
     fitted as the distinct rows weighted by their counts, which is the same
-    likelihood as the resampled data without copying it. Replicas are drawn
+    likelihood as the resampled data without copying it (``train_ll`` is not
+    computed: NaN). Replicas are drawn
     in order and fitted in chunks whose size depends only on n (memory), so
     the result does not depend on the number of threads.
 
@@ -216,19 +217,18 @@ def bootstrap_fits(
         F = n_bootstrap fits.
     """
     n = X.shape[0]
-    # about 0.632 n distinct rows per replica, 16 bytes each (index + count)
-    chunk = int(max(1, min(n_bootstrap, _BOOTSTRAP_MEMORY // (11 * n))))
+    # per replica: n drawn indices (8 bytes each), then about 0.632 n distinct
+    # rows with their counts (16 bytes each)
+    chunk = int(max(1, min(n_bootstrap, _BOOTSTRAP_MEMORY // (19 * n))))
     parts = []
     with progress_bar(n_bootstrap, "bootstrap", progress, unit="fit") as bar:
         for start in range(0, n_bootstrap, chunk):
             size = min(chunk, n_bootstrap - start)
-            sets = []
-            for _ in range(size):
-                counts = np.bincount(rng.integers(0, n, size=n), minlength=n)
-                rows = np.flatnonzero(counts)
-                sets.append((rows, counts[rows].astype(np.float64)))
+            sets = resample_sets(rng.integers(0, n, size=(size, n)), n)
             batch_init = tuple(np.repeat(a[None], size, axis=0) for a in init)
-            parts.append(fit_batch(X, sets, np.arange(size), batch_init, settings))
+            parts.append(
+                fit_batch(X, sets, np.arange(size), batch_init, settings, score_final=False)
+            )
             del sets
             bar.update(size)
     return _concat(parts)
