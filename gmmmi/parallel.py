@@ -698,19 +698,21 @@ class MIMatrix:
             )
         return pd.DataFrame(rows, columns=["x", "y", "mean", "sd", "unit", "error"])
 
-    def plot(self, ax=None, *, annotate: bool = True, cmap: str = "viridis", min_ratio=2.0):
+    def plot(self, ax=None, *, annotate=None, cmap: str = "viridis", min_ratio: float = 2.0):
         """Annotated heat-map of the MI, with its uncertainty visible.
 
         Each cell is coloured by the mean MI and, if ``annotate``, labelled
         ``"mean±sd"``. Cells whose mean is less than ``min_ratio`` standard
-        deviations from zero (not clearly non-zero) are hatched and faded;
-        failed pairs are grey and marked "failed".
+        deviations from zero (not clearly non-zero) are hatched; failed pairs
+        are grey and marked "failed".
 
         Parameters
         ----------
         ax : matplotlib Axes, optional
             Created (with a size that fits the labels) if not given.
-        annotate : bool, default True
+        annotate : bool, optional
+            Write "mean±sd" in the cells; default: when the matrix has at most
+            20 rows and columns.
         cmap : str, default "viridis"
         min_ratio : float, default 2.0
 
@@ -723,12 +725,15 @@ class MIMatrix:
 
         mean, sd = self.mean.to_numpy(float), self.sd.to_numpy(float)
         p, q = mean.shape
+        annotate = max(p, q) <= 20 if annotate is None else annotate
         if ax is None:
-            size = (max(4.5, 2.5 + 0.85 * q), max(3.5, 1.5 + 0.55 * p))
+            cell = 0.8 if max(p, q) <= 20 else max(0.2, 16.0 / max(p, q))  # inches
+            size = (max(4.5, 2.0 + cell * q), max(3.5, 1.2 + cell * p))
             _, ax = plt.subplots(figsize=size, layout="constrained")
         finite = mean[np.isfinite(mean)]
         vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-        img = ax.imshow(np.ma.masked_invalid(mean), cmap=cmap, vmin=0.0, vmax=vmax)
+        digits = 2 if vmax >= 0.1 else 3
+        img = ax.imshow(np.ma.masked_invalid(mean), cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
         cmap_obj = img.get_cmap()
         ax.set_facecolor("white")
         ax.figure.colorbar(img, ax=ax, label=f"MI [{self.unit}]", fraction=0.046, pad=0.04)
@@ -748,7 +753,7 @@ class MIMatrix:
                 if annotate:
                     r, g, b, _ = cmap_obj(img.norm(m))
                     dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-                    text = f"{m:.2f}±{s:.2f}" if np.isfinite(s) else f"{m:.2f}"
+                    text = f"{m:.{digits}f}" + (f"±{s:.{digits}f}" if np.isfinite(s) else "")
                     color = "white" if dark else "black"
                     ax.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
         for r, c in self.errors:
