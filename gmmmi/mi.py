@@ -415,12 +415,30 @@ class EstimateMI:
                 linewidth=linewidth,
                 levels=levels,
             )
-        ax.plot([], [], color=color, lw=linewidth, label=label)
-        names = [n for key in ("x", "y", "z") for n in self.fit_result.meta["labels"].get(key, [])]
-        if not self._categorical:
-            ax.set_xlabel(names[dims[0]])
-            ax.set_ylabel(names[dims[1]])
+        if self._categorical:
+            self._category_legend(ax, label, linewidth, show_data)
+        else:
+            ax.plot([], [], color=color, lw=linewidth, label=label)
+        names = self.fit_result.column_labels()
+        ax.set_xlabel(names[dims[0]])
+        ax.set_ylabel(names[dims[1]])
         return ax
+
+    def _category_legend(self, ax, label, linewidth, show_data):
+        """One legend entry per category colour (and the data), also for ``ax.legend()``."""
+        from matplotlib.lines import Line2D
+
+        from .plot import DATA_COLOR
+
+        y_name = self.fit_result.meta["labels"]["y"][0]
+        handles = [
+            ax.plot([], [], color=f"C{c}", lw=linewidth, label=f"{label}, {y_name} = {v}")[0]
+            for c, v in enumerate(self.fit_result.meta["categories"])
+        ]
+        if show_data:
+            data = Line2D([], [], ls="", marker="o", ms=4, color=DATA_COLOR, label="data")
+            handles.insert(0, data)
+        ax.legend(handles=handles, frameon=False, fontsize="small")
 
     def plot_fitted_contours(
         self,
@@ -437,8 +455,9 @@ class EstimateMI:
         """Corner plot of the data against samples of the full-data fit.
 
         See `gmmmi.plot.plot_fitted_contours` for every parameter; samples
-        are drawn with the fit's seed. For a categorical fit the mixture is
-        p(x) over all categories.
+        are drawn with the fit's seed and ``parameters`` defaults to the
+        data's column names (``X1, X2, Z1...`` for a single array). For a
+        categorical fit the mixture is p(x) over all categories.
 
         Returns
         -------
@@ -451,7 +470,7 @@ class EstimateMI:
         return plot_fitted_contours(
             self.fit_result.diagnostics.reference_fit,
             self._joint_data(),
-            parameters=parameters,
+            parameters=self.fit_result.column_labels() if parameters is None else parameters,
             extents=extents,
             n_samples=n_samples,
             rng=seed if isinstance(seed, (int, np.integer)) else None,
