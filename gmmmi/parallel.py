@@ -14,7 +14,8 @@ Data movement: the columns are shipped to the workers once, not once per
 task. With a Dask executor each column is scattered once and every task
 receives references (futures) to the columns it needs, so a worker fetches a
 column at most once. With a process pool the columns are written once to
-``.npy`` files in a temporary directory and memory-mapped by the workers.
+``.npy`` files in a temporary directory and memory-mapped by the workers
+(columns of Python objects, e.g. text labels, travel with each task).
 Results come back small: fitted mixture draws and MI draws, never the data.
 """
 
@@ -218,7 +219,7 @@ class _ColumnFile:
             folder = os.path.dirname(self.path)
             for stale in [p for p in _MAPPED if os.path.dirname(p) != folder]:
                 del _MAPPED[stale]
-            cached = np.load(self.path, mmap_mode="r", allow_pickle=True)
+            cached = np.load(self.path, mmap_mode="r", allow_pickle=False)
             _MAPPED[self.path] = cached
         return np.array(cached)
 
@@ -277,8 +278,11 @@ class _Shipment:
             self._tmp = tempfile.mkdtemp(prefix="gmmmi-")
             self.refs = {}
             for key, value in store.items():
+                if value.dtype.hasobject:  # cannot be memory-mapped: sent with each task
+                    self.refs[key] = value
+                    continue
                 path = os.path.join(self._tmp, f"{key}.npy")
-                np.save(path, value, allow_pickle=value.dtype == object)
+                np.save(path, value, allow_pickle=False)
                 self.refs[key] = _ColumnFile(path)
         else:  # in-process, threads, or an unknown executor (pickles what each task needs)
             self.refs = store

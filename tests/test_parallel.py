@@ -6,6 +6,7 @@ import multiprocessing
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 import gmmmi
-from gmmmi.parallel import MIMatrix, TaskError, TaskFailedWarning, _task_seeds
+from gmmmi.parallel import MIMatrix, TaskError, TaskFailedWarning, _Shipment, _task_seeds
 from gmmmi.result import Result
 
 #: small and fast: the point is the plumbing, not the statistics
@@ -102,6 +103,17 @@ def test_malformed_tasks_are_errors_in_their_slots(rng):
     assert [r.type for r in res] == ["ValueError", "TypeError", "ValueError"]
     with pytest.raises(TypeError, match="tasks must be a list"):
         gmmmi.estimate_many(np.zeros((3, 2)))
+
+
+def test_process_pool_columns_are_files_except_python_objects(rng):
+    store = {"c0": rng.normal(size=50), "c1": np.array(["up", "down"] * 25, dtype=object)}
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    with _Shipment(store, pool) as ship:
+        folder = ship._tmp
+        np.testing.assert_array_equal(ship.refs["c0"].load(), store["c0"])
+        assert ship.refs["c1"] is store["c1"]
+    assert not Path(folder).exists()
+    pool.shutdown()
 
 
 @pytest.mark.slow
