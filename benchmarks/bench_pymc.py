@@ -1,0 +1,118 @@
+"""Time the PyMC backend (cold and warm) against the Numba backend; print, not test.
+
+Cases: the README example (rho = 0.6, n = 200) and the paper's D3 mixture
+(n = 2000). Each case runs in a fresh process whose PyTensor compile directory
+is empty, so "cold" includes compiling the model; "warm" is a second estimate
+on other data of the same shape in the same process. Both use the defaults
+(2 chains x 1000 draws after 1000 tuning steps) through ``gmmmi.estimate``.
+
+Usage::
+
+    python benchmarks/bench_pymc.py            # both cases
+    python benchmarks/bench_pymc.py readme     # one case
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+CASES = ("readme", "D3")
+
+
+def _data(case: str, seed: int):
+    import numpy as np
+
+    from gmmmi.datasets import paper_mixture
+
+    rng = np.random.default_rng(seed)
+    if case == "readme":
+        return rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 200)
+    return paper_mixture("D3").sample(2000, rng)[0]
+
+
+def _ess_bulk(values) -> float:
+    import xarray as xr
+
+    from gmmmi import _arviz
+
+    ds = xr.Dataset({"mi": (("chain", "draw"), values)})
+    return float(_arviz.summary(ds, var_names=["mi"], hdi_prob=0.94).loc["mi", "ess_bulk"])
+
+
+def worker(case: str) -> dict:
+    """Run one case in this (fresh) process; return timings in seconds."""
+    t0 = time.perf_counter()
+    import pymc  # noqa: F401
+
+    import gmmmi
+
+    out = {"case": case, "import_pymc": time.perf_counter() - t0}
+    for label, seed in (("cold", 0), ("warm", 1)):
+        X = _data(case, seed)
+        t0 = time.perf_counter()
+        res = gmmmi.estimate(X, backend="pymc", random_state=seed)
+        elapsed = time.perf_counter() - t0
+        sampling = res.diagnostics.extra["timings"]["sample"]
+        out[label] = {
+            "total": elapsed,
+            "sampling": sampling,
+            "K": res.n_components,
+            "mi": res.value,
+            "sd": res.sd,
+            "ess_bulk": _ess_bulk(res.draws["mi"]),
+            "r_hat": float(res.summary().loc["mi", "r_hat"]),
+            "divergences": res.diagnostics.extra["divergences"],
+        }
+    X = _data(case, 1)
+    gmmmi.estimate(X, random_state=0)  # Numba compilation, if any
+    t0 = time.perf_counter()
+    boot = gmmmi.estimate(X, random_state=1)
+    out["numba"] = {"total": time.perf_counter() - t0, "mi": boot.value, "sd": boot.sd}
+    return out
+
+
+def _run_case(case: str) -> dict:
+    with tempfile.TemporaryDirectory() as compiledir:
+        env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={compiledir}", GMMMI_PROGRESS="0")
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", case],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(cases) -> None:
+    print(
+        f"{'case':8} {'run':5} {'total s':>8} {'sample s':>9} {'K':>2} {'MI':>7} {'sd':>7} "
+        f"{'ESS':>6} {'ESS/s':>7} {'R-hat':>6} {'div':>4}"
+    )
+    for case in cases:
+        r = _run_case(case)
+        for label in ("cold", "warm"):
+            x = r[label]
+            print(
+                f"{case:8} {label:5} {x['total']:8.1f} {x['sampling']:9.1f} {x['K']:2d} "
+                f"{x['mi']:7.4f} {x['sd']:7.4f} {x['ess_bulk']:6.0f} "
+                f"{x['ess_bulk'] / x['sampling']:7.1f} {x['r_hat']:6.3f} {x['divergences']:4d}"
+            )
+        nb = r["numba"]
+        print(
+            f"{case:8} numba {nb['total']:8.1f} {'':9} {'':2} {nb['mi']:7.4f} {nb['sd']:7.4f}"
+            f"   (bootstrap, 50 replicas, warm); import pymc took {r['import_pymc']:.1f} s"
+        )
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args[:1] == ["--worker"]:
+        print(json.dumps(worker(args[1])))
+    else:
+        main(args or CASES)
