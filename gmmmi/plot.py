@@ -390,7 +390,8 @@ def plot_fitted_contours(
         raise ValueError(f"parameters must name all {d} coordinates; got {len(names)} names.")
     lims = _contour_extents(extents, names, X, samples)
     sets = [(X, colors[0]), (samples, colors[1])]
-    fig, axes = plt.subplots(d, d, figsize=(2.4 * d + 0.8, 2.4 * d + 0.4), squeeze=False)
+    size = max(2.4 * d + 0.8, 4.0)
+    fig, axes = plt.subplots(d, d, figsize=(size, size - 0.4), squeeze=False)
     for row in range(d):
         for col in range(d):
             ax = axes[row, col]
@@ -412,8 +413,10 @@ def plot_fitted_contours(
         Line2D([], [], color=colors[0], lw=linewidths, label="data"),
         Line2D([], [], color=colors[1], lw=linewidths, label="fitted model"),
     ]
-    fig.legend(handles=handles, **{"loc": "upper right", "frameon": False, **(legend_kwargs or {})})
-    fig.subplots_adjust(wspace=0.06, hspace=0.06)
+    legend_kwargs = {"loc": "upper right", "frameon": False, **(legend_kwargs or {})}
+    # a single panel has no empty corner for the figure legend: put it inside
+    (axes[0, 0] if d == 1 else fig).legend(handles=handles, **legend_kwargs)
+    fig.subplots_adjust(wspace=0.06, hspace=0.06, bottom=0.15 if d == 1 else 0.11)
     return fig
 
 
