@@ -88,6 +88,14 @@ class EstimateMI:
         self._x = self._y = None
         self._categorical = False
 
+    def __getattr__(self, name):
+        """Hyperparameters read through the holders, as in GMM-MI (``est.n_inits``)."""
+        holders = ("gmm_fit_params", "select_components_params", "mi_dist_params")
+        for holder in (self.__dict__.get(h) for h in holders):
+            if holder is not None and name in holder.as_options():
+                return getattr(holder, name)
+        raise AttributeError(f"'EstimateMI' object has no attribute {name!r}")
+
     # ------------------------------------------------------------------ fitting
     def fit(self, X, Y=None, verbose=False):
         """Choose the number of components and fit the data.

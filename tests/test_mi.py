@@ -89,6 +89,17 @@ def test_estimates_reuse_the_fit_without_choosing_k(fitted, monkeypatch):
     assert est.estimate(MIDistParamHolder(n_bootstrap=6, **QUAD)) == small
 
 
+def test_hyperparameters_read_through_the_holders(fitted):
+    est, _ = fitted
+    assert est.threshold_fit == 1e-5 and est.n_inits == 3
+    with pytest.raises(AttributeError, match="n_bootstrap"):
+        _ = est.n_bootstrap  # no estimate yet
+    est.estimate(MIDistParamHolder(n_bootstrap=3, **QUAD))
+    assert est.n_bootstrap == 3 and est.integral_method == "quad"
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        _ = est.nonsense
+
+
 def test_no_bootstrap_gives_no_sd(fitted):
     est, _ = fitted
     mean, sd = est.estimate(MIDistParamHolder(n_bootstrap=0))
