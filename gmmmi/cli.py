@@ -393,7 +393,11 @@ def cmd_compare(args) -> int:
     import gmmmi
 
     x, y, z = _xyz(args)
-    kwargs = {"random_state": args.seed, "truth": args.truth, **_estimate_options(args)}
+    options = _estimate_options(args)
+    if options.pop("backend") != "numba":
+        raise CLIError("compare picks each method's backend; choose them with --methods.")
+    kwargs = {"random_state": args.seed, "truth": args.truth, "progress": args.progress}
+    kwargs.update(options, discrete_y=args.categorical)
     if args.methods:
         kwargs["methods"] = tuple(args.methods)
     comparison = gmmmi.compare(x, y, z=z, **kwargs)
@@ -512,9 +516,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--methods",
         nargs="+",
         metavar="M",
-        help="methods to compare (default: gmmmi.compare's), e.g. bootstrap bayes",
+        help="methods (default: bootstrap bayes): bootstrap, bayes, advi, single",
     )
     p.add_argument("--truth", type=float, help="known true MI, to report each method's error")
+    p.add_argument("--categorical", action="store_true", help="y is a category label")
     p.add_argument("--json", action="store_true", help="print the table as JSON records")
     p.add_argument("--plot", metavar="PNG", help="write the comparison plot")
     p.set_defaults(func=cmd_compare)

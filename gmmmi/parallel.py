@@ -305,7 +305,7 @@ class _Shipment:
 # --------------------------------------------------------------------------- running one task
 
 
-def _default_estimate(*args, **kwargs):
+def _estimate(*args, **kwargs):
     from .api import estimate
 
     return estimate(*args, **kwargs)
@@ -354,7 +354,7 @@ class _NumbaThreads:
             numba.set_num_threads(self.old)
 
 
-def _run_task(index, columns, spec, seed, options, threads, estimate_fn):
+def _run_task(index, columns, spec, seed, options, threads):
     """Run one estimate where the executor put it; never raises.
 
     Returns
@@ -369,7 +369,7 @@ def _run_task(index, columns, spec, seed, options, threads, estimate_fn):
         with _NumbaThreads(threads), warnings.catch_warnings(record=capture) as rec:
             if capture:
                 warnings.simplefilter("always")
-            result = estimate_fn(x, y, z=z, random_state=seed, progress=False, **options)
+            result = _estimate(x, y, z=z, random_state=seed, progress=False, **options)
         caught = [(w.category, str(w.message)) for w in (rec or [])]
     except Exception as exc:
         result = TaskError(index, type(exc).__name__, _message(exc), _traceback.format_exc())
@@ -387,7 +387,6 @@ def estimate_many(
     progress: bool | None = None,
     random_state=None,
     task_threads: int | None = None,
-    _estimate=None,
     **options,
 ) -> list:
     """Run `gmmmi.estimate` on many tasks, serially or on an executor.
@@ -447,12 +446,13 @@ def estimate_many(
 
     Examples
     --------
+    >>> import multiprocessing
     >>> from concurrent.futures import ProcessPoolExecutor
     >>> tasks = [("a", "b"), ("a", "c"), (["a", "b"], "c")]
-    >>> with ProcessPoolExecutor(4) as pool:                      # doctest: +SKIP
+    >>> spawn = multiprocessing.get_context("spawn")
+    >>> with ProcessPoolExecutor(4, mp_context=spawn) as pool:    # doctest: +SKIP
     ...     results = gmmmi.estimate_many(tasks, data=df, executor=pool, random_state=0)
     """
-    estimate_fn = _default_estimate if _estimate is None else _estimate
     table = _TaskTable(tasks, data)
     seeds = _task_seeds(random_state, len(table.specs))
     if task_threads is None and executor is not None:
@@ -468,20 +468,20 @@ def estimate_many(
         args = {i: (i, ship.columns_for(results[i]), results[i], seeds[i], options) for i in todo}
         if executor is None:
             for i in todo:
-                results[i], caught[i] = _run_task(*args[i], task_threads, estimate_fn)
+                results[i], caught[i] = _run_task(*args[i], task_threads)
                 bar.update(1)
         else:
-            _run_on(ship.executor, args, task_threads, estimate_fn, results, caught, bar)
+            _run_on(ship.executor, args, task_threads, results, caught, bar)
     _report(results, caught)
     return results
 
 
-def _run_on(executor, args, threads, estimate_fn, results, caught, bar):
+def _run_on(executor, args, threads, results, caught, bar):
     """Submit every task, collect as they finish; failures land in their slots."""
     futures = {}
     for i, a in args.items():
         try:
-            futures[executor.submit(_run_task, *a, threads, estimate_fn)] = i
+            futures[executor.submit(_run_task, *a, threads)] = i
         except Exception as exc:
             results[i] = TaskError(i, type(exc).__name__, _message(exc), _traceback.format_exc())
             bar.update(1)

@@ -164,3 +164,18 @@ def test_matrix_against_a_second_file_and_scheduler_errors(files):
     assert_one_line_error(bad, "--scheduler", "--workers")
     unreachable = gmmmi("matrix", "data.npy", "--scheduler", "tcp://127.0.0.1:9", cwd=files)
     assert_one_line_error(unreachable, "tcp://127.0.0.1:9")
+
+
+@pytest.mark.slow
+def test_compare_prints_one_row_per_method(files):
+    proc = gmmmi("compare", "data.csv", "--x", "a", "--y", "b", "--methods", "bootstrap", "single",
+                 "--truth", TRUTH, "--json", "--plot", "cmp.png", *FAST, cwd=files)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [r["method"] for r in rows] == ["bootstrap", "single"]
+    boot = rows[0]
+    assert boot["error"] == pytest.approx(boot["value"] - TRUTH)
+    assert abs(boot["error"]) < 5 * boot["sd"] + 0.05
+    assert (files / "cmp.png").read_bytes()[:8] == PNG_MAGIC
+    bad = gmmmi("compare", "data.csv", "--x", "a", "--y", "b", "--methods", "nope", cwd=files)
+    assert_one_line_error(bad, "nope")
