@@ -243,7 +243,7 @@ def _run_methods(data, methods, seed, options_by_method, *, record_errors=False)
         The methods that succeeded.
     records : list of dict
         One per method: ``method``, ``value``, ``mean`` (of the draws), ``sd``,
-        ``ess``, ``seconds``, the interval ends of `_intervals` and ``error``
+        ``ess``, ``n_components`` (K), ``seconds``, the interval ends of `_intervals` and ``error``
         (None, or ``"ExceptionType: message"``).
     """
     results, records = {}, []
@@ -266,6 +266,7 @@ def _run_methods(data, methods, seed, options_by_method, *, record_errors=False)
                 "mean": float(np.mean(_draws(res))),
                 "sd": sd,
                 "ess": _ess(res, m),
+                "n_components": getattr(res, "n_components", np.nan),
                 "seconds": seconds,
                 **_intervals(res, value, sd),
                 "error": None,
@@ -275,7 +276,8 @@ def _run_methods(data, methods, seed, options_by_method, *, record_errors=False)
 
 
 def _failed_record(name, err, seconds):
-    numbers = dict.fromkeys(["value", "mean", "sd", "ess", *_interval_keys()], np.nan)
+    keys = ["value", "mean", "sd", "ess", "n_components", *_interval_keys()]
+    numbers = dict.fromkeys(keys, np.nan)
     return {"method": name, **numbers, "seconds": seconds, "error": f"{type(err).__name__}: {err}"}
 
 
@@ -466,9 +468,9 @@ class Calibration:
         coverage p over R repeats is sqrt(p (1 - p) / R).
     estimates : pandas.DataFrame
         One row per (repeat, method): ``value``, ``mean``, ``sd``, ``ess``,
-        ``seconds``, every interval's ``<kind><level>_low`` / ``_high``, and
-        ``error`` (None, or the exception's type and message; its numbers
-        are NaN).
+        ``n_components`` (K of the fit), ``seconds``, every interval's
+        ``<kind><level>_low`` / ``_high``, and ``error`` (None, or the
+        exception's type and message; its numbers are NaN).
     dataset : Dataset
     n : int
     """
