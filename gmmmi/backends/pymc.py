@@ -375,15 +375,14 @@ def _build_model(pm, X: np.ndarray, K: int, opts: dict):
         log_norm = -0.5 * d * math.log(2 * math.pi)
         terms = []
         for k in range(K):
-            L, _, _ = pm.LKJCholeskyCov(
+            packed = pm.LKJCholeskyCov(
                 f"chol_{k}",
                 n=d,
                 eta=opts["prior_lkj_eta"],
                 sd_dist=pm.HalfNormal.dist(sigma=opts["prior_scale_sd"], shape=d),
-                compute_corr=True,
-                store_in_trace=False,
+                compute_corr=False,
             )
-            pm.Deterministic(f"cov_{k}", L @ L.T)
+            L = pm.expand_packed_triangular(d, packed, lower=True)
             L_inv = pt.linalg.solve_triangular(L, pt.eye(d), lower=True)  # (d, d): cheap
             z = L_inv @ (Xt - mu[k][:, None])  # (d, n) whitened residuals
             logdet = pt.sum(pt.log(pt.diag(L)))
@@ -431,5 +430,9 @@ def _posterior_draws(posterior) -> MixtureDraws:
     C, D, K = w.shape
     mu = posterior["means"].values
     d = mu.shape[-1]
-    covs = np.stack([posterior[f"cov_{k}"].values for k in range(K)], axis=2)
+    rows, cols = np.tril_indices(d)
+    L = np.zeros((C, D, K, d, d))
+    for k in range(K):
+        L[:, :, k, rows, cols] = posterior[f"chol_{k}"].values
+    covs = L @ np.swapaxes(L, -1, -2)
     return MixtureDraws(w.reshape(C * D, K), mu.reshape(C * D, K, d), covs.reshape(C * D, K, d, d))
