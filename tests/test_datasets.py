@@ -23,7 +23,7 @@ def mc_check(log_ratio, truth, n_se=4.0):
 
 
 # ------------------------------------------------------------------ paper mixtures
-def dblquad_mi(name, eps=1e-9):
+def dblquad_mi(name, eps=1e-8):
     """I(x; y) of a paper mixture by scipy dblquad, written independently of gmmmi."""
     w, m, c = (np.asarray(a, float) for a in datasets.PAPER_MIXTURES[name])
     inv, norm = np.linalg.inv(c), w / (2 * np.pi * np.sqrt(np.linalg.det(c)))
