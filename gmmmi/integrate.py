@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._kernels.em import threads_for
 from ._kernels.integrands import mc_add_logpdf, mc_points, quad_cross_entropy
 from ._validation import check_int
 from .exceptions import IntegrationWarning
@@ -185,17 +186,18 @@ def _exact_for_quadratics(w: np.ndarray, r2: np.ndarray, d: int) -> np.ndarray:
 def _quad_term(p: MixtureDraws, q: MixtureDraws) -> tuple[np.ndarray, np.ndarray]:
     """E_p[log q] per draw by the chosen rule and the nested lower-order rule."""
     nodes, w_hi, w_lo = quad_rule(p.n_dim)
-    return quad_cross_entropy(
-        p.log_weights(),
-        p.means,
-        p.cholesky(),
-        q.log_weights(),
-        q.means,
-        q.cholesky(),
-        nodes,
-        w_hi,
-        w_lo,
-    )
+    with threads_for(p.n_draws * p.n_components * q.n_components * nodes.shape[0]):
+        return quad_cross_entropy(
+            p.log_weights(),
+            p.means,
+            p.cholesky(),
+            q.log_weights(),
+            q.means,
+            q.cholesky(),
+            nodes,
+            w_hi,
+            w_lo,
+        )
 
 
 def _quad_sum(terms) -> IntegralResult:
@@ -243,10 +245,12 @@ def _mc_integrand(p: MixtureDraws, terms, mc_samples: int, rng) -> np.ndarray:
         for i in range(n):  # draw by draw, so results do not depend on the chunk size
             u[i] = rng.random(mc_samples)
             z[i] = rng.standard_normal((mc_samples, d))
-        X = mc_points(u, z, p.weights[sl], p.means[sl], chols[sl])
-        f = np.zeros((n, mc_samples))
-        for c, idx, lw, m, ch in prepared:
-            mc_add_logpdf(X, idx, c, lw[sl], m[sl], ch[sl], f)
+        work = n * mc_samples * sum(t[2].shape[1] for t in prepared)
+        with threads_for(work):
+            X = mc_points(u, z, p.weights[sl], p.means[sl], chols[sl])
+            f = np.zeros((n, mc_samples))
+            for c, idx, lw, m, ch in prepared:
+                mc_add_logpdf(X, idx, c, lw[sl], m[sl], ch[sl], f)
         mean[sl] = f.mean(axis=1)
         sem[sl] = f.std(axis=1, ddof=1) / np.sqrt(mc_samples) if mc_samples > 1 else np.inf
     return mean, sem

@@ -28,6 +28,7 @@ from ._kernels.em import (
     em_fit_batch,
     kmeans_lloyd,
     moments_from_responsibilities,
+    threads_for,
 )
 from ._progress import progress_bar
 
@@ -209,6 +210,17 @@ def _csr(sets):
     return rows, weights, ptr
 
 
+#: EM iterations assumed when estimating the work of a batch (K = 1 needs about 3)
+_TYPICAL_ITERATIONS = 100
+
+
+def _em_work(rows, vrows, fit_set, ptr, vptr, n_components) -> float:
+    """Estimated sample x component evaluations of a batch of EM fits."""
+    sizes = np.diff(ptr)[fit_set].sum() + (np.diff(vptr)[fit_set].sum() if vrows.size else 0)
+    iterations = 3 if n_components == 1 else _TYPICAL_ITERATIONS
+    return float(sizes) * n_components * iterations
+
+
 def fit_batch(
     X: np.ndarray,
     train_sets,
@@ -248,24 +260,25 @@ def fit_batch(
         vrows, _, vptr = _csr([(v, np.ones(len(v))) for v in valid_sets])
         fit_vset = fit_set
     w0, m0, c0 = (np.ascontiguousarray(a, dtype=np.float64) for a in init)
-    out = em_fit_batch(
-        X,
-        rows,
-        row_w,
-        ptr,
-        fit_set,
-        vrows,
-        vptr,
-        fit_vset,
-        w0,
-        m0,
-        c0,
-        float(settings.reg_covar),
-        float(settings.threshold_fit),
-        int(settings.max_iter),
-        int(settings.max_iter) if record_curves else 0,
-        bool(score_final),
-    )
+    with threads_for(_em_work(rows, vrows, fit_set, ptr, vptr, w0.shape[1])):
+        out = em_fit_batch(
+            X,
+            rows,
+            row_w,
+            ptr,
+            fit_set,
+            vrows,
+            vptr,
+            fit_vset,
+            w0,
+            m0,
+            c0,
+            float(settings.reg_covar),
+            float(settings.threshold_fit),
+            int(settings.max_iter),
+            int(settings.max_iter) if record_curves else 0,
+            bool(score_final),
+        )
     weights, means, covs, n_iter, status, train_ll, valid_ll, ct, cv = out
     fit = BatchFit(weights, means, covs, n_iter, status, train_ll, valid_ll)
     if record_curves:

@@ -20,11 +20,42 @@ iteration run); ``STATUS_NAN`` the log-likelihood became non-finite.
 """
 
 import math
+from contextlib import contextmanager
 
+import numba
 import numpy as np
 from numba import njit, prange
 
 from .linalg import FASTMATH, LOG_2PI, cholesky_lower, log_det_from_chol
+
+#: Estimated work (sample x component evaluations) below which a parallel kernel is run
+#: on the calling thread only. Waking Numba's worker threads costs microseconds on an
+#: idle machine but one scheduler time slice (5-20 ms measured) when the cores are
+#: shared, and the idle worker's spin-wait then competes with the main thread.
+PARALLEL_MIN_WORK = 4e6
+
+
+@contextmanager
+def threads_for(work: float):
+    """Context in which parallel kernels use one thread when ``work`` is small.
+
+    Parameters
+    ----------
+    work : float
+        Estimated sample x component evaluations of the enclosed compiled calls;
+        below `PARALLEL_MIN_WORK` Numba's thread count is set to 1 (for the
+        calling thread only) and restored on exit. Results never depend on it.
+    """
+    if work >= PARALLEL_MIN_WORK:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
 
 STATUS_OK = 0
 STATUS_MAX_ITER = 1
@@ -334,6 +365,10 @@ def _fit_one(
         on the validation rows (NaN when there are none).
     """
     K, d = means.shape
+    if K == 1:
+        return _fit_single(
+            X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, ct, cv, score
+        )
     L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
     if not _prepare(weights, means, covs, L, P, consts):
         return 0, STATUS_BAD_INIT, np.nan, np.nan
@@ -388,6 +423,54 @@ def _fit_one(
         ct[n_iter - 1] = train_ll
         cv[n_iter - 1] = valid_ll
     return n_iter, status, train_ll, valid_ll
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, ct, cv, score):
+    """The K = 1 maximum-likelihood fit in closed form (what EM converges to).
+
+    The weighted sample mean and covariance (plus ``reg_covar`` on the
+    diagonal) of the training rows, accumulated about the initial mean as the
+    E-step does. Counted as one iteration; the arguments and return values are
+    those of `_fit_one`. If the covariance is not positive definite the
+    initial one is kept (``STATUS_SINGULAR``).
+    """
+    d = means.shape[1]
+    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(1, d)
+    Nk[:] = 0.0
+    S1[:] = 0.0
+    S2[:] = 0.0
+    for a in range(rows.shape[0]):
+        r = rows[a]
+        w = row_w[a]
+        Nk[0] += w
+        for i in range(d):
+            ei = X[r, i] - means[0, i]
+            S1[0, i] += w * ei
+            for j in range(i + 1):
+                S2[0, i, j] += w * ei * (X[r, j] - means[0, j])
+    status = STATUS_OK
+    if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
+        status |= STATUS_SINGULAR
+    if not _prepare(weights, means, covs, L, P, consts):
+        return 1, status | STATUS_BAD_INIT, np.nan, np.nan
+    train_ll = np.nan
+    if score or ct.shape[0] > 0:
+        train_ll = (
+            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False) / Nk[0]
+        )
+    valid_ll = np.nan
+    if vrows.shape[0] > 0:
+        VW = 0.0
+        for a in range(vrow_w.shape[0]):
+            VW += vrow_w[a]
+        valid_ll = (
+            _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False) / VW
+        )
+    if ct.shape[0] > 0:
+        ct[0] = train_ll
+        cv[0] = valid_ll
+    return 1, status, train_ll, valid_ll
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
