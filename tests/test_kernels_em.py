@@ -154,9 +154,27 @@ def test_count_weights_equal_repeated_rows(rng):
 
 def test_bad_initial_covariance_is_reported(rng):
     X = rng.normal(size=(50, 2))
-    init = (np.array([1.0]), np.zeros((1, 2)), -np.eye(2)[None])
+    init = (np.array([0.5, 0.5]), np.zeros((2, 2)), np.stack([np.eye(2), -np.eye(2)]))
     out = _fit(X, init)
     assert out[4][0] == em.STATUS_BAD_INIT and out[3][0] == 0
+
+
+def test_one_component_is_the_weighted_sample_moments(rng):
+    """K = 1 is solved in closed form, whatever the (even invalid) start."""
+    X = rng.normal(size=(80, 3)) @ np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.3], [0.0, 0.0, 2.0]])
+    counts = rng.integers(0, 4, size=80).astype(float)
+    init = (np.array([1.0]), np.full((1, 3), 5.0), -np.eye(3)[None])
+    w, m, c, n_iter, status, train_ll, _, ct, _ = _fit(
+        X, init, reg=1e-6, weights=counts, curve=True
+    )
+    mean = counts @ X / counts.sum()
+    cov = (counts[:, None] * (X - mean)).T @ (X - mean) / counts.sum() + 1e-6 * np.eye(3)
+    assert status[0] == em.STATUS_OK and n_iter[0] == 1
+    np.testing.assert_allclose(w[0], [1.0])
+    np.testing.assert_allclose(m[0, 0], mean, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(c[0, 0], cov, rtol=1e-12, atol=1e-14)
+    want_ll = counts @ reference.mixture_logpdf(X, w[0], m[0], c[0]) / counts.sum()
+    np.testing.assert_allclose([train_ll[0], ct[0, 0]], want_ll, rtol=1e-12)
 
 
 def test_collapsing_component_is_guarded(rng):
