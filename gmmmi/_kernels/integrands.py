@@ -17,10 +17,13 @@ All loops over draws use ``prange``; each draw is computed independently, so
 the results never depend on the number of threads.
 """
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
-from .linalg import FASTMATH, mixture_logpdf
+from .em import BLOCK, _block_logpdf
+from .linalg import FASTMATH, LOG_2PI, mixture_logpdf
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -33,6 +36,60 @@ def _map_nodes(nodes, mean, L, X):
             for j in range(i + 1):
                 s += L[i, j] * nodes[t, j]
             X[t, i] = s
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _whitening(logw, chols, P, consts):
+    """Inverse Cholesky factors ``P`` (K, d, d) and ``consts`` (K,) from log weights and factors.
+
+    ``log w_k N(x | mu_k, L_k L_k^T) = consts[k] - |P_k (x - mu_k)|^2 / 2``;
+    ``consts[k] = -inf`` for an empty component.
+    """
+    K, d, _ = chols.shape
+    for k in range(K):
+        L = chols[k]
+        Pk = P[k]
+        log_det = 0.0
+        for i in range(d):
+            log_det += 2.0 * math.log(L[i, i])
+            Pk[i, i] = 1.0 / L[i, i]
+            for j in range(i):
+                acc = 0.0
+                for m in range(j, i):
+                    acc -= L[i, m] * Pk[m, j]
+                Pk[i, j] = acc / L[i, i]
+            for j in range(i + 1, d):
+                Pk[i, j] = 0.0
+        consts[k] = logw[k] - 0.5 * d * LOG_2PI - 0.5 * log_det if logw[k] > -np.inf else -np.inf
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _weighted_logpdf_sums(X, means, P, consts, w_hi, w_lo, ws, ibits, fbits):
+    """``sum_t w[t] log q(X[t])`` for the two weight vectors, in vectorised blocks.
+
+    The mixture q is given by its means (K, d) and `_whitening` output; ``ws``
+    (K + d + 4, BLOCK), ``ibits`` and ``fbits`` are the scratch of the EM
+    E-step, whose blocked log-density this reuses.
+    """
+    K, d = means.shape
+    n = X.shape[0]
+    lpb = ws[:K]
+    xb = ws[K : K + d]
+    top = ws[K + d]
+    ssum = ws[K + d + 1]
+    zt = ws[K + d + 2]
+    q = ws[K + d + 3]
+    rows = np.arange(n)
+    sh = 0.0
+    sl = 0.0
+    for a0 in range(0, n, BLOCK):
+        nb = min(BLOCK, n - a0)
+        _block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, ibits, fbits)
+        for t in range(nb):
+            f = top[t] + math.log(ssum[t])
+            sh += w_hi[a0 + t] * f
+            sl += w_lo[a0 + t] * f
+    return sh, sl
 
 
 @njit(cache=True, fastmath=FASTMATH, parallel=True)
@@ -61,22 +118,24 @@ def quad_cross_entropy(p_logw, p_means, p_chols, q_logw, q_means, q_chols, nodes
     """
     S, Kp = p_logw.shape
     n, d = nodes.shape
+    Kq = q_logw.shape[1]
     hi = np.zeros(S)
     lo = np.zeros(S)
     for s in prange(S):
         X = np.empty((n, d))
+        P = np.empty((Kq, d, d))
+        consts = np.empty(Kq)
+        ws = np.empty((Kq + d + 4, BLOCK))
+        ibits = np.empty(BLOCK, dtype=np.int64)
+        fbits = ibits.view(np.float64)
+        _whitening(q_logw[s], q_chols[s], P, consts)
         acc_hi = 0.0
         acc_lo = 0.0
         for k in range(Kp):
             if p_logw[s, k] == -np.inf:
                 continue
             _map_nodes(nodes, p_means[s, k], p_chols[s, k], X)
-            f = mixture_logpdf(X, q_logw[s], q_means[s], q_chols[s])
-            sh = 0.0
-            sl = 0.0
-            for t in range(n):
-                sh += w_hi[t] * f[t]
-                sl += w_lo[t] * f[t]
+            sh, sl = _weighted_logpdf_sums(X, q_means[s], P, consts, w_hi, w_lo, ws, ibits, fbits)
             wk = np.exp(p_logw[s, k])
             acc_hi += wk * sh
             acc_lo += wk * sl
