@@ -108,7 +108,7 @@ def main(cases) -> None:
             )
         nb = r["numba"]
         print(
-            f"{case:8} numba {nb['total']:8.1f} {'':6} {'':9} {'':2} "
+            f"{case:8} numba {nb['total']:8.2f} {'':6} {'':9} {'':2} "
             f"{nb['mi']:7.4f} {nb['sd']:7.4f}   (bootstrap, 50 replicas, warm)"
         )
         print(
