@@ -222,7 +222,7 @@ def _xyz(args):
 
 def _savefig(fig, path: str) -> None:
     fig.savefig(path, dpi=150, bbox_inches="tight")
-    print(f"wrote {path}")
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def _figure(obj):
@@ -281,7 +281,7 @@ def cmd_estimate(args) -> int:
         _savefig(_figure(res.plot_fit(data)), args.plot_fit)
     if args.save:
         res.to_netcdf(args.save)
-        print(f"wrote {args.save}")
+        print(f"wrote {args.save}", file=sys.stderr)
     return 0
 
 
@@ -383,7 +383,7 @@ def cmd_matrix(args) -> int:
             print(f"failed: {r} vs {c}: {err.type}: {err.message}", file=sys.stderr)
     if args.out:
         frame.to_csv(args.out, index=False)
-        print(f"wrote {args.out}")
+        print(f"wrote {args.out}", file=sys.stderr)
     if args.plot:
         _savefig(_figure(mat.plot()), args.plot)
     return 1 if mat.errors and not mat.results else 0
