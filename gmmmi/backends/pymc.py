@@ -28,23 +28,12 @@ import numpy as np
 from .._validation import check_choice, check_float, check_int
 from ..mixture import MixtureDraws
 from .base import FitDiagnostics
+from .numba import NumbaBackend
 
 _INSTALL_HINT = 'The "pymc" backend needs PyMC; install it with: pip install "gmmmi[pymc]"'
 
 #: options of the Numba backend forwarded to it when it chooses K / gives the EM start
-_EM_OPTIONS = {
-    "init_type": "random_sklearn",
-    "scale": None,
-    "threshold_fit": 1e-5,
-    "reg_covar": 1e-15,
-    "max_iter": 10000,
-    "n_inits": 3,
-    "n_folds": 2,
-    "metric_method": "valid",
-    "threshold_components": 1e-5,
-    "patience": 1,
-    "max_components": 50,
-}
+_EM_OPTIONS = {k: v for k, v in NumbaBackend.options.items() if k != "n_bootstrap"}
 
 _OPTIONS = {
     "draws": 1000,
