@@ -158,7 +158,18 @@ def test_matrix_writes_csv_and_heatmap(files):
     assert [r["mean"] for r in json.loads(serial.stdout)] == [float(r["mean"]) for r in rows]
 
 
-def test_matrix_against_a_second_file_and_scheduler_errors(files):
+def test_matrix_against_a_second_file_splits_npz_blocks(files):
+    proc = gmmmi("matrix", "data.csv", "--columns", "a", "c", "--against", "data.npz",
+                 "--against-columns", "ab:1", "--json", *FAST, cwd=files)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [(r["x"], r["y"]) for r in rows] == [("a", "ab:1"), ("c", "ab:1")]
+    assert abs(rows[0]["mean"] - TRUTH) < 5 * rows[0]["sd"] + 0.05
+    assert rows[1]["mean"] < 0.05
+
+
+@pytest.mark.slow
+def test_matrix_scheduler_errors(files):
     bad = gmmmi("matrix", "data.npy", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2",
                 cwd=files)  # fmt: skip
     assert_one_line_error(bad, "--scheduler", "--workers")
