@@ -267,6 +267,9 @@ def _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, upda
             q[t] = w[t] / ssum[t]  # responsibility = lpb[k, t] / ssum[t]
         for k in range(K):
             lk = lpb[k]
+            if d == 2:
+                _stats_2(lk, q, xb, means[k], nb, Nk, S1[k], S2[k], k)
+                continue
             nk = 0.0
             for t in range(nb):
                 lk[t] *= q[t]
@@ -287,6 +290,38 @@ def _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, upda
                         s2 += lk[t] * (xi[t] - mi) * (xj[t] - mj)
                     S2[k, i, j] += s2
     return total
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _stats_2(lk, q, xb, mean, nb, Nk, S1k, S2k, k):
+    """The d = 2 M-step statistics of one component and block, in one fused pass.
+
+    ``lk[t]`` becomes the responsibility ``lk[t] * q[t]``; its sum and its
+    first and second moments about ``mean`` are added to ``Nk[k]``, ``S1k``
+    (2,) and the lower triangle of ``S2k`` (2, 2).
+    """
+    m0, m1 = mean[0], mean[1]
+    x0, x1 = xb[0], xb[1]
+    n0 = s0 = s1 = s00 = s10 = s11 = 0.0
+    for t in range(nb):
+        r = lk[t] * q[t]
+        lk[t] = r
+        e0 = x0[t] - m0
+        e1 = x1[t] - m1
+        re0 = r * e0
+        re1 = r * e1
+        n0 += r
+        s0 += re0
+        s1 += re1
+        s00 += re0 * e0
+        s10 += re1 * e0
+        s11 += re1 * e1
+    Nk[k] += n0
+    S1k[0] += s0
+    S1k[1] += s1
+    S2k[0, 0] += s00
+    S2k[1, 0] += s10
+    S2k[1, 1] += s11
 
 
 @njit(cache=True)
