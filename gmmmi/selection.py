@@ -5,9 +5,16 @@ The procedure is that of GMM-MI (Piras et al. 2023): for K = 1, 2, ...,
 the training part of ``n_folds`` folds, and scored by the mean validation
 log-likelihood per sample. The initialisation with the highest mean score
 across folds wins, and its best fold's fitted mixture starts a fit to the
-full data, from which AIC and BIC are computed. K stops growing when the
-chosen metric has not improved by more than ``threshold_components`` for
-``patience`` consecutive values of K.
+full data. K stops growing when the chosen metric has not improved by more
+than ``threshold_components`` for ``patience`` consecutive values of K.
+
+AIC and BIC per K: with ``metric_method='aic'`` or ``'bic'`` they are those
+of the full-data fit at each K, as in GMM-MI. With ``'valid'`` (the default)
+they are only reported, and are computed from the cross-validation's best
+mixture evaluated on all the data (one pass, no full-data EM fit per K); the
+full-data fit is then run once, at the chosen K. Loss curves are recorded
+only for the chosen K (its cross-validation fits are re-run with recording,
+which reproduces them exactly).
 
 All randomness comes from the caller's ``numpy.random.Generator``; the fits
 themselves run in `gmmmi._kernels.em.em_fit_batch`, in parallel over fits.
@@ -27,6 +34,7 @@ from ._kernels.em import (
     STATUS_SINGULAR,
     em_fit_batch,
     kmeans_lloyd,
+    mean_loglik,
     moments_from_responsibilities,
     threads_for,
 )
@@ -308,6 +316,7 @@ class CVResult:
     val_scores: np.ndarray  # (n_inits, n_folds) mean validation log-likelihood per sample
     best_init: int
     best_fold: int
+    init: tuple = ()  # (weights, means, covariances) of every fit, init-major
 
     @property
     def best_score(self) -> float:
@@ -330,6 +339,7 @@ def cross_validate(
     scale: float | None,
     settings: EMSettings,
     rng: np.random.Generator,
+    record_curves: bool = True,
 ) -> CVResult:
     """Fit ``n_inits`` initialisations on each of the folds' training parts.
 
@@ -337,7 +347,8 @@ def cross_validate(
     from ``rng`` in order; the n_inits x n_folds fits run in parallel. The
     best initialisation has the highest mean validation score across folds
     (a NaN score counts as -inf); within it, the best fold has the highest
-    score.
+    score. Without ``record_curves`` (which costs one validation pass per EM
+    iteration) the curves can be added later by `with_curves`.
     """
     n_folds = int(folds.max()) + 1
     inits = [
@@ -345,22 +356,40 @@ def cross_validate(
         for _ in range(n_inits)
     ]
     init = tuple(np.repeat(np.stack(a), n_folds, axis=0) for a in zip(*inits, strict=True))
-    train = [np.flatnonzero(folds != j) for j in range(n_folds)]
-    valid = [np.flatnonzero(folds == j) for j in range(n_folds)]
-    fits = fit_batch(
-        X,
-        [(r, np.ones(len(r))) for r in train],
-        np.tile(np.arange(n_folds), n_inits),
-        init,
-        settings,
-        valid_sets=valid,
-        record_curves=True,
-    )
+    fits = _fit_folds(X, folds, init, settings, record_curves)
     scores = np.where(np.isfinite(fits.valid_ll), fits.valid_ll, -np.inf)
     scores = scores.reshape(n_inits, n_folds)
     best_init = int(np.argmax(scores.mean(axis=1)))
     best_fold = int(np.argmax(scores[best_init]))
-    return CVResult(n_components, fits, scores, best_init, best_fold)
+    return CVResult(n_components, fits, scores, best_init, best_fold, init)
+
+
+def _fit_folds(X, folds, init, settings, record_curves) -> BatchFit:
+    """The init-major n_inits x n_folds cross-validation fits from ``init``."""
+    n_folds = int(folds.max()) + 1
+    train = [np.flatnonzero(folds != j) for j in range(n_folds)]
+    valid = [np.flatnonzero(folds == j) for j in range(n_folds)]
+    return fit_batch(
+        X,
+        [(r, np.ones(len(r))) for r in train],
+        np.tile(np.arange(n_folds), len(init[0]) // n_folds),
+        init,
+        settings,
+        valid_sets=valid,
+        record_curves=record_curves,
+    )
+
+
+def with_curves(X: np.ndarray, cv: CVResult, folds: np.ndarray, settings: EMSettings) -> CVResult:
+    """``cv`` with loss curves: its fits re-run from the same starts, recording.
+
+    The fits are deterministic, so the re-run reproduces them exactly; only
+    ``fits`` is replaced (with curves).
+    """
+    if cv.fits.curves_train:
+        return cv
+    fits = _fit_folds(X, folds, cv.init, settings, record_curves=True)
+    return CVResult(cv.n_components, fits, cv.val_scores, cv.best_init, cv.best_fold, cv.init)
 
 
 def n_parameters(n_components: int, n_features: int) -> int:
@@ -406,6 +435,9 @@ class Selection:
         The fit to all the data (F = 1) at the chosen K.
     metric_per_k : dict
         ``{"n_components", "valid", "aic", "bic"}`` lists (empty if K was fixed).
+        AIC/BIC are of the full-data fit at each K with ``metric_method``
+        'aic'/'bic', and of the best cross-validated mixture evaluated on all
+        the data with 'valid'.
     reached_max_components : bool
     folds : ndarray of int64, shape (n,)
     status : dict
@@ -479,7 +511,10 @@ def select_components(
     init_type, scale, n_inits, n_folds : see `initialise` and `cross_validate`.
     metric_method : {'valid', 'aic', 'bic'}
         'valid': maximise the best mean validation log-likelihood per sample;
-        'aic' / 'bic': minimise the criterion of the full-data fit.
+        'aic' / 'bic': minimise the criterion of the full-data fit at each K.
+        With 'valid', the AIC and BIC reported in ``metric_per_k`` are those
+        of the best cross-validated mixture on all the data (no full-data fit
+        per K).
     threshold_components : float
         Minimum improvement of the metric that counts.
     patience : int
@@ -497,17 +532,30 @@ def select_components(
     folds = make_folds(n, n_folds, rng)
     status: dict = {}
     cv_kw = dict(n_inits=n_inits, init_type=init_type, scale=scale, settings=settings, rng=rng)
+    per_k_full_fit = metric_method != "valid"
 
-    def run(K):
-        cv = cross_validate(X, K, folds, **cv_kw)
-        full = full_data_fit(X, cv.best_parameters(), settings)
+    def run(K, curves):
+        cv = cross_validate(X, K, folds, record_curves=curves, **cv_kw)
         count_status(status, cv.fits.status)
+        if not per_k_full_fit:
+            return cv, None, mean_loglik(X, *cv.best_parameters())
+        full = full_data_fit(X, cv.best_parameters(), settings)
         count_status(status, full.status)
+        return cv, full, float(full.train_ll[0])
+
+    def finish(cv, full):
+        """The chosen K's curves and, unless already made, its full-data fit."""
+        cv = with_curves(X, cv, folds, settings)
+        if full is None:
+            full = full_data_fit(X, cv.best_parameters(), settings)
+            count_status(status, full.status)
         return cv, full
 
     if n_components is not None:
         check_sample_size(n, n_folds, n_components)
-        cv, full = run(n_components)
+        cv = cross_validate(X, n_components, folds, **cv_kw)
+        count_status(status, cv.fits.status)
+        cv, full = finish(cv, None)
         short = n_components > 1 and bool(np.all(cv.fits.n_iter <= 2))
         return Selection(
             n_components, cv.best_parameters(), cv, full, {}, False, folds, status, short
@@ -521,10 +569,10 @@ def select_components(
     converged = False
     with progress_bar(k_cap, "choosing K", progress, unit="K") as bar:
         for K in range(1, k_cap + 1):
-            cv, full = run(K)
+            cv, full, full_ll = run(K, False)
             results[K] = (cv, full)
             short.append(bool(np.all(cv.fits.n_iter <= 2)))
-            aic, bic = information_criteria(float(full.train_ll[0]), n, K, d)
+            aic, bic = information_criteria(full_ll, n, K, d)
             for key, value in zip(table, (K, cv.best_score, aic, bic), strict=True):
                 table[key].append(value)
             metric = {"valid": cv.best_score, "aic": -aic, "bic": -bic}[metric_method]
@@ -539,7 +587,7 @@ def select_components(
             for old in [k for k in results if k < K - patience]:
                 del results[old]  # only the last patience + 1 K can still be chosen
     chosen = best_k if converged else k_cap
-    cv, full = results[chosen]
+    cv, full = finish(*results[chosen])
     # one-component fits from an M-step start are exact after 2 iterations: not suspicious
     all_short = chosen > 1 and all(short[1:chosen])
     start = cv.best_parameters()

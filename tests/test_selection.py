@@ -5,10 +5,12 @@ import math
 import numpy as np
 import pytest
 
+from gmmmi._kernels.em import mean_loglik
 from gmmmi.datasets import paper_mixture
 from gmmmi.selection import (
     INIT_TYPES,
     EMSettings,
+    cross_validate,
     default_scale,
     information_criteria,
     initialise,
@@ -16,7 +18,10 @@ from gmmmi.selection import (
     make_folds,
     n_parameters,
     select_components,
+    with_curves,
 )
+
+import reference
 
 
 def _standardise(X):
@@ -109,6 +114,44 @@ def test_aic_bic_paths(rng, metric_method):
     aic, bic = information_criteria(float(sel.full_fit.train_ll[0]), 1000, sel.n_components, 2)
     np.testing.assert_allclose(table[metric_method][i], aic if metric_method == "aic" else bic)
     assert sel.n_components >= 2
+
+
+def test_valid_metric_reports_aic_bic_of_the_cv_mixture_on_all_data(rng):
+    X = _standardise(paper_mixture("D3").sample(1000, rng)[0])
+    sel = select_components(X, rng=rng)
+    table = sel.metric_per_k
+    i = table["n_components"].index(sel.n_components)
+    w, m, c = sel.start
+    mean_ll = float(np.mean(reference.mixture_logpdf(X, w, m, c)))
+    aic, bic = information_criteria(mean_ll, 1000, sel.n_components, 2)
+    np.testing.assert_allclose([table["aic"][i], table["bic"][i]], [aic, bic], rtol=1e-10)
+    # the reference fit is still a full-data EM fit from that mixture: at least as likely
+    assert sel.full_fit.train_ll[0] >= mean_ll - 1e-9
+    assert len(sel.cv.fits.curves_train) == len(sel.cv.fits.n_iter)
+
+
+def test_mean_loglik_matches_oracle(rng):
+    X = rng.normal(size=(300, 3))
+    w = np.array([0.3, 0.7])
+    m = rng.normal(size=(2, 3))
+    c = np.stack([reference.random_covariance(rng, 3) for _ in range(2)])
+    want = np.mean(reference.mixture_logpdf(X, w, m, c))
+    np.testing.assert_allclose(mean_loglik(X, w, m, c), want, rtol=1e-12)
+
+
+def test_curves_added_later_reproduce_the_fits(rng):
+    X = _standardise(paper_mixture("D3").sample(600, rng)[0])
+    folds = make_folds(600, 2, rng)
+    kw = dict(n_inits=2, init_type="random_sklearn", scale=None, settings=EMSettings())
+    bare = cross_validate(X, 3, folds, rng=np.random.default_rng(1), record_curves=False, **kw)
+    recorded = cross_validate(X, 3, folds, rng=np.random.default_rng(1), **kw)
+    added = with_curves(X, bare, folds, EMSettings())
+    assert not bare.fits.curves_train
+    np.testing.assert_array_equal(added.fits.means, bare.fits.means)
+    np.testing.assert_array_equal(added.fits.n_iter, bare.fits.n_iter)
+    for a, b in zip(added.fits.curves_valid, recorded.fits.curves_valid, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert np.all(np.isfinite(a))
 
 
 def test_patience_looks_further(rng):

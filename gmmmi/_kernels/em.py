@@ -643,6 +643,31 @@ def em_step(X, sample_weight, weights, means, covs, reg_covar):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def mean_loglik(X, weights, means, covs):
+    """Mean log-likelihood per sample of all rows of ``X`` under one mixture.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    weights, means, covs : ndarray, shapes (K,), (K, d), (K, d, d)
+
+    Returns
+    -------
+    float
+        In nats; NaN if a covariance is not positive definite.
+    """
+    K, d = means.shape
+    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
+    if not _prepare(weights, means, covs, L, P, consts):
+        return np.nan
+    n = X.shape[0]
+    total = _e_step(
+        X, np.arange(n), np.ones(n), means, P, consts, ws, ibits, fbits, Nk, S1, S2, False
+    )
+    return total / n
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def moments_from_responsibilities(X, resp):
     """Weights, means and covariances of an M-step on given responsibilities.
 

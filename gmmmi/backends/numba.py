@@ -58,7 +58,10 @@ class NumbaBackend:
     n_folds : int, default 2
         Cross-validation folds (at least 2).
     metric_method : {'valid', 'aic', 'bic'}, default 'valid'
-        Metric that chooses K.
+        Metric that chooses K. With 'valid', the AIC/BIC of
+        ``diagnostics.metric_per_k`` are computed from each K's best
+        cross-validated mixture on all the data; with 'aic'/'bic', from a
+        full-data fit at each K (as GMM-MI does for every metric).
     threshold_components : float, default 1e-5
         Minimum metric improvement for a larger K to count.
     patience : int, default 1
