@@ -31,8 +31,10 @@ from .linalg import FASTMATH, LOG_2PI, cholesky_lower, log_det_from_chol
 #: Estimated work (sample x component evaluations) below which a parallel kernel is run
 #: on the calling thread only. Waking Numba's worker threads costs microseconds on an
 #: idle machine but one scheduler time slice (5-20 ms measured) when the cores are
-#: shared, and the idle worker's spin-wait then competes with the main thread.
-PARALLEL_MIN_WORK = 4e6
+#: shared, and the idle worker's spin-wait then competes with the main thread: on the
+#: shared 2-core machine, fits of N=2000 (D5, about 3e7) took 1.6x longer in wall time
+#: with 2 threads than with 1. 1e8 is roughly half a second of serial work.
+PARALLEL_MIN_WORK = 1e8
 
 
 @contextmanager
