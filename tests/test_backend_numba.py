@@ -112,7 +112,9 @@ def test_same_seed_same_draws(rng):
 
 _THREADS_SCRIPT = """
 import hashlib, numpy as np
+import gmmmi._kernels.em as em
 from gmmmi.backends.numba import NumbaBackend
+em.PARALLEL_MIN_WORK = 0.0  # every batch through the parallel path, even this small one
 from gmmmi.datasets import paper_mixture
 X = paper_mixture("D3").sample(800, np.random.default_rng(5))[0]
 X = (X - X.mean(0)) / X.std(0)
