@@ -28,7 +28,9 @@ class FitDiagnostics:
     metric_per_k : dict
         Component selection table: ``{"n_components": [...], "valid": [...],
         "aic": [...], "bic": [...]}`` (lists of equal length; empty when K was
-        fixed).
+        fixed). With ``metric_method="valid"`` the numba backend's AIC/BIC per K
+        score the best cross-validated mixture on all the data (no extra fit);
+        with "aic"/"bic" they come from full-data fits.
     metric_method : str or None
         The metric that chose K (``"valid"``, ``"aic"``, ``"bic"``).
     n_iter : ndarray, shape (S,)
@@ -36,7 +38,8 @@ class FitDiagnostics:
     converged : ndarray of bool, shape (S,)
     loss_curves : dict
         Named loss curves, e.g. ``{"train": [arrays], "valid": [arrays]}``
-        from the cross-validation fits, one array per fit (length n_iter).
+        from the cross-validation fits at the chosen K, one array per fit
+        (length n_iter).
     reached_max_components : bool
     sample_stats : Any
         Backend-specific sampler statistics (e.g. an xarray Dataset from PyMC).
