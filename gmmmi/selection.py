@@ -207,6 +207,7 @@ class BatchFit:
     valid_ll: np.ndarray  # (F,) same on the validation rows (NaN without)
     curves_train: list = field(default_factory=list)
     curves_valid: list = field(default_factory=list)
+    repaired: int = 0  # fits refitted without a collapsed component (`repair_collapsed`)
 
 
 def _csr(sets):
@@ -293,6 +294,137 @@ def fit_batch(
         fit.curves_train = [ct[f, : n_iter[f]].copy() for f in range(len(n_iter))]
         fit.curves_valid = [cv[f, : n_iter[f]].copy() for f in range(len(n_iter))]
     return fit
+
+
+# --------------------------------------------------------------------------- collapse
+#: smallest covariance eigenvalue, in standardised units (data variance 1), of a component
+#: that has not collapsed; collapsed components sit near 1e-15 (reg_covar), genuine ones
+#: above 1e-3 in the calibration data sets
+COLLAPSE_EIGENVALUE = 1e-8
+
+
+def collapsed_components(
+    weights: np.ndarray, covariances: np.ndarray, n_samples: np.ndarray | float
+) -> np.ndarray:
+    """Which components of F fits have collapsed onto too few points.
+
+    A component of non-zero weight has collapsed if its covariance is not
+    finite, or its smallest eigenvalue is below `COLLAPSE_EIGENVALUE`
+    (standardised units; this includes covariances that are not positive
+    definite), or its effective count ``w_k * n`` is below ``d + 1`` (fewer
+    points than a full-rank covariance needs). Bootstrap replicas cause it:
+    a row drawn several times, or two or three collinear rows, is a
+    maximum-likelihood singularity that EM finds at a small ``reg_covar``.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (F, K)
+    covariances : ndarray, shape (F, K, d, d)
+    n_samples : float or ndarray, shape (F,)
+        Total (weighted) number of training samples of each fit.
+
+    Returns
+    -------
+    ndarray of bool, shape (F, K)
+    """
+    d = covariances.shape[-1]
+    finite = np.isfinite(covariances).all(axis=(-2, -1))
+    safe = np.where(finite[..., None, None], covariances, np.eye(d))
+    smallest = np.linalg.eigvalsh(safe)[..., 0]
+    count = weights * np.reshape(n_samples, (-1, 1))
+    thin = ~finite | ~(smallest >= COLLAPSE_EIGENVALUE) | (count < d + 1)
+    return (weights > 0) & thin
+
+
+def repair_collapsed(
+    X: np.ndarray,
+    train_sets: tuple,
+    fit_set: np.ndarray,
+    fit: BatchFit,
+    settings: EMSettings,
+    *,
+    score_final: bool = True,
+) -> BatchFit:
+    """Refit, without their collapsed components, the fits that have some (in place).
+
+    A collapsed component (`collapsed_components`) makes the fit's
+    information integrals meaningless (a near point mass or line adds up to
+    ``-w log w`` nat or more) and can fail the integrators' Cholesky
+    factorisation. Such a fit is run again by EM from its own final
+    parameters with the collapsed components removed (weights renormalised):
+    the other components are already near their optimum, so the refit is
+    short, and it is a maximum-likelihood fit with K' < K components of the
+    same data. The result is padded back to K with empty components (weight
+    0, mean 0, identity covariance), as `MixtureDraws.concatenate` does.
+    This is preferred to refitting with a larger ``reg_covar``: a
+    regularised spike keeps a weight of a few points and still shifts the
+    MI by several bootstrap standard deviations unless ``reg_covar`` is so
+    large that it also biases the genuine components. Dropping repeats until
+    no component has collapsed; a fit whose components have all collapsed
+    (degenerate data) is left as it is.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    train_sets : tuple
+        (rows, weights, ptr) as for `fit_batch`.
+    fit_set : ndarray of int, shape (F,)
+        Training set of each fit.
+    fit : BatchFit
+        The F fits; arrays updated in place, ``n_iter`` accumulated over
+        refits, ``repaired`` incremented by the number of fits refitted.
+    settings : EMSettings
+    score_final : bool
+        Compute ``train_ll`` of the refits.
+
+    Returns
+    -------
+    BatchFit
+        ``fit`` itself.
+    """
+    rows, row_w, ptr = train_sets
+    fit_set = np.asarray(fit_set, dtype=np.int64)
+    n_samples = np.add.reduceat(row_w, ptr[:-1])[fit_set] if row_w.size else 0.0
+    repaired = set()
+    for _ in range(fit.weights.shape[1]):  # every pass drops at least one component
+        bad = collapsed_components(fit.weights, fit.covariances, n_samples)
+        keep = (fit.weights > 0) & ~bad
+        todo = np.flatnonzero(bad.any(axis=1) & keep.any(axis=1))
+        if todo.size == 0:
+            break
+        for f in todo:
+            _refit_without(
+                X, (rows, row_w, ptr), int(fit_set[f]), fit, int(f), keep[f], settings, score_final
+            )
+            repaired.add(int(f))
+    fit.repaired += len(repaired)
+    return fit
+
+
+def _refit_without(X, train_sets, set_index, fit, f, keep, settings, score_final):
+    """Refit fit ``f`` on its set from its components ``keep``; write it back padded."""
+    rows, row_w, ptr = train_sets
+    a, b = ptr[set_index], ptr[set_index + 1]
+    w = fit.weights[f, keep]
+    init = (w / w.sum(), fit.means[f, keep], fit.covariances[f, keep])
+    one = fit_batch(
+        X,
+        (rows[a:b], row_w[a:b], np.array([0, b - a], dtype=np.int64)),
+        np.zeros(1, dtype=np.int64),
+        tuple(x[None] for x in init),
+        settings,
+        score_final=score_final,
+    )
+    k, d = int(keep.sum()), X.shape[1]
+    fit.weights[f] = 0.0
+    fit.weights[f, :k] = one.weights[0]
+    fit.means[f] = 0.0
+    fit.means[f, :k] = one.means[0]
+    fit.covariances[f] = np.eye(d)
+    fit.covariances[f, :k] = one.covariances[0]
+    fit.n_iter[f] += one.n_iter[0]
+    fit.status[f] = one.status[0]
+    fit.train_ll[f] = one.train_ll[0]
 
 
 # --------------------------------------------------------------------------- cross-validation
@@ -406,15 +538,16 @@ def information_criteria(mean_ll: float, n_samples: int, n_components: int, n_fe
 
 
 def full_data_fit(X: np.ndarray, init: tuple, settings: EMSettings) -> BatchFit:
-    """One EM fit to every row of ``X`` from ``init`` = (weights, means, covariances)."""
+    """One EM fit to every row of ``X`` from ``init`` = (weights, means, covariances).
+
+    A fit with collapsed components is refitted without them
+    (`repair_collapsed`; ``repaired`` is then 1).
+    """
     n = X.shape[0]
-    return fit_batch(
-        X,
-        [(np.arange(n), np.ones(n))],
-        np.zeros(1, dtype=np.int64),
-        tuple(a[None] for a in init),
-        settings,
-    )
+    train = (np.arange(n, dtype=np.int64), np.ones(n), np.array([0, n], dtype=np.int64))
+    fit_set = np.zeros(1, dtype=np.int64)
+    fit = fit_batch(X, train, fit_set, tuple(a[None] for a in init), settings)
+    return repair_collapsed(X, train, fit_set, fit, settings)
 
 
 # --------------------------------------------------------------------------- choosing K
@@ -458,8 +591,12 @@ class Selection:
     all_cv_fits_short: bool
 
 
-def count_status(counts: dict, status: np.ndarray) -> None:
-    """Add the number of fits with each status flag (and ``"fits"``) to ``counts``."""
+def count_status(counts: dict, status: np.ndarray, repaired: int = 0) -> None:
+    """Add the number of fits with each status flag, ``"fits"`` and ``"repaired"`` to ``counts``.
+
+    ``repaired`` is the number of those fits refitted without a collapsed
+    component (`repair_collapsed`).
+    """
     for name, flag in (
         ("max_iter", STATUS_MAX_ITER),
         ("singular", STATUS_SINGULAR),
@@ -468,6 +605,7 @@ def count_status(counts: dict, status: np.ndarray) -> None:
     ):
         counts[name] = counts.get(name, 0) + int(np.count_nonzero(status & flag))
     counts["fits"] = counts.get("fits", 0) + int(status.size)
+    counts["repaired"] = counts.get("repaired", 0) + int(repaired)
 
 
 def check_sample_size(n_samples: int, n_folds: int, n_components: int) -> None:
@@ -540,7 +678,7 @@ def select_components(
         if not per_k_full_fit:
             return cv, None, mean_loglik(X, *cv.best_parameters())
         full = full_data_fit(X, cv.best_parameters(), settings)
-        count_status(status, full.status)
+        count_status(status, full.status, full.repaired)
         return cv, full, float(full.train_ll[0])
 
     def finish(cv, full):
@@ -548,7 +686,7 @@ def select_components(
         cv = with_curves(X, cv, folds, settings)
         if full is None:
             full = full_data_fit(X, cv.best_parameters(), settings)
-            count_status(status, full.status)
+            count_status(status, full.status, full.repaired)
         return cv, full
 
     if n_components is not None:
@@ -610,6 +748,6 @@ def warm_start(X: np.ndarray, init: tuple, settings: EMSettings) -> Selection:
     start = (weights[keep] / weights[keep].sum(), means[keep], covs[keep])
     full = full_data_fit(X, start, settings)
     status: dict = {}
-    count_status(status, full.status)
+    count_status(status, full.status, full.repaired)
     folds = np.zeros(0, dtype=np.int64)
     return Selection(int(keep.sum()), start, None, full, {}, False, folds, status, False)

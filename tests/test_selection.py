@@ -10,6 +10,7 @@ from gmmmi.datasets import paper_mixture
 from gmmmi.selection import (
     INIT_TYPES,
     EMSettings,
+    collapsed_components,
     cross_validate,
     default_scale,
     information_criteria,
@@ -211,3 +212,22 @@ def test_settings_reach_the_fits(rng):
     sel = select_components(X, rng=rng, n_components=3, settings=EMSettings(max_iter=3))
     assert np.all(sel.cv.fits.n_iter <= 3)
     assert sel.status["max_iter"] > 0
+
+
+def test_collapsed_components_flags_spikes_thin_and_broken_covariances():
+    eye = np.eye(2)
+    covs = np.stack(
+        [
+            eye,  # healthy
+            np.diag([1.0, 1e-15]),  # a spike along one axis
+            [[1.0, 1.0], [1.0, 1.0]],  # collinear points: singular
+            eye,  # fewer than d + 1 = 3 points' weight
+            np.full((2, 2), np.nan),  # broken
+            np.diag([1.0, 1e-15]),  # padding (weight 0): ignored
+        ]
+    )[None]
+    weights = np.array([[0.9, 0.03, 0.03, 0.002, 0.038, 0.0]])
+    got = collapsed_components(weights, covs, 1000.0)
+    np.testing.assert_array_equal(got, [[False, True, True, True, True, False]])
+    # the count rule scales with the sample size of each fit
+    assert not collapsed_components(weights, covs, np.array([2000.0]))[0, 3]

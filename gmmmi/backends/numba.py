@@ -20,12 +20,14 @@ from .._validation import check_choice, check_float, check_int
 from ..exceptions import ConvergenceWarning
 from ..mixture import MixtureDraws
 from ..selection import (
+    COLLAPSE_EIGENVALUE,
     INIT_TYPES,
     METRIC_METHODS,
     EMSettings,
     Selection,
     count_status,
     fit_batch,
+    repair_collapsed,
     select_components,
     warm_start,
 )
@@ -144,7 +146,7 @@ class NumbaBackend:
             )
             draws, method = _as_draws(boot), "bootstrap"
             n_iter, draw_status = boot.n_iter, boot.status
-            count_status(status, boot.status)
+            count_status(status, boot.status, boot.repaired)
         else:
             draws, method = reference, "single fit"
             n_iter, draw_status = sel.full_fit.n_iter, sel.full_fit.status
@@ -229,9 +231,9 @@ def bootstrap_fits(
             size = min(chunk, n_bootstrap - start)
             sets = _replica_sets(rng.integers(0, n, size=(size, n)), n, len(init[0]))
             batch_init = tuple(np.repeat(a[None], size, axis=0) for a in init)
-            parts.append(
-                fit_batch(X, sets, np.arange(size), batch_init, settings, score_final=False)
-            )
+            fit_set = np.arange(size)
+            fit = fit_batch(X, sets, fit_set, batch_init, settings, score_final=False)
+            parts.append(repair_collapsed(X, sets, fit_set, fit, settings, score_final=False))
             del sets
             bar.update(size)
     return _concat(parts)
@@ -256,7 +258,9 @@ def _concat(parts):
         return parts[0]
     first = parts[0]
     fields = ("weights", "means", "covariances", "n_iter", "status", "train_ll", "valid_ll")
-    return type(first)(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+    out = type(first)(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+    out.repaired = sum(p.repaired for p in parts)
+    return out
 
 
 def _as_draws(fit) -> MixtureDraws:
@@ -307,6 +311,16 @@ def _warn(sel: Selection, status: dict, opts: dict) -> None:
             ConvergenceWarning,
             stacklevel=3,
         )
+    if status.get("repaired", 0):
+        warnings.warn(
+            f"{status['repaired']} of {status['fits']} EM fits had a collapsed component "
+            "(fewer than d + 1 points' weight, or a covariance eigenvalue below "
+            f"{COLLAPSE_EIGENVALUE:g} in standardised units, as repeated or collinear rows of "
+            f"a bootstrap replica give at reg_covar={opts['reg_covar']:g}); each was refitted "
+            "without it. To regularise instead, increase reg_covar (e.g. 1e-6).",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     if sel.reached_max_components:
         warnings.warn(
             f"The number of components did not converge up to K={sel.n_components} "
@@ -346,6 +360,7 @@ def _extra(sel: Selection, status: dict, opts: dict) -> dict:
         "reference_converged": bool(sel.full_fit.status[0] == 0),
         "reference_mean_loglik": float(sel.full_fit.train_ll[0]),
         "fit_status_counts": status,
+        "repaired_fits": status.get("repaired", 0),
         "init_type": opts["init_type"],
         "scale": opts["scale"],
     }
