@@ -23,6 +23,8 @@ _PUBLIC = {
     "calibration": "gmmmi.compare",
     "estimate_many": "gmmmi.parallel",
     "mi_matrix": "gmmmi.parallel",
+    "MIMatrix": "gmmmi.parallel",
+    "TaskError": "gmmmi.parallel",
     "get_backend": "gmmmi.backends",
 }
 _SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture"}
