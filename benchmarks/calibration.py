@@ -6,7 +6,9 @@ markdown table (with the date, machine and versions) between the markers
 
     nice python benchmarks/calibration.py                 # bootstrap, 100 repeats per case
     nice python benchmarks/calibration.py --pymc-repeats 20 --b200-repeats 100
+    nice python benchmarks/calibration.py --reselect-repeats 200   # K re-selected per replica
     python benchmarks/calibration.py --repeats 5 --dry-run    # print only
+    python benchmarks/calibration.py --only gamma --repeats 800 --seed 2025 --dry-run
 
 Each repeat draws a fresh data set (seeds from one SeedSequence), so the
 numbers do not depend on ``--workers``.
@@ -45,6 +47,8 @@ CASES = [
 ]
 #: the default bootstrap with 200 instead of 50 replicas: do the HDI's tails improve?
 BOOTSTRAP_200 = Method("bootstrap B=200", {"backend": "numba", "n_bootstrap": 200})
+#: the bootstrap with K chosen again inside every replica (``reselect_components=True``)
+RESELECT = Method("bootstrap, K per replica", {"backend": "numba", "reselect_components": True})
 
 
 def run_case(dataset, n, method, repeats, executor, seed):
@@ -71,13 +75,16 @@ def markdown(table: pd.DataFrame) -> str:
         "| cover 95% basic | s / estimate |",
         "|" + "---|" * 16,
     ]
+    # a coverage p over R repeats has the binomial standard error sqrt(p (1 - p) / R)
     for r in table.itertuples():
         failed = f" ({r.failed} failed)" if r.failed else ""
+        used = r.repeats - r.failed
+        se95 = np.sqrt(r.cover95_normal * (1 - r.cover95_normal) / max(used, 1))
         lines.append(
             f"| {r.dataset} | {r.n} | {r.method} | {r.repeats}{failed} | {r.truth:.4f} "
             f"| {r.bias:+.4f} | {r.bias / r.mean_sd:+.2f} | {r.rmse:.4f} | {r.mean_sd:.4f} "
             f"| {r.sd_estimates:.4f} "
-            f"| {r.sd_ratio:.2f} | {r.cover68_normal:.2f} | {r.cover95_normal:.2f} "
+            f"| {r.sd_ratio:.2f} | {r.cover68_normal:.2f} | {r.cover95_normal:.3f} ± {se95:.3f} "
             f"| {r.cover95_hdi:.2f} | {r.cover95_basic:.2f} | {r.seconds:.2f} |"
         )
     return "\n".join(lines)
@@ -115,6 +122,13 @@ def main(argv=None):
         default=0,
         help="repeats of the 200-replica bootstrap on the first case (0: skip)",
     )
+    ap.add_argument(
+        "--reselect-repeats",
+        type=int,
+        default=0,
+        help="repeats per case of the bootstrap with K re-selected per replica (0: skip)",
+    )
+    ap.add_argument("--only", help="only the cases whose data set name starts so")
     ap.add_argument("--workers", type=int, default=1, help="processes (1: serial)")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--csv", type=Path, help="also save every per-repeat estimate here")
@@ -122,11 +136,14 @@ def main(argv=None):
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")  # ConvergenceWarnings of single repeats are part of the study
 
-    jobs = [(ds, n, "bootstrap", args.repeats) for ds, n in CASES]
+    cases = [(ds, n) for ds, n in CASES if not args.only or ds.name.startswith(args.only)]
+    jobs = [(ds, n, "bootstrap", args.repeats) for ds, n in cases]
+    if args.reselect_repeats:
+        jobs += [(ds, n, RESELECT, args.reselect_repeats) for ds, n in cases]
     if args.b200_repeats:
-        jobs.append((*CASES[0], BOOTSTRAP_200, args.b200_repeats))
+        jobs.append((*cases[0], BOOTSTRAP_200, args.b200_repeats))
     if args.pymc_repeats:
-        jobs += [(ds, n, "bayes", args.pymc_repeats) for ds, n in CASES if n <= args.pymc_max_n]
+        jobs += [(ds, n, "bayes", args.pymc_repeats) for ds, n in cases if n <= args.pymc_max_n]
     executor = ProcessPoolExecutor(args.workers) if args.workers > 1 else None
     tables, estimates = [], []
     start = time.perf_counter()

@@ -634,6 +634,9 @@ def select_components(
     max_components: int = 50,
     settings: EMSettings | None = None,
     progress: bool = False,
+    k_min: int = 1,
+    folds: np.ndarray | None = None,
+    curves: bool = True,
 ) -> Selection:
     """Choose K by cross-validation (or use a fixed K) and fit the full data.
 
@@ -664,10 +667,17 @@ def select_components(
     settings : EMSettings
     progress : bool
         Show a progress bar over K.
+    k_min : int, default 1
+        Smallest K of the search (capped at n // n_folds); K never goes below.
+    folds : ndarray of int64, shape (n,), optional
+        Fold of every row (0 .. n_folds-1), e.g. the same fold for every
+        copy of a row in a bootstrap replica; default `make_folds`.
+    curves : bool, default True
+        Record the loss curves of the chosen K's cross-validation fits.
     """
     settings = settings or EMSettings()
     n, d = X.shape
-    folds = make_folds(n, n_folds, rng)
+    folds = make_folds(n, n_folds, rng) if folds is None else folds
     status: dict = {}
     cv_kw = dict(n_inits=n_inits, init_type=init_type, scale=scale, settings=settings, rng=rng)
     per_k_full_fit = metric_method != "valid"
@@ -683,7 +693,8 @@ def select_components(
 
     def finish(cv, full):
         """The chosen K's curves and, unless already made, its full-data fit."""
-        cv = with_curves(X, cv, folds, settings)
+        if curves:
+            cv = with_curves(X, cv, folds, settings)
         if full is None:
             full = full_data_fit(X, cv.best_parameters(), settings)
             count_status(status, full.status, full.repaired)
@@ -701,15 +712,16 @@ def select_components(
 
     check_sample_size(n, n_folds, 1)
     k_cap = min(max_components, n // n_folds)
+    k_min = min(k_min, k_cap)
     table = {"n_components": [], "valid": [], "aic": [], "bic": []}
-    results, short = {}, []
-    best_metric, best_k, waited = -np.inf, 1, 0
+    results, short = {}, {}
+    best_metric, best_k, waited = -np.inf, k_min, 0
     converged = False
-    with progress_bar(k_cap, "choosing K", progress, unit="K") as bar:
-        for K in range(1, k_cap + 1):
+    with progress_bar(k_cap - k_min + 1, "choosing K", progress, unit="K") as bar:
+        for K in range(k_min, k_cap + 1):
             cv, full, full_ll = run(K, False)
             results[K] = (cv, full)
-            short.append(bool(np.all(cv.fits.n_iter <= 2)))
+            short[K] = bool(np.all(cv.fits.n_iter <= 2))
             aic, bic = information_criteria(full_ll, n, K, d)
             for key, value in zip(table, (K, cv.best_score, aic, bic), strict=True):
                 table[key].append(value)
@@ -727,7 +739,7 @@ def select_components(
     chosen = best_k if converged else k_cap
     cv, full = finish(*results[chosen])
     # one-component fits from an M-step start are exact after 2 iterations: not suspicious
-    all_short = chosen > 1 and all(short[1:chosen])
+    all_short = chosen > 1 and all(v for K, v in short.items() if 2 <= K <= chosen)
     start = cv.best_parameters()
     return Selection(chosen, start, cv, full, table, not converged, folds, status, all_short)
 

@@ -43,6 +43,7 @@ def test_registered_with_gmm_mi_defaults():
         "patience": 1,
         "max_components": 50,
         "n_bootstrap": 50,
+        "reselect_components": False,
     }
 
 
@@ -153,6 +154,7 @@ def test_bit_identical_across_thread_counts():
         ({"reg_covar": -1.0}, ValueError, "reg_covar must be at least 0"),
         ({"scale": 0.0}, ValueError, "scale must be greater than 0"),
         ({"n_bootstrapp": 3}, TypeError, "Unknown option.*'n_bootstrapp'"),
+        ({"reselect_components": "yes"}, TypeError, "reselect_components must be True or False"),
     ],
 )
 def test_option_errors(rng, options, error, match):
@@ -248,3 +250,44 @@ def test_calibration_data_sets_that_collapsed(name, seed):
     # truth psi(2) - ln 1; the bootstrap sd of N=1000 is about 0.025 nat
     assert abs(mean - gamma_exponential_mi(1.0)) < 3 * sd
     assert 0.01 < sd < 0.05
+
+
+# --------------------------------------------------------------------------- re-selecting K
+def test_reselect_components_chooses_k_per_replica(rng):
+    X = _d3(rng, 600)
+    seed = int(rng.integers(2**32))
+    draws, diag = NumbaBackend().fit(
+        X, rng=np.random.default_rng(seed), n_bootstrap=6, reselect_components=True
+    )
+    K, replica_k = diag.n_components, diag.extra["replica_n_components"]
+    assert replica_k.shape == (6,) and np.all(replica_k >= max(1, K - 2))
+    assert draws.n_draws == 6 and draws.n_components == max(replica_k.max(), K)
+    # each draw: its own K components (repairs could only drop some), then empty padding
+    assert np.all(np.count_nonzero(draws.weights, axis=1) <= replica_k)
+    np.testing.assert_allclose(draws.weights.sum(axis=1), 1.0)
+    draws.cholesky()
+    again, _ = NumbaBackend().fit(
+        X, rng=np.random.default_rng(seed), n_bootstrap=6, reselect_components=True
+    )
+    np.testing.assert_array_equal(draws.means, again.means)
+
+
+def test_reselect_components_ignored_for_a_fixed_k(rng):
+    X = _d3(rng, 300)
+    draws, diag = NumbaBackend().fit(
+        X, n_components=3, rng=rng, n_bootstrap=3, reselect_components=True
+    )
+    assert diag.extra["replica_n_components"] is None and draws.n_components == 3
+
+
+def test_reselected_replicas_of_one_gaussian_spread_like_the_plain_bootstrap(rng):
+    """One Gaussian: replicas choose K = 1 and their means scatter by sd / sqrt(n)."""
+    n, B = 400, 30
+    X = _standardise(rng.normal(size=(n, 2)))
+    draws, diag = NumbaBackend().fit(X, rng=rng, n_bootstrap=B, reselect_components=True)
+    assert diag.n_components == 1
+    # an extra component may win a replica's cross-validation now and then
+    assert np.mean(diag.extra["replica_n_components"] == 1) >= 0.8
+    one = diag.extra["replica_n_components"] == 1
+    sd = draws.means[one, 0, :].std(axis=0, ddof=1)
+    np.testing.assert_allclose(sd, 1 / np.sqrt(n), rtol=4 / np.sqrt(2 * (one.sum() - 1)))

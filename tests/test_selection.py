@@ -231,3 +231,12 @@ def test_collapsed_components_flags_spikes_thin_and_broken_covariances():
     np.testing.assert_array_equal(got, [[False, True, True, True, True, False]])
     # the count rule scales with the sample size of each fit
     assert not collapsed_components(weights, covs, np.array([2000.0]))[0, 3]
+
+
+def test_search_from_k_min_with_given_folds(rng):
+    X = _standardise(paper_mixture("D3").sample(400, rng)[0])
+    folds = np.repeat([0, 1], 200)
+    sel = select_components(X, rng=rng, k_min=2, folds=folds, curves=False)
+    assert sel.metric_per_k["n_components"][0] == 2 and sel.n_components >= 2
+    assert sel.folds is folds
+    assert sel.cv.fits.curves_train == []  # no loss curves asked

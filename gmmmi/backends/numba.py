@@ -5,7 +5,9 @@ k-fold cross-validation (`gmmmi.selection.select_components`), the best
 cross-validated mixture starts a fit to the full data (the reference fit)
 and one fit per bootstrap replica. A replica is a vector of counts (how
 often each row was drawn), so the data are never copied; replicas are fitted
-in parallel, in chunks that bound the memory used.
+in parallel, in chunks that bound the memory used. With
+``reselect_components=True`` each replica chooses its own K again (the
+uncertainty of choosing K then enters the error bar; about ten times slower).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ..selection import (
     Selection,
     count_status,
     fit_batch,
+    make_folds,
     repair_collapsed,
     select_components,
     warm_start,
@@ -72,6 +75,13 @@ class NumbaBackend:
         Largest K tried.
     n_bootstrap : int, default 50
         Bootstrap replicas; below 1, the draws are the single full-data fit.
+    reselect_components : bool, default False
+        Not in GMM-MI. Choose K again inside every bootstrap replica, by the
+        same cross-validation and patience, searching from
+        max(1, K - 2) upward (K chosen on the full data), so that the
+        uncertainty of choosing K enters the error bar
+        (`reselected_bootstrap_fits`). Ignored when K is fixed or with
+        ``init``. See docs/uncertainty.md for its measured calibration and cost.
     """
 
     name = "numba"
@@ -88,6 +98,7 @@ class NumbaBackend:
         "patience": 1,
         "max_components": 50,
         "n_bootstrap": 50,
+        "reselect_components": False,
     }
 
     def fit(
@@ -140,13 +151,13 @@ class NumbaBackend:
             sel = self._select(X, n_components, rng, opts, settings, progress)
         reference = _as_draws(sel.full_fit)
         status = dict(sel.status)
+        replica_k = None
         if opts["n_bootstrap"] >= 1:
-            boot = bootstrap_fits(
-                X, sel.start, opts["n_bootstrap"], rng=rng, settings=settings, progress=progress
+            boot, replica_k = _bootstrap(
+                X, sel, n_components is None, rng, opts, settings, status, progress
             )
             draws, method = _as_draws(boot), "bootstrap"
             n_iter, draw_status = boot.n_iter, boot.status
-            count_status(status, boot.status, boot.repaired)
         else:
             draws, method = reference, "single fit"
             n_iter, draw_status = sel.full_fit.n_iter, sel.full_fit.status
@@ -165,7 +176,7 @@ class NumbaBackend:
                 "valid": cv_fits.curves_valid if cv_fits else [],
             },
             reached_max_components=sel.reached_max_components,
-            extra=_extra(sel, status, opts),
+            extra={**_extra(sel, status, opts), "replica_n_components": replica_k},
         )
         return draws, diagnostics
 
@@ -175,17 +186,126 @@ class NumbaBackend:
             X,
             rng=rng,
             n_components=n_components,
-            init_type=opts["init_type"],
-            scale=opts["scale"],
-            n_inits=opts["n_inits"],
-            n_folds=opts["n_folds"],
-            metric_method=opts["metric_method"],
-            threshold_components=opts["threshold_components"],
-            patience=opts["patience"],
-            max_components=opts["max_components"],
+            settings=settings,
+            progress=progress,
+            **_selection_options(opts),
+        )
+
+
+def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress):
+    """The bootstrap fits and each replica's K (None unless K is re-selected).
+
+    K is re-selected per replica only if asked and K was chosen by
+    cross-validation here (not fixed, no warm start). ``status`` counts are
+    updated in place.
+    """
+    if opts["reselect_components"] and k_chosen and sel.cv is not None:
+        boot, replica_k, boot_status = reselected_bootstrap_fits(
+            X,
+            sel.n_components,
+            opts["n_bootstrap"],
+            rng=rng,
+            opts=opts,
             settings=settings,
             progress=progress,
         )
+        for key, value in boot_status.items():
+            status[key] = status.get(key, 0) + value
+        return boot, replica_k
+    boot = bootstrap_fits(
+        X, sel.start, opts["n_bootstrap"], rng=rng, settings=settings, progress=progress
+    )
+    count_status(status, boot.status, boot.repaired)
+    return boot, None
+
+
+def _selection_options(opts: dict) -> dict:
+    """The options of `select_components` among the backend's options."""
+    names = ("init_type", "scale", "n_inits", "n_folds", "metric_method")
+    names += ("threshold_components", "patience", "max_components")
+    return {k: opts[k] for k in names}
+
+
+def reselected_bootstrap_fits(
+    X: np.ndarray,
+    n_components: int,
+    n_bootstrap: int,
+    *,
+    rng: np.random.Generator,
+    opts: dict,
+    settings: EMSettings,
+    progress: bool = False,
+):
+    """Bootstrap replicas that each choose their number of components again.
+
+    Replica b draws n rows with replacement, splits them into folds so that
+    all copies of a row share a fold (a copy in both the training and the
+    validation part would reward over-fitting), and runs
+    `gmmmi.selection.select_components` on them with the backend's options,
+    searching K from ``max(1, n_components - 2)`` upward (same metric,
+    threshold and patience; no loss curves). Its draw is its own full-data
+    fit at its chosen K. Replicas run one after the other, each drawing from
+    ``rng`` in turn, so results do not depend on the number of threads.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    n_components : int
+        K chosen on the full data.
+    n_bootstrap : int
+    rng : numpy.random.Generator
+    opts : dict
+        Checked backend options.
+    settings : EMSettings
+    progress : bool
+
+    Returns
+    -------
+    fits : gmmmi.selection.BatchFit
+        F = n_bootstrap fits, padded to the largest K with empty components
+        (weight 0, mean 0, identity covariance).
+    replica_k : ndarray of int64, shape (n_bootstrap,)
+        K chosen by each replica.
+    status : dict
+        Status counts over every fit made (cross-validation and full).
+    """
+    n = X.shape[0]
+    k_min = max(1, n_components - 2)
+    fits, replica_k, status = [], [], {}
+    kwargs = _selection_options(opts)
+    with progress_bar(n_bootstrap, "bootstrap (choosing K)", progress, unit="fit") as bar:
+        for _ in range(n_bootstrap):
+            rows = rng.integers(0, n, size=n)
+            folds = make_folds(n, opts["n_folds"], rng)[rows]
+            sel = select_components(
+                np.ascontiguousarray(X[rows]),
+                rng=rng,
+                settings=settings,
+                k_min=k_min,
+                folds=folds,
+                curves=False,
+                **kwargs,
+            )
+            fits.append(sel.full_fit)
+            replica_k.append(sel.n_components)
+            for key, value in sel.status.items():
+                status[key] = status.get(key, 0) + value
+            bar.update(1)
+    return _concat(_pad(fits)), np.array(replica_k, dtype=np.int64), status
+
+
+def _pad(fits: list) -> list:
+    """BatchFits padded to a common K with empty components (weight 0, identity covariance)."""
+    K = max(f.weights.shape[1] for f in fits)
+    for f in fits:
+        pad = K - f.weights.shape[1]
+        if pad:
+            F, d = f.means.shape[0], f.means.shape[2]
+            f.weights = np.pad(f.weights, ((0, 0), (0, pad)))
+            f.means = np.pad(f.means, ((0, 0), (0, pad), (0, 0)))
+            eye = np.broadcast_to(np.eye(d), (F, pad, d, d))
+            f.covariances = np.concatenate([f.covariances, eye], axis=1)
+    return fits
 
 
 def bootstrap_fits(
@@ -289,6 +409,12 @@ def _check_options(options: dict) -> dict:
         o[name] = check_int(name, o[name], minimum=1)
     o["n_folds"] = check_int("n_folds", o["n_folds"], minimum=2)
     o["n_bootstrap"] = check_int("n_bootstrap", o["n_bootstrap"])
+    if not isinstance(o["reselect_components"], (bool, np.bool_)):
+        raise TypeError(
+            "reselect_components must be True or False; "
+            f"got {o['reselect_components']!r} ({type(o['reselect_components']).__name__})."
+        )
+    o["reselect_components"] = bool(o["reselect_components"])
     return o
 
 
