@@ -29,12 +29,12 @@ from numba import njit, prange
 from .linalg import FASTMATH, LOG_2PI, cholesky_lower, log_det_from_chol
 
 #: Estimated work (sample x component evaluations) below which a parallel kernel is run
-#: on the calling thread only. Waking Numba's worker threads costs microseconds on an
-#: idle machine but one scheduler time slice (5-20 ms measured) when the cores are
-#: shared, and the idle worker's spin-wait then competes with the main thread: on the
-#: shared 2-core machine, fits of N=2000 (D5, about 3e7) took 1.6x longer in wall time
-#: with 2 threads than with 1. 1e8 is roughly half a second of serial work.
-PARALLEL_MIN_WORK = 1e8
+#: on the calling thread only: waking Numba's worker threads costs more than tiny batches
+#: gain. Measured on 2 cores at load <= 2 (warm, D3/D5 at N=2000, about 1e7): 2 threads
+#: took 94/81 ms against 170/146 ms on one thread. Under heavy oversubscription (load 5-8)
+#: the idle worker's spin-wait made 2 threads slower instead; that is the machine's
+#: problem to solve (NUMBA_NUM_THREADS=1), not a reason to give up both cores.
+PARALLEL_MIN_WORK = 1e6
 
 
 @contextmanager
