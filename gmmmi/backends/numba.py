@@ -480,7 +480,8 @@ def _extra(sel: Selection, status: dict, opts: dict) -> dict:
         "best_init": cv.best_init if cv else None,
         "best_fold": cv.best_fold if cv else None,
         "cv_scores": cv.val_scores if cv else None,
-        "fold_assignment": sel.folds,
+        # one byte per sample: results travel back from workers in estimate_many
+        "fold_assignment": sel.folds.astype(np.min_scalar_type(int(sel.folds.max(initial=0)))),
         "cv_n_iter": cv.fits.n_iter.reshape(cv.val_scores.shape) if cv else None,
         "reference_n_iter": int(sel.full_fit.n_iter[0]),
         "reference_converged": bool(sel.full_fit.status[0] == 0),

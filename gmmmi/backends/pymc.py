@@ -33,7 +33,9 @@ from .numba import NumbaBackend
 _INSTALL_HINT = 'The "pymc" backend needs PyMC; install it with: pip install "gmmmi[pymc]"'
 
 #: options of the Numba backend forwarded to it when it chooses K / gives the EM start
-_EM_OPTIONS = {k: v for k, v in NumbaBackend.options.items() if k != "n_bootstrap"}
+_EM_OPTIONS = {
+    k: v for k, v in NumbaBackend.options.items() if k not in ("n_bootstrap", "reselect_components")
+}
 
 _OPTIONS = {
     "draws": 1000,
