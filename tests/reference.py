@@ -109,6 +109,7 @@ def mixture_entropy(weights, means, covariances, tol=1e-11):
     import math
 
     from scipy import integrate
+
     w = np.asarray(weights, dtype=float)
     m = np.asarray(means, dtype=float).reshape(len(w), -1)
     c = np.asarray(covariances, dtype=float).reshape(len(w), m.shape[1], m.shape[1])
