@@ -33,7 +33,7 @@ import pandas as pd
 
 import gmmmi
 from gmmmi import datasets
-from gmmmi.compare import Method
+from gmmmi.studies import Method
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "uncertainty.md"
 START, END = "<!-- calibration:start -->", "<!-- calibration:end -->"

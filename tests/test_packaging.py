@@ -89,3 +89,19 @@ def test_core_import_does_not_pull_optional_extras(code):
     assert "gmmmi" in modules
     pulled = modules & {"pymc", "pytensor", "dask", "distributed"}
     assert not pulled, f"{code!r} imported optional extras {sorted(pulled)}; import them lazily"
+
+
+def test_public_functions_are_not_shadowed_by_submodules():
+    # importing a submodule binds it on the package: a public function must never share
+    # its name with a submodule (gmmmi.compare once became a module after import).
+    import importlib
+    import pkgutil
+    import types
+
+    import gmmmi
+
+    for info in pkgutil.walk_packages(gmmmi.__path__, "gmmmi."):
+        if not info.name.startswith("gmmmi.backends.pymc"):
+            importlib.import_module(info.name)
+    for name in gmmmi._PUBLIC:
+        assert not isinstance(getattr(gmmmi, name), types.ModuleType), name

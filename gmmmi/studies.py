@@ -128,7 +128,7 @@ def _resolve_methods(methods) -> list[Method]:
         else:
             raise ValueError(
                 f"Unknown method {m!r}; valid methods are {', '.join(map(repr, METHODS))}, "
-                "or a gmmmi.compare.Method object."
+                "or a gmmmi.studies.Method object."
             )
     names = [m.name for m in out]
     if len(set(names)) != len(names) or not names:

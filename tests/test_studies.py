@@ -12,7 +12,7 @@ from scipy import stats
 import gmmmi
 from gmmmi import datasets
 from gmmmi.backends.base import FitDiagnostics
-from gmmmi.compare import INTERVALS, METHODS, Method, _split_options, calibration, compare
+from gmmmi.studies import INTERVALS, METHODS, Method, _split_options, calibration, compare
 from gmmmi.mixture import MixtureDraws
 from gmmmi.result import Result
 
@@ -114,7 +114,7 @@ def test_table_recomputes_from_estimates(study):
 def test_basic_interval_corrects_a_shifted_bootstrap():
     """Draws shifted by +d from the estimate: the basic interval mirrors them to the other side."""
     res = fake_result(1.0, 1.2 + np.linspace(-0.1, 0.1, 1001))
-    from gmmmi.compare import _intervals
+    from gmmmi.studies import _intervals
 
     iv = _intervals(res, 1.0, res.sd)
     assert iv["basic95_low"] == pytest.approx(2 * 1.0 - np.quantile(res.draws["mi"], 0.975))
