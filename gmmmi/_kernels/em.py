@@ -26,7 +26,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .linalg import FASTMATH, LOG_2PI, cholesky_lower, log_det_from_chol
+from .linalg import FASTMATH, cholesky_lower, whiten_component
 
 #: Estimated work (sample x component evaluations) below which a parallel kernel is run
 #: on the calling thread only: waking Numba's worker threads costs more than tiny batches
@@ -84,20 +84,8 @@ def _prepare(weights, means, covs, L, P, consts):
     for k in range(K):
         if not cholesky_lower(covs[k], L):
             return False
-        Pk = P[k]
-        for i in range(d):
-            Pk[i, i] = 1.0 / L[i, i]
-            for j in range(i):
-                s = 0.0
-                for m in range(j, i):
-                    s -= L[i, m] * Pk[m, j]
-                Pk[i, j] = s / L[i, i]
-            for j in range(i + 1, d):
-                Pk[i, j] = 0.0
-        if weights[k] > 0.0:
-            consts[k] = math.log(weights[k]) - 0.5 * d * LOG_2PI - 0.5 * log_det_from_chol(L)
-        else:
-            consts[k] = -np.inf
+        log_weight = math.log(weights[k]) if weights[k] > 0.0 else -np.inf
+        consts[k] = whiten_component(L, P[k], log_weight)
     return True
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from .em import BLOCK, _block_logpdf
-from .linalg import FASTMATH, LOG_2PI, mixture_logpdf
+from .linalg import FASTMATH, mixture_logpdf, whiten_component
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -45,22 +45,8 @@ def _whitening(logw, chols, P, consts):
     ``log w_k N(x | mu_k, L_k L_k^T) = consts[k] - |P_k (x - mu_k)|^2 / 2``;
     ``consts[k] = -inf`` for an empty component.
     """
-    K, d, _ = chols.shape
-    for k in range(K):
-        L = chols[k]
-        Pk = P[k]
-        log_det = 0.0
-        for i in range(d):
-            log_det += 2.0 * math.log(L[i, i])
-            Pk[i, i] = 1.0 / L[i, i]
-            for j in range(i):
-                acc = 0.0
-                for m in range(j, i):
-                    acc -= L[i, m] * Pk[m, j]
-                Pk[i, j] = acc / L[i, i]
-            for j in range(i + 1, d):
-                Pk[i, j] = 0.0
-        consts[k] = logw[k] - 0.5 * d * LOG_2PI - 0.5 * log_det if logw[k] > -np.inf else -np.inf
+    for k in range(chols.shape[0]):
+        consts[k] = whiten_component(chols[k], P[k], logw[k])
 
 
 @njit(cache=True, fastmath=FASTMATH)

@@ -76,6 +76,40 @@ def log_det_from_chol(L):
 
 
 @njit(cache=True, fastmath=FASTMATH)
+def whiten_component(L, P, log_weight):
+    """Write ``P = L^{-1}`` and return the component's log-density constant.
+
+    Parameters
+    ----------
+    L : ndarray, shape (d, d)
+        Lower Cholesky factor of the covariance Sigma.
+    P : ndarray, shape (d, d)
+        Written in place with the (lower triangular) inverse of ``L``.
+    log_weight : float
+        log of the component's weight; -inf for an empty component.
+
+    Returns
+    -------
+    float
+        ``log w - d/2 log(2 pi) - 1/2 log|Sigma|`` (-inf for an empty component),
+        so that ``log w N(x | mu, Sigma) = const - |P (x - mu)|^2 / 2``.
+    """
+    d = L.shape[0]
+    for i in range(d):
+        P[i, i] = 1.0 / L[i, i]
+        for j in range(i):
+            s = 0.0
+            for m in range(j, i):
+                s -= L[i, m] * P[m, j]
+            P[i, j] = s / L[i, i]
+        for j in range(i + 1, d):
+            P[i, j] = 0.0
+    if log_weight == -np.inf:
+        return -np.inf
+    return log_weight - 0.5 * d * LOG_2PI - 0.5 * log_det_from_chol(L)
+
+
+@njit(cache=True, fastmath=FASTMATH)
 def gaussian_logpdf_chol(X, mean, L, out):
     """log N(x | mean, L L^T) for every row of ``X``.
 
