@@ -12,9 +12,9 @@ from scipy import stats
 import gmmmi
 from gmmmi import datasets
 from gmmmi.backends.base import FitDiagnostics
-from gmmmi.studies import INTERVALS, METHODS, Method, _split_options, calibration, compare
 from gmmmi.mixture import MixtureDraws
 from gmmmi.result import Result
+from gmmmi.studies import INTERVALS, METHODS, Method, _split_options, calibration, compare
 
 DATASET = datasets.gaussian(0.6)
 TRUTH = DATASET.truth
