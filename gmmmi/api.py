@@ -30,7 +30,6 @@ API_OPTIONS = {
     "MC_samples": 100_000,
     "fixed_components_number": 0,
 }
-INTEGRAL_METHODS = ("quad", "mc")
 
 
 def estimate(
@@ -104,7 +103,9 @@ def estimate(
     data = validate_data(x, y, z, discrete_y=discrete_y, kl=kl)
     be = get_backend(backend)
     opts = validate_options(options, {**be.options, **API_OPTIONS})
-    method = check_choice("integral_method", str(opts["integral_method"]).lower(), INTEGRAL_METHODS)
+    method = check_choice(
+        "integral_method", str(opts["integral_method"]).lower(), _integrate.METHODS
+    )
     mc_samples = check_int("MC_samples", opts["MC_samples"], minimum=1)
     fixed_k = check_int("fixed_components_number", opts["fixed_components_number"], minimum=0)
     base = check_float("base", base, minimum=0.0, strict=True)
