@@ -15,6 +15,7 @@ _PUBLIC = {
     "MixtureDraws": "gmmmi.mixture",
     "ConvergenceWarning": "gmmmi.exceptions",
     "IntegrationWarning": "gmmmi.exceptions",
+    "DataUnitsWarning": "gmmmi.exceptions",
     "EstimateMI": "gmmmi.mi",
     "GMMFitParamHolder": "gmmmi.param_holders",
     "SelectComponentsParamHolder": "gmmmi.param_holders",

@@ -172,6 +172,7 @@ def validate_data(x, y=None, z=None, *, discrete_y=False, kl=False) -> Validated
     if z is not None:
         arrays["z"] = _as_samples("z", z)
     _check_lengths({name: values for name, (values, _) in arrays.items()})
+    _check_same_index({"x": x, "y": y, "z": z})
     data = _assemble(arrays)
     _check_enough_samples(data.X)
     if kl:
@@ -219,6 +220,7 @@ def _validate_discrete(x, y, z, *, kl: bool) -> ValidatedData:
     values, names = _as_samples("x", x)
     labels_y, y_name = _as_labels(y)
     _check_lengths({"x": values, "y": labels_y})
+    _check_same_index({"x": x, "y": y})
     categories, category_values = _encode(labels_y)
     _check_enough_samples(values)
     dx = values.shape[1]
@@ -261,10 +263,30 @@ def _as_samples(name: str, value) -> tuple[np.ndarray, list[str] | None]:
         array = value.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         names = None
-        array = _to_float_array(name, value)
+        array = _to_float_array(name, _unmasked(name, value))
     array = _as_2d(name, array)
     _check_finite(name, array)
     return np.ascontiguousarray(array, dtype=np.float64), names
+
+
+def _unmasked(name: str, value):
+    """The data of a masked array without masked entries; ValueError if any is masked.
+
+    A masked entry is a missing value, refused like NaN: its stored number
+    (often a fill value such as 1e20) is not data.
+    """
+    if not np.ma.isMaskedArray(value):
+        return value
+    mask = np.ma.getmaskarray(value)
+    if mask.any():
+        rows = np.flatnonzero(mask.reshape(mask.shape[0] if mask.ndim else 1, -1).any(axis=1))
+        raise ValueError(
+            f"{name} contains {_count(int(mask.sum()), 'masked value')} in "
+            f"{_count(rows.size, 'row')}, the first in row {rows[0]}; gmmmi treats masked "
+            "entries as missing values. Drop those rows (from every variable) or impute them "
+            "before estimating."
+        )
+    return np.ma.getdata(value)
 
 
 def _to_float_array(name: str, value) -> np.ndarray:
@@ -363,6 +385,32 @@ def _check_lengths(arrays: dict) -> None:
             )
 
 
+def _check_same_index(variables: dict) -> None:
+    """ValueError when two pandas variables carry different indexes.
+
+    Rows are paired by position. Two pandas objects with different indexes
+    would pair rows that pandas itself would not (e.g. ``df.b.sort_values()``
+    against ``df.a``), so they are refused rather than silently misaligned or
+    silently realigned; numpy input, or pandas mixed with numpy, is paired by
+    position.
+    """
+    indexed = {name: v.index for name, v in variables.items() if _is_pandas(v)}
+    if len(indexed) < 2:
+        return
+    (first, index), *others = indexed.items()
+    for name, other in others:
+        if index.equals(other):
+            continue
+        same_labels = len(index) == len(other) and index.sort_values().equals(other.sort_values())
+        how = "the same labels in a different order" if same_labels else "different labels"
+        raise ValueError(
+            f"{first} and {name} are pandas objects whose indexes differ ({how}); gmmmi pairs "
+            "rows by position, which would pair different rows. Align them first, e.g. "
+            f"{name} = {name}.reindex({first}.index), or pass {name}.to_numpy() to pair rows by "
+            "position on purpose."
+        )
+
+
 def _check_enough_samples(X: np.ndarray) -> None:
     """ValueError unless a d-dimensional covariance can be estimated."""
     n, d = X.shape
@@ -432,13 +480,13 @@ def _encode(labels: list) -> tuple[np.ndarray, list]:
 
 
 def _check_labels(labels: list) -> None:
-    """Labels must be hashable and not missing (None or NaN)."""
+    """Labels must be hashable and not missing (see `_is_missing_label`)."""
     for row, value in enumerate(labels):
-        if value is None or (isinstance(value, float) and value != value):
-            missing = sum(v is None or (isinstance(v, float) and v != v) for v in labels)
+        if _is_missing_label(value):
+            missing = sum(map(_is_missing_label, labels))
             raise ValueError(
-                f"y contains {_count(missing, 'missing label')} (None or NaN), the first in row "
-                f"{row}. Drop those rows or give them a category."
+                f"y contains {_count(missing, 'missing label')} (None, NaN, pd.NA, NaT or "
+                f"masked), the first in row {row}. Drop those rows or give them a category."
             )
         try:
             hash(value)
@@ -449,8 +497,26 @@ def _check_labels(labels: list) -> None:
             ) from None
 
 
+def _is_missing_label(value) -> bool:
+    """True for None (also a masked entry), NaN, ``pandas.NA`` and NaT.
+
+    NaN and NaT are the values not equal to themselves; ``pandas.NA``
+    compares to nothing, so it is recognised by its type.
+    """
+    if value is None or type(value).__name__ == "NAType":
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):  # e.g. an array-valued comparison
+        return False
+
+
 # ---------------------------------------------------------------------------
 # pandas duck-typing (pandas is never imported unless the user passed pandas)
+
+
+def _is_pandas(value) -> bool:
+    return _is_dataframe(value) or _is_series(value)
 
 
 def _is_dataframe(value) -> bool:
@@ -512,3 +578,128 @@ def standardise(X, *, labels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         )
     Xs = np.ascontiguousarray(centred / scale_n)
     return Xs, mean_n * unit, scale_n * unit
+
+
+# ---------------------------------------------------------------------------
+# Whether the data can be fitted
+
+#: smallest ratio of the smallest to the largest eigenvalue of the standardised
+#: data's correlation matrix that a float64 fit resolves: covariances are
+#: summed and factorised with a relative rounding error of order eps = 2.2e-16
+#: of their largest eigenvalue, so an eigenvalue 1000 eps above it still keeps
+#: about three significant digits.
+RESOLVABLE_EIGENVALUE_RATIO = 1e3 * np.finfo(np.float64).eps
+
+
+def rows_needed(d: int, n_folds: int) -> int:
+    """Fewest rows for a fit of ``d``-dimensional data with ``n_folds``-fold cross-validation.
+
+    One full-covariance Gaussian in d dimensions needs d + 1 rows (fewer
+    give a singular covariance). Each cross-validation fold, and with one
+    fold the whole data, must hold twice that, 2 (d + 1): room for a
+    bootstrap replica, which repeats rows and so keeps only about 63% of
+    them distinct, and for a validation fold that scores more than a
+    handful of points.
+
+    Parameters
+    ----------
+    d : int
+        Number of continuous columns fitted.
+    n_folds : int
+        Cross-validation folds (1 for a backend without cross-validation).
+
+    Returns
+    -------
+    int
+        ``n_folds * 2 * (d + 1)``.
+    """
+    return max(n_folds, 1) * 2 * (d + 1)
+
+
+def check_enough_rows(
+    n_rows: int, d: int, n_folds: int, *, category=None, category_code=None
+) -> None:
+    """ValueError with the justification of `rows_needed` when ``n_rows`` is below it.
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows of the data, or of one category with ``discrete_y``.
+    d : int
+        Number of continuous columns fitted.
+    n_folds : int
+        Cross-validation folds (1 without cross-validation).
+    category, category_code : optional
+        The label value and code 0..C-1 of the category checked, if any.
+    """
+    need = rows_needed(d, n_folds)
+    if n_rows >= need:
+        return
+    folds = f"{n_folds} folds x " if n_folds > 1 else ""
+    where = "every cross-validation fold" if n_folds > 1 else "the data"
+    prefix, what = "", f"{_count(n_rows, 'row')} of {d}-dimensional data"
+    if category is not None:
+        prefix = f"Category {category_code} could not be fitted: "
+        what = f"category {category!r} has {_count(n_rows, 'row')} of {d}-dimensional x"
+    raise ValueError(
+        f"{prefix}Too few samples: {what}; need at least {need} = {folds}2 (d + 1), so that "
+        f"{where} holds twice the d + 1 rows one full-covariance Gaussian needs. Provide more "
+        f"samples{', fewer columns or a smaller n_folds' if n_folds > 1 else ' or fewer columns'}."
+    )
+
+
+def check_not_degenerate(Xs: np.ndarray, blocks: dict, labels: dict) -> None:
+    """ValueError when the standardised columns are (near-)linearly dependent.
+
+    The screen is on the correlation matrix R of the standardised data: if
+    its smallest eigenvalue is below `RESOLVABLE_EIGENVALUE_RATIO` times
+    its largest, some combination of columns is constant up to rounding
+    (y = x + 1e-9 noise gives 5e-19). A float64 fit cannot resolve that
+    direction: EM's covariances become numerically singular, and any MI
+    returned would be set by rounding and ``reg_covar``, not by the data.
+    When the combination involves both x and y, the relation between them
+    is (near-)deterministic and their MI is unbounded.
+
+    This sees linear relations only (after standardising); a non-linear
+    deterministic relation such as y = x ** 2 passes the screen.
+
+    Parameters
+    ----------
+    Xs : numpy.ndarray, shape (n, d)
+        Standardised data (from `standardise`).
+    blocks : dict of str to list of int
+        Column indices per block, as in `ValidatedData`.
+    labels : dict of str to list of str
+        Column names per block.
+    """
+    n, d = Xs.shape
+    if d < 2:
+        return
+    eigval, eigvec = np.linalg.eigh(Xs.T @ Xs / n)
+    smallest, largest = max(float(eigval[0]), 0.0), float(eigval[-1])
+    if smallest > RESOLVABLE_EIGENVALUE_RATIO * largest:
+        return
+    loading = np.abs(eigvec[:, 0])
+    involved = loading > 1e-3 * loading.max()
+    names = {j: name for key in blocks for j, name in zip(blocks[key], labels[key], strict=False)}
+    columns = ", ".join(repr(names[j]) for j in np.flatnonzero(involved))
+    in_blocks = [key for key in blocks if involved[blocks[key]].any()]
+    text = (
+        f"Columns {columns} are (near-)linearly dependent: after standardising, one combination "
+        f"of them has variance {smallest:.1e} against {largest:.3g} along the widest direction, "
+        f"a ratio below the {RESOLVABLE_EIGENVALUE_RATIO:.1e} (1000 x float64 epsilon) that a "
+        "float64 fit resolves. "
+    )
+    if "x" in in_blocks and "y" in in_blocks:
+        text += (
+            "x and y are (near-)deterministically related: their mutual information is "
+            "unbounded (infinite for an exact relation, beyond what float64 resolves for a near "
+            "one), so a finite estimate would be set by rounding, not by the data. Check for a "
+            "duplicated or derived column (y computed from x)."
+        )
+    else:
+        text += (
+            f"The {' and '.join(in_blocks)} block(s) hold redundant columns: drop one of them "
+            "(it carries no further information), since the fit needs a non-singular covariance."
+        )
+    raise ValueError(text)

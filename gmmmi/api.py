@@ -13,14 +13,16 @@ from . import integrate as _integrate
 from ._progress import progress_enabled
 from ._validation import (
     check_choice,
+    check_enough_rows,
     check_float,
     check_int,
+    check_not_degenerate,
     standardise,
     validate_data,
     validate_options,
 )
 from .backends import get_backend
-from .exceptions import ConvergenceWarning
+from .exceptions import ConvergenceWarning, DataUnitsWarning
 from .mixture import MixtureDraws
 from .result import Result
 
@@ -59,13 +61,23 @@ def estimate(
         any hashable type.
     z : array_like or DataFrame, shape (n, dz), optional
         Conditioning block: the result is I(x; y | z).
+
+        Rows of x, y and z are paired by position. When two of them are
+        pandas objects their indexes must be equal (same labels, same
+        order), else a ValueError asks to align them (e.g.
+        ``y.reindex(x.index)``): gmmmi never realigns silently. NaN, inf,
+        pandas NA and masked entries (`numpy.ma.MaskedArray`) are missing
+        values and refused; so are complex numbers, too few rows and
+        (near-)linearly dependent columns (see ``docs/refusals.md``).
     backend : str or Backend, default "numba"
         ``"numba"`` (EM, cross-validated K, bootstrap) or ``"pymc"`` (Bayesian
         mixture; posterior draws replace the bootstrap), or a plugin's name.
     kl : bool, default False
         Also compute KL[p(x) || p(y)] and KL[p(y) || p(x)] between the two
-        marginals of the joint fit (x and y must have the same dimension), in
-        data units.
+        marginals of the joint fit (x and y must have the same dimension).
+        KL is invariant only under one affine map applied to x and y alike,
+        so it is computed with x and y sharing one centre and scale per
+        coordinate: the value in data units.
     base : float, default e
         Logarithm base of the output: e gives nats, 2 gives bits.
     random_state : int, numpy.random.Generator or None
@@ -94,6 +106,12 @@ def estimate(
         ``MC_samples`` (1e5, MC points per draw), ``fixed_components_number``
         (0: choose K by cross-validation).
 
+    Every integral is computed from the mixture in standardised units (MI
+    and CMI are invariant under per-column affine maps), so data at any
+    scale representable in float64 give the same estimate; ``result.mixture``
+    is then mapped back to data units (a `DataUnitsWarning` says when its
+    variances over- or underflow float64).
+
     Returns
     -------
     Result
@@ -119,21 +137,25 @@ def estimate(
 
     column_names = [name for key in data.blocks for name in data.labels[key]]
     Xs, shift, scale = standardise(data.X, labels=column_names)
+    n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
+    _check_fittable(Xs, data, n_folds)
     inits = _standardised_inits(init, be, data, scale, shift)
+    # MI and CMI are invariant under per-column affine maps, so every integral
+    # is computed in standardised units, which cannot overflow; only the stored
+    # mixtures are mapped back to data units
+    kl_frame = _kl_frame(scale, shift, data.blocks) if kl else None
     if data.categories is not None:
         fits = _fit_categories(be, Xs, data.categories, n_components, rng, show, fit_options, inits)
-        fits = [(d.affine(scale, shift), _to_data_units(g, scale, shift)) for d, g in fits]
-        values, point, diagnostics, mixture = _categorical(fits, data.categories, rng, integrate_kw)
+        values, point, diagnostics, draws = _categorical(fits, data.categories, rng, integrate_kw)
         quantity = "mi"
     else:
         init_kw = {} if inits is None else {"init": inits[0]}
         draws, diagnostics = be.fit(
             Xs, n_components=n_components, rng=rng, progress=show, **init_kw, **fit_options
         )
-        mixture = draws.affine(scale, shift)
-        diagnostics = _to_data_units(diagnostics, scale, shift)
         quantity = "cmi" if "z" in data.blocks else "mi"
-        values, point = _integrate_all(mixture, diagnostics, data.blocks, kl, integrate_kw)
+        values, point = _integrate_all(draws, diagnostics, data.blocks, kl_frame, integrate_kw)
+    mixture, diagnostics = _to_data_units(draws, diagnostics, scale, shift, column_names)
 
     chains = int(diagnostics.extra.get("chains", 1))
     log_base = math.log(base)
@@ -187,8 +209,16 @@ def _standardised_inits(init, be, data, scale, shift):
             f"The {be.name!r} backend does not accept init=; use backend='numba' or drop init."
         )
     n_expected = 1 if data.categories is None else int(data.categories.max()) + 1
-    inits = [init] if isinstance(init, MixtureDraws) else list(init)
     what = "a list of one MixtureDraws per category" if n_expected > 1 else "one MixtureDraws"
+    if isinstance(init, MixtureDraws):
+        inits = [init]
+    elif isinstance(init, (list, tuple)):
+        inits = list(init)
+    else:
+        raise TypeError(
+            f"init must be {what} (e.g. result.diagnostics.reference_fit), or None; got "
+            f"{type(init).__name__}."
+        )
     if len(inits) != n_expected:
         raise ValueError(f"init must be {what} ({n_expected}); got {len(inits)} mixture(s).")
     d = data.X.shape[1]
@@ -199,18 +229,113 @@ def _standardised_inits(init, be, data, scale, shift):
                 f"init must be {what}, each with S=1 draw and d={d} coordinates (the data's "
                 f"columns); got {got}. Pass e.g. result.diagnostics.reference_fit."
             )
-    return [m.affine(1.0 / scale, -shift / scale) for m in inits]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        inits = [m.affine(1.0 / scale, -shift / scale) for m in inits]
+    for m in inits:
+        try:
+            finite = np.isfinite(m.means).all() and np.isfinite(m.cholesky()).all()
+        except np.linalg.LinAlgError:
+            finite = False
+        if not finite:
+            raise ValueError(
+                "init has a covariance that is not finite and positive definite in standardised "
+                "units, as a mixture stored in data units that over- or underflow float64 has "
+                "(see DataUnitsWarning). Rescale the data (e.g. to unit standard deviation), "
+                "refit, and pass that fit's reference_fit."
+            )
+    return inits
 
 
-def _to_data_units(diagnostics, scale, shift):
-    """Map the diagnostics' reference fit from standardised to data units."""
+def _check_fittable(Xs, data, n_folds):
+    """Refuse too few rows (per category with ``discrete_y``) and (near-)dependent columns."""
+    d = Xs.shape[1]
+    if data.categories is None:
+        check_enough_rows(Xs.shape[0], d, n_folds)
+    else:
+        for code, count in enumerate(np.bincount(data.categories)):
+            check_enough_rows(
+                int(count), d, n_folds, category=data.category_values[code], category_code=code
+            )
+    check_not_degenerate(Xs, data.blocks, data.labels)
+
+
+def _to_data_units(draws, diagnostics, scale, shift, column_names):
+    """The draws and the diagnostics' reference fit mapped to data units.
+
+    Warns (`DataUnitsWarning`) when a variance over- or underflows float64
+    in data units: the reported integrals, computed in standardised units,
+    are unaffected.
+    """
+    mixture, bad = _affine_checked(draws, scale, shift)
     if diagnostics.reference_fit is not None:
-        diagnostics.reference_fit = diagnostics.reference_fit.affine(scale, shift)
-    return diagnostics
+        diagnostics.reference_fit, bad_ref = _affine_checked(
+            diagnostics.reference_fit, scale, shift
+        )
+        bad |= bad_ref
+    if bad.any():
+        names = ", ".join(repr(column_names[j]) for j in np.flatnonzero(bad))
+        sds = ", ".join(f"{s:.3g}" for s in scale[bad])
+        warnings.warn(
+            f"The fitted mixture cannot be stored in data units: the variances of column(s) "
+            f"{names} (standard deviation {sds}) over- or underflow float64, so result.mixture "
+            "and diagnostics.reference_fit hold inf or 0 there. The reported MI, CMI and KL are "
+            "computed in standardised units and are not affected; rescale those columns (e.g. "
+            "to unit standard deviation) for a usable mixture.",
+            DataUnitsWarning,
+            stacklevel=3,
+        )
+    return mixture, diagnostics
 
 
-def _integrate_all(mixture, diagnostics, blocks, kl, integrate_kw):
+def _affine_checked(draws, scale, shift):
+    """``draws.affine(scale, shift)`` and, per column, whether it left float64's normal range."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        mixture = draws.affine(scale, shift)
+    variances = np.diagonal(mixture.covariances, axis1=2, axis2=3)[mixture.weights > 0]
+    bad = ~np.isfinite(variances) | (variances < np.finfo(np.float64).tiny)
+    return mixture, bad.any(axis=0) | ~np.isfinite(mixture.means).all(axis=(0, 1))
+
+
+def _kl_frame(scale, shift, blocks):
+    """Affine maps from standardised units to a frame shared by x and y, for the KL.
+
+    KL[p(x) || p(y)] is invariant only under one affine map applied to x and
+    y alike, so both are taken to ``u = (v - c) / s`` with one centre c and
+    scale s per coordinate (the mean of the two centres and the larger of the
+    two standard deviations): the same KL as in data units, but with
+    coordinates of order 1 that cannot overflow.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(scale_x, shift_x, scale_y, shift_y)``, each of shape (dx,): the
+        x marginal in standardised units times ``scale_x`` plus ``shift_x``
+        is x in the common frame, and likewise for y.
+    """
+    bx, by = blocks["x"], blocks["y"]
+    s = np.maximum(scale[bx], scale[by])
+    half_x, half_y = shift[bx] / s / 2, shift[by] / s / 2
+    frame = scale[bx] / s, half_x - half_y, scale[by] / s, half_y - half_x
+    # a variance ratio that underflows, or centres ~1e308 standard deviations apart, put
+    # the KL itself beyond float64 (no common rescaling can help: KL is invariant under it)
+    ratio = np.minimum(frame[0], frame[2])
+    if (ratio**2 < np.finfo(np.float64).tiny).any() or not np.isfinite(frame[1]).all():
+        j = int(np.argmin(ratio)) if (ratio**2 < np.finfo(np.float64).tiny).any() else 0
+        raise ValueError(
+            f"kl=True: x and y are too far apart in float64 for a KL divergence (coordinate "
+            f"{j}: standard deviations {scale[bx][j]:.3g} and {scale[by][j]:.3g}, means "
+            f"{shift[bx][j]:.3g} and {shift[by][j]:.3g}); KL is invariant only under a map "
+            "applied to x and y alike, so no rescaling brings it into range. Drop kl=True, or "
+            "compare variables in the same units."
+        )
+    return frame
+
+
+def _integrate_all(mixture, diagnostics, blocks, kl_frame, integrate_kw):
     """Every requested integral over the draws and over the reference fit.
+
+    ``mixture`` and the reference fit are in standardised units; the KL is
+    computed in the common frame ``kl_frame`` of `_kl_frame` (None: no KL).
 
     Returns
     -------
@@ -224,8 +349,10 @@ def _integrate_all(mixture, diagnostics, blocks, kl, integrate_kw):
             out = {"cmi": _integrate.conditional_mi(mix, bx, by, bz, **integrate_kw)}
         else:
             out = {"mi": _integrate.mutual_information(mix, bx, by, **integrate_kw)}
-        if kl:
-            px, py = mix.marginal(bx), mix.marginal(by)
+        if kl_frame is not None:
+            scale_x, shift_x, scale_y, shift_y = kl_frame
+            px = mix.marginal(bx).affine(scale_x, shift_x)
+            py = mix.marginal(by).affine(scale_y, shift_y)
             out["kl_xy"] = _integrate.kl_divergence(px, py, **integrate_kw)
             out["kl_yx"] = _integrate.kl_divergence(py, px, **integrate_kw)
         return out

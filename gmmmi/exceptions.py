@@ -11,3 +11,13 @@ class ConvergenceWarning(UserWarning):
 
 class IntegrationWarning(UserWarning):
     """An integral fell back to another method or its error estimate is large."""
+
+
+class DataUnitsWarning(UserWarning):
+    """The fitted mixture cannot be represented in the data's units in float64.
+
+    Raised for columns whose scale is so extreme (standard deviation beyond
+    about 1e±154) that their variances over- or underflow. The reported
+    integrals, computed in standardised units, are unaffected; the stored
+    mixtures hold inf or 0 in those columns.
+    """

@@ -141,6 +141,9 @@ class EstimateMI:
     def _set_data(self, X, Y, *, categorical):
         if categorical and Y is None:
             raise ValueError("fit_categorical needs Y, the category labels; got Y=None.")
+        # the checks and messages of gmmmi.estimate (complex, ragged, masked, NaN...) before
+        # any conversion, which would drop imaginary parts and masks silently
+        validate_data(X, Y, discrete_y=categorical)
         self._x = np.asarray(X, dtype=np.float64)
         self._y = None if Y is None else np.asarray(Y)
         if not categorical and self._y is not None:

@@ -166,7 +166,8 @@ def test_discrete_labels_of_wrong_length(rng):
 def test_discrete_missing_labels(rng):
     with pytest.raises(
         ValueError,
-        match=r"^y contains 2 missing labels \(None or NaN\), the first in row 1\. Drop those",
+        match=r"^y contains 2 missing labels \(None, NaN, pd\.NA, NaT or masked\), the first in "
+        r"row 1\. Drop those",
     ):
         validate_data(rng.normal(size=4), ["a", None, "b", float("nan")], discrete_y=True)
 
@@ -291,13 +292,13 @@ def test_estimate_count_of_wrong_type(gaussian):
 
 
 def test_estimate_too_few_samples_for_the_folds(rng):
-    X = rng.normal(size=(12, 2))
+    X = rng.normal(size=(40, 2))  # enough rows for 6 folds (36), too few for 10 components
     with pytest.raises(
         ValueError,
-        match=r"^Too few samples: fitting 3 component\(s\) with 6-fold cross-validation needs at "
-        r"least n_folds x n_components = 18 samples; got 12\. Provide more data, or lower n_folds",
+        match=r"^Too few samples: fitting 10 component\(s\) with 6-fold cross-validation needs at "
+        r"least n_folds x n_components = 60 samples; got 40\. Provide more data, or lower n_folds",
     ):
-        gmmmi.estimate(X, n_folds=6, fixed_components_number=3, n_bootstrap=0, random_state=0)
+        gmmmi.estimate(X, n_folds=6, fixed_components_number=10, n_bootstrap=0, random_state=0)
 
 
 @pytest.mark.parametrize("factor", [1e-12, 1e12])
