@@ -155,9 +155,11 @@ def validate_data(x, y=None, z=None, *, discrete_y=False, kl=False) -> Validated
     TypeError
         For non-numeric continuous data (strings, objects, complex, dates).
     ValueError
-        For wrong shapes, empty input, NaN or inf, mismatched sample counts,
-        too few samples, a single category, or KL between blocks of different
-        dimension.
+        For wrong shapes, ragged sequences, empty input, NaN, inf or masked
+        entries, missing labels (None, NaN, ``pandas.NA``, NaT), mismatched
+        sample counts, pandas inputs with different indexes (rows are paired
+        by position and never realigned silently), too few samples, a single
+        category, or KL between blocks of different dimension.
     """
     if discrete_y:
         return _validate_discrete(x, y, z, kl=kl)
@@ -401,7 +403,7 @@ def _check_same_index(variables: dict) -> None:
     for name, other in others:
         if index.equals(other):
             continue
-        same_labels = len(index) == len(other) and index.sort_values().equals(other.sort_values())
+        same_labels = len(index) == len(other) and set(index) == set(other)
         how = "the same labels in a different order" if same_labels else "different labels"
         raise ValueError(
             f"{first} and {name} are pandas objects whose indexes differ ({how}); gmmmi pairs "

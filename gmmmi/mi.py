@@ -10,7 +10,9 @@ EstimateMI`` did. Every fit and integral is `gmmmi.estimate`'s:
   start from the fitted mixture and K is not chosen again, so a fit serves
   any number of estimates.
 
-Differences from the original: invalid values raise ValueError (not
+Differences from the original: the data go through `gmmmi.estimate`'s
+checks before anything else (complex, ragged, masked or missing values are
+refused, never cut or dropped silently); invalid values raise ValueError (not
 assert); ``MI_mean`` is the MI of the full-data fit (as in `gmmmi.estimate`),
 not the mean of the bootstrap replicas; the categorical MI weights each
 category by its frequency; ``save``/``load`` write a netCDF file, never pickle.
