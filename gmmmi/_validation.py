@@ -683,7 +683,7 @@ def check_not_degenerate(Xs: np.ndarray, blocks: dict, labels: dict) -> None:
         return
     loading = np.abs(eigvec[:, 0])
     involved = loading > 1e-3 * loading.max()
-    names = {j: name for key in blocks for j, name in zip(blocks[key], labels[key], strict=False)}
+    names = {j: name for key in blocks for j, name in zip(blocks[key], labels[key], strict=True)}
     columns = ", ".join(repr(names[j]) for j in np.flatnonzero(involved))
     in_blocks = [key for key in blocks if involved[blocks[key]].any()]
     text = (
