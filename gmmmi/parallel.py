@@ -134,7 +134,9 @@ class _TaskTable:
         self.columns = None if data is None else _as_columns(data)
         self._labels = None if data is None else list(self.columns)
         self.store: dict[str, np.ndarray] = {}
-        self._ids: dict[int, str] = {}
+        # id(item) -> (key, item): holding the item keeps its id from being reused by
+        # another object while the table lives (tasks may be built on demand)
+        self._shared: dict[int, tuple[str, object]] = {}
         self.specs = []
         for i, task in enumerate(tasks):
             try:
@@ -171,11 +173,19 @@ class _TaskTable:
         return key
 
     def _array_key(self, item) -> str:
-        key = self._ids.get(id(item))
-        if key is None:
-            key = f"a{len(self._ids)}"
-            self._ids[id(item)] = key
-            self.store[key] = np.asarray(item)
+        """The store key of an array given in a task.
+
+        The same numpy array or pandas object in several tasks is stored once
+        (it is kept alive here, so its ``id`` cannot be reused). Anything else,
+        e.g. a list built on demand, is converted and stored per task.
+        """
+        shareable = isinstance(item, np.ndarray) or hasattr(item, "to_numpy")
+        if shareable and id(item) in self._shared:
+            return self._shared[id(item)][0]
+        key = f"a{len(self.store)}"
+        self.store[key] = np.asarray(item)
+        if shareable:
+            self._shared[id(item)] = (key, item)
         return key
 
 

@@ -5,6 +5,7 @@ import math
 import multiprocessing
 import time
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -236,3 +237,28 @@ def test_heatmap_marks_estimates_within_two_sd_of_zero():
     assert len(hatched) == 1 and hatched[0].get_x() == pytest.approx(0.5)  # the q cell
     assert {t.get_text() for t in ax.texts} == {"0.50±0.05", "0.03±0.04"}
     plt.close("all")
+
+
+class _FreshLists(Sequence):
+    """Tasks built on demand: every access makes new Python lists (freed after use)."""
+
+    def __init__(self, columns):
+        self.columns = columns
+
+    def __len__(self):
+        return len(self.columns)
+
+    def __getitem__(self, i):
+        x, y = self.columns[i]
+        return (x.tolist(), y.tolist())
+
+
+def test_tasks_built_on_demand_each_get_their_own_data(rng):
+    # freed lists' ids are reused by the next ones: keying on id() mixed tasks up
+    rhos = (0.0, 0.9, 0.3, 0.6)
+    columns = [tuple(rng.multivariate_normal([0, 0], [[1, r], [r, 1]], 120).T) for r in rhos]
+    fast = {"n_bootstrap": 2, "fixed_components_number": 1}
+    results = gmmmi.estimate_many(_FreshLists(columns), random_state=5, **fast)
+    for res, (x, y) in zip(results, columns, strict=True):
+        direct = gmmmi.estimate(x, y, random_state=res.meta["random_state"], **fast)
+        assert values([res]) == values([direct])
