@@ -291,3 +291,41 @@ def test_reselected_replicas_of_one_gaussian_spread_like_the_plain_bootstrap(rng
     one = diag.extra["replica_n_components"] == 1
     sd = draws.means[one, 0, :].std(axis=0, ddof=1)
     np.testing.assert_allclose(sd, 1 / np.sqrt(n), rtol=4 / np.sqrt(2 * (one.sum() - 1)))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"n_bootstrap": 10**9},
+            r"n_bootstrap=1000000000 needs at least 149 GiB of memory for the fitted mixtures "
+            r"alone \(160 bytes per fit with 2 column\(s\)\), more than this machine's 8 GiB; "
+            r"a few hundred replicas give a stable sd\.",
+        ),
+        (
+            {"n_inits": 10**9},
+            r"n_inits=1000000000 with n_folds=2 needs at least 298 GiB .* more than this "
+            r"machine's 8 GiB; a few initialisations per K are enough \(default 3\)\.",
+        ),
+    ],
+)
+def test_absurd_counts_are_refused_before_any_work(monkeypatch, options, message):
+    monkeypatch.setattr(numba_backend, "physical_memory", lambda: 8 * 2**30)
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("nothing may be fitted")
+
+    monkeypatch.setattr(numba_backend, "select_components", no_work)
+    X = np.random.default_rng(1).multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 500)
+    with pytest.raises(ValueError, match=message):
+        gmmmi.estimate(X, random_state=0, **options)
+    with pytest.raises(ValueError, match=message.split(" needs")[0]):
+        gmmmi.estimate_many([(X[:, 0], X[:, 1])], **options)
+
+
+def test_counts_that_fit_in_memory_are_not_refused(monkeypatch):
+    monkeypatch.setattr(numba_backend, "physical_memory", lambda: 8 * 2**30)
+    opts = NumbaBackend.check_options({"n_bootstrap": 10**6, "n_inits": 100}, n_dim=2)
+    assert (opts["n_bootstrap"], opts["n_inits"]) == (10**6, 100)
+    monkeypatch.undo()
+    assert numba_backend.physical_memory() > 2**20  # the real figure, from os.sysconf

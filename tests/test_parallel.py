@@ -262,3 +262,42 @@ def test_tasks_built_on_demand_each_get_their_own_data(rng):
     for res, (x, y) in zip(results, columns, strict=True):
         direct = gmmmi.estimate(x, y, random_state=res.meta["random_state"], **fast)
         assert values([res]) == values([direct])
+
+
+def test_colliding_column_names_are_refused_unless_relabelled(rng):
+    frame = pd.DataFrame(rng.normal(size=(60, 2)), columns=[1, "1"])
+    with pytest.raises(ValueError, match=r"columns 1 and '1' would both be labelled '1'; rename"):
+        gmmmi.mi_matrix(frame, **FAST)
+    repeated = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "a"])
+    with pytest.raises(ValueError, match=r"columns 'a' and 'a' would both be labelled 'a'"):
+        gmmmi.mi_matrix(repeated, **FAST)
+    mat = gmmmi.mi_matrix(frame, labels=["int 1", "str 1"], random_state=0, **FAST)
+    assert list(mat.mean.columns) == ["int 1", "str 1"] and len(mat.results) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"executor": "threads"}, TypeError, r"executor must be None \(run here\), a concurrent"),
+        ({"base": "abc"}, TypeError, r"base must be a number; got 'abc' \(str\)"),
+        ({"base": 1}, ValueError, "base must be a positive number other than 1"),
+        ({"n_bootsrap": 3}, TypeError, r"Unknown option 'n_bootsrap' \(did you mean 'n_bootstrap'"),
+        ({"backend": "nope"}, ValueError, "Unknown backend 'nope'"),
+        ({"integral_method": "simpson"}, ValueError, "Unknown integral_method 'simpson'"),
+        ({"MC_samples": 0}, ValueError, "MC_samples must be at least 1; got 0"),
+        ({"max_iter": 0}, ValueError, "max_iter must be at least 1; got 0"),
+        ({"backend": "pymc", "draws": 0}, ValueError, "draws must be at least 1; got 0"),
+        ({"task_threads": 0}, ValueError, "task_threads must be at least 1; got 0"),
+        ({"z": np.zeros(3)}, TypeError, "z is part of each task, not an option of estimate_many"),
+    ],
+)
+def test_bad_options_are_refused_before_any_task_runs(rng, monkeypatch, kwargs, error, message):
+    def no_work(*args, **kw):
+        raise AssertionError("no task may run with a bad option")
+
+    monkeypatch.setattr("gmmmi.parallel._estimate", no_work)
+    d = correlated(rng, n=50)
+    with pytest.raises(error, match=message):
+        gmmmi.estimate_many([("a", "b"), ("a", "c")], data=d, **kwargs)
+    with pytest.raises(error, match=message):
+        gmmmi.mi_matrix(d, **kwargs)
