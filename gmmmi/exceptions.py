@@ -11,3 +11,10 @@ class ConvergenceWarning(UserWarning):
 
 class IntegrationWarning(UserWarning):
     """An integral fell back to another method or its error estimate is large."""
+
+
+class ResultFileError(ValueError):
+    """A file given to `gmmmi.load` is damaged, truncated, or not a gmmmi result.
+
+    The message names the file and what is missing or damaged.
+    """
