@@ -190,3 +190,14 @@ def test_compare_prints_one_row_per_method(files):
     assert (files / "cmp.png").read_bytes()[:8] == PNG_MAGIC
     bad = gmmmi("compare", "data.csv", "--x", "a", "--y", "b", "--methods", "nope", cwd=files)
     assert_one_line_error(bad, "nope")
+
+
+def test_ctrl_c_prints_interrupted_and_exits_130(files):
+    from test_backend_numba import _interrupt_after_start
+
+    args = [sys.executable, "-m", "gmmmi.cli", "estimate", files / "data.csv"]
+    args += ["--x", "a", "--y", "b", "--n-bootstrap", "1000000", "--progress"]
+    rc, _, err = _interrupt_after_start(list(map(str, args)), b"bootstrap", on="stderr", wait=1.0)
+    assert rc == 130, err.decode()
+    assert err.decode().rstrip().endswith("gmmmi: interrupted")
+    assert b"Traceback" not in err and b"SystemError" not in err
