@@ -196,6 +196,8 @@ def _seed_sequence(random_state) -> np.random.SeedSequence:
         return random_state
     if isinstance(random_state, np.random.Generator):
         return np.random.SeedSequence(int(random_state.integers(2**63)))
+    if random_state is not None:
+        random_state = check_int("random_state", random_state, minimum=0)
     return np.random.SeedSequence(random_state)
 
 
