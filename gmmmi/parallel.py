@@ -97,7 +97,14 @@ def _as_columns(data) -> dict:
     columns labelled 0, 1, ...
     """
     if hasattr(data, "columns") and hasattr(data, "iloc"):
-        return {label: data[label].to_numpy() for label in data.columns}
+        labels = list(data.columns)
+        repeated = next((c for i, c in enumerate(labels) if c in labels[:i]), None)
+        if repeated is not None:
+            raise ValueError(
+                f"data has two columns named {repeated!r}; rename one so that tasks can "
+                "name each column."
+            )
+        return {label: data.iloc[:, j].to_numpy() for j, label in enumerate(labels)}
     if isinstance(data, Mapping):
         return {label: np.asarray(value) for label, value in data.items()}
     arr = np.asarray(data)

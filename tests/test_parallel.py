@@ -271,6 +271,8 @@ def test_colliding_column_names_are_refused_unless_relabelled(rng):
     repeated = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "a"])
     with pytest.raises(ValueError, match=r"columns 'a' and 'a' would both be labelled 'a'"):
         gmmmi.mi_matrix(repeated, **FAST)
+    with pytest.raises(ValueError, match="data has two columns named 'a'; rename one"):
+        gmmmi.estimate_many([("a", 0)], data=repeated, **FAST)
     mat = gmmmi.mi_matrix(frame, labels=["int 1", "str 1"], random_state=0, **FAST)
     assert list(mat.mean.columns) == ["int 1", "str 1"] and len(mat.results) == 1
 
