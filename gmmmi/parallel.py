@@ -463,6 +463,17 @@ def estimate_many(
         the task index (except on multi-threaded Dask workers, where they stay
         in the worker logs).
 
+    Raises
+    ------
+    TypeError
+        Before any task runs: for an executor that is not None, an
+        `concurrent.futures.Executor` or a Dask client; an unknown option
+        name; ``z`` given as an option; a value of the wrong type.
+    ValueError
+        Before any task runs: for an out-of-range option value, an unknown
+        backend, counts whose results cannot fit in memory, or a DataFrame
+        with a repeated column name.
+
     Examples
     --------
     >>> import multiprocessing
@@ -639,6 +650,12 @@ def mi_matrix(
     MIMatrix
         ``.mean`` and ``.sd`` (labelled DataFrames, in the unit of ``base``),
         ``.errors`` of failed pairs, ``.to_frame()``, ``.plot()``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Before any pair runs, as in `estimate_many`, and for columns whose
+        names collide once made labels (``1`` and ``"1"``; pass ``labels``).
     """
     import pandas as pd
 
