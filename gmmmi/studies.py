@@ -399,8 +399,11 @@ def compare(
 
     Raises
     ------
-    ValueError
-        For an unknown method name (the message lists the valid ones).
+    TypeError, ValueError
+        Before any estimate: for an unknown method name (the message lists
+        the valid ones), a ``truth`` that is not a finite number, a
+        ``hdi_prob`` outside (0, 1), or an option `gmmmi.estimate` would
+        refuse for one of the methods.
     """
     import pandas as pd
 
@@ -613,6 +616,9 @@ def calibration(
 
     Raises
     ------
+    TypeError, ValueError
+        Before any repeat: for a bad ``n``, ``repeats``, ``executor``, method
+        or option (as in `compare`).
     RuntimeError
         If every repeat of a method fails (with the first error message).
     """
