@@ -10,6 +10,7 @@ import numpy as np
 
 from . import __version__
 from . import integrate as _integrate
+from ._interrupt import interruptible
 from ._progress import progress_enabled
 from ._validation import (
     check_choice,
@@ -34,6 +35,7 @@ API_OPTIONS = {
 }
 
 
+@interruptible
 def estimate(
     x,
     y=None,

@@ -4,7 +4,8 @@ Data files are read with numpy and the standard library (pandas is only
 needed by the commands that print tables): CSV with a header row, ``.npy``
 (columns named by their integer index) and ``.npz`` (columns named by key).
 Errors print one line ``gmmmi: error: ...`` on standard error and exit with
-status 1 (2 for a malformed command line), without a traceback.
+status 1 (2 for a malformed command line, 130 for Ctrl-C: ``gmmmi: interrupted``),
+without a traceback. ``--json`` output is standard JSON (NaN is written null).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import math
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +32,10 @@ commands:
   matrix    MI between all pairs of columns (or two files' columns), optionally on Dask
   compare   the same MI by several uncertainty methods, side by side
 
-Data files: CSV with a header row (columns by name), .npy (a 2D array;
-columns by integer index 0, 1, ...) or .npz (columns by key).
+Data files: CSV with a header row (columns by name; --no-header for none),
+.npy (a 2D array; columns by integer index 0, 1, ...) or .npz (columns by key).
+Errors print one line 'gmmmi: error: ...' and exit with status 1 (2 for a
+malformed command line, 130 when interrupted with Ctrl-C).
 Run 'gmmmi COMMAND --help' for each command's options.
 """
 
@@ -52,21 +56,47 @@ class _Parser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------- data files
 
 
-def _csv_columns(path: Path) -> dict:
+def _csv_columns(path: Path, header: bool = True) -> dict:
     delimiter = "\t" if path.suffix.lower() in {".tsv", ".tab"} else ","
-    with path.open(newline="") as fh:
-        rows = [row for row in csv.reader(fh, delimiter=delimiter) if row]
+    # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark, which is not a name
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = [row for row in csv.reader(fh, delimiter=delimiter) if row]
+    except UnicodeDecodeError as err:
+        raise CLIError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}).") from None
+    except csv.Error as err:
+        raise CLIError(f"{path}: not a valid CSV file ({err}).") from None
+    if not header:
+        if not rows:
+            raise CLIError(f"{path}: the file has no data rows.")
+        rows.insert(0, [str(j) for j in range(len(rows[0]))])
     if len(rows) < 2:
         raise CLIError(f"{path}: expected a header row and at least one data row.")
-    header, body = [h.strip() for h in rows[0]], rows[1:]
-    if len(set(header)) != len(header):
-        raise CLIError(f"{path}: the header row has repeated column names: {header}.")
-    bad = next((i for i, r in enumerate(body) if len(r) != len(header)), None)
+    header_row, body = [h.strip() for h in rows[0]], rows[1:]
+    if header and all(_is_number(h) for h in header_row):
+        raise CLIError(
+            f"{path}: the first row ({', '.join(header_row[:5])}"
+            f"{', ...' if len(header_row) > 5 else ''}) is numbers, not column names; add a "
+            "header row, or pass --no-header to name the columns 0, 1, ..."
+        )
+    if len(set(header_row)) != len(header_row):
+        raise CLIError(f"{path}: the header row has repeated column names: {header_row}.")
+    bad = next((i for i, r in enumerate(body) if len(r) != len(header_row)), None)
     if bad is not None:
         raise CLIError(
-            f"{path}: row {bad + 2} has {len(body[bad])} fields, the header has {len(header)}."
+            f"{path}: row {bad + 2 - (not header)} has {len(body[bad])} fields, the "
+            f"{'header' if header else 'first row'} has {len(header_row)}."
         )
-    return {name: _parse_column([r[j].strip() for r in body]) for j, name in enumerate(header)}
+    return {name: _parse_column([r[j].strip() for r in body]) for j, name in enumerate(header_row)}
+
+
+def _is_number(text: str) -> bool:
+    """True for a cell that reads as a number (missing-value markers are not numbers)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip().lower() not in _MISSING
 
 
 def _parse_column(cells: list) -> np.ndarray:
@@ -77,7 +107,7 @@ def _parse_column(cells: list) -> np.ndarray:
         return np.array(cells)
 
 
-def load_columns(path: str) -> dict:
+def load_columns(path: str, header: bool = True) -> dict:
     """The columns of a data file as ``{name: array}``, in file order.
 
     Parameters
@@ -86,6 +116,10 @@ def load_columns(path: str) -> dict:
         ``.csv``/``.tsv``/``.txt`` (header row), ``.npy`` (1D or 2D array;
         names ``"0"``, ``"1"``, ...) or ``.npz`` (names = keys; a 2D entry is
         one multi-column block).
+    header : bool, default True
+        The text file's first row names the columns. A first row made of
+        numbers only is refused (it is data); with False the columns are named
+        ``"0"``, ``"1"``, ... as for ``.npy``.
 
     Returns
     -------
@@ -95,19 +129,35 @@ def load_columns(path: str) -> dict:
     if not p.is_file():
         raise CLIError(f"data file {path!r} does not exist.")
     suffix = p.suffix.lower()
+    if suffix in {".npy", ".npz"}:
+        try:
+            return _numpy_columns(p, suffix)
+        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
+            text = " ".join(str(err).split())
+            raise CLIError(f"{path}: not a valid {suffix} file ({text}).") from None
+    if suffix in {".csv", ".tsv", ".tab", ".txt"}:
+        return _csv_columns(p, header)
+    raise CLIError(f"{path}: unknown file type {suffix!r}; use .csv, .tsv, .npy or .npz.")
+
+
+def _numpy_columns(p: Path, suffix: str) -> dict:
+    """Columns of an ``.npy`` (by index) or ``.npz`` (by key) file; never unpickles."""
+    path = str(p)
+    loaded = np.load(p, allow_pickle=False)
     if suffix == ".npy":
-        arr = np.load(p, allow_pickle=False)
+        if not isinstance(loaded, np.ndarray):
+            loaded.close()
+            raise CLIError(f"{path}: holds an .npz archive, not one array; rename it to .npz.")
+        arr = loaded
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.ndim != 2:
             raise CLIError(f"{path}: expected a 1D or 2D array; got shape {arr.shape}.")
         return {str(j): arr[:, j] for j in range(arr.shape[1])}
-    if suffix == ".npz":
-        with np.load(p, allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
-    if suffix in {".csv", ".tsv", ".tab", ".txt"}:
-        return _csv_columns(p)
-    raise CLIError(f"{path}: unknown file type {suffix!r}; use .csv, .tsv, .npy or .npz.")
+    if isinstance(loaded, np.ndarray):
+        raise CLIError(f"{path}: holds one array, not an .npz archive; rename it to .npy.")
+    with loaded as npz:
+        return {key: npz[key] for key in npz.files}
 
 
 def _select(columns: dict, names, path: str, role: str):
@@ -205,15 +255,22 @@ def name_attr(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
 
 
+_NO_HEADER_HELP = (
+    "the CSV has no header row: name its columns 0, 1, ... (a first row of numbers only "
+    "is refused without this flag)"
+)
+
+
 def _xyz_arguments(p: argparse.ArgumentParser):
     p.add_argument("data", help="data file: .csv (header row), .npy or .npz")
+    p.add_argument("--no-header", action="store_true", help=_NO_HEADER_HELP)
     p.add_argument("--x", nargs="+", required=True, metavar="COL", help="column(s) of x")
     p.add_argument("--y", nargs="+", metavar="COL", help="column(s) of y")
     p.add_argument("--z", nargs="+", metavar="COL", help="conditioning column(s): CMI I(x;y|z)")
 
 
 def _xyz(args):
-    columns = load_columns(args.data)
+    columns = load_columns(args.data, header=not args.no_header)
     return tuple(_select(columns, getattr(args, r), args.data, r) for r in ("x", "y", "z"))
 
 
@@ -268,7 +325,7 @@ def cmd_estimate(args) -> int:
         **_estimate_options(args),
     )
     if args.json:
-        print(json.dumps(_result_json(res), default=_json_default))
+        print(_strict_json(_result_json(res)))
     else:
         print(res)
         print(res.summary().to_string())
@@ -310,6 +367,23 @@ def _records(frame) -> list:
     ]
 
 
+def _strict_json(obj) -> str:
+    """Standard JSON (RFC 8259): NaN and infinities, which it has no word for, become null."""
+    return json.dumps(_finite_or_none(obj), default=_json_default, allow_nan=False)
+
+
+def _finite_or_none(obj):
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite_or_none(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _finite_or_none(obj.tolist())
+    if isinstance(obj, float | np.floating) and not math.isfinite(obj):
+        return None
+    return obj
+
+
 def _json_default(obj):
     if isinstance(obj, np.generic):
         return obj.item()
@@ -346,8 +420,8 @@ def _executor(args):
     return None, lambda: None
 
 
-def _matrix_columns(path: str, names) -> dict:
-    columns = _flatten_blocks(load_columns(path))
+def _matrix_columns(path: str, names, header: bool) -> dict:
+    columns = _flatten_blocks(load_columns(path, header))
     if names:
         columns = {n: _select(columns, [n], path, "columns") for n in names}
     return columns
@@ -356,8 +430,13 @@ def _matrix_columns(path: str, names) -> dict:
 def cmd_matrix(args) -> int:
     import gmmmi
 
-    data = _matrix_columns(args.data, args.columns)
-    against = None if args.against is None else _matrix_columns(args.against, args.against_columns)
+    header = not args.no_header
+    data = _matrix_columns(args.data, args.columns, header)
+    against = (
+        None
+        if args.against is None
+        else _matrix_columns(args.against, args.against_columns, header)
+    )
     executor, close = _executor(args)
     try:
         mat = gmmmi.mi_matrix(
@@ -371,22 +450,25 @@ def cmd_matrix(args) -> int:
         )
     finally:
         close()
+    if mat.errors and not mat.results:
+        (r, c), err = next(iter(mat.errors.items()))
+        raise CLIError(f"every pair failed; the first, {r} vs {c}: {err.type}: {err.message}")
     frame = mat.to_frame()
     if args.json:
-        print(json.dumps(_records(frame), default=_json_default))
+        print(_strict_json(_records(frame)))
     else:
         text = mat.mean.map(lambda v: f"{v:.3f}").astype(str)
         text = text + "±" + mat.sd.map(lambda v: f"{v:.3f}")
         print(f"MI [{mat.unit}], mean±sd:")
         print(text.where(mat.mean.notna(), "-").to_string())
         for (r, c), err in mat.errors.items():
-            print(f"failed: {r} vs {c}: {err.type}: {err.message}", file=sys.stderr)
+            print(f"gmmmi: warning: {r} vs {c} failed: {err.type}: {err.message}", file=sys.stderr)
     if args.out:
         frame.to_csv(args.out, index=False)
         print(f"wrote {args.out}", file=sys.stderr)
     if args.plot:
         _savefig(_figure(mat.plot()), args.plot)
-    return 1 if mat.errors and not mat.results else 0
+    return 0
 
 
 def cmd_compare(args) -> int:
@@ -402,7 +484,7 @@ def cmd_compare(args) -> int:
         kwargs["methods"] = tuple(args.methods)
     comparison = gmmmi.compare(x, y, z=z, **kwargs)
     if args.json:
-        print(json.dumps(_records(comparison.table), default=_json_default))
+        print(_strict_json(_records(comparison.table)))
     else:
         print(comparison.table.to_string())
     if args.plot:
@@ -481,6 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a Dask cluster. 2D entries of an .npz are split into columns key:j.",
     )
     p.add_argument("data", help="data file: .csv (header row), .npy or .npz")
+    p.add_argument("--no-header", action="store_true", help=_NO_HEADER_HELP)
     p.add_argument("--columns", nargs="+", metavar="COL", help="use only these columns")
     p.add_argument(
         "--against", metavar="FILE", help="second data file (same rows): a data × against matrix"

@@ -21,3 +21,10 @@ class DataUnitsWarning(UserWarning):
     integrals, computed in standardised units, are unaffected; the stored
     mixtures hold inf or 0 in those columns.
     """
+
+
+class ResultFileError(ValueError):
+    """A file given to `gmmmi.load` is damaged, truncated, or not a gmmmi result.
+
+    The message names the file and what is missing or damaged.
+    """

@@ -35,7 +35,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._estimate_options import check_estimate_options, check_executor
 from ._progress import progress_bar, progress_enabled
+from ._validation import check_int
 
 __all__ = ["MIMatrix", "TaskError", "TaskFailedWarning", "estimate_many", "mi_matrix"]
 
@@ -95,7 +97,14 @@ def _as_columns(data) -> dict:
     columns labelled 0, 1, ...
     """
     if hasattr(data, "columns") and hasattr(data, "iloc"):
-        return {label: data[label].to_numpy() for label in data.columns}
+        labels = list(data.columns)
+        repeated = next((c for i, c in enumerate(labels) if c in labels[:i]), None)
+        if repeated is not None:
+            raise ValueError(
+                f"data has two columns named {repeated!r}; rename one so that tasks can "
+                "name each column."
+            )
+        return {label: data.iloc[:, j].to_numpy() for j, label in enumerate(labels)}
     if isinstance(data, Mapping):
         return {label: np.asarray(value) for label, value in data.items()}
     arr = np.asarray(data)
@@ -134,7 +143,9 @@ class _TaskTable:
         self.columns = None if data is None else _as_columns(data)
         self._labels = None if data is None else list(self.columns)
         self.store: dict[str, np.ndarray] = {}
-        self._ids: dict[int, str] = {}
+        # id(item) -> (key, item): holding the item keeps its id from being reused by
+        # another object while the table lives (tasks may be built on demand)
+        self._shared: dict[int, tuple[str, object]] = {}
         self.specs = []
         for i, task in enumerate(tasks):
             try:
@@ -171,11 +182,19 @@ class _TaskTable:
         return key
 
     def _array_key(self, item) -> str:
-        key = self._ids.get(id(item))
-        if key is None:
-            key = f"a{len(self._ids)}"
-            self._ids[id(item)] = key
-            self.store[key] = np.asarray(item)
+        """The store key of an array given in a task.
+
+        The same numpy array or pandas object in several tasks is stored once
+        (it is kept alive here, so its ``id`` cannot be reused). Anything else,
+        e.g. a list built on demand, is converted and stored per task.
+        """
+        shareable = isinstance(item, np.ndarray) or hasattr(item, "to_numpy")
+        if shareable and id(item) in self._shared:
+            return self._shared[id(item)][0]
+        key = f"a{len(self.store)}"
+        self.store[key] = np.asarray(item)
+        if shareable:
+            self._shared[id(item)] = (key, item)
         return key
 
 
@@ -444,6 +463,17 @@ def estimate_many(
         the task index (except on multi-threaded Dask workers, where they stay
         in the worker logs).
 
+    Raises
+    ------
+    TypeError
+        Before any task runs: for an executor that is not None, an
+        `concurrent.futures.Executor` or a Dask client; an unknown option
+        name; ``z`` given as an option; a value of the wrong type.
+    ValueError
+        Before any task runs: for an out-of-range option value, an unknown
+        backend, counts whose results cannot fit in memory, or a DataFrame
+        with a repeated column name.
+
     Examples
     --------
     >>> import multiprocessing
@@ -453,6 +483,7 @@ def estimate_many(
     >>> with ProcessPoolExecutor(4, mp_context=spawn) as pool:    # doctest: +SKIP
     ...     results = gmmmi.estimate_many(tasks, data=df, executor=pool, random_state=0)
     """
+    _check_run_options(executor, task_threads, options)
     table = _TaskTable(tasks, data)
     seeds = _task_seeds(random_state, len(table.specs))
     if task_threads is None and executor is not None:
@@ -474,6 +505,20 @@ def estimate_many(
             _run_on(ship.executor, args, task_threads, results, caught, bar)
     _report(results, caught)
     return results
+
+
+def _check_run_options(executor, task_threads, options: dict) -> None:
+    """Refuse a bad executor, thread count or estimate option before any task runs."""
+    check_executor(executor)
+    if task_threads is not None:
+        check_int("task_threads", task_threads, minimum=1)
+    given = [role for role in _ROLES if role in options]
+    if given:
+        raise TypeError(
+            f"{given[0]} is part of each task, not an option of estimate_many or "
+            "mi_matrix; give tasks as (x, y) or (x, y, z) tuples."
+        )
+    check_estimate_options(options)
 
 
 def _run_on(executor, args, threads, results, caught, bar):
@@ -512,11 +557,16 @@ def _report(results, caught):
 
 
 def _named_columns(data, labels, prefix: str) -> dict:
-    """``{name: 1D array}`` for a DataFrame, dict or 2D array (named prefix0, prefix1, ...)."""
+    """``{name: 1D array}`` for a DataFrame, dict or 2D array (named prefix0, prefix1, ...).
+
+    Names are the columns' ``str()``; columns whose names coincide (``1`` and
+    ``"1"``, or a repeated name) are refused unless ``labels`` renames them.
+    """
     if hasattr(data, "columns") and hasattr(data, "iloc"):
-        cols = {str(c): data[c].to_numpy() for c in data.columns}
+        keys = list(data.columns)
+        arrays = [data.iloc[:, j].to_numpy() for j in range(len(keys))]
     elif isinstance(data, Mapping):
-        cols = {str(k): np.asarray(v) for k, v in data.items()}
+        keys, arrays = list(data), [np.asarray(v) for v in data.values()]
     else:
         arr = np.asarray(data)
         if arr.ndim != 2:
@@ -524,20 +574,37 @@ def _named_columns(data, labels, prefix: str) -> dict:
                 "data must be a DataFrame, a dict of 1D arrays or a 2D array of shape "
                 f"(n_samples, n_columns); got an array of shape {arr.shape}."
             )
-        cols = {f"{prefix}{j}": arr[:, j] for j in range(arr.shape[1])}
+        keys = [f"{prefix}{j}" for j in range(arr.shape[1])]
+        arrays = [arr[:, j] for j in range(arr.shape[1])]
     if labels is not None:
         labels = [str(v) for v in labels]
-        if len(labels) != len(cols):
+        if len(labels) != len(arrays):
             raise ValueError(
-                f"labels must name every column; got {len(labels)} labels for {len(cols)} columns."
+                f"labels must name every column; got {len(labels)} labels for "
+                f"{len(arrays)} columns."
             )
         if len(set(labels)) != len(labels):
             raise ValueError("labels must be unique.")
-        cols = dict(zip(labels, cols.values(), strict=True))
-    for name, col in cols.items():
+        names = labels
+    else:
+        names = [str(k) for k in keys]
+        _check_distinct_names(keys, names)
+    for name, col in zip(names, arrays, strict=True):
         if col.ndim != 1:
             raise ValueError(f"column {name!r} must be one-dimensional; got shape {col.shape}.")
-    return cols
+    return dict(zip(names, arrays, strict=True))
+
+
+def _check_distinct_names(keys: list, names: list) -> None:
+    """ValueError if two columns get the same name (e.g. ``1`` and ``"1"``)."""
+    first = {}
+    for key, name in zip(keys, names, strict=True):
+        if name in first:
+            raise ValueError(
+                f"columns {first[name]!r} and {key!r} would both be labelled {name!r}; "
+                "rename one of them, or pass labels=[...] with one distinct name per column."
+            )
+        first[name] = key
 
 
 def _unit(base) -> str:
@@ -583,9 +650,16 @@ def mi_matrix(
     MIMatrix
         ``.mean`` and ``.sd`` (labelled DataFrames, in the unit of ``base``),
         ``.errors`` of failed pairs, ``.to_frame()``, ``.plot()``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Before any pair runs, as in `estimate_many`, and for columns whose
+        names collide once made labels (``1`` and ``"1"``; pass ``labels``).
     """
     import pandas as pd
 
+    _check_run_options(executor, task_threads, options)
     rows = _named_columns(data, labels, "x")
     symmetric = against is None
     cols = rows if symmetric else _named_columns(against, against_labels, "y")

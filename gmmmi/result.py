@@ -20,7 +20,8 @@ JSON text only, so loading never executes anything from the file):
 ``fit_diagnostics``
     ``n_iter``, ``converged``, ``metric_<key>`` per component-selection
     column, and per loss-curve name ``loss_<name>_values`` (curves end to end)
-    with ``loss_<name>_lengths``; scalars in the JSON attribute
+    with ``loss_<name>_lengths``; numeric arrays of ``extra`` as ``extra_<i>``
+    (their keys and dtypes in the JSON); scalars in the JSON attribute
     ``gmmmi_diagnostics``.
 ``reference_fit``
     the full-data fit (fit, component, dim, dim2), when there is one.
@@ -30,15 +31,20 @@ JSON text only, so loading never executes anything from the file):
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import json
 import math
+import sys
 from os import PathLike
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from . import _arviz
 from .backends.base import FitDiagnostics
+from .exceptions import ResultFileError
 from .mixture import MixtureDraws
 
 #: how each quantity is named in text and plots
@@ -300,6 +306,7 @@ class Result:
         attrs = {
             "gmmmi_format": _FORMAT_VERSION,
             "gmmmi_version": str(self.meta.get("gmmmi_version", "")),
+            "gmmmi_checksum": _checksum(groups),
         }
         return _arviz.inference_data(groups, attrs=attrs)
 
@@ -314,17 +321,55 @@ class Result:
 
     @classmethod
     def from_netcdf(cls, path: str | PathLike) -> Result:
-        """Load a result saved by `to_netcdf`; nothing in the file is executed."""
-        return cls._from_groups(*_arviz.read_netcdf(path))
+        """Load a result saved by `to_netcdf`; nothing in the file is executed.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at ``path``.
+        gmmmi.exceptions.ResultFileError
+            (a ValueError) If the file cannot be read (truncated, damaged) or
+            is not a complete gmmmi result; the message names the file and
+            what is missing or damaged.
+        """
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"No file {str(path)!r} to load a gmmmi result from.")
+        groups, attrs, problem = _read_groups(path)
+        if problem is not None:
+            raise ResultFileError(
+                f"{str(path)!r} cannot be read as a netCDF-4 file ({problem}); it is damaged, "
+                "truncated or of another format. Save the result again."
+            )
+        expected = attrs.get("gmmmi_checksum")
+        if expected is not None and expected != _checksum(groups):
+            raise ResultFileError(
+                f"{str(path)!r} is damaged: its content does not match the checksum written "
+                "with it (bits changed on disk or in transfer). Save the result again."
+            )
+        try:
+            return cls._from_groups(groups, attrs)
+        except ResultFileError as err:
+            raise ResultFileError(f"{str(path)!r}: {err}") from None
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
+            raise ResultFileError(
+                f"{str(path)!r} is not a complete gmmmi result: {_describe(err)}. Save the "
+                "result again."
+            ) from err
 
     @classmethod
     def _from_groups(cls, groups: dict, attrs: dict) -> Result:
         posterior = groups.get("posterior")
         if posterior is None or "gmmmi_json_keys" not in posterior.attrs:
-            raise ValueError(
+            raise ResultFileError(
                 "Not a gmmmi result: expected a 'posterior' group carrying gmmmi's metadata "
                 f"attributes; got groups {sorted(groups)}. Open plain ArviZ files with "
                 "arviz.from_netcdf."
+            )
+        missing = [g for g in ("point_estimate", "fit_diagnostics") if g not in groups]
+        if missing:
+            raise ResultFileError(
+                f"Not a complete gmmmi result: the group {missing[0]!r} is missing; got "
+                f"groups {sorted(groups)}."
             )
         meta = _meta_from_attrs(posterior.attrs)
         names = _order(groups["point_estimate"])
@@ -452,8 +497,97 @@ def load(path: str | PathLike) -> Result:
     Returns
     -------
     Result
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    gmmmi.exceptions.ResultFileError
+        (a ValueError) For a damaged, truncated or foreign file, naming the
+        file and what is missing or damaged.
     """
     return Result.from_netcdf(path)
+
+
+def _read_groups(path) -> tuple[dict, dict, str | None]:
+    """The file's groups and root attributes, or a description of why it cannot be read.
+
+    The reader's exception is not kept (nor chained): the half-opened h5netcdf
+    file it refers to is collected here, where its failing cleanup is silenced,
+    instead of printing "Exception ignored" later.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        if not getattr(unraisable.object, "__module__", "").startswith("h5netcdf"):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        try:
+            return (*_arviz.read_netcdf(path), None)
+        except Exception as err:
+            problem = f"{type(err).__name__}: {' '.join(str(err).split())}"
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    return {}, {}, problem
+
+
+def _checksum(groups: dict) -> str:
+    """SHA-256 of the groups' gmmmi content: every variable's values and the gmmmi attributes.
+
+    Computed the same way before writing and after reading, so any change of a
+    stored bit that the file format itself does not detect is caught on load.
+    Attributes that ArviZ adds (creation time, versions), empty groups (not
+    written) and groups of others (e.g. `gmmmi.EstimateMI.save`'s) are left out.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(set(groups) & _RESULT_GROUPS):
+        ds = groups[name]
+        if not ds.data_vars:  # ArviZ does not write empty groups
+            continue
+        digest.update(name.encode())
+        for var in sorted(map(str, ds.variables)):
+            values = np.ascontiguousarray(ds[var].values)
+            digest.update(f"{var}{values.dtype.str}{values.shape}".encode())
+            digest.update(values.tobytes() if values.dtype.kind != "O" else repr(values).encode())
+        for key in sorted(k for k in ds.attrs if k.startswith("gmmmi_") or name == "posterior"):
+            if key in _ARVIZ_ATTRS:
+                continue
+            digest.update(f"{key}={_dumps(_plain(ds.attrs[key]))}".encode())
+    return digest.hexdigest()
+
+
+#: the groups a Result writes
+_RESULT_GROUPS = {
+    "posterior",
+    "point_estimate",
+    "integration_error",
+    "fit_diagnostics",
+    "reference_fit",
+    "sample_stats",
+}
+#: attributes ArviZ writes on its own into every group (not gmmmi content)
+_ARVIZ_ATTRS = {"created_at", "arviz_version", "inference_library", "inference_library_version"}
+
+
+def _plain(value):
+    """A netCDF attribute value as a plain Python value (numpy scalars and arrays unwrapped)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _describe(err: BaseException) -> str:
+    """What went wrong while reading, in words."""
+    if isinstance(err, KeyError):
+        key = err.args[0] if err.args else "an entry"
+        return key if isinstance(key, str) and " " in key else f"{key!r} is missing"
+    if isinstance(err, json.JSONDecodeError):
+        return f"its metadata is damaged (invalid JSON: {err.msg})"
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 # ------------------------------------------------------------ validation
@@ -581,11 +715,17 @@ def _mixture_from_dataset(ds: xr.Dataset) -> MixtureDraws:
 
 
 def _json_safe(value) -> bool:
+    """True if ``value`` can be written as JSON (numpy scalars and arrays inside included)."""
     try:
-        json.dumps(value)
+        _dumps(value)
     except (TypeError, ValueError):
         return False
     return True
+
+
+def _storable_array(value) -> bool:
+    """True for a numeric or boolean ndarray (kept as a netCDF variable with its dtype)."""
+    return isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
 
 
 def _diagnostics_dataset(diag: FitDiagnostics) -> xr.Dataset:
@@ -602,7 +742,11 @@ def _diagnostics_dataset(diag: FitDiagnostics) -> xr.Dataset:
         values = np.concatenate(curves) if curves else np.zeros(0)
         variables[f"loss_{name}_values"] = ((f"loss_{name}_point",), values)
         variables[f"loss_{name}_lengths"] = ((f"loss_{name}_curve",), lengths)
-    extra = {k: v for k, v in diag.extra.items() if _json_safe(v)}
+    arrays = {k: v for k, v in diag.extra.items() if _storable_array(v)}
+    for i, value in enumerate(arrays.values()):
+        dims = tuple(f"extra_{i}_dim{j}" for j in range(value.ndim))
+        variables[f"extra_{i}"] = (dims, value)
+    extra = {k: v for k, v in diag.extra.items() if k not in arrays and _json_safe(v)}
     scalars = {
         "method": diag.method,
         "n_components": int(diag.n_components),
@@ -611,7 +755,9 @@ def _diagnostics_dataset(diag: FitDiagnostics) -> xr.Dataset:
         "metric_keys": list(diag.metric_per_k),
         "loss_curve_names": list(diag.loss_curves),
         "extra": extra,
-        "extra_dropped": sorted(set(diag.extra) - set(extra)),
+        "extra_arrays": [[k, v.dtype.str] for k, v in arrays.items()],
+        "extra_order": [k for k in diag.extra if k in arrays or k in extra],
+        "extra_dropped": sorted(set(diag.extra) - set(extra) - set(arrays)),
     }
     return xr.Dataset(variables, attrs={"gmmmi_diagnostics": _dumps(scalars)})
 
@@ -636,5 +782,14 @@ def _diagnostics_from_groups(groups: dict) -> FitDiagnostics:
         loss_curves=loss_curves,
         reached_max_components=scalars["reached_max_components"],
         sample_stats=groups.get("sample_stats"),
-        extra=scalars["extra"],
+        extra=_extra_from(ds, scalars),
     )
+
+
+def _extra_from(ds: xr.Dataset, scalars: dict) -> dict:
+    """``FitDiagnostics.extra``: JSON values and arrays (with their dtype), in saved order."""
+    extra = dict(scalars["extra"])
+    for i, (key, dtype) in enumerate(scalars.get("extra_arrays", [])):
+        extra[key] = ds[f"extra_{i}"].values.astype(np.dtype(dtype))
+    order = scalars.get("extra_order", list(extra))
+    return {k: extra[k] for k in order}

@@ -269,31 +269,56 @@ def fit_batch(
         vrows, _, vptr = _csr([(v, np.ones(len(v))) for v in valid_sets])
         fit_vset = fit_set
     w0, m0, c0 = (np.ascontiguousarray(a, dtype=np.float64) for a in init)
-    with threads_for(_em_work(rows, vrows, fit_set, ptr, vptr, w0.shape[1])):
-        out = em_fit_batch(
+    curve_len = min(int(settings.max_iter), CURVE_BUFFER) if record_curves else 0
+
+    def run(which, length):
+        return em_fit_batch(
             X,
             rows,
             row_w,
             ptr,
-            fit_set,
+            fit_set[which],
             vrows,
             vptr,
-            fit_vset,
-            w0,
-            m0,
-            c0,
+            fit_vset[which],
+            w0[which],
+            m0[which],
+            c0[which],
             float(settings.reg_covar),
             float(settings.threshold_fit),
             int(settings.max_iter),
-            int(settings.max_iter) if record_curves else 0,
+            length,
             bool(score_final),
         )
-    weights, means, covs, n_iter, status, train_ll, valid_ll, ct, cv = out
-    fit = BatchFit(weights, means, covs, n_iter, status, train_ll, valid_ll)
-    if record_curves:
-        fit.curves_train = [ct[f, : n_iter[f]].copy() for f in range(len(n_iter))]
-        fit.curves_valid = [cv[f, : n_iter[f]].copy() for f in range(len(n_iter))]
+
+    everything = slice(None)
+    with threads_for(_em_work(rows, vrows, fit_set, ptr, vptr, w0.shape[1])):
+        weights, means, covs, n_iter, status, train_ll, valid_ll, ct, cv = run(
+            everything, curve_len
+        )
+        fit = BatchFit(weights, means, covs, n_iter, status, train_ll, valid_ll)
+        if record_curves:
+            fit.curves_train, fit.curves_valid = _curves(n_iter, ct, cv, curve_len, run)
     return fit
+
+
+#: iterations of loss curve recorded per fit in the first pass; fits that run longer are
+#: re-run (EM is deterministic) with buffers as long as they ran, so memory follows the
+#: iterations actually made, never max_iter
+CURVE_BUFFER = 1000
+
+
+def _curves(n_iter, ct, cv, curve_len, run):
+    """Each fit's training and validation curves, length n_iter; long fits re-run to record."""
+    train = [ct[f, : n_iter[f]].copy() for f in range(len(n_iter))]
+    valid = [cv[f, : n_iter[f]].copy() for f in range(len(n_iter))]
+    long = np.flatnonzero(n_iter > curve_len)
+    if long.size:
+        *_, ct_long, cv_long = run(long, int(n_iter[long].max()))
+        for j, f in enumerate(long):
+            train[f] = ct_long[j, : n_iter[f]].copy()
+            valid[f] = cv_long[j, : n_iter[f]].copy()
+    return train, valid
 
 
 # --------------------------------------------------------------------------- collapse

@@ -50,7 +50,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from ._estimate_options import check_estimate_options, check_executor
 from ._progress import progress_bar, progress_enabled
+from ._validation import check_float, check_int
 
 #: nominal probabilities of the intervals whose coverage `calibration` reports
 LEVELS = (0.68, 0.95)
@@ -115,6 +117,14 @@ METHODS = {
 
 
 # --------------------------------------------------------------------- setup
+def _check_probability(name: str, value) -> float:
+    """``value`` as a float strictly between 0 and 1."""
+    value = check_float(name, value, minimum=0.0, strict=True)
+    if value >= 1.0:
+        raise ValueError(f"{name} must be between 0 and 1 (exclusive); got {value}.")
+    return value
+
+
 def _resolve_methods(methods) -> list[Method]:
     """Method objects for a sequence of names or `Method` objects."""
     if isinstance(methods, (str, Method)):
@@ -170,12 +180,24 @@ def _split_options(methods: list[Method], options: dict) -> dict[str, dict]:
     return out
 
 
+def _check_method_options(methods: list[Method], options_by_method: dict[str, dict]) -> None:
+    """Raise, before any work, what `gmmmi.estimate` would raise for a method's options.
+
+    Methods with their own estimator are not checked (their options are theirs).
+    """
+    for m in methods:
+        if m.estimator is None:
+            check_estimate_options({**m.options, **options_by_method[m.name]})
+
+
 def _seed_sequence(random_state) -> np.random.SeedSequence:
     """One SeedSequence from an int, a SeedSequence, a Generator or None."""
     if isinstance(random_state, np.random.SeedSequence):
         return random_state
     if isinstance(random_state, np.random.Generator):
         return np.random.SeedSequence(int(random_state.integers(2**63)))
+    if random_state is not None:
+        random_state = check_int("random_state", random_state, minimum=0)
     return np.random.SeedSequence(random_state)
 
 
@@ -377,13 +399,20 @@ def compare(
 
     Raises
     ------
-    ValueError
-        For an unknown method name (the message lists the valid ones).
+    TypeError, ValueError
+        Before any estimate: for an unknown method name (the message lists
+        the valid ones), a ``truth`` that is not a finite number, a
+        ``hdi_prob`` outside (0, 1), or an option `gmmmi.estimate` would
+        refuse for one of the methods.
     """
     import pandas as pd
 
     ms = _resolve_methods(methods)
     split = _split_options(ms, options)
+    _check_method_options(ms, split)
+    if truth is not None:
+        truth = check_float("truth", truth)
+    hdi_prob = _check_probability("hdi_prob", hdi_prob)
     seed = _int_seed(_seed_sequence(random_state))
     data = (x, y) if z is None else (x, y, z)
     results, rows = {}, []
@@ -587,19 +616,25 @@ def calibration(
 
     Raises
     ------
+    TypeError, ValueError
+        Before any repeat: for a bad ``n``, ``repeats``, ``executor``, method
+        or option (as in `compare`).
     RuntimeError
         If every repeat of a method fails (with the first error message).
     """
     import pandas as pd
 
-    from ._validation import check_int
     from .datasets import get
 
     dataset = get(dataset)
     n = check_int("n", n, minimum=2)
     repeats = check_int("repeats", repeats, minimum=2)
+    check_executor(executor)
     ms = _resolve_methods(methods)
     split = _split_options(ms, options)
+    _check_method_options(
+        ms, {name: {**dataset.estimate_options, **opts} for name, opts in split.items()}
+    )
     seqs = [child.spawn(2) for child in _seed_sequence(random_state).spawn(repeats)]
     records = [None] * repeats
     with progress_bar(repeats, "calibration", progress_enabled(progress), unit="repeat") as bar:

@@ -291,3 +291,114 @@ def test_reselected_replicas_of_one_gaussian_spread_like_the_plain_bootstrap(rng
     one = diag.extra["replica_n_components"] == 1
     sd = draws.means[one, 0, :].std(axis=0, ddof=1)
     np.testing.assert_allclose(sd, 1 / np.sqrt(n), rtol=4 / np.sqrt(2 * (one.sum() - 1)))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"n_bootstrap": 10**9},
+            r"n_bootstrap=1000000000 needs at least 149 GiB of memory for the fitted mixtures "
+            r"alone \(160 bytes per fit with 2 column\(s\)\), more than this machine's 8 GiB; "
+            r"a few hundred replicas give a stable sd\.",
+        ),
+        (
+            {"n_inits": 10**9},
+            r"n_inits=1000000000 with n_folds=2 needs at least 298 GiB .* more than this "
+            r"machine's 8 GiB; a few initialisations per K are enough \(default 3\)\.",
+        ),
+    ],
+)
+def test_absurd_counts_are_refused_before_any_work(monkeypatch, options, message):
+    monkeypatch.setattr(numba_backend, "physical_memory", lambda: 8 * 2**30)
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("nothing may be fitted")
+
+    monkeypatch.setattr(numba_backend, "select_components", no_work)
+    X = np.random.default_rng(1).multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 500)
+    with pytest.raises(ValueError, match=message):
+        gmmmi.estimate(X, random_state=0, **options)
+    with pytest.raises(ValueError, match=message.split(" needs")[0]):
+        gmmmi.estimate_many([(X[:, 0], X[:, 1])], **options)
+
+
+def test_counts_that_fit_in_memory_are_not_refused(monkeypatch):
+    monkeypatch.setattr(numba_backend, "physical_memory", lambda: 8 * 2**30)
+    opts = NumbaBackend.check_options({"n_bootstrap": 10**6, "n_inits": 100}, n_dim=2)
+    assert (opts["n_bootstrap"], opts["n_inits"]) == (10**6, 100)
+    monkeypatch.undo()
+    assert numba_backend.physical_memory() > 2**20  # the real figure, from os.sysconf
+
+
+# ------------------------------------------------------------------- Ctrl-C
+_LONG_ESTIMATE = """
+import sys, numpy as np, gmmmi
+X = np.random.default_rng(1).multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 2000)
+print("started", flush=True)
+try:
+    gmmmi.estimate(X, n_bootstrap=100000, random_state=0, progress=False)
+except KeyboardInterrupt:
+    print("caught KeyboardInterrupt", flush=True)
+    sys.exit(3)
+"""
+
+
+def _interrupt_after_start(args, started, *, on="stdout", wait=2.0):
+    """Run ``args``; SIGINT ``wait`` s after ``started`` appears on ``on``; (rc, out, err)."""
+    import signal
+    import time
+
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        # a shell without job control starts children with SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    seen = b""
+    stream = getattr(proc, on)
+    while started not in seen:
+        chunk = os.read(stream.fileno(), 256)
+        assert chunk, f"the process ended before {started!r}"
+        seen += chunk
+    time.sleep(wait)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    if on == "stdout":
+        out = seen + out
+    else:
+        err = seen + err
+    return proc.returncode, out.decode(), err
+
+
+@pytest.mark.parametrize("wait", [1.0, 3.0])
+def test_ctrl_c_during_an_estimate_is_a_keyboard_interrupt(wait):
+    # inside compiled code it used to surface as a chain of SystemError in 5 of 6 runs
+    args = [sys.executable, "-c", _LONG_ESTIMATE]
+    rc, out, err = _interrupt_after_start(args, b"started", wait=wait)
+    assert "caught KeyboardInterrupt" in out, err.decode()
+    assert rc == 3 and b"SystemError" not in err, err.decode()
+
+
+def test_interruptible_turns_only_interrupt_chains_into_keyboard_interrupt():
+    from gmmmi._interrupt import interruptible
+
+    def numba_like():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("CPUDispatcher(f) returned a result with an exception set") from exc
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        interruptible(numba_like)()
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+    def genuine():
+        raise SystemError("a real one")
+
+    with pytest.raises(SystemError, match="a real one"):
+        interruptible(genuine)()
+    assert interruptible(lambda a, b=1: a + b)(1, b=2) == 3

@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gmmmi.cli import load_columns
 
@@ -190,3 +192,191 @@ def test_compare_prints_one_row_per_method(files):
     assert (files / "cmp.png").read_bytes()[:8] == PNG_MAGIC
     bad = gmmmi("compare", "data.csv", "--x", "a", "--y", "b", "--methods", "nope", cwd=files)
     assert_one_line_error(bad, "nope")
+
+
+def test_ctrl_c_prints_interrupted_and_exits_130(files):
+    from test_backend_numba import _interrupt_after_start
+
+    args = [sys.executable, "-m", "gmmmi.cli", "estimate", files / "data.csv"]
+    args += ["--x", "a", "--y", "b", "--n-bootstrap", "1000000", "--progress"]
+    rc, _, err = _interrupt_after_start(list(map(str, args)), b"bootstrap", on="stderr", wait=1.0)
+    assert rc == 130, err.decode()
+    assert err.decode().rstrip().endswith("gmmmi: interrupted")
+    assert b"Traceback" not in err and b"SystemError" not in err
+
+
+# ------------------------------------------------------ text files, JSON, refusals
+def test_csv_with_a_byte_order_mark_reads_its_first_column(files):
+    # Excel's "CSV UTF-8" starts with U+FEFF, which used to become part of the name "a"
+    text = (files / "data.csv").read_text()
+    (files / "bom.csv").write_text(text, encoding="utf-8-sig")
+    assert list(load_columns(files / "bom.csv")) == ["a", "b", "c", "label"]
+    proc = gmmmi("estimate", files / "bom.csv", "--x", "a", "--y", "b", *FAST, "--json", cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    assert abs(json.loads(proc.stdout)["value"] - TRUTH) < 0.1
+
+
+def _refuse_constant(name):
+    raise ValueError(f"not standard JSON: {name}")
+
+
+def test_json_output_is_standard_json(files):
+    # a single fit has no sd: it was printed as NaN, which strict parsers reject
+    proc = gmmmi(
+        "estimate", files / "data.csv", "--x", "a", "--y", "b", *FAST[2:], "--n-bootstrap", "0",
+        "--json", cwd=files,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout, parse_constant=_refuse_constant)
+    assert out["sd"] is None and out["hdi_94"] is None and math.isfinite(out["value"])
+
+
+def test_headerless_csv_is_refused_or_read_with_no_header(files):
+    rows = np.random.default_rng(0).multivariate_normal([0, 0], [[1, RHO], [RHO, 1]], 300)
+    np.savetxt(files / "plain.csv", rows, delimiter=",")
+    proc = gmmmi("matrix", files / "plain.csv", *FAST, cwd=files)
+    assert_one_line_error(
+        proc, "plain.csv: the first row (", ") is numbers, not column names; add a header row, "
+        "or pass --no-header to name the columns 0, 1, ..."
+    )  # fmt: skip
+    proc = gmmmi("matrix", files / "plain.csv", "--no-header", *FAST, "--json", cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    (pair,) = json.loads(proc.stdout, parse_constant=_refuse_constant)
+    assert (pair["x"], pair["y"]) == ("0", "1")
+    assert abs(pair["mean"] - TRUTH) < 0.1
+    assert list(load_columns(files / "plain.csv", header=False)) == ["0", "1"]
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "message"),
+    [
+        (b"\xff\xfe\x00garbage", ".csv", "bad.csv: not UTF-8 text (invalid start byte at byte 0)."),
+        (b"not an array", ".npy", "bad.npy: not a valid .npy file ("),
+        (b"PK\x03\x04broken", ".npz", "bad.npz: not a valid .npz file ("),
+    ],
+)
+def test_unreadable_data_files_are_one_line(files, content, suffix, message):
+    (files / f"bad{suffix}").write_bytes(content)
+    proc = gmmmi("estimate", files / f"bad{suffix}", "--x", "a", "--y", "b", cwd=files)
+    assert_one_line_error(proc, message)
+    assert proc.returncode == 1
+
+
+def test_bad_option_values_are_one_line(files):
+    proc = gmmmi("estimate", files / "data.csv", "--x", "a", "--y", "b", "--option", "base='abc'",
+                 cwd=files)  # fmt: skip
+    assert_one_line_error(proc, "base must be a number; got 'abc' (str). (TypeError)")
+    proc = gmmmi("matrix", files / "data.csv", "--columns", "a", "b", "--n-bootstrap", "10**9",
+                 cwd=files)  # fmt: skip
+    assert proc.returncode == 2 and "argument --n-bootstrap: invalid int value" in proc.stderr
+
+
+# ------------------------------------------------------------- property tests
+def run_in_process(argv):
+    """``gmmmi.cli.main(argv)`` here (fast enough for many examples): (exit code, stderr)."""
+    import contextlib
+    import io
+    import warnings
+    from unittest import mock
+
+    from gmmmi import cli
+
+    err, out = io.StringIO(), io.StringIO()
+    with (
+        contextlib.redirect_stderr(err),
+        contextlib.redirect_stdout(out),
+        mock.patch.object(warnings, "showwarning", warnings.showwarning),
+        warnings.catch_warnings(),
+    ):
+        try:
+            code = cli.main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse
+            code = exc.code
+    return code, err.getvalue()
+
+
+def assert_clean_outcome(code, err):
+    """Success, or exit 1/2 with 'gmmmi: ...' lines ending in one error line; no traceback."""
+    assert "Traceback" not in err, err
+    if code == 0:
+        return
+    assert code in (1, 2), (code, err)
+    lines = err.strip().splitlines()
+    assert lines and all(line.startswith("gmmmi: ") for line in lines), err
+    assert lines[-1].startswith("gmmmi: error: "), err
+
+
+_CELLS = st.one_of(
+    st.sampled_from(["", "nan", "NA", "inf", "-inf", "1e308", "1e-320", "x", '"', "1,2"]),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(alphabet="ab0123456789.-e \t\ufeff", max_size=6),
+)
+_FAST_OPTIONS = ["--n-bootstrap", "2", "--n-inits", "1", "--max-components", "2", "--no-progress"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.lists(_CELLS, min_size=0, max_size=4), min_size=0, max_size=8),
+    suffix=st.sampled_from([".csv", ".tsv", ".txt"]),
+    bom=st.booleans(),
+    no_header=st.booleans(),
+    command=st.sampled_from(["estimate", "matrix"]),
+)
+def test_any_text_file_gives_a_result_or_one_error_line(
+    tmp_path_factory, rows, suffix, bom, no_header, command
+):
+    path = tmp_path_factory.mktemp("cli") / f"data{suffix}"
+    sep = "\t" if suffix == ".tsv" else ","
+    text = "\n".join(sep.join(row) for row in rows)
+    path.write_text(text, encoding="utf-8-sig" if bom else "utf-8")
+    argv = [command, path, *_FAST_OPTIONS, "--seed", "0"]
+    argv += ["--x", "a", "--y", "b"] if command == "estimate" else []
+    argv += ["--no-header"] if no_header else []
+    assert_clean_outcome(*run_in_process(argv))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(content=st.binary(max_size=300), suffix=st.sampled_from([".csv", ".npy", ".npz", ".nc"]))
+def test_any_bytes_give_one_error_line(tmp_path_factory, content, suffix):
+    path = tmp_path_factory.mktemp("cli") / f"data{suffix}"
+    path.write_bytes(content)
+    code, err = run_in_process(["estimate", path, "--x", "a", "--y", "b", *_FAST_OPTIONS])
+    assert code != 0
+    assert_clean_outcome(code, err)
+
+
+_COUNTS = st.one_of(st.integers(-3, 3), st.integers(10**11, 10**18))
+_WORDS = st.one_of(st.sampled_from(["valid", "aic", "kmeans", "mc", "quad"]), st.text(max_size=8))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    flags=st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from(["--n-bootstrap", "--n-folds", "--n-inits"]), _COUNTS),
+            st.tuples(st.sampled_from(["--components", "--max-iter", "--patience"]), _COUNTS),
+            st.tuples(st.sampled_from(["--threshold-fit", "--reg-covar", "--scale"]), st.floats()),
+            st.tuples(st.sampled_from(["--metric-method", "--init-type"]), _WORDS),
+            st.tuples(st.sampled_from(["--integral-method", "--backend"]), _WORDS),
+            st.tuples(st.just("--option"), st.text(max_size=12)),
+            st.tuples(st.just("--mc-samples"), st.one_of(_COUNTS, st.text(max_size=4))),
+        ),
+        max_size=4,
+    ),
+    command=st.sampled_from(["estimate", "matrix"]),
+)
+def test_any_options_give_a_result_or_one_error_line(files_for_properties, flags, command):
+    argv = [command, files_for_properties / "data.csv", *_FAST_OPTIONS, "--seed", "1"]
+    argv += ["--x", "a", "--y", "b"] if command == "estimate" else ["--columns", "a", "b"]
+    for flag, value in flags:
+        argv += [flag, str(value)]
+    assert_clean_outcome(*run_in_process(argv))
+
+
+@pytest.fixture(scope="module")
+def files_for_properties(tmp_path_factory):
+    """A small CSV of two correlated columns a, b (60 rows: every estimate is quick)."""
+    path = tmp_path_factory.mktemp("props")
+    ab = np.random.default_rng(3).multivariate_normal([0, 0], [[1, RHO], [RHO, 1]], 60)
+    np.savetxt(path / "data.csv", ab, delimiter=",", header="a,b", comments="")
+    return path

@@ -5,6 +5,7 @@ import math
 import multiprocessing
 import time
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -236,3 +237,69 @@ def test_heatmap_marks_estimates_within_two_sd_of_zero():
     assert len(hatched) == 1 and hatched[0].get_x() == pytest.approx(0.5)  # the q cell
     assert {t.get_text() for t in ax.texts} == {"0.50±0.05", "0.03±0.04"}
     plt.close("all")
+
+
+class _FreshLists(Sequence):
+    """Tasks built on demand: every access makes new Python lists (freed after use)."""
+
+    def __init__(self, columns):
+        self.columns = columns
+
+    def __len__(self):
+        return len(self.columns)
+
+    def __getitem__(self, i):
+        x, y = self.columns[i]
+        return (x.tolist(), y.tolist())
+
+
+def test_tasks_built_on_demand_each_get_their_own_data(rng):
+    # freed lists' ids are reused by the next ones: keying on id() mixed tasks up
+    rhos = (0.0, 0.9, 0.3, 0.6)
+    columns = [tuple(rng.multivariate_normal([0, 0], [[1, r], [r, 1]], 120).T) for r in rhos]
+    fast = {"n_bootstrap": 2, "fixed_components_number": 1}
+    results = gmmmi.estimate_many(_FreshLists(columns), random_state=5, **fast)
+    for res, (x, y) in zip(results, columns, strict=True):
+        direct = gmmmi.estimate(x, y, random_state=res.meta["random_state"], **fast)
+        assert values([res]) == values([direct])
+
+
+def test_colliding_column_names_are_refused_unless_relabelled(rng):
+    frame = pd.DataFrame(rng.normal(size=(60, 2)), columns=[1, "1"])
+    with pytest.raises(ValueError, match=r"columns 1 and '1' would both be labelled '1'; rename"):
+        gmmmi.mi_matrix(frame, **FAST)
+    repeated = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "a"])
+    with pytest.raises(ValueError, match=r"columns 'a' and 'a' would both be labelled 'a'"):
+        gmmmi.mi_matrix(repeated, **FAST)
+    with pytest.raises(ValueError, match="data has two columns named 'a'; rename one"):
+        gmmmi.estimate_many([("a", 0)], data=repeated, **FAST)
+    mat = gmmmi.mi_matrix(frame, labels=["int 1", "str 1"], random_state=0, **FAST)
+    assert list(mat.mean.columns) == ["int 1", "str 1"] and len(mat.results) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"executor": "threads"}, TypeError, r"executor must be None \(run here\), a concurrent"),
+        ({"base": "abc"}, TypeError, r"base must be a number; got 'abc' \(str\)"),
+        ({"base": 1}, ValueError, "base must be a positive number other than 1"),
+        ({"n_bootsrap": 3}, TypeError, r"Unknown option 'n_bootsrap' \(did you mean 'n_bootstrap'"),
+        ({"backend": "nope"}, ValueError, "Unknown backend 'nope'"),
+        ({"integral_method": "simpson"}, ValueError, "Unknown integral_method 'simpson'"),
+        ({"MC_samples": 0}, ValueError, "MC_samples must be at least 1; got 0"),
+        ({"max_iter": 0}, ValueError, "max_iter must be at least 1; got 0"),
+        ({"backend": "pymc", "draws": 0}, ValueError, "draws must be at least 1; got 0"),
+        ({"task_threads": 0}, ValueError, "task_threads must be at least 1; got 0"),
+        ({"z": np.zeros(3)}, TypeError, "z is part of each task, not an option of estimate_many"),
+    ],
+)
+def test_bad_options_are_refused_before_any_task_runs(rng, monkeypatch, kwargs, error, message):
+    def no_work(*args, **kw):
+        raise AssertionError("no task may run with a bad option")
+
+    monkeypatch.setattr("gmmmi.parallel._estimate", no_work)
+    d = correlated(rng, n=50)
+    with pytest.raises(error, match=message):
+        gmmmi.estimate_many([("a", "b"), ("a", "c")], data=d, **kwargs)
+    with pytest.raises(error, match=message):
+        gmmmi.mi_matrix(d, **kwargs)

@@ -4,6 +4,7 @@ Results are built by hand from known draws and synthetic diagnostics, so
 every expected value is known exactly.
 """
 
+import math
 import pickle
 
 import arviz as az
@@ -13,6 +14,7 @@ import xarray as xr
 
 import gmmmi
 from gmmmi.backends.base import FitDiagnostics
+from gmmmi.exceptions import ResultFileError
 from gmmmi.mixture import MixtureDraws
 from gmmmi.result import Result, load
 
@@ -412,3 +414,153 @@ def test_round_trip_without_integration_errors(rng, tmp_path):
     back = load(tmp_path / "r.nc")
     assert back.integration_error == {}
     assert_results_equal(res, back)
+
+
+# ---------------------------------------------------- real results, every field
+def assert_same(a, b, where="result"):
+    """a and b are equal in every attribute, recursively (arrays: dtype, shape, values)."""
+    if isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray), f"{where}: {type(b).__name__} instead of an array"
+        assert (a.dtype, a.shape) == (b.dtype, b.shape), f"{where}: dtype or shape"
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    elif isinstance(a, xr.Dataset):
+        assert a.identical(b), where
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
+        for k in a:
+            assert_same(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, list | tuple):
+        assert isinstance(b, list | tuple) and len(a) == len(b), f"{where}: length"
+        for i, (u, v) in enumerate(zip(a, b, strict=True)):
+            assert_same(u, v, f"{where}[{i}]")
+    elif hasattr(a, "__dict__"):
+        assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
+        assert_same(vars(a), vars(b), where)
+    elif isinstance(a, float) and math.isnan(a):
+        assert isinstance(b, float) and math.isnan(b), where
+    else:
+        assert a == b and isinstance(b, bool) == isinstance(a, bool), f"{where}: {a!r} != {b!r}"
+
+
+@pytest.fixture(scope="module")
+def real_results():
+    """Real numba results: MI with KL, CMI, discrete y, single fit, reselected K."""
+    rng = np.random.default_rng(1)
+    X = rng.multivariate_normal([0, 0, 0], [[1, 0.6, 0.3], [0.6, 1, 0.2], [0.3, 0.2, 1]], 300)
+    labels = np.where(X[:, 1] > 0, "up", "down")
+    fast = {"n_bootstrap": 6, "n_inits": 2, "max_components": 3, "random_state": 0}
+    return {
+        "mi_kl": gmmmi.estimate(X[:, :2], kl=True, **fast),
+        "cmi": gmmmi.estimate(X[:, 0], X[:, 1], z=X[:, 2], **fast),
+        "discrete_y": gmmmi.estimate(X[:, [0, 2]], labels, discrete_y=True, **fast),
+        "single_mc": gmmmi.estimate(
+            X[:, :2], **{**fast, "n_bootstrap": 0}, integral_method="mc", MC_samples=1000
+        ),
+        "reselected": gmmmi.estimate(X[:, :2], reselect_components=True, **fast),
+    }
+
+
+@pytest.mark.parametrize("name", ["mi_kl", "cmi", "discrete_y", "single_mc", "reselected"])
+def test_real_results_round_trip_every_attribute(real_results, name, tmp_path, monkeypatch):
+    res = real_results[name]
+
+    def no_pickle(*args, **kwargs):
+        raise AssertionError("loading must not unpickle anything")
+
+    monkeypatch.setattr(pickle, "load", no_pickle)
+    monkeypatch.setattr(pickle, "loads", no_pickle)
+    res.to_netcdf(tmp_path / "r.nc")
+    back = load(tmp_path / "r.nc")
+    assert_same(res, back)
+    extra = back.diagnostics.extra
+    assert "extra_dropped" not in extra
+    for key in ("cv_scores", "fold_assignment", "cv_n_iter"):
+        assert isinstance(extra[key], np.ndarray), key
+    if name == "discrete_y":
+        assert extra["class_weights"].shape == (6, 2)
+    if name == "reselected":
+        assert extra["replica_n_components"].dtype == np.int64
+
+
+@pytest.mark.slow
+def test_pymc_result_round_trips_every_attribute(tmp_path):
+    pytest.importorskip("pymc")
+    X = np.random.default_rng(1).multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 200)
+    res = gmmmi.estimate(
+        X, backend="pymc", draws=50, tune=50, chains=2, cores=1, random_state=0, progress=False
+    )
+    res.to_netcdf(tmp_path / "r.nc")
+    assert_same(res, load(tmp_path / "r.nc"))
+
+
+# ------------------------------------------------------- damaged and foreign files
+@pytest.fixture
+def saved(rng, tmp_path):
+    """A real result saved to a file, and the file's bytes."""
+    X = np.random.default_rng(1).multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 300)
+    res = gmmmi.estimate(X, n_bootstrap=5, random_state=0)
+    path = tmp_path / "r.nc"
+    res.to_netcdf(path)
+    return res, path.read_bytes()
+
+
+def test_truncated_file_is_one_gmmmi_error_naming_it(saved, tmp_path):
+    path = tmp_path / "cut.nc"
+    path.write_bytes(saved[1][: len(saved[1]) // 2])
+    with pytest.raises(ResultFileError, match=r"'.*cut\.nc' cannot be read as a netCDF-4 file"):
+        load(path)
+    (tmp_path / "text.nc").write_text("x,y\n1,2\n")
+    with pytest.raises(ResultFileError, match=r"text\.nc' cannot be read .* of another format"):
+        load(tmp_path / "text.nc")
+    with pytest.raises(FileNotFoundError, match=r"No file '.*none\.nc' to load a gmmmi result"):
+        load(tmp_path / "none.nc")
+
+
+def test_every_flipped_bit_is_refused_or_harmless(saved, tmp_path, capfd):
+    """A flipped bit gives a ResultFileError or the very same result, never other numbers."""
+    res, raw = saved
+    path = tmp_path / "flip.nc"
+    outcomes = set()
+    for pos in range(0, len(raw), max(1, len(raw) // 80)):
+        damaged = bytearray(raw)
+        damaged[pos] ^= 0x10
+        path.write_bytes(bytes(damaged))
+        try:
+            back = load(path)
+        except ResultFileError as err:
+            assert "flip.nc" in str(err)
+            outcomes.add("damaged" if "checksum" in str(err) else "unreadable")
+            continue
+        assert_same(res, back)
+        outcomes.add("harmless")
+    assert outcomes == {"damaged", "unreadable", "harmless"}
+    assert "Exception ignored" not in capfd.readouterr().err
+
+
+def test_foreign_and_incomplete_files_say_what_is_missing(saved, tmp_path):
+    xr.Dataset({"a": ("x", np.arange(3))}).to_netcdf(tmp_path / "foreign.nc", engine="h5netcdf")
+    with pytest.raises(ResultFileError, match=r"foreign\.nc': Not a gmmmi result: expected a"):
+        load(tmp_path / "foreign.nc")
+    res = saved[0]
+    groups, attrs = gmmmi._arviz.groups_of(res.to_arviz())
+    del groups["point_estimate"], attrs["gmmmi_checksum"]
+    gmmmi._arviz.write_netcdf(gmmmi._arviz.inference_data(groups, attrs=attrs), tmp_path / "m.nc")
+    with pytest.raises(
+        ResultFileError, match=r"m\.nc': Not a complete gmmmi result: the group 'point_estimate'"
+    ):
+        load(tmp_path / "m.nc")
+    groups, attrs = gmmmi._arviz.groups_of(res.to_arviz())
+    del attrs["gmmmi_checksum"]
+    groups["fit_diagnostics"].attrs["gmmmi_diagnostics"] = "{broken"
+    gmmmi._arviz.write_netcdf(gmmmi._arviz.inference_data(groups, attrs=attrs), tmp_path / "j.nc")
+    with pytest.raises(
+        ResultFileError, match=r"j\.nc' is not a complete gmmmi result: its metadata is damaged"
+    ):
+        load(tmp_path / "j.nc")
+    groups, attrs = gmmmi._arviz.groups_of(res.to_arviz())
+    del attrs["gmmmi_checksum"]
+    groups["posterior"] = groups["posterior"].drop_vars("means")
+    gmmmi._arviz.write_netcdf(gmmmi._arviz.inference_data(groups, attrs=attrs), tmp_path / "v.nc")
+    message = r"v\.nc' is not a complete gmmmi result: No variable named 'means'"
+    with pytest.raises(ResultFileError, match=message):
+        load(tmp_path / "v.nc")

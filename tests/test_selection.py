@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from gmmmi import selection
 from gmmmi._kernels.em import mean_loglik
 from gmmmi.datasets import paper_mixture
 from gmmmi.selection import (
@@ -240,3 +241,37 @@ def test_search_from_k_min_with_given_folds(rng):
     assert sel.metric_per_k["n_components"][0] == 2 and sel.n_components >= 2
     assert sel.folds is folds
     assert sel.cv.fits.curves_train == []  # no loss curves asked
+
+
+@pytest.mark.parametrize("buffer", [1, 5, 10_000])
+def test_loss_curves_do_not_depend_on_the_first_pass_buffer(rng, monkeypatch, buffer):
+    """Fits longer than the curve buffer are re-run to record: same fits, same curves."""
+    X = _standardise(paper_mixture("D3").sample(600, rng)[0])
+    folds = make_folds(600, 2, rng)
+    kw = dict(n_inits=2, init_type="random_sklearn", scale=None, settings=EMSettings())
+    full = cross_validate(X, 3, folds, rng=np.random.default_rng(1), **kw)
+    monkeypatch.setattr(selection, "CURVE_BUFFER", buffer)
+    cut = cross_validate(X, 3, folds, rng=np.random.default_rng(1), **kw)
+    assert min(full.fits.n_iter) > 5  # the small buffers are exceeded
+    for name in ("weights", "means", "covariances", "n_iter", "status", "train_ll", "valid_ll"):
+        np.testing.assert_array_equal(getattr(cut.fits, name), getattr(full.fits, name))
+    pairs = zip(cut.fits.curves_valid, full.fits.curves_valid, strict=True)
+    for (a, b), n in zip(pairs, full.fits.n_iter, strict=True):
+        assert len(a) == n
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(cut.fits.curves_train, full.fits.curves_train, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_memory_does_not_depend_on_max_iter(rng):
+    # the curve buffers were (fits, max_iter): 1.25 GB at 1e7, a MemoryError at 1e12
+    X = _gaussian(rng, 500)
+    results = [
+        select_components(X, rng=np.random.default_rng(0), settings=EMSettings(max_iter=m))
+        for m in (10_000, 10**12)
+    ]
+    a, b = (r.cv.fits for r in results)
+    assert results[0].n_components == results[1].n_components
+    np.testing.assert_array_equal(a.means, b.means)
+    for ca, cb in zip(a.curves_valid, b.curves_valid, strict=True):
+        np.testing.assert_array_equal(ca, cb)

@@ -254,3 +254,43 @@ def test_calibration_for_real_with_threads():
         pooled = calibration(DATASET, executor=pool, **kw)
     np.testing.assert_array_equal(serial.estimates["value"], pooled.estimates["value"])
     assert np.all(np.abs(serial.estimates["value"] - TRUTH) < 0.25)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"truth": "x"}, TypeError, r"truth must be a number; got 'x' \(str\)"),
+        ({"truth": float("nan")}, ValueError, "truth must be finite; got nan"),
+        ({"hdi_prob": 1.5}, ValueError, r"hdi_prob must be between 0 and 1 \(exclusive\); got 1.5"),
+        ({"base": "abc"}, TypeError, r"base must be a number; got 'abc' \(str\)"),
+        ({"n_bootsrap": 3}, TypeError, r"Unknown option 'n_bootsrap' \(did you mean 'n_bootstrap'"),
+        ({"methods": ["advi"]}, ValueError, 'method="advi" is not available'),
+        ({"random_state": "x"}, TypeError, r"random_state must be an integer; got 'x' \(str\)"),
+    ],
+)
+def test_compare_refuses_bad_options_before_any_work(monkeypatch, kwargs, error, message):
+    def no_work(*args, **kw):
+        raise AssertionError("no estimate may run with a bad option")
+
+    monkeypatch.setattr("gmmmi.api.estimate", no_work)
+    x, y = np.random.default_rng(0).normal(size=(2, 50))
+    kwargs = {"methods": ["single"], **kwargs}
+    with pytest.raises(error, match=message):
+        gmmmi.compare(x, y, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"executor": "threads"}, TypeError, r"executor must be None \(run here\), a concurrent"),
+        ({"base": 1.0}, ValueError, "base must be a positive number other than 1"),
+        ({"max_iter": "many"}, TypeError, r"max_iter must be an integer; got 'many' \(str\)"),
+    ],
+)
+def test_calibration_refuses_bad_options_before_any_work(monkeypatch, kwargs, error, message):
+    def no_work(*args, **kw):
+        raise AssertionError("no estimate may run with a bad option")
+
+    monkeypatch.setattr("gmmmi.api.estimate", no_work)
+    with pytest.raises(error, match=message):
+        gmmmi.calibration("gaussian", n=50, repeats=2, **kwargs)

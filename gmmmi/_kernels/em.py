@@ -380,7 +380,8 @@ def _fit_one(
     Iterates until the change of the mean per-sample training log-likelihood
     is below ``tol`` in absolute value, or ``max_iter`` iterations. When
     ``ct`` and ``cv`` have length > 0, the training and validation mean
-    log-likelihoods after each iteration are written there.
+    log-likelihoods after each iteration are written there, for as many
+    iterations as they hold (recording never changes the fit).
 
     Returns
     -------
@@ -412,7 +413,7 @@ def _fit_one(
         new_bound = (
             _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, True) / W
         )
-        if record and it >= 2:
+        if record and 2 <= it <= ct.shape[0] + 1:
             # the curves hold the log-likelihood *after* each iteration's M-step
             ct[it - 2] = new_bound
             if VW > 0.0:
@@ -444,7 +445,7 @@ def _fit_one(
         valid_ll = (
             _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False) / VW
         )
-    if record:
+    if record and n_iter <= ct.shape[0]:
         ct[n_iter - 1] = train_ll
         cv[n_iter - 1] = valid_ll
     return n_iter, status, train_ll, valid_ll
@@ -544,7 +545,9 @@ def em_fit_batch(
         Stop when the mean per-sample log-likelihood changes by less.
     max_iter : int
     curve_len : int
-        0 for no loss curves, else at least ``max_iter``.
+        0 for no loss curves; else the iterations recorded per fit (a fit
+        that runs longer has its curve cut at ``curve_len``, and is otherwise
+        the same).
     score_final : bool
         Compute the final training log-likelihood (else NaN unless curves
         are recorded; saves one pass over the data per fit).
@@ -556,7 +559,8 @@ def em_fit_batch(
     train_ll, valid_ll : ndarray, shape (F,)
         Final mean log-likelihood per (weighted) sample.
     curves_train, curves_valid : ndarray, shape (F, curve_len)
-        Per-iteration mean log-likelihoods (NaN beyond each fit's n_iter).
+        Per-iteration mean log-likelihoods (NaN beyond each fit's n_iter;
+        complete only for fits with n_iter <= curve_len).
     """
     F = init_weights.shape[0]
     weights = init_weights.copy()

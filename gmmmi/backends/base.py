@@ -73,7 +73,9 @@ class Backend(Protocol):
     standardised units) as a warm start that skips the choice of K;
     `gmmmi.estimate(init=...)` passes it only to backends whose ``fit`` names it.
     A backend may define ``check(main_draws, diagnostics) -> list[str]``, whose
-    messages `gmmmi.estimate` raises as ``ConvergenceWarning``.
+    messages `gmmmi.estimate` raises as ``ConvergenceWarning``, and
+    ``check_options(options) -> dict``, which raises for a bad option without
+    fitting (`gmmmi.estimate_many` and `gmmmi.compare` call it before any work).
     """
 
     name: str

@@ -12,6 +12,7 @@ uncertainty of choosing K then enters the error bar; about ten times slower).
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -101,6 +102,34 @@ class NumbaBackend:
         "reselect_components": False,
     }
 
+    @staticmethod
+    def check_options(options: dict, n_dim: int = 1) -> dict:
+        """Every option with its default filled in, checked before any work.
+
+        Parameters
+        ----------
+        options : dict
+            Options of this backend (see the class docstring).
+        n_dim : int, default 1
+            Columns of the data (the memory check is a lower bound for it).
+
+        Returns
+        -------
+        dict
+
+        Raises
+        ------
+        TypeError
+            For an unknown option name or a value of the wrong type.
+        ValueError
+            For an out-of-range value, or counts (``n_bootstrap``, ``n_inits``
+            x ``n_folds``) whose fitted mixtures alone exceed this machine's
+            physical memory.
+        """
+        opts = _check_options(options)
+        _check_memory(opts, n_dim)
+        return opts
+
     def fit(
         self,
         X: np.ndarray,
@@ -138,10 +167,10 @@ class NumbaBackend:
             full-data fit (S = 1) when ``n_bootstrap < 1``; standardised units.
         diagnostics : FitDiagnostics
         """
-        opts = _check_options(options)
         X = np.ascontiguousarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[0] == 0:
             raise ValueError(f"X must be a non-empty 2-D array (n, d); got shape {X.shape}.")
+        opts = self.check_options(options, X.shape[1])
         if n_components is not None:
             n_components = check_int("n_components", n_components, minimum=0) or None
         settings = EMSettings(opts["reg_covar"], opts["threshold_fit"], opts["max_iter"])
@@ -416,6 +445,49 @@ def _check_options(options: dict) -> dict:
         )
     o["reselect_components"] = bool(o["reselect_components"])
     return o
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory of this machine (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(opts: dict, n_dim: int) -> None:
+    """ValueError, before any work, for counts whose results cannot fit in memory.
+
+    A lower bound: every bootstrap replica, and every cross-validation fit at
+    one K (``n_inits`` x ``n_folds``), keeps at least one component's weight,
+    mean and covariance twice (fitted, and its start or data-unit copy) and
+    a few numbers of diagnostics, whatever K turns out to be.
+    """
+    total = physical_memory()
+    if total is None:
+        return
+    per_fit = 2 * 8 * (1 + n_dim + n_dim * n_dim) + 48
+    counts = {
+        "n_bootstrap": max(opts["n_bootstrap"], 0),
+        "n_inits * n_folds": opts["n_inits"] * opts["n_folds"],
+    }
+    advice = {
+        "n_bootstrap": "a few hundred replicas give a stable sd",
+        "n_inits * n_folds": "a few initialisations per K are enough (default 3)",
+    }
+    for name, count in counts.items():
+        need = count * per_fit
+        if need > total:
+            value = (
+                f"n_bootstrap={count}"
+                if name == "n_bootstrap"
+                else f"n_inits={opts['n_inits']} with n_folds={opts['n_folds']}"
+            )
+            raise ValueError(
+                f"{value} needs at least {need / 2**30:.3g} GiB of memory for the fitted "
+                f"mixtures alone ({per_fit} bytes per fit with {n_dim} column(s)), more than "
+                f"this machine's {total / 2**30:.3g} GiB; {advice[name]}."
+            )
 
 
 def _warn(sel: Selection, status: dict, opts: dict) -> None:

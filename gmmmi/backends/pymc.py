@@ -110,6 +110,11 @@ class PyMCBackend:
     name = "pymc"
     options = dict(_OPTIONS)
 
+    @staticmethod
+    def check_options(options: dict) -> dict:
+        """Every option with its default filled in; raises for a bad one (no sampling)."""
+        return _check_options(options)
+
     def fit(
         self,
         X: np.ndarray,

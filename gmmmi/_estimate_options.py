@@ -1,0 +1,77 @@
+"""Options of `gmmmi.estimate` checked before any work, for the functions that run many.
+
+`estimate_many`, `mi_matrix`, `compare` and `calibration` pass the same
+options to many estimates; a bad one must be refused at once, with the
+message `gmmmi.estimate` would give, not after every task has run.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import Executor
+
+from ._validation import check_choice, check_float, check_int, validate_options
+
+#: keyword options of `gmmmi.estimate` besides the hyperparameters
+ESTIMATE_KEYWORDS = {"backend": "numba", "kl": False, "base": math.e, "discrete_y": False}
+
+
+def check_estimate_options(options: dict) -> None:
+    """Raise the error `gmmmi.estimate` would raise for ``options``, without data.
+
+    Parameters
+    ----------
+    options : dict
+        Keyword options of `gmmmi.estimate` (``backend``, ``kl``, ``base``,
+        ``discrete_y``, ``init`` and the backend's hyperparameters); not the
+        data (``x``, ``y``, ``z``), ``random_state`` or ``progress``.
+
+    Raises
+    ------
+    TypeError
+        For an unknown option name (with the closest valid one) or a value of
+        the wrong type.
+    ValueError
+        For an unknown backend or an out-of-range value.
+    """
+    from . import integrate
+    from .api import API_OPTIONS
+    from .backends import get_backend
+
+    backend = get_backend(options.get("backend", "numba"))
+    allowed = {**ESTIMATE_KEYWORDS, "init": None, **backend.options, **API_OPTIONS}
+    opts = validate_options(options, allowed)
+    check_base(opts["base"])
+    check_choice("integral_method", str(opts["integral_method"]).lower(), integrate.METHODS)
+    check_int("MC_samples", opts["MC_samples"], minimum=1)
+    check_int("fixed_components_number", opts["fixed_components_number"], minimum=0)
+    check_backend_options = getattr(backend, "check_options", None)
+    if check_backend_options is not None:
+        check_backend_options({k: opts[k] for k in backend.options})
+
+
+def check_base(base) -> float:
+    """``base`` as a float: positive, finite and not 1 (e for nats, 2 for bits)."""
+    base = check_float("base", base, minimum=0.0, strict=True)
+    if base == 1.0:
+        raise ValueError("base must be a positive number other than 1 (e for nats, 2 for bits).")
+    return base
+
+
+def check_executor(executor) -> None:
+    """TypeError unless ``executor`` is None, an Executor, or a Dask client.
+
+    Parameters
+    ----------
+    executor : object
+        What the user passed as ``executor=``.
+    """
+    if executor is None or isinstance(executor, Executor):
+        return
+    if hasattr(executor, "submit") and hasattr(executor, "get_executor"):  # dask Client
+        return
+    raise TypeError(
+        "executor must be None (run here), a concurrent.futures.Executor (e.g. "
+        "ThreadPoolExecutor(4) or ProcessPoolExecutor(4)) or a dask.distributed Client; "
+        f"got {executor!r} ({type(executor).__name__})."
+    )
