@@ -88,8 +88,15 @@ def _import_pymc():
 class PyMCBackend:
     """Bayesian Gaussian mixture sampled with NUTS (PyMC); S = chains * draws draws.
 
-    Options (passed as keyword arguments to ``fit`` / ``gmmmi.estimate``)
-    --------------------------------------------------------------------
+    The options below are keyword arguments of `fit` and of `gmmmi.estimate`
+    (``backend="pymc"``). The Numba backend's options ``init_type``,
+    ``scale``, ``threshold_fit``, ``reg_covar``, ``max_iter``, ``n_inits``,
+    ``n_folds``, ``metric_method``, ``threshold_components``, ``patience`` and
+    ``max_components`` are accepted too and forwarded to it, for choosing K
+    and the EM start of the chains.
+
+    Other Parameters
+    ----------------
     draws : int, default 1000
         Posterior draws kept per chain.
     tune : int, default 1000
