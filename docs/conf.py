@@ -28,7 +28,6 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
     "numpydoc",
     "run_blocks",
 ]
@@ -39,7 +38,6 @@ exclude_patterns = ["_build", "_generated", "api/_templates"]
 templates_path = ["api/_templates"]
 
 # --------------------------------------------------------------- Markdown pages
-myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3
 # The Markdown pages are also read on GitHub, where they link to source files
 # (tests/..., benchmarks/...) that are not part of the site; MyST would report
@@ -113,7 +111,8 @@ html_theme_options = {
     "navigation_with_keys": False,
     "header_links_before_dropdown": 4,
     "show_toc_level": 2,
-    "secondary_sidebar_items": ["page-toc"],
+    # API pages have one entry each: no "on this page" column, more room for the text
+    "secondary_sidebar_items": {"**": ["page-toc"], "api/generated/*": []},
     "footer_start": ["copyright"],
     "footer_end": [],
 }
