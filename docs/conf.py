@@ -111,8 +111,7 @@ html_theme_options = {
     "navigation_with_keys": False,
     "header_links_before_dropdown": 4,
     "show_toc_level": 2,
-    # API pages have one entry each: no "on this page" column, more room for the text
-    "secondary_sidebar_items": {"**": ["page-toc"], "api/generated/*": []},
+    "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": [],
 }
