@@ -109,12 +109,15 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"gmmmi {release}"
 html_theme_options = {
     "navigation_with_keys": False,
-    "header_links_before_dropdown": 4,
+    "header_links_before_dropdown": 2,  # the guides' titles are long: the rest under "More"
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": [],
 }
+#: the guides (top-level pages, "*" does not match "api/...") have no section navigation
+#: to show: no empty left column, so code blocks get the width
+html_sidebars = {"*": []}
 html_static_path = []
 html_show_sourcelink = False
 default_role = "py:obj"  # `name` in a docstring links to that name
