@@ -218,6 +218,9 @@ def test_same_seed_same_draws_other_seed_other_draws(sampler):
     fit = lambda seed: PyMCBackend().fit(Xs, rng=np.random.default_rng(seed), **kw)[0]  # noqa: E731
     a, b, c = fit(3), fit(3), fit(4)
     assert a.n_draws == 100
+    if sampler == "nutpie":  # chains in threads: cheap to check that cores changes nothing
+        two_cores = PyMCBackend().fit(Xs, rng=np.random.default_rng(3), cores=2, **kw)[0]
+        np.testing.assert_array_equal(a.covariances, two_cores.covariances)
     np.testing.assert_array_equal(a.covariances, b.covariances)
     np.testing.assert_array_equal(a.weights, b.weights)
     assert not np.array_equal(a.covariances, c.covariances)
