@@ -6,6 +6,7 @@ of the posterior sd. R-hat and ESS are computed on the MI draws (MI does not
 change under relabelling of components, so label switching cannot affect them).
 """
 
+import subprocess
 import sys
 import warnings
 
@@ -58,6 +59,16 @@ def test_registered_with_its_options():
     for name, value in {"draws": 1000, "tune": 1000, "chains": 2, "target_accept": 0.9}.items():
         assert be.options[name] == value
     assert be.options["method"] == "nuts"
+    assert be.options["sampler"] == "pymc"  # nutpie is opt-in: see docs/bayesian.md
+
+
+def test_nutpie_is_imported_only_when_used():
+    code = (
+        "import sys, gmmmi, gmmmi.backends.pymc; gmmmi.get_backend('pymc'); "
+        "print('nutpie' in sys.modules, 'pymc' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
 
 
 @pytest.mark.parametrize(
