@@ -67,6 +67,14 @@ def estimate(
         type.
     z : array_like or DataFrame, shape (n, dz), optional
         Conditioning block (default None): the result is I(x; y | z).
+
+        Rows of x, y and z are paired by position. When two of them are
+        pandas objects their indexes must be equal (same labels, same
+        order), else a ValueError asks to align them (e.g.
+        ``y.reindex(x.index)``): gmmmi never realigns silently. NaN, inf,
+        pandas NA and masked entries (`numpy.ma.MaskedArray`) are missing
+        values and refused; so are complex numbers, too few rows and
+        (near-)linearly dependent columns (see ``docs/refusals.md``).
     backend : str or Backend, default "numba"
         ``"numba"``: EM fits, K chosen by cross-validation, bootstrap refits.
         ``"pymc"``: a Bayesian mixture whose posterior draws replace the
@@ -74,8 +82,10 @@ def estimate(
         or a `~gmmmi.backends.Backend` object.
     kl : bool, default False
         Also compute KL[p(x) || p(y)] and KL[p(y) || p(x)] between the two
-        marginals of the joint fit (x and y must have the same dimension), in
-        data units; read them from ``result.kl``.
+        marginals of the joint fit (x and y must have the same dimension);
+        read them from ``result.kl``. KL is invariant only under one affine
+        map applied to x and y alike, so it is computed with x and y sharing
+        one centre and scale per coordinate: the value in data units.
     base : float, default math.e
         Logarithm base of the output: e gives nats, 2 gives bits.
     random_state : int, Generator or None, default None
@@ -179,10 +189,12 @@ def estimate(
     Raises
     ------
     ValueError
-        Data that cannot be used (NaN or infinite values, blocks with
-        different numbers of rows, too few rows, a constant column), an
-        option value out of range (e.g. ``base=1`` or ``n_folds=1``), or an
-        ``init`` that does not match the data.
+        Data that cannot be used (missing values: NaN, inf, pandas NA or
+        masked entries; complex numbers; blocks with different numbers of
+        rows or misaligned pandas indexes; too few rows; a constant or
+        (near-)linearly dependent column), an option value out of range (e.g.
+        ``base=1`` or ``n_folds=1``), or an ``init`` that does not match the
+        data.
     TypeError
         An unknown option name (the message lists the valid ones and the
         closest match) or an argument of the wrong type.
@@ -211,8 +223,14 @@ def estimate(
 
     Notes
     -----
-    The columns are standardised, and a mixture of K Gaussians is fitted to
-    the joint samples of (x, y)::
+    Every integral is computed from the mixture in standardised units (MI
+    and CMI are invariant under per-column affine maps), so data at any
+    scale representable in float64 give the same estimate; ``result.mixture``
+    is then mapped back to data units (a ``DataUnitsWarning`` says when its
+    variances over- or underflow float64).
+
+    A mixture of K Gaussians is fitted to the standardised joint samples of
+    (x, y)::
 
         p̂(x, y) = Σₖ wₖ N((x, y); μₖ, Σₖ),      k = 1, ..., K
 
