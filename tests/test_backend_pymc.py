@@ -298,7 +298,7 @@ def test_both_samplers_give_the_same_posterior_of_mi():
     X = _readme_data()
     summaries = {
         sampler: gmmmi.estimate(
-            X, backend="pymc", sampler=sampler, random_state=3, draws=2000, chains=4
+            X, backend="pymc", sampler=sampler, random_state=3, draws=1000, chains=4
         )
         .summary()
         .loc["mi"]
