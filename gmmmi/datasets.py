@@ -26,7 +26,7 @@ Available datasets (all truths in nats):
 * `transformed_gaussian` — a bivariate Gaussian pushed through strictly
   monotone maps (exp, signed log, cube, signed square); MI unchanged.
 
-`get(name)` returns the default instance of any of them by name (used by the
+``get(name)`` returns the default instance of any of them by name (used by the
 command line).
 """
 
@@ -147,7 +147,7 @@ class Dataset:
 
 # ---------------------------------------------------------------- mixtures
 def paper_mixture(name: str) -> MixtureDraws:
-    """One of the paper's mixtures as a single-draw `MixtureDraws` (S=1, d=2).
+    """One of the paper's mixtures as a single-draw `~gmmmi.MixtureDraws` (S=1, d=2).
 
     Parameters
     ----------
@@ -293,9 +293,9 @@ def transformed_gaussian(rho: float = 0.6, *, transform: str = "cube", transform
     ----------
     rho : float, default 0.6
     transform, transform_x : {"identity", "exp", "log", "cube", "square"}
-        ``exp``: e^v (log-normal); ``log``: sign(v) ln(1 + |v|), the log of the
-        positive variable 1 + |v| with its sign kept; ``cube``: v^3;
-        ``square``: v |v|, the square of the positive |v| with its sign kept.
+        ``exp``: ``e^v`` (log-normal); ``log``: ``sign(v) ln(1 + |v|)``, the log of
+        the positive variable ``1 + |v|`` with its sign kept; ``cube``: ``v^3``;
+        ``square``: ``v |v|``, the square of the positive ``|v|`` with its sign kept.
         ``transform`` applies to y, ``transform_x`` to x.
     """
     for label, t in (("transform", transform), ("transform_x", transform_x)):

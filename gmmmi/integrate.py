@@ -1,6 +1,6 @@
 """Integrals of fitted mixtures: MI, conditional MI, KL divergence and categorical MI.
 
-Every function takes `MixtureDraws` (S mixtures) and returns one value per
+Every function takes `~gmmmi.MixtureDraws` (S mixtures) and returns one value per
 draw, in nats, with the integral's own numerical error per draw. Each
 quantity is a signed sum of terms ``E_p[log q(x_idx)]``:
 
@@ -24,7 +24,7 @@ Methods
     components. The error is the difference from the nested rule of step
     ``2 h`` on the same function values, a conservative bound (typically
     100-1000 times the actual error). Used up to `QUAD_MAX_DIM` dimensions;
-    above that it falls back to ``"mc"`` with an `IntegrationWarning`.
+    above that it falls back to ``"mc"`` with an `~gmmmi.IntegrationWarning`.
 ``"mc"`` (the original's ``"MC"``)
     Monte Carlo with ``mc_samples`` points per draw sampled from the draw's
     mixture with fresh random numbers from ``rng`` (independent noise across

@@ -458,7 +458,7 @@ def estimate_many(
     list of Result or TaskError, length len(tasks)
         In input order. A task that failed (unknown column, invalid data, a fit
         error) holds a `TaskError` with its index, exception type and message;
-        the other results are kept and a `TaskFailedWarning` reports the
+        the other results are kept and a ``TaskFailedWarning`` reports the
         count. Warnings raised inside a task are re-issued here, prefixed with
         the task index (except on multi-threaded Dask workers, where they stay
         in the worker logs).

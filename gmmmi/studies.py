@@ -378,8 +378,8 @@ def compare(
     x, y, z : array_like
         As in `gmmmi.estimate`.
     methods : sequence of str or Method, default ("bootstrap", "bayes")
-        Names from `METHODS` ("bootstrap", "bayes", "advi", "single") or
-        `Method` objects.
+        Names from ``METHODS`` ("bootstrap", "bayes", "advi", "single") or
+        ``Method`` objects.
     truth : float, optional
         The true value (in the output unit), shown in the table and plot.
     hdi_prob : float, default 0.94

@@ -6,6 +6,7 @@ of the posterior sd. R-hat and ESS are computed on the MI draws (MI does not
 change under relabelling of components, so label switching cannot affect them).
 """
 
+import subprocess
 import sys
 import warnings
 
@@ -16,7 +17,14 @@ import xarray as xr
 import gmmmi
 from gmmmi.backends import get_backend
 from gmmmi.backends.base import FitDiagnostics
-from gmmmi.backends.pymc import PyMCBackend, sampler_warnings
+from gmmmi.backends.pymc import (
+    PyMCBackend,
+    _build_model,
+    _check_options,
+    _initial_point,
+    _unconstrained_point,
+    sampler_warnings,
+)
 from gmmmi.datasets import paper_mixture
 from gmmmi.integrate import conditional_mi, mutual_information
 from gmmmi.mixture import MixtureDraws
@@ -51,6 +59,16 @@ def test_registered_with_its_options():
     for name, value in {"draws": 1000, "tune": 1000, "chains": 2, "target_accept": 0.9}.items():
         assert be.options[name] == value
     assert be.options["method"] == "nuts"
+    assert be.options["sampler"] == "pymc"  # nutpie is opt-in: see docs/bayesian.md
+
+
+def test_nutpie_is_imported_only_when_used():
+    code = (
+        "import sys, gmmmi, gmmmi.backends.pymc; gmmmi.get_backend('pymc'); "
+        "print('nutpie' in sys.modules, 'pymc' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
 
 
 @pytest.mark.parametrize(
@@ -62,6 +80,12 @@ def test_registered_with_its_options():
         ({"draws": 0}, ValueError, "draws must be at least 1"),
         ({"prior_mean_sd": -1.0}, ValueError, "prior_mean_sd must be greater than 0"),
         ({"n_bootstrap": 10}, TypeError, "Unknown option.*n_bootstrap"),
+        ({"sampler": "stan"}, ValueError, "valid values are 'pymc', 'nutpie'"),
+        (
+            {"sampler": "nutpie", "compile_mode": "FAST_RUN"},
+            ValueError,
+            r"compile_mode='FAST_RUN' applies to sampler=\"pymc\" only: nutpie always compiles",
+        ),
     ],
 )
 def test_bad_options_are_refused_before_sampling(rng, options, error, match):
@@ -84,6 +108,38 @@ def test_missing_pymc_names_the_install_command(rng, monkeypatch):
     monkeypatch.setitem(sys.modules, "pymc", None)  # makes `import pymc` raise ImportError
     with pytest.raises(ImportError, match=r'pip install "gmmmi\[pymc\]"'):
         PyMCBackend().fit(rng.standard_normal((20, 2)), n_components=1, rng=rng, progress=False)
+
+
+def test_missing_nutpie_names_the_install_command(rng, monkeypatch):
+    monkeypatch.setitem(sys.modules, "nutpie", None)
+    X = rng.standard_normal((20, 2))
+    with pytest.raises(ImportError, match=r'pip install "gmmmi\[nutpie\]", or use sampler="pymc"'):
+        PyMCBackend().fit(X, n_components=1, rng=rng, progress=False, sampler="nutpie")
+
+
+def test_nutpie_start_points_match_pymc_transforms(rng):
+    """`_unconstrained_point` against PyMC's own initial-point function (no jitter)."""
+    import pymc as pm
+    import pytensor
+    from pymc.initial_point import make_initial_point_fn
+
+    K, d = 3, 2
+    X = rng.standard_normal((30, d))
+    cov = np.array([[1.0, 0.3], [0.3, 0.5]])
+    init = MixtureDraws(
+        np.array([[0.2, 0.5, 0.3]]),
+        rng.standard_normal((1, K, d)),
+        np.stack([cov * scale for scale in (0.5, 1.0, 2.0)])[None],
+    )
+    point = _initial_point(init, rng, jitter=0.0)
+    model = _build_model(pm, X, K, _check_options({}))
+    with pytensor.config.change_flags(mode="FAST_COMPILE"):
+        ref = make_initial_point_fn(
+            model=model, overrides=point, jitter_rvs=set(), return_transformed=True
+        )(0)
+    names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    expected = np.concatenate([np.ravel(ref[name]) for name in names])
+    np.testing.assert_allclose(_unconstrained_point(point), expected, rtol=1e-12, atol=1e-12)
 
 
 def _diag(diverging=None, treedepth=None):
@@ -122,12 +178,17 @@ def test_sampler_warnings_flag_few_effective_draws(rng):
 
 
 # ----------------------------------------------------------- sampling (slow)
-@pytest.fixture(scope="module")
-def readme_results():
+SAMPLERS = ["pymc", "nutpie"]
+
+
+@pytest.fixture(scope="module", params=SAMPLERS)
+def readme_results(request):
+    if request.param == "nutpie":
+        pytest.importorskip("nutpie")
     X = _readme_data()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = gmmmi.estimate(X, backend="pymc", random_state=0)
+        res = gmmmi.estimate(X, backend="pymc", sampler=request.param, random_state=0)
     boot = gmmmi.estimate(X, random_state=0)
     return res, boot, caught
 
@@ -138,6 +199,7 @@ def test_readme_example_posterior_of_mi(readme_results):
     mi = res.draws["mi"]
     assert mi.shape == (2, 1000)
     assert res.meta["method"] == "nuts" and res.meta["backend"] == "pymc"
+    assert res.diagnostics.extra["sampler"] in SAMPLERS
     assert abs(mi.mean() - README_TRUTH) < 2 * mi.std()
     rhat, ess = _rhat(mi)
     assert rhat < 1.01 and ess > 400
@@ -158,12 +220,18 @@ def test_readme_example_arviz_groups(readme_results):
 
 
 @pytest.mark.slow
-def test_same_seed_same_draws_other_seed_other_draws():
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_same_seed_same_draws_other_seed_other_draws(sampler):
+    if sampler == "nutpie":
+        pytest.importorskip("nutpie")
     Xs = _standardise(_readme_data())
-    kw = {"n_components": 1, "progress": False, "draws": 50, "tune": 50}
+    kw = {"n_components": 1, "progress": False, "draws": 50, "tune": 50, "sampler": sampler}
     fit = lambda seed: PyMCBackend().fit(Xs, rng=np.random.default_rng(seed), **kw)[0]  # noqa: E731
     a, b, c = fit(3), fit(3), fit(4)
     assert a.n_draws == 100
+    if sampler == "nutpie":  # chains in threads: cheap to check that cores changes nothing
+        two_cores = PyMCBackend().fit(Xs, rng=np.random.default_rng(3), cores=2, **kw)[0]
+        np.testing.assert_array_equal(a.covariances, two_cores.covariances)
     np.testing.assert_array_equal(a.covariances, b.covariances)
     np.testing.assert_array_equal(a.weights, b.weights)
     assert not np.array_equal(a.covariances, c.covariances)
@@ -221,3 +289,46 @@ def test_k3_chains_mix_from_em_starts():
     # per-chain sorted mean weights agree: no chain is stuck in another mode
     w = np.sort(draws.weights.reshape(2, 500, 3).mean(axis=1), axis=1)
     np.testing.assert_allclose(w[0], w[1], atol=0.03)
+
+
+@pytest.mark.slow
+def test_both_samplers_give_the_same_posterior_of_mi():
+    """Same model, two NUTS implementations: posterior mean and sd of MI agree within MCSE."""
+    pytest.importorskip("nutpie")
+    X = _readme_data()
+    summaries = {
+        sampler: gmmmi.estimate(
+            X, backend="pymc", sampler=sampler, random_state=3, draws=1000, chains=4
+        )
+        .summary()
+        .loc["mi"]
+        for sampler in SAMPLERS
+    }
+    a, b = summaries["pymc"], summaries["nutpie"]
+    assert abs(a["mean"] - b["mean"]) < 4 * np.hypot(a["mcse_mean"], b["mcse_mean"])
+    assert abs(a["sd"] - b["sd"]) < 4 * np.hypot(a["mcse_sd"], b["mcse_sd"])
+    assert a["r_hat"] < 1.01 and b["r_hat"] < 1.01
+
+
+@pytest.mark.slow
+def test_nutpie_k3_chains_mix_from_em_starts():
+    """D3 (K=3) with nutpie: the chains agree and the MI covers the truth."""
+    pytest.importorskip("nutpie")
+    rng = np.random.default_rng(5)
+    mix = paper_mixture("D3")
+    truth = mutual_information(mix, [0], [1]).values[0]
+    X = mix.sample(500, rng)[0]
+    res = gmmmi.estimate(
+        X,
+        backend="pymc",
+        sampler="nutpie",
+        random_state=5,
+        fixed_components_number=3,
+        draws=500,
+        tune=500,
+    )
+    mi = res.draws["mi"]
+    rhat, ess = _rhat(mi)
+    assert res.n_components == 3 and res.diagnostics.extra["divergences"] == 0
+    assert rhat < 1.01 and ess > 200
+    assert abs(mi.mean() - truth) < 3 * mi.std()

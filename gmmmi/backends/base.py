@@ -65,13 +65,13 @@ class Backend(Protocol):
     """A way of turning standardised data into a stack of mixtures.
 
     ``fit`` receives ``X`` validated, float64, C-contiguous and standardised
-    per column, and returns `MixtureDraws` in those standardised units;
+    per column, and returns `~gmmmi.MixtureDraws` in those standardised units;
     `gmmmi.estimate` maps them back to data units. All randomness must come
     from ``rng``.
 
-    A backend may also accept ``init`` (a fitted `MixtureDraws`, S = 1, in
+    A backend may also accept ``init`` (a fitted `~gmmmi.MixtureDraws`, S = 1, in
     standardised units) as a warm start that skips the choice of K;
-    `gmmmi.estimate(init=...)` passes it only to backends whose ``fit`` names it.
+    ``gmmmi.estimate(init=...)`` passes it only to backends whose ``fit`` names it.
     A backend may define ``check(main_draws, diagnostics) -> list[str]``, whose
     messages `gmmmi.estimate` raises as ``ConvergenceWarning``, and
     ``check_options(options) -> dict``, which raises for a bad option without

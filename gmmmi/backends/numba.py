@@ -49,7 +49,7 @@ class NumbaBackend:
 
     init_type : {'random', 'minmax', 'kmeans', 'randomized_kmeans', \
 'random_sklearn', 'kmeans_sklearn'}, default 'random_sklearn'
-        Initialisation of each cross-validation fit (`gmmmi.selection.initialise`).
+        Initialisation of each cross-validation fit (``gmmmi.selection.initialise``).
     scale : float or None, default None
         Scale of the 'random', 'minmax' and 'randomized_kmeans' schemes, in
         standardised units.
@@ -81,7 +81,7 @@ class NumbaBackend:
         same cross-validation and patience, searching from
         max(1, K - 2) upward (K chosen on the full data), so that the
         uncertainty of choosing K enters the error bar
-        (`reselected_bootstrap_fits`). Ignored when K is fixed or with
+        (``reselected_bootstrap_fits``). Ignored when K is fixed or with
         ``init``. See docs/uncertainty.md for its measured calibration and cost.
     """
 

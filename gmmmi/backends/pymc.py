@@ -15,6 +15,11 @@ Every chain starts at a jittered EM fit (the Numba backend's), with unordered
 means: MI is invariant to relabelling the components, so label switching does
 not bias it, while an ordering constraint was found to trap chains in
 different modes. PyMC is imported lazily; see ``docs/bayesian.md``.
+
+Two NUTS implementations sample the same model: PyMC's own (``sampler="pymc"``)
+and nutpie's (``sampler="nutpie"``, optional extra, lazily imported), which
+compiles the model's log density and gradient with Numba and runs the sampler
+in Rust.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ from .base import FitDiagnostics
 from .numba import NumbaBackend
 
 _INSTALL_HINT = 'The "pymc" backend needs PyMC; install it with: pip install "gmmmi[pymc]"'
+_NUTPIE_HINT = (
+    'sampler="nutpie" needs nutpie; install it with: pip install "gmmmi[nutpie]", '
+    'or use sampler="pymc" (PyMC\'s own NUTS).'
+)
 
 #: options of the Numba backend forwarded to it when it chooses K / gives the EM start
 _EM_OPTIONS = {
@@ -43,6 +52,7 @@ _OPTIONS = {
     "chains": 2,
     "target_accept": 0.9,
     "method": "nuts",
+    "sampler": "pymc",
     "cores": 1,
     "prior_weight_concentration": 1.0,
     "prior_mean_sd": 2.0,
@@ -54,6 +64,15 @@ _OPTIONS = {
 }
 
 _MIN_INIT_WEIGHT = 1e-3
+
+
+def _import_nutpie():
+    """Import nutpie, or raise ImportError with the install command."""
+    try:
+        import nutpie
+    except ImportError as err:
+        raise ImportError(_NUTPIE_HINT) from err
+    return nutpie
 
 
 def _import_pymc():
@@ -69,8 +88,15 @@ def _import_pymc():
 class PyMCBackend:
     """Bayesian Gaussian mixture sampled with NUTS (PyMC); S = chains * draws draws.
 
-    Options (passed as keyword arguments to ``fit`` / ``gmmmi.estimate``)
-    --------------------------------------------------------------------
+    The options below are keyword arguments of `fit` and of `gmmmi.estimate`
+    (``backend="pymc"``). The Numba backend's options ``init_type``,
+    ``scale``, ``threshold_fit``, ``reg_covar``, ``max_iter``, ``n_inits``,
+    ``n_folds``, ``metric_method``, ``threshold_components``, ``patience`` and
+    ``max_components`` are accepted too and forwarded to it, for choosing K
+    and the EM start of the chains.
+
+    Other Parameters
+    ----------------
     draws : int, default 1000
         Posterior draws kept per chain.
     tune : int, default 1000
@@ -81,11 +107,18 @@ class PyMCBackend:
         NUTS target acceptance rate in (0, 1); raise it if there are divergences.
     method : {"nuts"}, default "nuts"
         ``"advi"`` is refused with an explanation (see docs/bayesian.md).
+    sampler : {"pymc", "nutpie"}, default "pymc"
+        The NUTS implementation: PyMC's own, or nutpie's (``pip install
+        "gmmmi[nutpie]"``), which samples the same model with the same
+        starting points and checks. nutpie always compiles with Numba and
+        keeps the compiled model for later fits of the same shape in the
+        process.
     cores : int, default 1
-        Processes running chains in parallel. 1 runs the chains one after
-        another in this process, which is fastest for small data sets (each
-        worker process must reload the compiled model); use ``cores=chains``
-        for large ones. Draws do not depend on it.
+        Chains run in parallel (PyMC: worker processes; nutpie: threads).
+        With PyMC, 1 runs the chains one after another in this process,
+        which is fastest for small data sets (each worker process must
+        reload the compiled model); use ``cores=chains`` for large ones.
+        Draws do not depend on it.
     prior_weight_concentration : float, default 1.0
         Symmetric Dirichlet concentration of the weights (1 = uniform on the simplex).
     prior_mean_sd : float, default 2.0
@@ -100,8 +133,9 @@ class PyMCBackend:
     init_jitter : float, default 0.1
         Relative size of the per-chain perturbation of the starting point.
     compile_mode : str, default "NUMBA"
-        PyTensor compilation mode (``"NUMBA"`` needs no C compiler and
-        compiles in seconds; ``"FAST_RUN"`` is the C backend).
+        PyTensor compilation mode of ``sampler="pymc"`` (``"NUMBA"`` needs no
+        C compiler and compiles in seconds; ``"FAST_RUN"`` is the C backend).
+        nutpie always uses Numba.
     init_type, scale, threshold_fit, reg_covar, max_iter, n_inits, n_folds, metric_method,
     threshold_components, patience, max_components
         Forwarded to the Numba backend for choosing K and the EM start.
@@ -151,9 +185,11 @@ class PyMCBackend:
             ``method="nuts"``, ``sample_stats`` (xarray Dataset with ``chain``
             and ``draw`` dims, including ``diverging``), and a JSON-safe
             ``extra`` with ``chains``, ``draws``, ``tune``, ``target_accept``,
-            ``divergences``, ``seed`` (given to ``pm.sample``), ``cores``,
+            ``divergences``, ``seed`` (given to the sampler), ``sampler``, ``cores``,
             ``compile_mode``, ``k_source`` (where K came from), ``priors``
-            and ``timings`` (seconds).
+            and ``timings`` (seconds: ``sample``, the wall time of compiling
+            and sampling, ``sample_cpu`` its CPU time, and with nutpie
+            ``compile``, the part spent compiling).
         """
         opts = _check_options(options)
         pm = _import_pymc()
@@ -165,9 +201,14 @@ class PyMCBackend:
         else:
             k_source = "given" if k_given is not None else "numba cross-validation"
         seed = int(rng.integers(2**31 - 1))
-        initvals = [_initial_point(init, rng, opts["init_jitter"]) for _ in range(opts["chains"])]
-        model = _build_model(pm, X, K, opts)
-        idata, timings = _sample_nuts(pm, model, initvals, seed, progress, opts)
+        if opts["sampler"] == "nutpie":
+            idata, timings = _sample_nutpie(pm, X, init, seed, progress, opts)
+        else:
+            initvals = [
+                _initial_point(init, rng, opts["init_jitter"]) for _ in range(opts["chains"])
+            ]
+            model = _build_model(pm, X, K, opts)
+            idata, timings = _sample_nuts(pm, model, initvals, seed, progress, opts)
         draws = _posterior_draws(idata.posterior)
         divergences = int(idata.sample_stats["diverging"].sum())
         diag = FitDiagnostics(
@@ -188,6 +229,7 @@ class PyMCBackend:
                 "target_accept": opts["target_accept"],
                 "divergences": divergences,
                 "seed": seed,
+                "sampler": opts["sampler"],
                 "cores": opts["cores"],
                 "compile_mode": opts["compile_mode"],
                 "k_source": k_source,
@@ -291,6 +333,12 @@ def _check_options(options: dict) -> dict:
             "did not give a converged, correct posterior of MI for Gaussian mixtures "
             '(see docs/bayesian.md). Use method="nuts" (the default).'
         )
+    opts["sampler"] = check_choice("sampler", opts["sampler"], ("pymc", "nutpie"))
+    if opts["sampler"] == "nutpie" and opts["compile_mode"] != "NUMBA":
+        raise ValueError(
+            f'compile_mode={opts["compile_mode"]!r} applies to sampler="pymc" only: nutpie '
+            'always compiles with Numba. Drop compile_mode or use sampler="pymc".'
+        )
     opts["draws"] = check_int("draws", opts["draws"], minimum=1)
     opts["tune"] = check_int("tune", opts["tune"], minimum=0)
     opts["chains"] = check_int("chains", opts["chains"], minimum=1)
@@ -393,7 +441,7 @@ def _sample_nuts(pm, model, initvals, seed, progress, opts):
     import pytensor
     from threadpoolctl import threadpool_limits
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     mode = opts["compile_mode"]
     with (
         model,
@@ -417,7 +465,88 @@ def _sample_nuts(pm, model, initvals, seed, progress, opts):
             compute_convergence_checks=False,
             compile_kwargs={"mode": opts["compile_mode"]},
         )
-    return idata, {"sample": time.perf_counter() - t0}
+    return idata, {"sample": time.perf_counter() - t0, "sample_cpu": time.process_time() - c0}
+
+
+#: compiled nutpie models by (K, d, n, priors): later fits of the same shape skip compiling
+_NUTPIE_MODELS: dict = {}
+#: nutpie's sample statistics renamed to PyMC's, which `sampler_warnings` reads
+_NUTPIE_STATS = {"maxdepth_reached": "reached_max_treedepth"}
+
+
+def _sample_nutpie(pm, X, init, seed, progress, opts):
+    """Sample the same model with nutpie from jittered EM starts; return (idata, timings).
+
+    The compiled model is kept per (K, d, n, priors) and given new data with
+    ``with_data``. Each chain's start is `_initial_point` of the EM mixture,
+    jittered with a generator seeded by the seed nutpie passes for that chain,
+    and mapped to nutpie's unconstrained space by `_unconstrained_point`.
+    """
+    import dataclasses
+
+    from threadpoolctl import threadpool_limits
+
+    nutpie = _import_nutpie()
+    t0, c0 = time.perf_counter(), time.process_time()
+    K = init.n_components
+    priors = tuple(sorted((k, v) for k, v in opts.items() if k.startswith("prior_")))
+    key = (K, *X.shape, priors)
+    Xt = np.ascontiguousarray(X.T)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+        if key not in _NUTPIE_MODELS:
+            model = _build_model(pm, X, K, opts)
+            _NUTPIE_MODELS[key] = nutpie.compile_pymc_model(model, backend="numba")
+        compiled = _NUTPIE_MODELS[key].with_data(X_t=Xt)
+    t_compile = time.perf_counter() - t0
+
+    def chain_start(chain_seed):
+        chain_rng = np.random.default_rng(chain_seed)
+        return _unconstrained_point(_initial_point(init, chain_rng, opts["init_jitter"]))
+
+    compiled = dataclasses.replace(compiled, initial_point_func=chain_start)
+    with threadpool_limits(1):
+        idata = nutpie.sample(
+            compiled,
+            draws=opts["draws"],
+            tune=opts["tune"],
+            chains=opts["chains"],
+            cores=opts["cores"],
+            seed=seed,
+            target_accept=opts["target_accept"],
+            save_warmup=False,
+            progress_bar=bool(progress),
+        )
+    stats = idata.sample_stats.rename(
+        {k: v for k, v in _NUTPIE_STATS.items() if k in idata.sample_stats}
+    )
+    idata.sample_stats = stats
+    timings = {
+        "compile": t_compile,
+        "sample": time.perf_counter() - t0,
+        "sample_cpu": time.process_time() - c0,
+    }
+    return idata, timings
+
+
+def _unconstrained_point(point: dict) -> np.ndarray:
+    """A point of `_build_model` (constrained values) in nutpie's flat unconstrained space.
+
+    The free variables in model order: weights through PyMC's simplex transform
+    (centred log of the first K - 1 weights), means as they are, and each
+    packed Cholesky factor with its diagonal entries on the log scale.
+    """
+    log_w = np.log(point["weights"])
+    parts = [log_w[:-1] - log_w.mean(), np.ravel(point["means"])]
+    k = 0
+    while f"chol_{k}" in point:
+        packed = np.array(point[f"chol_{k}"], dtype=np.float64)
+        n = int(round((math.sqrt(8 * packed.size + 1) - 1) / 2))
+        diag = np.cumsum(np.arange(1, n + 1)) - 1
+        packed[diag] = np.log(packed[diag])
+        parts.append(packed)
+        k += 1
+    return np.concatenate(parts)
 
 
 def _posterior_draws(posterior) -> MixtureDraws:
