@@ -25,6 +25,10 @@ Available datasets (all truths in nats):
   class sizes (one Gaussian per class); truth by 1-d quadrature.
 * `transformed_gaussian` — a bivariate Gaussian pushed through strictly
   monotone maps (exp, signed log, cube, signed square); MI unchanged.
+* `robustness_suite` — 31 distributions with known MI and hard margins
+  (monotone maps, Gaussian copulas, `student_t`, `uniform_noise`,
+  `bivariate_mixture`, `gaussian_blocks` up to 5 x 5), for
+  ``benchmarks/bench_robustness.py`` and ``docs/robustness.md``.
 
 `get(name)` returns the default instance of any of them by name (used by the
 command line).
