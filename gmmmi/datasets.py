@@ -549,10 +549,12 @@ def student_t_mi(nu: float, cov, x_idx, y_idx) -> float:
     sub-matrices of the scale matrix, so with p = len(x_idx), q = len(y_idx)
     the closed-form entropies give I = H(x) + H(y) - H(x, y) =
 
-    ln(|S_x| |S_y| / |S|) / 2
-    + ln G(nu/2) + ln G((nu+p+q)/2) - ln G((nu+p)/2) - ln G((nu+q)/2)
-    + (nu+p)/2 psi((nu+p)/2) + (nu+q)/2 psi((nu+q)/2)
-    - (nu+p+q)/2 psi((nu+p+q)/2) - nu/2 psi(nu/2),
+    ::
+
+        ln(det S_x det S_y / det S) / 2
+        + ln G(nu/2) + ln G((nu+p+q)/2) - ln G((nu+p)/2) - ln G((nu+q)/2)
+        + (nu+p)/2 psi((nu+p)/2) + (nu+q)/2 psi((nu+q)/2)
+        - (nu+p+q)/2 psi((nu+p+q)/2) - nu/2 psi(nu/2),
 
     with G the gamma function and psi the digamma function. The first line is
     the Gaussian MI of the scale matrix; the rest is positive (x and y share
