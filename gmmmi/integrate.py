@@ -109,9 +109,9 @@ TOLERANCE = 1e-3
 
 #: Independent scrambles of the QMC rule; its error is QMC_ERROR_FACTOR standard errors.
 QMC_SCRAMBLES = 16
-QMC_ERROR_FACTOR = 4.0
+QMC_ERROR_FACTOR = 3.5
 #: log2 of the points per scramble at each refinement level of the QMC rule.
-_QMC_LEVELS = (9, 12, 14)
+_QMC_LEVELS = (10, 12, 14)
 _QMC_SEED = 0x6D6D69
 #: Largest share of the analytic excess bound added to the QMC error (nats).
 _QMC_MISSED_CAP = 0.1 * TOLERANCE
