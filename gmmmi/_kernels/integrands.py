@@ -388,6 +388,7 @@ def mc_sum_logpdf(
         Y = np.empty((BLOCK, d))
         z = np.empty(d)
         f = np.empty(BLOCK)
+        ratio = np.empty(BLOCK)
         ws = np.empty((Kq + d + 4, BLOCK))
         ibits = np.empty(BLOCK, dtype=np.int64)
         fbits = ibits.view(np.float64)
@@ -405,6 +406,7 @@ def mc_sum_logpdf(
             mc_draw_block(state, nb, cum, last, means[s], chols[s], Xb, z)
             for t in range(nb):
                 f[t] = 0.0
+                ratio[t] = 1.0
             for term in range(T):
                 dq = dims[term]
                 for t in range(nb):
@@ -428,8 +430,19 @@ def mc_sum_logpdf(
                     fbits,
                 )
                 c = coefs[term]
-                for t in range(nb):
-                    f[t] += c * (top[t] + math.log(ssum[t]))
+                if c == 1.0:  # one logarithm per point for all the +-1 terms together
+                    for t in range(nb):
+                        f[t] += top[t]
+                        ratio[t] *= ssum[t]
+                elif c == -1.0:
+                    for t in range(nb):
+                        f[t] -= top[t]
+                        ratio[t] /= ssum[t]
+                else:
+                    for t in range(nb):
+                        f[t] += c * (top[t] + math.log(ssum[t]))
+            for t in range(nb):
+                f[t] += math.log(ratio[t])
             # merge the block's mean and sum of squares into the running ones (Chan et al.)
             bm = 0.0
             for t in range(nb):
