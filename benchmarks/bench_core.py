@@ -296,9 +296,10 @@ def main() -> None:
     print("\nMC rows against their floor (the MC integrals alone, on the same fits):")
     for entry in record["cases"]:
         mc = entry["gmmmi_mc"]
-        per_point = (
-            mc["mc_integral_seconds"] / max(mc["mc_points"], 1) * 1e9 * (os.cpu_count() or 1)
-        )
+        if mc["mc_points"] == 0:
+            print(f"{entry['case']}: every fit in closed form, no points drawn")
+            continue
+        per_point = mc["mc_integral_seconds"] / mc["mc_points"] * 1e9 * (os.cpu_count() or 1)
         print(
             f"{entry['case']}: estimate {mc['seconds']:.3f} s, of which drawing and evaluating "
             f"{mc['mc_points']:.2g} points {mc['mc_integral_seconds']:.3f} s "
