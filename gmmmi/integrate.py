@@ -507,7 +507,7 @@ def _excess_bound(p: MixtureDraws, q: MixtureDraws, cv_comp: np.ndarray) -> np.n
     ratio = np.where(finite, ratio, np.inf)
     others = (q.weights > 0)[:, None, :] & (np.arange(q.n_components) != cv_comp[:, :, None])
     per_k = np.where(others, ratio, 0.0).sum(axis=2)
-    return np.where(p.weights > 0, p.weights * per_k, 0.0).sum(axis=1)
+    return (p.weights * np.where(p.weights > 0, per_k, 0.0)).sum(axis=1)
 
 
 def _qmc(groups, draws: np.ndarray, exact) -> tuple[np.ndarray, np.ndarray]:
@@ -529,7 +529,9 @@ def _qmc(groups, draws: np.ndarray, exact) -> tuple[np.ndarray, np.ndarray]:
                     term[numeric], bound = _qmc_term(
                         group.p.marginal(idx).select(rows), q.select(rows), level
                     )
-                    missed[numeric] += np.abs(group.scale[rows] * coef) * bound
+                    # capped first, so that a zero class weight times an infinite bound is 0
+                    capped = np.minimum(bound, _QMC_MISSED_CAP)
+                    missed[numeric] += np.abs(group.scale[rows] * coef) * capped
                 total += (group.scale[sel] * coef)[:, None] * term
         values[todo] = total.mean(axis=1)
         # The spread of the scrambles misses contributions from regions that the points

@@ -478,3 +478,17 @@ def test_large_errors_warn_at_the_callers_line(monkeypatch):
     with pytest.warns(IntegrationWarning, match="even after refinement") as rec:
         gmmmi.estimate(X, random_state=0, n_bootstrap=2, progress=False)
     assert rec[0].filename == __file__
+
+
+def test_empty_components_and_zero_class_weights_give_no_numpy_warnings():
+    # D3 is padded with empty components to D5's K; a class of weight 0 has an infinite
+    # excess bound; neither may produce 0 * inf (a RuntimeWarning, then NaN)
+    stacked = MixtureDraws.concatenate([paper_mixture("D3"), paper_mixture("D5")])
+    a, b = gaussian_draws([0.0], [[1.0]]), paper_mixture("D5").marginal([0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for method in ("quad", "qmc"):
+            result = mutual_information(stacked, 0, 1, method=method)
+            assert np.all(np.isfinite(result.values))
+            cat = categorical_mi([a, b], [[1.0, 0.0]], method=method)
+            np.testing.assert_allclose(cat.values, 0.0, atol=1e-12)

@@ -6,12 +6,12 @@ of its coordinates (a marginal of ``p``, or another mixture).
 
 * Quadrature (`quad_cross_entropy`): per component k of ``p``, the nodes of a
   fixed rule for the standard normal, mapped to ``x = mu_k + L_k z``; the sum
-  is weighted by ``w_k`` times the node weights. Two weight vectors are summed
-  over the same function values: the chosen rule and a lower-order one, whose
-  difference is the reported error.
-* Randomised quasi-Monte Carlo (`qmc_cross_entropy`): the same mapping of
-  given standard-normal points, one sum per scramble, with a single-component
-  control variate subtracted.
+  is weighted by ``w_k`` times the node weights. Several weight vectors are
+  summed over the same function values: the chosen rule, and rules whose
+  differences from it estimate its error.
+* Randomised quasi-Monte Carlo (`qmc_cross_entropy`): given standard-normal
+  points mapped by any square root of each component's covariance, one sum
+  per scramble, with a single-component control variate subtracted.
 * Monte Carlo (`mc_sum_logpdf`): points are drawn from ``p`` inside the kernel
   (one seed per draw, a block of points at a time) and the signed
   log-densities of every term are accumulated per point.
