@@ -137,12 +137,40 @@ def run_gmmmi(X: np.ndarray, repeats: int, **options) -> dict:
         times.append(time.perf_counter() - start)
         cpu_times.append(time.process_time() - cpu_start)
     mi, sd = res
-    return {
+    out = {
         "mi": mi,
         "sd": sd,
         "seconds": float(np.median(times)),
         "cpu_seconds": float(np.median(cpu_times)),
         "n_components": res.n_components,
+    }
+    if options.get("integral_method") == "mc":
+        out |= time_mc_integrals(res)
+    return out
+
+
+def time_mc_integrals(res) -> dict:
+    """The floor of an MC estimate: drawing and evaluating its points alone, on its own fits.
+
+    Times the Monte Carlo integral of the full-data fit and every bootstrap fit of `res`
+    (``MC_samples`` points each), and counts the fits integrated in closed form instead
+    (one Gaussian: no points drawn).
+    """
+    from gmmmi.integrate import mutual_information
+    from gmmmi.mixture import MixtureDraws
+
+    fits = MixtureDraws.concatenate([res.diagnostics.reference_fit, res.mixture])
+    n_points = int(res.meta["options"]["MC_samples"])
+    x, y = res.meta["blocks"]["x"], res.meta["blocks"]["y"]
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    result = mutual_information(fits, x, y, method="mc", mc_samples=n_points, rng=rng)
+    seconds = time.perf_counter() - start
+    sampled = int(np.count_nonzero(result.errors > 0))
+    return {
+        "mc_integral_seconds": seconds,
+        "mc_points": sampled * n_points,
+        "mc_closed_form_fits": fits.n_draws - sampled,
     }
 
 
@@ -265,6 +293,19 @@ def main() -> None:
         print(rows[-2], rows[-1], sep="\n", flush=True)
 
     print("\n".join(["", *rows, "", *verdicts(compared)]))
+    print("\nMC rows against their floor (the MC integrals alone, on the same fits):")
+    for entry in record["cases"]:
+        mc = entry["gmmmi_mc"]
+        if mc["mc_points"] == 0:
+            print(f"{entry['case']}: every fit in closed form, no points drawn")
+            continue
+        per_point = mc["mc_integral_seconds"] / mc["mc_points"] * 1e9 * (os.cpu_count() or 1)
+        print(
+            f"{entry['case']}: estimate {mc['seconds']:.3f} s, of which drawing and evaluating "
+            f"{mc['mc_points']:.2g} points {mc['mc_integral_seconds']:.3f} s "
+            f"({per_point:.0f} core-ns per point); {mc['mc_closed_form_fits']} fits in closed form"
+        )
+    print(f"load average {os.getloadavg()[0]:.2f}")
 
     if not args.no_cold:
         cold = run_fresh_process(make_cases()[0].X, empty_numba_cache=True)

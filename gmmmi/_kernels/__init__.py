@@ -2,5 +2,5 @@
 
 * ``linalg``     Cholesky factors, Gaussian and mixture log-densities, logsumexp.
 * ``em``         EM for full-covariance mixtures, k-means, batched fits (numba backend).
-* ``integrands`` Monte Carlo and Gauss-Hermite integrands for the integrators.
+* ``integrands`` quadrature, quasi-Monte Carlo and Monte Carlo integrands.
 """
