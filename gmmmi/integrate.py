@@ -54,7 +54,7 @@ Methods
 
 The errors of ``"quad"`` and ``"qmc"`` are meant as bounds: on a randomised
 set of mixtures (tests/test_integrate.py) the true error is below them in
-more than 99 % of cases. An `IntegrationWarning` is raised when one of them is
+more than 99 % of cases. An `~gmmmi.IntegrationWarning` is raised when one of them is
 still above `TOLERANCE` after refinement.
 """
 
@@ -109,6 +109,7 @@ TOLERANCE = 1e-3
 
 #: Independent scrambles of the QMC rule; its error is QMC_ERROR_FACTOR standard errors.
 QMC_SCRAMBLES = 16
+#: Standard errors (over the scrambles) reported as the QMC rule's error bound.
 QMC_ERROR_FACTOR = 3.5
 #: log2 of the points per scramble at each refinement level of the QMC rule.
 _QMC_LEVELS = (10, 12, 14)
