@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from . import integrate
 from ._validation import check_choice, check_float, check_int
 
 INIT_TYPES = ("random", "minmax", "kmeans", "randomized_kmeans", "random_sklearn", "kmeans_sklearn")
@@ -111,9 +112,10 @@ class MIDistParamHolder:
     ----------
     n_bootstrap : int, default=50
         Bootstrap replicas; below 1, a single fit on all data and no uncertainty.
-    integral_method : {'MC', 'quad'}, default='MC'
-        Monte Carlo (the original's default) or deterministic quadrature
-        (``'mc'`` is accepted too).
+    integral_method : {'MC', 'quad', 'qmc'}, default='MC'
+        Monte Carlo (the original's default), the deterministic rule that is
+        best for the dimension (``'quad'``) or randomised quasi-Monte Carlo
+        (``'qmc'``); ``'mc'`` is accepted too (see `gmmmi.integrate`).
     MC_samples : int, default=1e5
         Monte Carlo points per integral, used when integral_method is 'MC'.
     """
@@ -124,7 +126,7 @@ class MIDistParamHolder:
 
     def __post_init__(self):
         check_int("n_bootstrap", self.n_bootstrap)
-        check_choice("integral_method", str(self.integral_method).lower(), ("mc", "quad"))
+        check_choice("integral_method", str(self.integral_method).lower(), integrate.METHODS)
         check_int("MC_samples", self.MC_samples, minimum=1)
 
     def as_options(self) -> dict:
