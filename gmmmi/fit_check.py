@@ -1,18 +1,22 @@
 """Goodness of fit of a fitted Gaussian mixture: probability integral transforms (PIT).
 
-If the data follow the fitted density p, then for every coordinate j
+If the data follow the fitted density p, then
 
-* the marginal PIT ``F_j(x_j)`` (F_j the CDF of p's marginal of x_j) and
-* the conditional PIT ``F(x_j | x_1, ..., x_{j-1})`` (the Rosenblatt
-  transform, which also checks how the coordinates depend on each other)
+* the marginal PIT ``F_j(x_j)`` of every coordinate (F_j the CDF of p's
+  marginal of x_j) is uniform on (0, 1), and
+* the conditional PITs ``u_j = F(x_j | x_1, ..., x_{j-1})`` (the Rosenblatt
+  transform) are independent and uniform: every pair (u_i, u_j) is uniform
+  on the unit square. This checks how the coordinates depend on each other,
+  which is what the MI measures; a model with the right marginals but the
+  wrong dependence passes the first check and fails this one.
 
-are uniform on (0, 1), the conditional ones even independent. Both are exact
-for a Gaussian mixture: the conditional of a mixture is a mixture of the
-components' conditionals, reweighted by how well each component explains the
-preceding coordinates. A misfit shows as a non-flat histogram of the PIT,
-which a chi-squared test on equal-width bins measures: ``z`` is the excess
-of the statistic over its expectation in units of its sd (about N(0, 1) for a
-good fit; the fit used the same data, so slightly below).
+Both transforms are exact for a Gaussian mixture: the conditional of a
+mixture is a mixture of the components' conditionals, reweighted by how well
+each component explains the preceding coordinates. A misfit shows as a
+non-flat histogram, which a chi-squared test on equal-width bins (squares for
+pairs) measures; ``z`` is the excess of the statistic over its expectation in
+units of its sd (about N(0, 1) for a good fit; the fit used the same data, so
+slightly below).
 
 Reached through `gmmmi.Result.check_fit`.
 """
@@ -45,11 +49,15 @@ class FitCheck:
         PIT of each coordinate given the preceding ones (column 0 equals
         the marginal PIT).
     table : pandas.DataFrame
-        One row per (``kind``, coordinate), kind ``"marginal"`` or
-        ``"conditional"``: ``chi2``, ``dof``, ``z`` = (chi2 - dof) /
-        sqrt(2 dof), ``pvalue``, and ``misfit`` (pvalue < alpha).
+        Rows indexed by (``kind``, ``column``): (``"marginal"``, name) for the
+        uniformity of each marginal PIT, (``"joint"``, ``"a & b"``) for the
+        uniformity of each pair of conditional PITs on the unit square.
+        Columns ``chi2``, ``dof``, ``z`` = (chi2 - dof) / sqrt(2 dof),
+        ``pvalue``, and ``misfit`` (pvalue < alpha).
     bins : int
-        Equal-width bins of the chi-squared tests.
+        Equal-width bins of the marginal tests.
+    pair_bins : int
+        Bins per axis of the pair tests (pair_bins**2 squares).
     alpha : float
         Level of each test.
     """
@@ -59,11 +67,12 @@ class FitCheck:
     conditional: np.ndarray
     table: object
     bins: int
+    pair_bins: int
     alpha: float
 
     @property
     def ok(self) -> bool:
-        """True when no PIT histogram is flagged as a misfit."""
+        """True when no test flags a misfit."""
         return not bool(self.table["misfit"].any())
 
     def __repr__(self) -> str:
@@ -73,31 +82,32 @@ class FitCheck:
         else:
             worst = flagged["z"].idxmax()
             verdict = (
-                f"MISFIT in {len(flagged)} of {len(self.table)} PIT histograms "
+                f"MISFIT in {len(flagged)} of {len(self.table)} tests "
                 f"(worst: {worst[0]} {worst[1]}, z = {flagged.loc[worst, 'z']:+.1f} sd)"
             )
-        return f"FitCheck of {self.marginal.shape[0]} points, {self.bins} bins: {verdict}\n" + (
-            self.table.round(3).to_string()
-        )
+        head = f"FitCheck of {self.marginal.shape[0]} points: {verdict}\n"
+        return head + self.table.round(3).to_string()
 
     def plot(self, axes=None):
-        """Histograms of the PIT: one panel per coordinate, marginal and conditional.
+        """Histograms of the PIT: marginal ones on top, pairs of conditional ones below.
 
         Parameters
         ----------
-        axes : array of matplotlib Axes, shape (2, d), optional
+        axes : array of matplotlib Axes, shape (2, max(d, d (d - 1) / 2)), optional
             Where to draw; a new figure when None.
 
         Returns
         -------
-        numpy.ndarray of matplotlib Axes, shape (2, d)
+        numpy.ndarray of matplotlib Axes
         """
         from .plot import plot_pit
 
         return plot_pit(self, axes=axes)
 
 
-def check_fit(mixture: MixtureDraws, X, *, names=None, alpha=0.01, bins=None) -> FitCheck:
+def check_fit(
+    mixture: MixtureDraws, X, *, names=None, alpha=0.01, bins=None, pair_bins=None
+) -> FitCheck:
     """Test whether the data look like draws from a fitted mixture.
 
     Parameters
@@ -111,7 +121,11 @@ def check_fit(mixture: MixtureDraws, X, *, names=None, alpha=0.01, bins=None) ->
     alpha : float, default 0.01
         Level of each chi-squared test.
     bins : int, optional
-        Equal-width bins on (0, 1); default n / 50 clipped to [5, 20].
+        Equal-width bins of the marginal tests; default n / 50 clipped to
+        [5, 20].
+    pair_bins : int, optional
+        Bins per axis of the pair tests; default sqrt(n / 50) clipped to
+        [3, 8].
 
     Returns
     -------
@@ -130,30 +144,41 @@ def check_fit(mixture: MixtureDraws, X, *, names=None, alpha=0.01, bins=None) ->
         raise ValueError(f"X must have shape (n, {d}) with n >= 2; got {X.shape}.")
     n = X.shape[0]
     bins = int(np.clip(n // _POINTS_PER_BIN, 5, 20)) if bins is None else int(bins)
-    if bins < 2:
-        raise ValueError(f"bins must be at least 2; got {bins}.")
+    if pair_bins is None:
+        pair_bins = int(np.clip(np.sqrt(n / _POINTS_PER_BIN), 3, 8))
+    if min(bins, pair_bins) < 2:
+        raise ValueError(f"bins and pair_bins must be at least 2; got {bins}, {pair_bins}.")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
     names = [f"x{i}" for i in range(d)] if names is None else [str(v) for v in names]
     marginal, conditional = pit(mixture, X)
     rows, index = [], []
-    for kind, values in (("marginal", marginal), ("conditional", conditional)):
-        for j, name in enumerate(names):
-            if kind == "conditional" and j == 0:
-                continue  # the same as the marginal PIT
-            rows.append(_chi2_uniform(values[:, j], bins))
-            index.append((kind, name))
+    for j, name in enumerate(names):
+        counts = np.histogram(marginal[:, j], bins=bins, range=(0.0, 1.0))[0]
+        rows.append(_chi2_uniform(counts))
+        index.append(("marginal", name))
+    for i, j in pair_indices(d):
+        counts = np.histogram2d(
+            conditional[:, i], conditional[:, j], bins=pair_bins, range=[(0, 1), (0, 1)]
+        )[0]
+        rows.append(_chi2_uniform(counts))
+        index.append(("joint", f"{names[i]} & {names[j]}"))
     table = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["kind", "column"]))
     table["misfit"] = table["pvalue"] < alpha
-    return FitCheck(names, marginal, conditional, table, bins, float(alpha))
+    return FitCheck(names, marginal, conditional, table, bins, pair_bins, float(alpha))
 
 
-def _chi2_uniform(u, bins) -> dict:
-    """Chi-squared test of uniformity of ``u`` on ``bins`` equal bins of (0, 1)."""
-    counts = np.histogram(u, bins=bins, range=(0.0, 1.0))[0]
-    expected = u.size / bins
+def pair_indices(d: int) -> list[tuple[int, int]]:
+    """The pairs (i, j), i < j, of d coordinates, in the order of `FitCheck.table`."""
+    return [(i, j) for j in range(d) for i in range(j)]
+
+
+def _chi2_uniform(counts) -> dict:
+    """Chi-squared test of equal expected ``counts`` (any shape: bins or squares)."""
+    counts = np.ravel(counts)
+    expected = counts.sum() / counts.size
     chi2 = float(np.sum((counts - expected) ** 2) / expected)
-    dof = bins - 1
+    dof = counts.size - 1
     return {
         "chi2": chi2,
         "dof": dof,

@@ -661,50 +661,72 @@ def plot_loss_curves(loss_curves, ax=None):
 def plot_pit(check, axes=None):
     """Histograms of the probability integral transforms of a `gmmmi.fit_check.FitCheck`.
 
-    Top row: the PIT of each coordinate under its fitted marginal; bottom
-    row: given the preceding coordinates (the first coordinate has none, so
-    its panel is left empty). A good fit gives flat histograms: the grey band
-    is the expected count ± 2 sd (binomial) per bin. Each title gives the
-    chi-squared statistic's excess in sd units (z) and flags a misfit.
+    Top row: the PIT of each coordinate under its fitted marginal, with the
+    expected count ± 2 sd (binomial) per bin as a grey band. Bottom row: for
+    each pair of coordinates, the counts of their conditional PITs on a grid
+    of squares relative to the expected count (white: as expected). A good fit
+    is flat in every panel. Each title gives the chi-squared statistic's
+    excess in sd units (z) and flags a misfit.
 
     Parameters
     ----------
     check : gmmmi.fit_check.FitCheck
-    axes : array of matplotlib Axes, shape (2, d), optional
+    axes : array of matplotlib Axes, shape (2, max(d, d (d - 1) / 2)), optional
         Where to draw; a new figure when None.
 
     Returns
     -------
-    numpy.ndarray of matplotlib Axes, shape (2, d)
+    numpy.ndarray of matplotlib Axes
     """
     import matplotlib.pyplot as plt
 
+    from .fit_check import pair_indices
+
     n, d = check.marginal.shape
+    pairs = pair_indices(d)
+    ncols = max(d, len(pairs))
     if axes is None:
         _, axes = plt.subplots(
-            2, d, figsize=(2.6 * d + 0.6, 4.6), squeeze=False, layout="constrained"
+            2, ncols, figsize=(2.6 * ncols + 0.6, 5.0), squeeze=False, layout="constrained"
         )
-    axes = np.asarray(axes).reshape(2, d)
+    axes = np.asarray(axes).reshape(2, ncols)
+    for ax in axes.ravel():
+        ax.axis("off")
     expected = n / check.bins
     band = 2 * np.sqrt(expected * (1 - 1 / check.bins))
-    for r, (kind, values) in enumerate(
-        (("marginal", check.marginal), ("conditional", check.conditional))
-    ):
-        for j, name in enumerate(check.names):
-            ax = axes[r, j]
-            if (kind, name) not in check.table.index:
-                ax.axis("off")
-                continue
-            row = check.table.loc[(kind, name)]
-            color = TRUTH_COLOR if row["misfit"] else "C0"
-            ax.axhspan(expected - band, expected + band, color=INTERVAL_COLOR, alpha=0.3, lw=0)
-            ax.axhline(expected, color=INTERVAL_COLOR, lw=1)
-            ax.hist(values[:, j], bins=check.bins, range=(0, 1), color=color, alpha=0.7)
-            given = "" if kind == "marginal" else f" | {', '.join(check.names[:j])}"
-            verdict = "  MISFIT" if row["misfit"] else ""
-            ax.set_title(f"F({name}{given})\nz = {row['z']:+.1f} sd{verdict}", fontsize="small")
-            ax.set_xlim(0, 1)
-            ax.set_yticks([])
-            if r == 1 or d == 1:
-                ax.set_xlabel("PIT")
+    for j, name in enumerate(check.names):
+        ax = axes[0, j]
+        ax.axis("on")
+        row = check.table.loc[("marginal", name)]
+        ax.axhspan(expected - band, expected + band, color=INTERVAL_COLOR, alpha=0.3, lw=0)
+        ax.axhline(expected, color=INTERVAL_COLOR, lw=1)
+        color = TRUTH_COLOR if row["misfit"] else "C0"
+        ax.hist(check.marginal[:, j], bins=check.bins, range=(0, 1), color=color, alpha=0.7)
+        ax.set(xlim=(0, 1), yticks=[], xlabel=f"F({name})")
+        ax.set_title(_pit_title(row), fontsize="small")
+    b = check.pair_bins
+    for c, (i, j) in enumerate(pairs):
+        ax = axes[1, c]
+        ax.axis("on")
+        label = f"{check.names[i]} & {check.names[j]}"
+        row = check.table.loc[("joint", label)]
+        u = check.conditional
+        counts = np.histogram2d(u[:, i], u[:, j], bins=b, range=[(0, 1), (0, 1)])[0]
+        ratio = counts.T / (n / b**2)
+        image = ax.imshow(ratio, origin="lower", extent=(0, 1, 0, 1), cmap="RdBu_r", vmin=0, vmax=2)
+        ax.set(xlabel=_conditional_cdf(check.names, i), ylabel=_conditional_cdf(check.names, j))
+        ax.set_title(_pit_title(row), fontsize="small")
+    if pairs:
+        axes[1, 0].figure.colorbar(image, ax=axes[1, len(pairs) - 1], label="count / expected")
     return axes
+
+
+def _conditional_cdf(names, k) -> str:
+    """``F(x_k | x_0, ..., x_k-1)`` with the coordinates' names."""
+    given = "" if k == 0 else f" | {', '.join(names[:k])}"
+    return f"F({names[k]}{given})"
+
+
+def _pit_title(row) -> str:
+    """The test's excess in sd units, and MISFIT when flagged."""
+    return f"z = {row['z']:+.1f} sd" + ("  MISFIT" if row["misfit"] else "")

@@ -617,10 +617,11 @@ class Result:
     def check_fit(self, x, y=None, *, z=None, alpha=0.01, bins=None):
         """Goodness of fit of the fitted mixture: probability integral transforms.
 
-        See `gmmmi.fit_check.check_fit`: the data pushed through the fitted
-        marginal CDFs, and through the conditional CDFs F(x_j | x_1..x_j-1)
-        (which check the dependence, what the MI is about), are uniform for a
-        good fit; a chi-squared test on ``bins`` bins flags those that are not.
+        See `gmmmi.fit_check`: the data pushed through the fitted marginal
+        CDFs are uniform for a good fit, and pushed through the conditional
+        CDFs F(x_j | x_1..x_j-1), every pair is uniform on the unit square
+        (which checks the dependence, what the MI is about). Chi-squared
+        tests flag what is not; ``z`` says by how many sd.
 
         Parameters
         ----------
@@ -629,12 +630,12 @@ class Result:
         alpha : float, default 0.01
             Level of each test.
         bins : int, optional
-            Histogram bins of the test; default between 5 and 20 (about 50
-            points per bin).
+            Bins of the marginal tests; default n / 50 clipped to [5, 20].
 
         Returns
         -------
         gmmmi.fit_check.FitCheck
+            ``.ok``, ``.table`` (one row per test) and ``.plot()``.
         """
         from .fit_check import check_fit
 
