@@ -205,3 +205,24 @@ def test_loss_curves(rng, tmp_path):
     assert [line.get_color() for line in ax.get_lines()] == ["0.5", "0.5", "salmon", "salmon"]
     with pytest.raises(ValueError, match="No loss curves"):
         plot_loss_curves({})
+
+
+# ---------------------------------------------------------------- heat-map
+def test_heat_map_labels_show_two_significant_digits_of_the_sd():
+    """A small but clearly non-zero MI is never written "0.00±0.00"."""
+    import pandas as pd
+
+    from gmmmi.parallel import MIMatrix
+
+    names = ["a", "b", "c"]
+    mean = pd.DataFrame(
+        [[np.nan, 0.0042, 0.31], [0.0042, np.nan, 0.0007], [0.31, 0.0007, np.nan]], names, names
+    )
+    sd = pd.DataFrame(
+        [[np.nan, 0.0011, 0.024], [0.0011, np.nan, 0.0009], [0.024, 0.0009, np.nan]], names, names
+    )
+    ax = MIMatrix(mean, sd, errors={}, results={}, symmetric=True).plot()
+    texts = {(t.get_position()): t.get_text() for t in ax.texts}
+    assert texts[(1, 0)] == "0.0042±0.0011"  # 3.8 sd from zero: not hatched, readable
+    assert texts[(2, 0)] == "0.310±0.024"
+    assert texts[(2, 1)] == "0.00070±0.00090"
