@@ -222,7 +222,7 @@ class Result:
 
     def _interval_line(self) -> str | None:
         """The recommended 95% interval in words, or None without an sd."""
-        if not np.isfinite(self.sd):
+        if not (np.isfinite(self.sd) and self.sd > 0):
             return None
         low, high = self.interval()
         decimals = _decimals(self.sd)

@@ -198,6 +198,12 @@ def test_repr_posterior_and_single_fit(rng):
     assert repr(single) == "MI(height; weight) = 0.2135 nat (numba, single fit, K=1)"
 
 
+def test_repr_of_identical_draws_has_no_interval(rng):
+    res = make_bootstrap_result(rng, kl=False)
+    res.draws["mi"][:] = 0.21  # every replica the same: sd 0, no interval to show
+    assert repr(res) == "MI(height; weight) = 0.21 nat (numba, 50 bootstrap, K=2)"
+
+
 def test_repr_names_multi_column_blocks(rng):
     res = make_posterior_result(rng)
     res.meta["labels"] = {"x": ["a", "b"], "y": ["c"], "z": []}
