@@ -222,7 +222,7 @@ class Result:
 
     def _interval_line(self) -> str | None:
         """The recommended 95% interval in words, or None without an sd."""
-        if not (np.isfinite(self.sd) and self.sd > 0):
+        if not _has_spread(self.value, self.sd):
             return None
         low, high = self.interval()
         decimals = _decimals(self.sd)
@@ -789,12 +789,18 @@ def _decimals(sd: float) -> int:
     return max(0, 1 - int(math.floor(math.log10(sd))))
 
 
+def _has_spread(value: float, sd: float) -> bool:
+    """True for a finite sd above rounding noise (1e-12 of the value, or 1e-300)."""
+    return bool(np.isfinite(sd) and sd > max(1e-12 * abs(value), 1e-300))
+
+
 def format_pm(value: float, sd: float, *, sep: str = " ± ") -> str:
     """``value ± sd`` with sd to 2 significant digits and value to the same decimal.
 
-    Without a positive finite sd, the value alone to 4 significant digits.
+    Without a finite sd above rounding noise (e.g. identical draws), the value
+    alone to 4 significant digits.
     """
-    if not np.isfinite(sd) or sd <= 0 or not np.isfinite(value):
+    if not (np.isfinite(value) and _has_spread(value, sd)):
         return f"{value:.4g}"
     decimals = _decimals(sd)
     return f"{value:.{decimals}f}{sep}{sd:.{decimals}f}"
