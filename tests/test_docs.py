@@ -71,3 +71,15 @@ def test_page_code_runs_and_prints_what_the_page_quotes(page, tmp_path, monkeypa
                 f"{page.name}, block at line {line} printed\n{printed.getvalue()}"
                 f"but the page quotes\n{quoted}"
             )
+
+
+def test_install_commands_work_from_a_clone():
+    """gmmmi is not on PyPI: extras are installed from the clone, ``pip install ".[pymc]"``."""
+    from_index = re.compile(r"pip install [\"']?gmmmi\[")
+    offending = [
+        f"{page.name}:{number}"
+        for page in PAGES
+        for number, line in enumerate(page.read_text().splitlines(), 1)
+        if from_index.search(line)
+    ]
+    assert offending == [], f'write pip install ".[extra]" instead of "gmmmi[extra]" at {offending}'
