@@ -659,7 +659,7 @@ def plot_loss_curves(loss_curves, ax=None):
 
 
 def plot_pit(check, axes=None):
-    """Histograms of the probability integral transforms of a `gmmmi.fit_check.FitCheck`.
+    """Histograms of the probability integral transforms of a ``gmmmi.fit_check.FitCheck``.
 
     Top row: the PIT of each coordinate under its fitted marginal, with the
     expected count ± 2 sd (binomial) per bin as a grey band. Bottom row: for

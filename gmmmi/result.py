@@ -617,7 +617,7 @@ class Result:
     def check_fit(self, x, y=None, *, z=None, alpha=0.01, bins=None):
         """Goodness of fit of the fitted mixture: probability integral transforms.
 
-        See `gmmmi.fit_check`: the data pushed through the fitted marginal
+        See ``gmmmi.fit_check``: the data pushed through the fitted marginal
         CDFs are uniform for a good fit, and pushed through the conditional
         CDFs F(x_j | x_1..x_j-1), every pair is uniform on the unit square
         (which checks the dependence, what the MI is about). Chi-squared
