@@ -82,7 +82,7 @@ def estimate(
     backend : str or Backend, default "numba"
         ``"numba"``: EM fits, K chosen by cross-validation, bootstrap refits.
         ``"pymc"``: a Bayesian mixture whose posterior draws replace the
-        bootstrap (needs ``pip install "gmmmi[pymc]"``). Or a plugin's name,
+        bootstrap (needs ``pip install ".[pymc]"``). Or a plugin's name,
         or a `~gmmmi.backends.Backend` object.
     kl : bool, default False
         Also compute KL[p(x) || p(y)] and KL[p(y) || p(x)] between the two
@@ -176,7 +176,7 @@ def estimate(
         are divergences.
     sampler : {"pymc", "nutpie"}, default "pymc"
         NUTS implementation (``backend="pymc"``): PyMC's own, or nutpie's
-        (``pip install "gmmmi[nutpie]"``) on the same model.
+        (``pip install ".[nutpie]"``) on the same model.
     cores : int, default 1
         Chains run in parallel (``backend="pymc"``).
 

@@ -170,8 +170,20 @@ def _select(columns: dict, names, path: str, role: str):
         raise CLIError(
             f"--{role}: column {missing[0]!r} not found in {path}; available: {available}."
         )
-    arrays = [columns[n] for n in names]
-    return arrays[0] if len(arrays) == 1 else np.column_stack(arrays)
+    import pandas as pd
+
+    frames = [_labelled(n, columns[n]) for n in names]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
+
+
+def _labelled(name: str, column: np.ndarray):
+    """A column as a pandas object carrying its name (``name:j`` per column of a 2-D block),
+    so that the result, its JSON and its plots are labelled with the file's column names."""
+    import pandas as pd
+
+    if column.ndim == 1:
+        return pd.Series(column, name=name)
+    return pd.DataFrame(column, columns=[f"{name}:{j}" for j in range(column.shape[1])])
 
 
 def _flatten_blocks(columns: dict) -> dict:
@@ -332,10 +344,7 @@ def cmd_estimate(args) -> int:
     if args.plot:
         _savefig(_figure(res.plot()), args.plot)
     if args.plot_fit:
-        data = np.column_stack([a for a in (x, y, z) if a is not None])
-        if args.categorical:
-            data = None if z is None else np.column_stack([x, z])
-        _savefig(_figure(res.plot_fit(data)), args.plot_fit)
+        _savefig(_figure(res.plot_fit(x, y, z=z)), args.plot_fit)
     if args.save:
         res.to_netcdf(args.save)
         print(f"wrote {args.save}", file=sys.stderr)
@@ -348,7 +357,7 @@ def _result_json(res) -> dict:
         "value": res.value,
         "sd": res.sd,
         "unit": res.unit,
-        "hdi_94": list(res.hdi(0.94)) if res.n_chains * res.n_draws > 1 else None,
+        "interval": _interval_json(res),
         "draws_mean": res.draws_mean,
         "n_components": res.n_components,
     }
@@ -357,6 +366,14 @@ def _result_json(res) -> dict:
     keys = ("backend", "method", "n_samples", "integral_method", "random_state", "labels")
     out["meta"] = {k: res.meta[k] for k in keys if k in res.meta}
     return out
+
+
+def _interval_json(res) -> dict:
+    """The recommended 95% interval (what ``print(res)`` shows), named; null bounds without sd."""
+    from .result import interval_name
+
+    low, high = res.interval(0.95)
+    return {"prob": 0.95, "method": "normal", "name": interval_name(0.95), "low": low, "high": high}
 
 
 def _records(frame) -> list:
@@ -401,7 +418,7 @@ def _executor(args):
             from distributed import Client
         except ImportError:
             raise CLIError(
-                "--scheduler needs dask.distributed: pip install 'gmmmi[dask]'."
+                "--scheduler needs dask.distributed: pip install '.[dask]' from a clone of gmmmi."
             ) from None
         try:
             client = Client(args.scheduler, timeout="10s")

@@ -465,12 +465,14 @@ class EstimateMI:
         legend_kwargs=None,
         levels=(0.68, 0.95),
     ):
-        """Corner plot of the data against samples of the full-data fit.
+        """Corner plot of the data's density contours against the full-data fit's.
 
-        See `gmmmi.plot.plot_fitted_contours` for every parameter; samples
-        are drawn with the fit's seed and ``parameters`` defaults to the
-        data's column names (``X1, X2, Z1...`` for a single array). For a
-        categorical fit the mixture is p(x) over all categories.
+        See `gmmmi.plot.plot_fitted_contours` for every parameter; the
+        model's contours are exact (from its density on a grid), so
+        ``n_samples``, kept for the original's signature, is ignored.
+        ``parameters`` defaults to the data's column names (``X1, X2, Z1...``
+        for a single array). For a categorical fit the mixture is p(x) over
+        all categories. ``gmmmi.Result.plot_fit`` draws the same plot.
 
         Returns
         -------
@@ -485,7 +487,6 @@ class EstimateMI:
             self._joint_data(),
             parameters=self.fit_result.column_labels() if parameters is None else parameters,
             extents=extents,
-            n_samples=n_samples,
             rng=seed if isinstance(seed, (int, np.integer)) else None,
             kde=kde,
             levels=levels,

@@ -780,7 +780,8 @@ class MIMatrix:
         """Annotated heat-map of the MI, with its uncertainty visible.
 
         Each cell is coloured by the mean MI and, if ``annotate``, labelled
-        ``"mean±sd"``. Cells whose mean is less than ``min_ratio`` standard
+        ``"mean±sd"``, the sd to two significant digits and the mean to the
+        same decimal. Cells whose mean is less than ``min_ratio`` standard
         deviations from zero (not clearly non-zero) are hatched; failed pairs
         are grey and marked "failed".
 
@@ -801,6 +802,8 @@ class MIMatrix:
         import matplotlib.pyplot as plt
         from matplotlib.patches import Rectangle
 
+        from .result import format_pm
+
         mean, sd = self.mean.to_numpy(float), self.sd.to_numpy(float)
         p, q = mean.shape
         annotate = max(p, q) <= 20 if annotate is None else annotate
@@ -810,7 +813,6 @@ class MIMatrix:
             _, ax = plt.subplots(figsize=size, layout="constrained")
         finite = mean[np.isfinite(mean)]
         vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-        digits = 2 if vmax >= 0.1 else 3
         img = ax.imshow(np.ma.masked_invalid(mean), cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
         cmap_obj = img.get_cmap()
         ax.set_facecolor("white")
@@ -831,7 +833,7 @@ class MIMatrix:
                 if annotate:
                     r, g, b, _ = cmap_obj(img.norm(m))
                     dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-                    text = f"{m:.{digits}f}" + (f"±{s:.{digits}f}" if np.isfinite(s) else "")
+                    text = format_pm(m, s, sep="±")
                     color = "white" if dark else "black"
                     ax.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
         for r, c in self.errors:

@@ -4,9 +4,11 @@ Sections:
 
 * distributions of an estimated quantity (`plot_distribution`);
 * fitted mixtures: component ellipses (`plot_mixture_ellipses`), a
-  corner grid for d > 2 (`plot_corner`), and data-vs-model density
-  contours (`plot_fitted_contours`);
-* fit diagnostics: EM loss curves (`plot_loss_curves`).
+  corner grid of them (`plot_corner`), and data-vs-model density
+  contours, the model's exact (`plot_fitted_contours`, one panel:
+  `plot_density_contours`);
+* fit diagnostics: EM loss curves (`plot_loss_curves`) and PIT histograms
+  (`plot_pit`).
 
 Every function draws on the Axes it is given (or a new one), returns what it
 drew on and never calls ``plt.show()``.
@@ -26,7 +28,7 @@ DATA_COLOR = "0.45"
 FIT_COLOR = "C1"
 POINT_COLOR = "black"
 TRUTH_COLOR = "C3"
-HDI_COLOR = "0.6"
+INTERVAL_COLOR = "0.6"
 TRAIN_COLOR = "0.5"
 VALID_COLOR = "salmon"
 
@@ -46,16 +48,16 @@ def plot_distribution(
     values,
     *,
     point=None,
-    hdi=None,
+    interval=None,
+    interval_label="interval",
     truth=None,
     label="MI",
     unit="nat",
     ax=None,
-    hdi_prob=None,
     bins="auto",
     color="C0",
 ):
-    """Histogram of the draws of one quantity, with its estimate, HDI and truth.
+    """Histogram of the draws of one quantity, with its estimate, interval and truth.
 
     Parameters
     ----------
@@ -64,8 +66,10 @@ def plot_distribution(
         is drawn as its own step histogram on shared bins.
     point : float, optional
         The reported estimate, drawn as a solid vertical line.
-    hdi : (float, float), optional
-        Highest-density interval, shaded.
+    interval : (float, float), optional
+        An interval of the quantity (e.g. `gmmmi.Result.interval`), shaded.
+    interval_label : str, default "interval"
+        Its legend entry, e.g. ``"95% interval (value ± 1.96 sd)"``.
     truth : float, optional
         A known true value, drawn as a dashed vertical line.
     label : str, default "MI"
@@ -73,8 +77,6 @@ def plot_distribution(
     unit : str, default "nat"
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
-    hdi_prob : float, optional
-        Probability mass of ``hdi``, shown in the legend.
     bins : int, sequence or str, default "auto"
         Passed to `numpy.histogram_bin_edges`.
     color : str, default "C0"
@@ -111,10 +113,13 @@ def plot_distribution(
         ax.set_ylabel("density")
     else:
         ax.set_yticks([])
-        _frame_vertical_lines(ax, [v for v in (point, truth) if v is not None] + list(hdi or []))
-    if hdi is not None:
-        hdi_label = "HDI" if hdi_prob is None else f"{100 * hdi_prob:g}% HDI"
-        ax.axvspan(hdi[0], hdi[1], color=HDI_COLOR, alpha=0.25, lw=0, zorder=0, label=hdi_label)
+        lines = [v for v in (point, truth) if v is not None] + list(interval or [])
+        _frame_vertical_lines(ax, lines)
+    if interval is not None:
+        low, high = interval
+        ax.axvspan(
+            low, high, color=INTERVAL_COLOR, alpha=0.25, lw=0, zorder=0, label=interval_label
+        )
     if point is not None:
         ax.axvline(point, color=POINT_COLOR, lw=2, label=f"estimate {point:.4g}")
     if truth is not None:
@@ -309,8 +314,10 @@ def _corner_handles(X, color):
     return handles
 
 
-#: KDE and histogram points per axis of the contour grid of `plot_fitted_contours`
+#: KDE, histogram and model-density points per axis of the contour grid
 _CONTOUR_GRID = 80
+#: points per axis of the 1-D marginal densities
+_DENSITY_GRID = 200
 #: at most this many points enter a KDE (a random subset beyond), to bound its cost
 _KDE_MAX_POINTS = 4000
 
@@ -321,7 +328,6 @@ def plot_fitted_contours(
     *,
     parameters=None,
     extents=None,
-    n_samples=None,
     rng=None,
     kde=True,
     levels=(0.68, 0.95),
@@ -330,18 +336,20 @@ def plot_fitted_contours(
     colors=(DATA_COLOR, FIT_COLOR),
     legend_kwargs=None,
 ):
-    """Corner plot of the data against samples of a fitted mixture, as contours.
+    """Corner plot of the data's density against a fitted mixture's, as contours.
 
     Below the diagonal, each pair of coordinates gets the contours enclosing
-    the ``levels`` probability mass of the data's density and of the mixture
-    samples' density (the inner region shaded); the diagonal shows both 1-D
-    densities. Where the two sets of contours disagree the mixture misses a
-    feature of the data.
+    the ``levels`` probability mass of the data's density (a KDE or a
+    histogram) and of the mixture's exact 2-D marginal density, evaluated on a
+    grid; the model's contours are labelled with their mass, and the data's
+    innermost region is shaded. The diagonal shows both 1-D densities (the
+    model's exact). Where the two disagree the mixture misses a feature of the
+    data.
 
     Parameters
     ----------
     mixture : MixtureDraws
-        Its first draw is sampled (pass a reference fit, S = 1, to show that).
+        Its first draw is drawn (pass a reference fit, S = 1, to show that).
     X : array_like, shape (n, d)
         The data, in the mixture's column order and units.
     parameters : sequence of str, optional
@@ -349,20 +357,18 @@ def plot_fitted_contours(
     extents : dict or sequence, optional
         Plot range per coordinate: ``{name: (low, high)}`` (names from
         ``parameters``) or a length-d sequence of (low, high). Missing
-        coordinates get the 0.5-99.5 percentile range of the data and samples,
-        padded by 10%.
-    n_samples : int, optional
-        Mixture samples drawn; default n, the number of data points.
+        coordinates get the 0.5-99.5 percentile range of the data, widened to
+        every component's mean ± 2.5 sd, padded by 10%.
     rng : numpy.random.Generator or int, optional
-        Seed of the mixture samples (and of the KDE subsets).
+        Seed of the random subsets of more than 4000 points entering a KDE.
     kde : bool, default True
-        Smooth densities with `scipy.stats.gaussian_kde` (on at most 4000
-        random points per set); False uses 2-D histograms, which is faster
-        and noisier.
+        Smooth the data with `scipy.stats.gaussian_kde`; False uses 2-D
+        histograms, which is faster and noisier.
     levels : sequence of float, default (0.68, 0.95)
         Probability mass enclosed by each contour, increasing.
     shade_alpha : float, default 0.35
-        Opacity of the shaded region inside the innermost contour (0: none).
+        Opacity of the shaded region inside the data's innermost contour
+        (0: none).
     linewidths : float, default 1.5
         Width of the contour and density lines.
     colors : (str, str), default ("0.45", "C1")
@@ -382,14 +388,13 @@ def plot_fitted_contours(
             f"X must have shape (n, {mixture.n_dim}), the mixture's coordinates; got {X.shape}."
         )
     rng = np.random.default_rng(rng)
+    mixture = mixture.select(0)
     d = X.shape[1]
-    n_samples = X.shape[0] if n_samples is None else int(n_samples)
-    samples = mixture.select(0).sample(n_samples, rng)[0]
     names = [f"x{i}" for i in range(d)] if parameters is None else [str(p) for p in parameters]
     if len(names) != d:
         raise ValueError(f"parameters must name all {d} coordinates; got {len(names)} names.")
-    lims = _contour_extents(extents, names, X, samples)
-    sets = [(X, colors[0]), (samples, colors[1])]
+    lims = _contour_extents(extents, names, X, mixture)
+    data_color, fit_color = colors
     size = max(2.4 * d + 0.8, 4.0)
     fig, axes = plt.subplots(d, d, figsize=(size, size - 0.4), squeeze=False)
     for row in range(d):
@@ -398,20 +403,23 @@ def plot_fitted_contours(
             if col > row:
                 ax.axis("off")
                 continue
-            for values, color in sets:
-                if col == row:
-                    _density_1d(ax, values[:, row], lims[row], kde, rng, color, linewidths)
-                else:
-                    pair = values[:, [col, row]]
-                    density = _density_2d(pair, lims[col], lims[row], kde, rng)
-                    _mass_contours(ax, *density, levels, color, shade_alpha, linewidths)
+            if col == row:
+                _density_1d(ax, X[:, row], lims[row], kde, rng, data_color, linewidths)
+                grid = np.linspace(*lims[row], _DENSITY_GRID)
+                ax.plot(
+                    grid, _mixture_density(mixture, [row], grid), color=fit_color, lw=linewidths
+                )
+            else:
+                density = _density_2d(X[:, [col, row]], lims[col], lims[row], kde, rng)
+                _mass_contours(ax, *density, levels, data_color, shade_alpha, linewidths)
+                _model_contours(ax, mixture, (col, row), lims, levels, fit_color, linewidths)
             ax.set_xlim(lims[col])
             if col != row:
                 ax.set_ylim(lims[row])
             _corner_labels(ax, row, col, d, names)
     handles = [
-        Line2D([], [], color=colors[0], lw=linewidths, label="data"),
-        Line2D([], [], color=colors[1], lw=linewidths, label="fitted model"),
+        Line2D([], [], color=data_color, lw=linewidths, label="data"),
+        Line2D([], [], color=fit_color, lw=linewidths, label="fitted model"),
     ]
     legend_kwargs = {"loc": "upper right", "frameon": False, **(legend_kwargs or {})}
     # a single panel has no empty corner for the figure legend: put it inside
@@ -420,10 +428,88 @@ def plot_fitted_contours(
     return fig
 
 
-def _contour_extents(extents, names, X, samples):
-    """(low, high) per coordinate: the user's, else the padded 0.5-99.5 percentile range."""
-    both = np.concatenate([X, samples])
-    low, high = np.percentile(both, [0.5, 99.5], axis=0)
+def plot_density_contours(
+    mixture: MixtureDraws, X=None, *, ax=None, dims=(0, 1), levels=(0.68, 0.95), color=FIT_COLOR
+):
+    """One panel: the data scattered under a mixture's exact, labelled density contours.
+
+    Parameters
+    ----------
+    mixture : MixtureDraws
+        Its first draw is drawn.
+    X : array_like, shape (n, d), optional
+        Data, in the mixture's columns and units.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    dims : (int, int), default (0, 1)
+        The two coordinates shown (horizontal, vertical).
+    levels : sequence of float, default (0.68, 0.95)
+        Probability mass enclosed by each contour (of the 2-D marginal).
+    color : str, default "C1"
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax, figsize=(5.0, 5.0))
+    mixture = mixture.select(0)
+    X = None if X is None else np.asarray(X, dtype=np.float64)
+    lims = _contour_extents(None, [f"x{i}" for i in range(mixture.n_dim)], X, mixture)
+    handles = []
+    if X is not None:
+        i, j = dims
+        ax.scatter(X[:, i], X[:, j], s=4, color=DATA_COLOR, alpha=0.35, lw=0, rasterized=True)
+        handles.append(Line2D([], [], ls="", marker="o", ms=4, color=DATA_COLOR, label="data"))
+    _model_contours(ax, mixture, dims, lims, levels, color, 1.5)
+    handles.append(Line2D([], [], color=color, lw=1.5, label="fitted model (mass enclosed)"))
+    ax.set_xlim(lims[dims[0]])
+    ax.set_ylim(lims[dims[1]])
+    ax.legend(handles=handles, frameon=False, fontsize="small", loc="upper left")
+    return ax
+
+
+def _mixture_density(mixture: MixtureDraws, idx, *grids) -> np.ndarray:
+    """The exact marginal density over coordinates ``idx`` on the product of ``grids``.
+
+    One grid: shape (n,); two: shape (ny, nx), rows following the second grid.
+    """
+    if len(grids) == 1:
+        points = grids[0][:, None]
+        return np.exp(mixture.marginal(idx).logpdf(points)[0])
+    gx, gy = np.meshgrid(*grids)
+    points = np.column_stack([gx.ravel(), gy.ravel()])
+    return np.exp(mixture.marginal(idx).logpdf(points)[0]).reshape(gx.shape)
+
+
+def _model_contours(ax, mixture, dims, lims, levels, color, linewidth):
+    """The mixture's exact 2-D marginal density contours, labelled with the mass they enclose."""
+    i, j = dims
+    x = np.linspace(*lims[i], _CONTOUR_GRID)
+    y = np.linspace(*lims[j], _CONTOUR_GRID)
+    grid = _mixture_density(mixture, [i, j], x, y)
+    levels = np.sort(np.asarray(levels, dtype=np.float64))
+    thresholds = _mass_levels(grid, levels)
+    if thresholds is None:
+        return
+    # thresholds increase while masses decrease: the largest mass is the outermost contour
+    labels = dict(zip(thresholds, [f"{100 * m:g}%" for m in levels[::-1]], strict=False))
+    contours = ax.contour(x, y, grid, levels=thresholds, colors=[color], linewidths=linewidth)
+    ax.clabel(contours, fmt=labels, fontsize="x-small", inline=True)
+
+
+def _contour_extents(extents, names, X, mixture):
+    """(low, high) per coordinate: the user's, else the data's and the mixture's, padded.
+
+    The default range spans the 0.5-99.5 percentiles of the data (if any) and
+    every component's mean ± 2.5 sd, padded by 10%.
+    """
+    used = mixture.weights[0] > 0
+    mu = mixture.means[0, used]
+    sd = np.sqrt(np.diagonal(mixture.covariances[0, used], axis1=1, axis2=2))
+    low, high = (mu - 2.5 * sd).min(axis=0), (mu + 2.5 * sd).max(axis=0)
+    if X is not None:
+        data_low, data_high = np.percentile(X, [0.5, 99.5], axis=0)
+        low, high = np.minimum(low, data_low), np.maximum(high, data_high)
     pad = 0.1 * np.where(high > low, high - low, 1.0)
     lims = [[lo - p, hi + p] for lo, hi, p in zip(low, high, pad, strict=True)]
     if extents is None:
@@ -456,7 +542,7 @@ def _density_1d(ax, values, lim, kde, rng, color, linewidth):
     if kde:
         from scipy.stats import gaussian_kde
 
-        grid = np.linspace(lim[0], lim[1], 200)
+        grid = np.linspace(lim[0], lim[1], _DENSITY_GRID)
         ax.plot(grid, gaussian_kde(_kde_points(values, rng))(grid), color=color, lw=linewidth)
     else:
         ax.hist(
@@ -570,3 +656,77 @@ def plot_loss_curves(loss_curves, ax=None):
     ax.set_ylabel("mean log-likelihood")
     ax.legend(frameon=False)
     return ax
+
+
+def plot_pit(check, axes=None):
+    """Histograms of the probability integral transforms of a ``gmmmi.fit_check.FitCheck``.
+
+    Top row: the PIT of each coordinate under its fitted marginal, with the
+    expected count ± 2 sd (binomial) per bin as a grey band. Bottom row: for
+    each pair of coordinates, the counts of their conditional PITs on a grid
+    of squares relative to the expected count (white: as expected). A good fit
+    is flat in every panel. Each title gives the chi-squared statistic's
+    excess in sd units (z) and flags a misfit.
+
+    Parameters
+    ----------
+    check : gmmmi.fit_check.FitCheck
+    axes : array of matplotlib Axes, shape (2, max(d, d (d - 1) / 2)), optional
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    from .fit_check import pair_indices
+
+    n, d = check.marginal.shape
+    pairs = pair_indices(d)
+    ncols = max(d, len(pairs))
+    if axes is None:
+        _, axes = plt.subplots(
+            2, ncols, figsize=(2.6 * ncols + 0.6, 5.0), squeeze=False, layout="constrained"
+        )
+    axes = np.asarray(axes).reshape(2, ncols)
+    for ax in axes.ravel():
+        ax.axis("off")
+    expected = n / check.bins
+    band = 2 * np.sqrt(expected * (1 - 1 / check.bins))
+    for j, name in enumerate(check.names):
+        ax = axes[0, j]
+        ax.axis("on")
+        row = check.table.loc[("marginal", name)]
+        ax.axhspan(expected - band, expected + band, color=INTERVAL_COLOR, alpha=0.3, lw=0)
+        ax.axhline(expected, color=INTERVAL_COLOR, lw=1)
+        color = TRUTH_COLOR if row["misfit"] else "C0"
+        ax.hist(check.marginal[:, j], bins=check.bins, range=(0, 1), color=color, alpha=0.7)
+        ax.set(xlim=(0, 1), yticks=[], xlabel=f"F({name})")
+        ax.set_title(_pit_title(row), fontsize="small")
+    b = check.pair_bins
+    for c, (i, j) in enumerate(pairs):
+        ax = axes[1, c]
+        ax.axis("on")
+        label = f"{check.names[i]} & {check.names[j]}"
+        row = check.table.loc[("joint", label)]
+        u = check.conditional
+        counts = np.histogram2d(u[:, i], u[:, j], bins=b, range=[(0, 1), (0, 1)])[0]
+        ratio = counts.T / (n / b**2)
+        image = ax.imshow(ratio, origin="lower", extent=(0, 1, 0, 1), cmap="RdBu_r", vmin=0, vmax=2)
+        ax.set(xlabel=_conditional_cdf(check.names, i), ylabel=_conditional_cdf(check.names, j))
+        ax.set_title(_pit_title(row), fontsize="small")
+    if pairs:
+        axes[1, 0].figure.colorbar(image, ax=axes[1, len(pairs) - 1], label="count / expected")
+    return axes
+
+
+def _conditional_cdf(names, k) -> str:
+    """``F(x_k | x_0, ..., x_k-1)`` with the coordinates' names."""
+    given = "" if k == 0 else f" | {', '.join(names[:k])}"
+    return f"F({names[k]}{given})"
+
+
+def _pit_title(row) -> str:
+    """The test's excess in sd units, and MISFIT when flagged."""
+    return f"z = {row['z']:+.1f} sd" + ("  MISFIT" if row["misfit"] else "")

@@ -207,13 +207,35 @@ class Result:
 
     def _line(self, name: str) -> str:
         label = QUANTITY_LABELS.get(name, name)
-        return f"{label} = {_format_pm(self.point[name], _sd(self.draws[name]))} {self.unit}"
+        if name == self.quantity:
+            label = f"{label}({self._variables_text()})"
+        return f"{label} = {format_pm(self.point[name], _sd(self.draws[name]))} {self.unit}"
+
+    def _variables_text(self) -> str:
+        """``x; y`` or ``x; y | z`` with the column names of each block."""
+        labels = self.meta.get("labels", {})
+        blocks = [", ".join(map(str, labels.get(key, [key]))) for key in ("x", "y")]
+        text = "; ".join(blocks)
+        if labels.get("z"):
+            text += " | " + ", ".join(map(str, labels["z"]))
+        return text
+
+    def _interval_line(self) -> str | None:
+        """The recommended 95% interval in words, or None without an sd."""
+        if not _has_spread(self.value, self.sd):
+            return None
+        low, high = self.interval()
+        decimals = _decimals(self.sd)
+        return f"{interval_name(0.95)}: [{low:.{decimals}f}, {high:.{decimals}f}] {self.unit}"
 
     def __repr__(self) -> str:
         backend = self.meta.get("backend", "?")
         lines = [
             f"{self._line(self.quantity)} ({backend}, {self._method_text()}, K={self.n_components})"
         ]
+        interval = self._interval_line()
+        if interval is not None:
+            lines.append(f"  {interval}")
         lines += [self._line(k) for k in ("kl_xy", "kl_yx") if k in self.draws]
         return "\n".join(lines)
 
@@ -226,28 +248,82 @@ class Result:
             coords=_chain_draw_coords(self.draws[self.quantity].shape),
         )
 
-    def summary(self, hdi_prob: float = 0.94):
-        """ArviZ summary of every quantity, with the reported estimate first.
+    def summary(self, prob: float = 0.95, method: str = "normal"):
+        """ArviZ summary of every quantity, with the reported estimate and interval first.
 
         Parameters
         ----------
-        hdi_prob : float, default 0.94
-            Probability mass of the highest-density interval.
+        prob : float, default 0.95
+            Probability of the interval, in (0, 1).
+        method : {"normal", "hdi"}, default "normal"
+            The interval shown, as in `interval`: ``"normal"`` (value ± z sd,
+            the one docs/uncertainty.md's calibration supports) or ``"hdi"``.
 
         Returns
         -------
         pandas.DataFrame
             One row per quantity; columns ``estimate`` (the point), ``mean``,
-            ``sd``, ``hdi_<lo>%``, ``hdi_<hi>%``, ``mcse_mean``, ``mcse_sd``,
-            ``ess_bulk``, ``ess_tail``, ``r_hat`` (NaN with one chain).
+            ``sd``, ``<method>_<lo>%`` and ``<method>_<hi>%`` (e.g.
+            ``normal_2.5%``, ``normal_97.5%``), ``mcse_mean``, ``mcse_sd``,
+            ``ess_bulk``, ``ess_tail``, ``r_hat`` (NaN with one chain). The
+            interval's name is in ``table.attrs["interval"]``.
         """
+        _check_interval(prob, method)
         names = list(self.draws)
-        table = _arviz.summary(self._quantity_dataset(), var_names=names, hdi_prob=hdi_prob)
+        table = _arviz.summary(self._quantity_dataset(), var_names=names, hdi_prob=prob)
         table.insert(0, "estimate", [self.point[n] for n in names])
+        hdi_columns = [c for c in table.columns if c.startswith("hdi_")]
+        if method == "normal":
+            bounds = np.array([self.interval(prob, quantity=n) for n in names])
+            table[hdi_columns[0]], table[hdi_columns[1]] = bounds[:, 0], bounds[:, 1]
+            table = table.rename(columns={c: "normal" + c[3:] for c in hdi_columns})
+        table.attrs["interval"] = interval_name(prob, method)
         return table
+
+    def interval(
+        self, prob: float = 0.95, method: str = "normal", quantity: str | None = None
+    ) -> tuple[float, float]:
+        """The interval of a quantity with probability ``prob``.
+
+        Parameters
+        ----------
+        prob : float, default 0.95
+            Nominal coverage, in (0, 1).
+        method : {"normal", "hdi"}, default "normal"
+            ``"normal"``: value ± z sd, z the standard normal quantile
+            (1.96 for 0.95), centred on the reported estimate. This is the
+            interval whose coverage docs/uncertainty.md measured at the nominal
+            level for the default bootstrap; use it. ``"hdi"``: the
+            highest-density interval of the draws, which under-covers with
+            50 bootstrap replicas (0.86-0.93 for a nominal 0.95).
+        quantity : str, optional
+            Default: the main quantity.
+
+        Returns
+        -------
+        (low, high) : tuple of float
+            In `unit`; (NaN, NaN) for a single fit (no sd).
+
+        Raises
+        ------
+        ValueError
+            For ``prob`` outside (0, 1) or an unknown ``method``.
+        """
+        _check_interval(prob, method)
+        values = self._draws_of(quantity)
+        if method == "hdi":
+            return self.hdi(prob, quantity)
+        from scipy.stats import norm
+
+        centre = self.point[self.quantity if quantity is None else quantity]
+        half = float(norm.ppf(0.5 + prob / 2)) * _sd(values)
+        return centre - half, centre + half
 
     def hdi(self, prob: float = 0.94, quantity: str | None = None) -> tuple[float, float]:
         """Highest-density interval of a quantity's draws (chains pooled).
+
+        It under-covers with 50 bootstrap replicas; `interval` gives the
+        recommended one.
 
         Parameters
         ----------
@@ -390,8 +466,8 @@ class Result:
         )
 
     # ---------------------------------------------------------------- plots
-    def plot(self, ax=None, truth=None, *, quantity=None, hdi_prob=0.94, bins="auto"):
-        """Distribution of a quantity's draws with the estimate, HDI and truth.
+    def plot(self, ax=None, truth=None, *, quantity=None, prob=0.95, method="normal", bins="auto"):
+        """Distribution of a quantity's draws with the estimate, its interval and truth.
 
         Parameters
         ----------
@@ -400,8 +476,10 @@ class Result:
             A known true value to mark (dashed line).
         quantity : str, optional
             Default: the main quantity.
-        hdi_prob : float, default 0.94
-            Probability mass of the shaded interval (not drawn for one draw).
+        prob : float, default 0.95
+            Probability of the shaded interval (not drawn for one draw).
+        method : {"normal", "hdi"}, default "normal"
+            The interval shaded, as in `interval`; the legend names it.
         bins : int, sequence or str, default "auto"
 
         Returns
@@ -412,16 +490,16 @@ class Result:
 
         quantity = self.quantity if quantity is None else quantity
         values = self._draws_of(quantity)
-        interval = self.hdi(hdi_prob, quantity) if values.size > 1 else None
+        interval = self.interval(prob, method, quantity) if values.size > 1 else None
         ax = plot_distribution(
             values,
             point=self.point[quantity],
-            hdi=interval,
+            interval=interval,
+            interval_label=interval_name(prob, method),
             truth=truth,
             label=QUANTITY_LABELS.get(quantity, quantity),
             unit=self.unit,
             ax=ax,
-            hdi_prob=hdi_prob,
             bins=bins,
         )
         ax.set_title(
@@ -441,50 +519,130 @@ class Result:
                 names[col] = str(block_labels[j]) if j < len(block_labels) else f"{key}{j}"
         return names
 
-    def plot_fit(self, X=None, ax=None, *, color="C1"):
-        """The fitted mixture's components over the data.
+    def _fitted_mixture(self) -> MixtureDraws:
+        """The full-data fit (S = 1), else the first draw."""
+        mix = self.diagnostics.reference_fit
+        return self.mixture.select(0) if mix is None else mix.select(0)
 
-        Shows the reference fit (``diagnostics.reference_fit``) if there is
-        one, else the first draw. For two coordinates, 1σ and 2σ ellipses of
-        every component (opacity by weight) over a scatter of ``X`` on one
-        Axes; for more, a corner grid of pairwise ellipses and 1-D marginals.
+    def _data(self, x, y, z) -> np.ndarray:
+        """The data as the mixture's columns, validated as `gmmmi.estimate` does."""
+        from ._validation import validate_data
+
+        X = validate_data(x, y, z, discrete_y="categories" in self.meta).X
+        if X.shape[1] != self.mixture.n_dim:
+            raise ValueError(
+                f"The data have {X.shape[1]} columns but this result's mixture has "
+                f"{self.mixture.n_dim} ({', '.join(self.column_labels())}); pass the x, y "
+                "(and z) given to gmmmi.estimate."
+            )
+        return X
+
+    def plot_fit(self, x, y=None, *, z=None, ax=None, levels=(0.68, 0.95), kde=True, rng=0):
+        """Contours of the fitted mixture's density over the data.
+
+        The model's contours are computed exactly from the density of the
+        full-data fit (``diagnostics.reference_fit``, else the first draw) on
+        a grid, and labelled with the probability mass they enclose; the data's
+        are those of a kernel density estimate (or a histogram). Where they
+        disagree the mixture misses a feature of the data. Without ``ax``, a
+        corner grid: every pair of coordinates, and the 1-D marginals on the
+        diagonal. `check_fit` puts a number on the disagreement.
 
         Parameters
         ----------
-        X : array_like, shape (n, d), optional
-            The data in the joint mixture's column order (x, then y, then z).
+        x, y, z : array_like or pandas object
+            The data given to `gmmmi.estimate` (``y=None`` for its single-array
+            form).
         ax : matplotlib Axes, optional
-            Only for d = 2.
-        color : str, default "C1"
+            Draw one panel on it instead of a grid: the data scattered under
+            the model's contours (only for two coordinates).
+        levels : sequence of float, default (0.68, 0.95)
+            Probability mass enclosed by each contour.
+        kde : bool, default True
+            Smooth the data with a Gaussian KDE; False uses 2-D histograms.
+        rng : int or numpy.random.Generator, default 0
+            Seed of the data subsets entering the KDE (at most 4000 points).
 
         Returns
         -------
-        matplotlib Axes (d = 2) or Figure (d > 2)
-        """
-        from .plot import plot_corner, plot_mixture_ellipses
+        matplotlib Figure, or the Axes ``ax``
 
-        mix = self.diagnostics.reference_fit
-        mix = self.mixture.select(0) if mix is None else mix.select(0)
-        d = mix.n_dim
-        if X is not None:
-            X = np.asarray(X, dtype=np.float64)
-            if X.ndim != 2 or X.shape[1] != d:
-                raise ValueError(
-                    f"X must have shape (n, {d}), the joint mixture's columns; got {X.shape}."
-                )
-        labels = self.column_labels()
-        if d < 2:
-            raise ValueError(f"plot_fit needs at least 2 coordinates; the mixture has d={d}.")
-        if d > 2:
-            if ax is not None:
-                raise ValueError(f"ax is only accepted for d = 2; d = {d} draws a corner grid.")
-            return plot_corner(mix, X=X, labels=labels, color=color)
-        ax = plot_mixture_ellipses(
-            mix.weights[0], mix.means[0], mix.covariances[0], X=X, ax=ax, color=color
-        )
-        ax.set_xlabel(labels[0])
-        ax.set_ylabel(labels[1])
+        Raises
+        ------
+        ValueError
+            If the data do not have the mixture's columns, or ``ax`` is given
+            for more than two coordinates.
+        """
+        from .plot import plot_density_contours, plot_fitted_contours
+
+        X = self._data(x, y, z)
+        mix = self._fitted_mixture()
+        names = self.column_labels()
+        if ax is None:
+            return plot_fitted_contours(mix, X, parameters=names, kde=kde, rng=rng, levels=levels)
+        if mix.n_dim != 2:
+            raise ValueError(
+                f"ax is only accepted for two coordinates; this mixture has {mix.n_dim} "
+                "(leave ax out to get a corner grid)."
+            )
+        ax = plot_density_contours(mix, X, ax=ax, levels=levels)
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
         return ax
+
+    def plot_loss(self, ax=None):
+        """EM log-likelihood per iteration of the cross-validation fits at the chosen K.
+
+        Every training curve should rise and flatten; validation curves that
+        end far apart mean the initialisations reached different optima.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+
+        Returns
+        -------
+        matplotlib Axes
+
+        Raises
+        ------
+        ValueError
+            If the fit recorded no loss curves (K fixed by
+            ``fixed_components_number``, or a backend without EM).
+        """
+        from .plot import plot_loss_curves
+
+        return plot_loss_curves(self.diagnostics.loss_curves, ax=ax)
+
+    def check_fit(self, x, y=None, *, z=None, alpha=0.01, bins=None):
+        """Goodness of fit of the fitted mixture: probability integral transforms.
+
+        See ``gmmmi.fit_check``: the data pushed through the fitted marginal
+        CDFs are uniform for a good fit, and pushed through the conditional
+        CDFs F(x_j | x_1..x_j-1), every pair is uniform on the unit square
+        (which checks the dependence, what the MI is about). Chi-squared
+        tests flag what is not; ``z`` says by how many sd.
+
+        Parameters
+        ----------
+        x, y, z : array_like or pandas object
+            The data given to `gmmmi.estimate`.
+        alpha : float, default 0.01
+            Level of each test.
+        bins : int, optional
+            Bins of the marginal tests; default n / 50 clipped to [5, 20].
+
+        Returns
+        -------
+        gmmmi.fit_check.FitCheck
+            ``.ok``, ``.table`` (one row per test) and ``.plot()``.
+        """
+        from .fit_check import check_fit
+
+        X = self._data(x, y, z)
+        return check_fit(
+            self._fitted_mixture(), X, names=self.column_labels(), alpha=alpha, bins=bins
+        )
 
 
 def load(path: str | PathLike) -> Result:
@@ -626,12 +784,52 @@ def _sd(values) -> float:
     return float(np.std(values, ddof=1)) if values.size > 1 else math.nan
 
 
-def _format_pm(value: float, sd: float) -> str:
-    """``value ± sd`` with sd to 2 significant digits and value to the same decimal."""
-    if not np.isfinite(sd) or sd <= 0 or not np.isfinite(value):
+def _decimals(sd: float) -> int:
+    """Decimals that show ``sd`` to two significant digits."""
+    return max(0, 1 - int(math.floor(math.log10(sd))))
+
+
+def _has_spread(value: float, sd: float) -> bool:
+    """True for a finite sd above rounding noise (1e-12 of the value, or 1e-300)."""
+    return bool(np.isfinite(sd) and sd > max(1e-12 * abs(value), 1e-300))
+
+
+def format_pm(value: float, sd: float, *, sep: str = " ± ") -> str:
+    """``value ± sd`` with sd to 2 significant digits and value to the same decimal.
+
+    Without a finite sd above rounding noise (e.g. identical draws), the value
+    alone to 4 significant digits.
+    """
+    if not (np.isfinite(value) and _has_spread(value, sd)):
         return f"{value:.4g}"
-    decimals = max(0, 1 - int(math.floor(math.log10(sd))))
-    return f"{value:.{decimals}f} ± {sd:.{decimals}f}"
+    decimals = _decimals(sd)
+    return f"{value:.{decimals}f}{sep}{sd:.{decimals}f}"
+
+
+#: the interval constructions of `Result.interval`
+INTERVAL_METHODS = ("normal", "hdi")
+
+
+def interval_name(prob: float, method: str = "normal") -> str:
+    """How an interval of `Result.interval` is named in text and plots.
+
+    E.g. ``"95% interval (value ± 1.96 sd)"`` or ``"95% HDI"``.
+    """
+    if method == "hdi":
+        return f"{100 * prob:g}% HDI"
+    from scipy.stats import norm
+
+    return f"{100 * prob:g}% interval (value ± {norm.ppf(0.5 + prob / 2):.2f} sd)"
+
+
+def _check_interval(prob, method) -> None:
+    if method not in INTERVAL_METHODS:
+        raise ValueError(
+            f"Unknown interval method {method!r}; valid values are 'normal' (value ± z sd, "
+            "recommended) and 'hdi'."
+        )
+    if not (isinstance(prob, (int, float, np.floating)) and 0 < prob < 1):
+        raise ValueError(f"prob must be a probability in (0, 1), e.g. 0.95; got {prob!r}.")
 
 
 # ----------------------------------------------------------- persistence

@@ -31,7 +31,7 @@ def test_readme_example():
     assert mean == res.value and sd == res.sd
     assert 0.15 < mean < 0.28 and 0.02 < sd < 0.07  # the seed README reports 0.21 ± 0.04
     assert res.n_components == 1
-    assert str(res).startswith("MI = ")
+    assert str(res).startswith("MI(X1; X2) = ")
     assert res.draws["mi"].shape == (1, 50)
 
 

@@ -85,9 +85,16 @@ def test_demo_prints_the_estimate_and_truth_and_writes_a_png(tmp_path):
     proc = gmmmi("demo", "--out", "demo.png", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "0.2231 nat" in proc.stdout
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("MI = "))
-    mi, sd = (float(v) for v in line.split()[2:5:2])
+    lines = proc.stdout.splitlines()
+    i = next(i for i, ln in enumerate(lines) if ln.startswith("MI(X1; X2) = "))
+    mi, sd = (float(v) for v in lines[i].split()[3:6:2])
     assert abs(mi - TRUTH) < 3 * sd
+    # the recommended interval, named, as in print(result)
+    head, bounds = lines[i + 1].split(": ")
+    assert head == "  95% interval (value ± 1.96 sd)" and bounds.endswith("] nat")
+    low, high = (float(v) for v in bounds[1:-5].split(", "))
+    # printed mi and sd are rounded to 3 decimals
+    assert (low, high) == pytest.approx((mi - 1.96 * sd, mi + 1.96 * sd), abs=2e-3)
     assert (tmp_path / "demo.png").read_bytes()[:8] == PNG_MAGIC
 
 
@@ -98,8 +105,15 @@ def test_estimate_json_from_csv_and_npy_agree_with_the_truth(files):
     out = json.loads(proc.stdout)
     assert out["quantity"] == "mi" and out["unit"] == "nat"
     assert abs(out["value"] - TRUTH) < 5 * out["sd"] + 0.05
-    lo, hi = out["hdi_94"]
-    assert lo <= out["draws_mean"] <= hi
+    interval = out["interval"]
+    assert interval["name"] == "95% interval (value ± 1.96 sd)"
+    assert (interval["prob"], interval["method"]) == (0.95, "normal")
+    half = 1.959964 * out["sd"]
+    assert (interval["low"], interval["high"]) == pytest.approx(
+        (out["value"] - half, out["value"] + half), rel=1e-6
+    )
+    # the CSV's column names label the variables, not x0/y0
+    assert out["meta"]["labels"] == {"x": ["a"], "y": ["b"]}
     npy = gmmmi("estimate", "data.npy", "--x", "0", "--y", "1", "--json", *FAST, cwd=files)
     assert json.loads(npy.stdout)["value"] == pytest.approx(out["value"], rel=1e-9)
     bits = gmmmi("estimate", "data.csv", "--x", "a", "b", "--bits", "--json", *FAST, cwd=files)
@@ -111,7 +125,7 @@ def test_estimate_table_cmi_categorical_and_plots(files):
     proc = gmmmi("estimate", "data.csv", "--x", "a", "--y", "b", "--z", "c", "--plot", "mi.png",
                  "--plot-fit", "fit.png", *FAST, cwd=files)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("CMI = ") and "estimate" in proc.stdout
+    assert proc.stdout.startswith("CMI(a; b | c) = ") and "normal_97.5%" in proc.stdout
     assert (files / "mi.png").read_bytes()[:8] == PNG_MAGIC
     assert (files / "fit.png").read_bytes()[:8] == PNG_MAGIC
     npz = gmmmi("estimate", "data.npz", "--x", "ab", "--json", *FAST, cwd=files)  # a 2D block
@@ -228,7 +242,8 @@ def test_json_output_is_standard_json(files):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout, parse_constant=_refuse_constant)
-    assert out["sd"] is None and out["hdi_94"] is None and math.isfinite(out["value"])
+    assert out["sd"] is None and math.isfinite(out["value"])
+    assert out["interval"]["low"] is None and out["interval"]["high"] is None
 
 
 def test_headerless_csv_is_refused_or_read_with_no_header(files):
@@ -380,3 +395,16 @@ def files_for_properties(tmp_path_factory):
     ab = np.random.default_rng(3).multivariate_normal([0, 0], [[1, RHO], [RHO, 1]], 60)
     np.savetxt(path / "data.csv", ab, delimiter=",", header="a,b", comments="")
     return path
+
+
+def test_plot_fit_labels_the_variables_with_the_column_names(files, monkeypatch):
+    from gmmmi import cli
+
+    saved = {}
+    monkeypatch.setattr(cli, "_savefig", lambda fig, path: saved.setdefault(path, fig))
+    monkeypatch.chdir(files)
+    args = ["estimate", "data.csv", "--x", "a", "--y", "b", "--z", "c", "--plot-fit", "f.png"]
+    assert cli.main([*args, *FAST]) == 0
+    fig = saved["f.png"]
+    assert [ax.get_xlabel() for ax in fig.axes[6:9]] == ["a", "b", "c"]
+    assert [fig.axes[i].get_ylabel() for i in (3, 6)] == ["b", "c"]

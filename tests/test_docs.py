@@ -3,8 +3,16 @@
 The blocks of one file run in order in one namespace, in a temporary working
 directory, with matplotlib's Agg backend. A block fenced as ```python no-run
 is shown to readers but skipped (for commands that need a running cluster).
+
+A python block followed directly (blank lines aside) by an ```output block
+quotes what it prints: its standard output must equal that block exactly
+(trailing spaces of each line aside). Every such block is seeded, and gmmmi's
+results do not depend on the number of threads, so no tolerance is needed;
+a change of the numbers shows here and the page is updated with it.
 """
 
+import contextlib
+import io
 import re
 from pathlib import Path
 
@@ -13,35 +21,65 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-BLOCK = re.compile(r"^```python[ \t]*(?P<tag>[\w-]*)\n(?P<code>.*?)^```", re.M | re.S)
+BLOCK = re.compile(
+    r"^```python[ \t]*(?P<tag>[\w-]*)\n(?P<code>.*?)^```[ \t]*\n"
+    r"(?:\s*^```output[ \t]*\n(?P<output>.*?)^```)?",
+    re.M | re.S,
+)
 
 
 def python_blocks(text):
-    """(line number, code) of every runnable python block of a markdown text."""
+    """(line number, code, quoted output or None) of every runnable python block."""
     return [
-        (text[: m.start()].count("\n") + 1, m["code"])
+        (text[: m.start()].count("\n") + 1, m["code"], m["output"])
         for m in BLOCK.finditer(text)
         if m["tag"] != "no-run"
     ]
 
 
-def test_block_parser_finds_blocks_and_skips_no_run():
-    text = "a\n```python\nx = 1\n```\n```python no-run\ny = 2\n```\n```bash\nz\n```\n"
-    assert python_blocks(text) == [(2, "x = 1\n")]
+def _lines(text):
+    return [line.rstrip() for line in text.rstrip("\n").split("\n")]
+
+
+def test_block_parser_finds_blocks_outputs_and_skips_no_run():
+    text = (
+        "a\n```python\nx = 1\n```\n```python no-run\ny = 2\n```\n```bash\nz\n```\n"
+        "```python\nprint(3)\n```\n\n```output\n3\n```\n"
+    )
+    assert python_blocks(text) == [(2, "x = 1\n", None), (11, "print(3)\n", "3\n")]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_page_code_runs(page, tmp_path, monkeypatch):
+def test_page_code_runs_and_prints_what_the_page_quotes(page, tmp_path, monkeypatch):
     if not page.exists():
         pytest.skip(f"{page.name} not written")
     blocks = python_blocks(page.read_text())
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__docs__"}
-    for line, code in blocks:
+    for line, code, quoted in blocks:
+        printed = io.StringIO()
         try:
-            exec(compile(code, f"{page.name}:{line}", "exec"), namespace)
+            with contextlib.redirect_stdout(printed):
+                exec(compile(code, f"{page.name}:{line}", "exec"), namespace)
         except Exception as err:
             raise AssertionError(f"{page.name}, block at line {line} failed: {err!r}") from err
         finally:
             plt.close("all")
+        if quoted is not None:
+            assert _lines(printed.getvalue()) == _lines(quoted), (
+                f"{page.name}, block at line {line} printed\n{printed.getvalue()}"
+                f"but the page quotes\n{quoted}"
+            )
+
+
+def test_install_commands_work_from_a_clone():
+    """gmmmi is not on PyPI: extras are installed from the clone, ``pip install ".[pymc]"``."""
+    from_index = re.compile(r"pip install [\"']?gmmmi\[")
+    offending = [
+        f"{page.name}:{number}"
+        for page in PAGES
+        for number, line in enumerate(page.read_text().splitlines(), 1)
+        if from_index.search(line)
+    ]
+    assert offending == [], f'write pip install ".[extra]" instead of "gmmmi[extra]" at {offending}'

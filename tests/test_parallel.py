@@ -16,7 +16,7 @@ import pytest
 
 import gmmmi
 from gmmmi.parallel import MIMatrix, TaskError, TaskFailedWarning, _Shipment, _task_seeds
-from gmmmi.result import Result
+from gmmmi.result import Result, format_pm
 
 #: small and fast: the point is the plumbing, not the statistics
 FAST = {"n_bootstrap": 4, "n_inits": 1, "max_components": 3}
@@ -219,7 +219,7 @@ def test_mi_matrix_keeps_failed_pairs_and_plots_them(rng):
     ax = mat.plot()
     texts = [t.get_text() for t in ax.texts]
     assert texts.count("failed") == 4  # both triangles
-    assert f"{mat.mean.loc['a', 'b']:.2f}±{mat.sd.loc['a', 'b']:.2f}" in texts
+    assert format_pm(mat.mean.loc["a", "b"], mat.sd.loc["a", "b"], sep="±") in texts
     plt.close("all")
 
 
@@ -235,7 +235,7 @@ def test_heatmap_marks_estimates_within_two_sd_of_zero():
     ax = mat.plot()
     hatched = [p for p in ax.patches if p.get_hatch()]
     assert len(hatched) == 1 and hatched[0].get_x() == pytest.approx(0.5)  # the q cell
-    assert {t.get_text() for t in ax.texts} == {"0.50±0.05", "0.03±0.04"}
+    assert {t.get_text() for t in ax.texts} == {"0.500±0.050", "0.030±0.040"}  # sd to 2 digits
     plt.close("all")
 
 

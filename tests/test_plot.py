@@ -3,6 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.contour import ContourSet
 from matplotlib.patches import Ellipse
 from test_result import make_bootstrap_result, make_posterior_result, make_single_fit_result
 
@@ -49,9 +50,14 @@ def test_result_plot_bootstrap_with_truth(rng, tmp_path):
     assert ax.get_xlabel() == "MI [nat]"
     texts = legend_texts(ax)
     assert texts[0] == "50 draws"
-    assert "94% HDI" in texts and "estimate 0.21" in texts and "truth 0.19" in texts
+    assert "estimate 0.21" in texts and "truth 0.19" in texts
+    assert "95% interval (value ± 1.96 sd)" in texts  # the recommended interval, named
     lines = {line.get_label(): line.get_xdata()[0] for line in ax.get_lines()}
     assert lines["estimate 0.21"] == 0.21 and lines["truth 0.19"] == 0.19
+    (shade,) = [p for p in ax.patches if p.get_label() == "95% interval (value ± 1.96 sd)"]
+    span = (shade.get_x(), shade.get_x() + shade.get_width())  # a Rectangle in data x
+    np.testing.assert_allclose(span, res.interval(), rtol=1e-12)
+    assert "90% HDI" in legend_texts(res.plot(prob=0.9, method="hdi"))
     render(ax.figure, tmp_path / "mi_bootstrap.png")
 
 
@@ -74,7 +80,7 @@ def test_result_plot_single_fit_draws_only_the_estimate(rng, tmp_path):
 def test_plot_distribution_on_given_axes():
     fig, ax = plt.subplots()
     out = plot_distribution(
-        np.linspace(0, 1, 30), point=0.5, hdi=(0.1, 0.9), label="I", unit="bit", ax=ax
+        np.linspace(0, 1, 30), point=0.5, interval=(0.1, 0.9), label="I", unit="bit", ax=ax
     )
     assert out is ax
     assert ax.get_xlabel() == "I [bit]"
@@ -102,34 +108,70 @@ def test_ellipses_skip_empty_components_and_pick_dims(rng):
     np.testing.assert_allclose(mahalanobis_on_boundary(patch, np.zeros(2), sub), 1, rtol=1e-9)
 
 
-def test_plot_fit_2d_over_data(rng, tmp_path):
+def contour_sets(ax):
+    return [c for c in ax.collections if isinstance(c, ContourSet)]
+
+
+def test_plot_fit_contours_are_exact_and_labelled_with_their_mass(rng, tmp_path):
+    res = make_bootstrap_result(rng)
+    mix = res.diagnostics.reference_fit
+    X = mix.sample(600, rng)[0]
+    fig = res.plot_fit(X)  # the single-array form given to gmmmi.estimate
+    axes = np.array(fig.axes[:4]).reshape(2, 2)
+    assert (axes[1, 0].get_xlabel(), axes[1, 0].get_ylabel()) == ("height", "weight")
+    assert not axes[0, 1].axison
+    model = contour_sets(axes[1, 0])[-1]  # the data's (shaded, then lines) come first
+    assert [t.get_text() for t in model.labelTexts] == ["95%", "68%"]
+    # the contours are the exact density's: the mass of the fitted mixture above each
+    # level is the label (Monte Carlo over 200 000 draws of the mixture, sd ~0.001)
+    draws = mix.sample(200_000, np.random.default_rng(1))[0]
+    density = np.exp(mix.logpdf(draws)[0])
+    for level, mass in zip(model.levels, (0.95, 0.68), strict=True):
+        assert np.mean(density >= level) == pytest.approx(mass, abs=0.01)
+    # the diagonal shows the exact 1-D marginal
+    line = axes[0, 0].get_lines()[-1]
+    x = line.get_xdata()
+    np.testing.assert_allclose(
+        line.get_ydata(), np.exp(mix.marginal([0]).logpdf(x[:, None])[0]), rtol=1e-12
+    )
+    render(fig, tmp_path / "fit_2d.png")
+
+
+def test_plot_fit_on_one_axes_and_refusals(rng, tmp_path):
     res = make_bootstrap_result(rng)
     X = res.diagnostics.reference_fit.sample(600, rng)[0]
-    ax = res.plot_fit(X)
+    _, ax = plt.subplots()
+    assert res.plot_fit(X[:, 0], X[:, 1], ax=ax) is ax
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("height", "weight")
-    assert len(ellipses(ax)) == 2 * res.n_components
-    assert legend_texts(ax) == ["data", "fit 1σ", "fit 2σ"]
-    # the reference fit is the one drawn
-    centre = ellipses(ax)[0].center
-    np.testing.assert_allclose(centre, res.diagnostics.reference_fit.means[0, 0])
-    render(ax.figure, tmp_path / "fit_2d.png")
-    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
-        res.plot_fit(X[:, :1])
+    assert legend_texts(ax) == ["data", "fitted model (mass enclosed)"]
+    assert [t.get_text() for t in contour_sets(ax)[0].labelTexts] == ["95%", "68%"]
+    render(ax.figure, tmp_path / "fit_ax.png")
+    with pytest.raises(ValueError, match=r"The data have 3 columns but this result's mixture"):
+        res.plot_fit(X, X[:, 0])
+    post = make_posterior_result(rng)
+    X3 = post.mixture.select(0).sample(300, rng)[0]
+    with pytest.raises(ValueError, match="ax is only accepted for two coordinates"):
+        post.plot_fit(X3[:, 0], X3[:, 1], z=X3[:, 2], ax=ax)
 
 
 def test_plot_fit_corner_for_three_dims(rng, tmp_path):
     res = make_posterior_result(rng)  # no reference fit: the first draw is shown
     X = res.mixture.select(0).sample(800, rng)[0]
-    fig = res.plot_fit(X)
+    fig = res.plot_fit(X[:, 0], X[:, 1], z=X[:, 2])
     axes = np.array(fig.axes[:9]).reshape(3, 3)
     assert axes[2, 0].get_xlabel() == "a" and axes[2, 0].get_ylabel() == "c"
-    assert len(ellipses(axes[1, 0])) == 2 * res.n_components
     assert not axes[0, 2].axison
-    centre = ellipses(axes[2, 1])[0].center
-    np.testing.assert_allclose(centre, res.mixture.means[0, 0, [1, 2]])
+    assert len(contour_sets(axes[2, 1])) == 3  # data shaded + data lines + model
     render(fig, tmp_path / "fit_corner.png")
-    with pytest.raises(ValueError, match="only accepted for d = 2"):
-        res.plot_fit(X, ax=plt.gca())
+
+
+def test_plot_loss_draws_the_fit_loss_curves(rng, tmp_path):
+    res = make_bootstrap_result(rng)
+    ax = res.plot_loss()
+    assert len(ax.get_lines()) == 4 and legend_texts(ax) == ["train", "valid"]
+    render(ax.figure, tmp_path / "result_loss.png")
+    with pytest.raises(ValueError, match="No loss curves to plot: the fit recorded none"):
+        make_posterior_result(rng).plot_loss()
 
 
 def test_corner_marginal_is_the_mixture_density(rng):
@@ -163,3 +205,24 @@ def test_loss_curves(rng, tmp_path):
     assert [line.get_color() for line in ax.get_lines()] == ["0.5", "0.5", "salmon", "salmon"]
     with pytest.raises(ValueError, match="No loss curves"):
         plot_loss_curves({})
+
+
+# ---------------------------------------------------------------- heat-map
+def test_heat_map_labels_show_two_significant_digits_of_the_sd():
+    """A small but clearly non-zero MI is never written "0.00±0.00"."""
+    import pandas as pd
+
+    from gmmmi.parallel import MIMatrix
+
+    names = ["a", "b", "c"]
+    mean = pd.DataFrame(
+        [[np.nan, 0.0042, 0.31], [0.0042, np.nan, 0.0007], [0.31, 0.0007, np.nan]], names, names
+    )
+    sd = pd.DataFrame(
+        [[np.nan, 0.0011, 0.024], [0.0011, np.nan, 0.0009], [0.024, 0.0009, np.nan]], names, names
+    )
+    ax = MIMatrix(mean, sd, errors={}, results={}, symmetric=True).plot()
+    texts = {(t.get_position()): t.get_text() for t in ax.texts}
+    assert texts[(1, 0)] == "0.0042±0.0011"  # 3.8 sd from zero: not hatched, readable
+    assert texts[(2, 0)] == "0.310±0.024"
+    assert texts[(2, 1)] == "0.00070±0.00090"

@@ -67,8 +67,9 @@ def test_fitted_contours_kde_and_histogram(d3_fit, tmp_path):
         assert isinstance(fig, Figure)
         lower = fig.axes[2]
         assert lower.get_xlabel() == "a" and lower.get_ylabel() == "b"
-        # data and model each give a shaded region and 2 contour levels
-        assert len(lower.collections) >= 4
+        # the data's shaded region and contour lines, then the model's labelled contours
+        assert len(lower.collections) == 3
+        assert [t.get_text() for t in lower.collections[2].labelTexts] == ["95%", "68%"]
         render(fig, tmp_path / f"contours_kde{kde}.png")
 
 

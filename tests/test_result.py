@@ -173,8 +173,11 @@ def test_single_fit_has_no_sd(rng):
 def test_repr_bootstrap_with_kl(rng):
     res = make_bootstrap_result(rng)
     assert str(res) == repr(res)
+    # the names label the quantity, and the recommended interval is shown and named:
+    # 0.21 ± 1.959964 * 0.04 = [0.1316, 0.2884]
     assert repr(res).splitlines() == [
-        "MI = 0.210 ± 0.040 nat (numba, 50 bootstrap, K=2)",
+        "MI(height; weight) = 0.210 ± 0.040 nat (numba, 50 bootstrap, K=2)",
+        "  95% interval (value ± 1.96 sd): [0.132, 0.288] nat",
         "KL[p(x)||p(y)] = 0.520 ± 0.050 nat",
         "KL[p(y)||p(x)] = 0.430 ± 0.080 nat",
     ]
@@ -184,10 +187,27 @@ def test_repr_posterior_and_single_fit(rng):
     post = make_posterior_result(rng)
     sd = np.std(post.draws["cmi"], ddof=1)
     decimals = 1 - int(np.floor(np.log10(sd)))
-    assert repr(post) == (
-        f"CMI = {post.value:.{decimals}f} ± {sd:.{decimals}f} nat (pymc, NUTS 2×200 draws, K=3)"
-    )
-    assert repr(make_single_fit_result(rng)) == "MI = 0.2135 nat (numba, single fit, K=1)"
+    low, high = post.value - 1.959964 * sd, post.value + 1.959964 * sd
+    assert repr(post).splitlines() == [
+        f"CMI(a; b | c) = {post.value:.{decimals}f} ± {sd:.{decimals}f} nat "
+        "(pymc, NUTS 2×200 draws, K=3)",
+        f"  95% interval (value ± 1.96 sd): [{low:.{decimals}f}, {high:.{decimals}f}] nat",
+    ]
+    # no sd, no interval
+    single = make_single_fit_result(rng)
+    assert repr(single) == "MI(height; weight) = 0.2135 nat (numba, single fit, K=1)"
+
+
+def test_repr_of_identical_draws_has_no_interval(rng):
+    res = make_bootstrap_result(rng, kl=False)
+    res.draws["mi"][:] = 0.21  # every replica the same: sd 0, no interval to show
+    assert repr(res) == "MI(height; weight) = 0.21 nat (numba, 50 bootstrap, K=2)"
+
+
+def test_repr_names_multi_column_blocks(rng):
+    res = make_posterior_result(rng)
+    res.meta["labels"] = {"x": ["a", "b"], "y": ["c"], "z": []}
+    assert repr(res).startswith("CMI(a, b; c) = ")
 
 
 # ------------------------------------------------------------ ArviZ stats
@@ -195,8 +215,8 @@ SUMMARY_COLUMNS = [
     "estimate",
     "mean",
     "sd",
-    "hdi_3%",
-    "hdi_97%",
+    "normal_2.5%",
+    "normal_97.5%",
     "mcse_mean",
     "mcse_sd",
     "ess_bulk",
@@ -215,9 +235,15 @@ def test_summary_bootstrap(rng):
         assert row["estimate"] == res.point[name]
         assert row["mean"] == pytest.approx(np.mean(values), rel=1e-12)
         assert row["sd"] == pytest.approx(np.std(values, ddof=1), rel=1e-12)
-        assert values.min() <= row["hdi_3%"] < row["mean"] < row["hdi_97%"] <= values.max()
+        # the recommended interval: the estimate ± 1.96 sd
+        sd = np.std(values, ddof=1)
+        assert row["normal_2.5%"] == pytest.approx(res.point[name] - 1.959964 * sd, rel=1e-6)
+        assert row["normal_97.5%"] == pytest.approx(res.point[name] + 1.959964 * sd, rel=1e-6)
         assert np.isnan(row["r_hat"])  # one chain: undefined, not an error
-    assert list(res.summary(hdi_prob=0.5).columns[3:5]) == ["hdi_25%", "hdi_75%"]
+    assert table.attrs["interval"] == "95% interval (value ± 1.96 sd)"
+    hdi = res.summary(0.5, method="hdi")
+    assert list(hdi.columns[3:5]) == ["hdi_25%", "hdi_75%"]
+    assert hdi.attrs["interval"] == "50% HDI"
 
 
 def test_summary_posterior_two_chains(rng):
@@ -235,9 +261,27 @@ def test_summary_single_draw_is_nan_not_error(rng):
     assert np.isnan(row["sd"])
 
 
+def test_interval_is_value_pm_z_sd_by_default_and_hdi_by_name(rng):
+    res = make_bootstrap_result(rng)  # value 0.21, sd exactly 0.04
+    assert res.interval() == pytest.approx((0.21 - 1.959964 * 0.04, 0.21 + 1.959964 * 0.04))
+    assert res.interval(0.68) == pytest.approx((0.21 - 0.994458 * 0.04, 0.21 + 0.994458 * 0.04))
+    kl_sd = np.std(res.draws["kl_xy"], ddof=1)
+    assert res.interval(quantity="kl_xy") == pytest.approx(
+        (0.52 - 1.959964 * kl_sd, 0.52 + 1.959964 * kl_sd)
+    )
+    assert res.interval(0.9, method="hdi") == res.hdi(0.9)
+    assert np.isnan(make_single_fit_result(rng).interval()).all()
+    with pytest.raises(ValueError, match=r"Unknown interval method 'basic'; valid values are"):
+        res.interval(method="basic")
+    with pytest.raises(
+        ValueError, match=r"prob must be a probability in \(0, 1\), e.g. 0.95; got 95"
+    ):
+        res.interval(95)
+
+
 def test_hdi_matches_summary_and_normal_theory(rng):
     res = make_bootstrap_result(rng)
-    table = res.summary(hdi_prob=0.9)
+    table = res.summary(0.9, method="hdi")
     assert res.hdi(0.9) == (table.loc["mi", "hdi_5%"], table.loc["mi", "hdi_95%"])
     assert res.hdi(0.9, quantity="kl_xy") == (
         table.loc["kl_xy", "hdi_5%"],

@@ -35,9 +35,9 @@ from ..mixture import MixtureDraws
 from .base import FitDiagnostics
 from .numba import NumbaBackend
 
-_INSTALL_HINT = 'The "pymc" backend needs PyMC; install it with: pip install "gmmmi[pymc]"'
+_INSTALL_HINT = 'The "pymc" backend needs PyMC; install it from a clone of gmmmi with: pip install ".[pymc]"'
 _NUTPIE_HINT = (
-    'sampler="nutpie" needs nutpie; install it with: pip install "gmmmi[nutpie]", '
+    'sampler="nutpie" needs nutpie; install it from a clone of gmmmi with: pip install ".[nutpie]", '
     'or use sampler="pymc" (PyMC\'s own NUTS).'
 )
 
@@ -109,7 +109,7 @@ class PyMCBackend:
         ``"advi"`` is refused with an explanation (see docs/bayesian.md).
     sampler : {"pymc", "nutpie"}, default "pymc"
         The NUTS implementation: PyMC's own, or nutpie's (``pip install
-        "gmmmi[nutpie]"``), which samples the same model with the same
+        ".[nutpie]"``), which samples the same model with the same
         starting points and checks. nutpie always compiles with Numba and
         keeps the compiled model for later fits of the same shape in the
         process.

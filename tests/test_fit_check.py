@@ -1,0 +1,104 @@
+"""Goodness of fit by probability integral transforms: exact PIT, calibrated tests, real fits."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from scipy import integrate
+
+import gmmmi
+from gmmmi.datasets import paper
+from gmmmi.fit_check import check_fit, pit
+from gmmmi.mixture import MixtureDraws
+
+
+def two_component_mixture():
+    """A correlated, skewed 2-D mixture (weights 0.3, 0.7)."""
+    return MixtureDraws(
+        np.array([[0.3, 0.7]]),
+        np.array([[[0.0, 0.0], [2.0, 1.0]]]),
+        np.array([[[[1.0, 0.6], [0.6, 1.0]], [[0.5, -0.2], [-0.2, 0.8]]]]),
+    )
+
+
+def test_pit_matches_numerical_integration_of_the_density():
+    """F(x) and F(y | x) against quadrature of the joint density: an obviously right reference."""
+    mix = two_component_mixture()
+    points = np.array([[-1.0, 0.5], [0.3, -0.7], [2.5, 1.8]])
+    marginal, conditional = pit(mix, points)
+
+    def joint(x, y):
+        return float(np.exp(mix.logpdf([[x, y]])[0, 0]))
+
+    for (x, y), m, c in zip(points, marginal, conditional, strict=True):
+        p_x = integrate.quad(lambda t, x=x: joint(x, t), -np.inf, np.inf)[0]
+        f_x = integrate.dblquad(lambda t, s: joint(s, t), -np.inf, x, -np.inf, np.inf)[0]
+        f_y = integrate.dblquad(lambda t, s: joint(s, t), -np.inf, np.inf, -np.inf, y)[0]
+        f_y_given_x = integrate.quad(lambda t, x=x: joint(x, t), -np.inf, y)[0] / p_x
+        np.testing.assert_allclose(m, [f_x, f_y], atol=1e-7)
+        np.testing.assert_allclose(c, [f_x, f_y_given_x], atol=1e-7)
+
+
+def test_draws_of_the_mixture_pass_and_another_mixture_fails():
+    mix = two_component_mixture()
+    X = mix.sample(4000, np.random.default_rng(0))[0]
+    good = check_fit(mix, X, names=["u", "v"])
+    assert good.ok and good.bins == 20
+    assert list(good.table.index) == [("marginal", "u"), ("marginal", "v"), ("joint", "u & v")]
+    assert (good.table["z"].abs() < 3).all()  # chi-squared excess within 3 sd
+    # the same marginals without the correlation: the conditional PIT sees it
+    uncorrelated = MixtureDraws(mix.weights, mix.means, mix.covariances * np.eye(2))
+    bad = check_fit(uncorrelated, X, names=["u", "v"])
+    assert not bad.ok
+    assert not bad.table.loc["marginal", "misfit"].any()
+    assert bad.table.loc[("joint", "u & v"), "z"] > 10
+    assert "MISFIT in 1 of 3 tests (worst: joint u & v, z = +" in repr(bad)
+    assert "no misfit at level 0.01" in repr(good)
+
+
+def test_false_alarm_rate_of_the_check_is_near_its_level():
+    """With the true density, each test flags about alpha of the time (here 0.1)."""
+    mix = two_component_mixture()
+    rng = np.random.default_rng(5)
+    flags = [
+        check_fit(mix, mix.sample(500, rng)[0], alpha=0.1).table["misfit"].to_numpy()
+        for _ in range(200)
+    ]
+    rate = np.mean(flags)  # 3 tests x 200 repeats, not independent: bound with 200
+    assert abs(rate - 0.1) < 3 * np.sqrt(0.1 * 0.9 / 200)
+
+
+def test_check_fit_refuses_bad_arguments():
+    mix = two_component_mixture()
+    X = np.zeros((10, 2))
+    with pytest.raises(ValueError, match=r"X must have shape \(n, 2\) with n >= 2; got \(10, 3\)"):
+        check_fit(mix, np.zeros((10, 3)))
+    with pytest.raises(ValueError, match="bins and pair_bins must be at least 2; got 1, 3"):
+        check_fit(mix, X, bins=1)
+    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\); got 5"):
+        check_fit(mix, X, alpha=5)
+
+
+@pytest.fixture(scope="module")
+def d3_fits():
+    """The paper's D3 (N = 1000) fitted with K chosen by cross-validation, and with K = 1."""
+    x, y = paper("D3").sample(1000, rng=0)
+    good = gmmmi.estimate(x, y, n_bootstrap=0, random_state=1)
+    bad = gmmmi.estimate(x, y, n_bootstrap=0, random_state=1, fixed_components_number=1)
+    return x, y, good, bad
+
+
+def test_a_good_fit_passes_and_a_forced_single_gaussian_is_flagged(d3_fits, tmp_path):
+    x, y, good, bad = d3_fits
+    assert good.n_components > 1 and bad.n_components == 1
+    ok = good.check_fit(x, y)
+    assert ok.ok and (ok.table["z"] < 3).all(), ok
+    flagged = bad.check_fit(x, y)
+    assert not flagged.ok and (flagged.table["z"] > 5).all(), flagged
+    assert list(flagged.table.index.get_level_values("column")) == ["x0", "y0", "x0 & y0"]
+    axes = flagged.plot()
+    assert axes.shape == (2, 2) and not axes[1, 1].axison
+    assert axes[1, 0].get_ylabel() == "F(y0 | x0)"
+    assert axes[1, 0].get_title().startswith("z = +") and "MISFIT" in axes[1, 0].get_title()
+    axes[0, 0].figure.savefig(tmp_path / "pit.png", dpi=60)
+    assert (tmp_path / "pit.png").stat().st_size > 5000
+    plt.close("all")
