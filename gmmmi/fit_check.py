@@ -169,7 +169,7 @@ def check_fit(
 
 
 def pair_indices(d: int) -> list[tuple[int, int]]:
-    """The pairs (i, j), i < j, of d coordinates, in the order of `FitCheck.table`."""
+    """The pairs (i, j), i < j, of d coordinates, in the order of the rows of ``FitCheck.table``."""
     return [(i, j) for j in range(d) for i in range(j)]
 
 
