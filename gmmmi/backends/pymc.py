@@ -35,10 +35,12 @@ from ..mixture import MixtureDraws
 from .base import FitDiagnostics
 from .numba import NumbaBackend
 
-_INSTALL_HINT = 'The "pymc" backend needs PyMC; install it from a clone of gmmmi with: pip install ".[pymc]"'
+_INSTALL_HINT = (
+    'The "pymc" backend needs PyMC; install it from a clone of gmmmi with: pip install ".[pymc]"'
+)
 _NUTPIE_HINT = (
-    'sampler="nutpie" needs nutpie; install it from a clone of gmmmi with: pip install ".[nutpie]", '
-    'or use sampler="pymc" (PyMC\'s own NUTS).'
+    'sampler="nutpie" needs nutpie; install it from a clone of gmmmi with: '
+    'pip install ".[nutpie]", or use sampler="pymc" (PyMC\'s own NUTS).'
 )
 
 #: options of the Numba backend forwarded to it when it chooses K / gives the EM start
