@@ -12,6 +12,7 @@ from . import __version__
 from . import integrate as _integrate
 from ._interrupt import interruptible
 from ._progress import progress_enabled
+from ._screening import screen
 from ._validation import (
     check_choice,
     check_enough_rows,
@@ -313,6 +314,7 @@ def estimate(
     Xs, shift, scale = standardise(data.X, labels=column_names)
     n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
     _check_fittable(Xs, data, n_folds)
+    screen(Xs, shift, scale, data.blocks, data.labels, categorical=data.categories is not None)
     inits = _standardised_inits(init, be, data, scale, shift)
     # MI and CMI are invariant under per-column affine maps, so every integral
     # is computed in standardised units, which cannot overflow; only the stored
