@@ -102,11 +102,12 @@ def screen(
         rows for the number of columns.
     """
     names = [name for key in blocks for name in labels[key]]
-    groups = _distinct_row_index(Xs)
-    distinct = Xs[groups]
-    quantised = _check_distinct_values(distinct, names, categorical)
-    if not quantised:
-        _warn_copies(Xs.shape[0], groups.size)
+    distinct = Xs[_distinct_row_index(Xs)]
+    counts = np.array([np.unique(column).size for column in distinct.T])
+    _check_distinct_values(counts, distinct.shape[0], names, categorical)
+    # rows can coincide by chance only if every column has ties among the distinct rows
+    if (counts == distinct.shape[0]).any():
+        _warn_copies(Xs.shape[0], distinct.shape[0])
     _warn_outliers(Xs, shift, scale, names)
     if not categorical:
         _warn_few_rows(Xs.shape[0], blocks)
@@ -118,13 +119,12 @@ def _distinct_row_index(Xs: np.ndarray) -> np.ndarray:
     return np.sort(first)
 
 
-def _check_distinct_values(distinct: np.ndarray, names: list, categorical: bool) -> bool:
-    """Refuse columns of at most `FEW_VALUES` atoms; warn about quantised ones.
+def _check_distinct_values(counts: np.ndarray, n: int, names: list, categorical: bool) -> None:
+    """Refuse columns of at most `FEW_VALUES` atoms; warn about coarsely quantised ones.
 
-    Returns True when some column is quantised (a warning was given).
+    ``counts`` holds the number of distinct values of each column among the
+    ``n`` distinct rows.
     """
-    n = distinct.shape[0]
-    counts = np.array([np.unique(column).size for column in distinct.T])
     atoms = np.flatnonzero(counts <= FEW_VALUES)
     if atoms.size:
         listed = ", ".join(f"{names[j]!r} ({counts[j]} values)" for j in atoms[:_NAMED])
@@ -144,7 +144,7 @@ def _check_distinct_values(distinct: np.ndarray, names: list, categorical: bool)
     tied = 1.0 - counts / n
     flagged = np.flatnonzero((counts <= QUANTISED_VALUES) & (tied > TIED_FRACTION))
     if not flagged.size:
-        return False
+        return
     listed = ", ".join(
         f"{names[j]!r} ({counts[j]} distinct values in {n} distinct rows, {tied[j]:.0%} tied)"
         for j in flagged[:_NAMED]
@@ -158,11 +158,15 @@ def _check_distinct_values(distinct: np.ndarray, names: list, categorical: bool)
         "values rounded to multiples of q), or, for a column that is a category label, pass it "
         "as y with discrete_y=True."
     )
-    return True
 
 
 def _warn_copies(n: int, n_distinct: int) -> None:
-    """Warn when some rows are exact copies of others."""
+    """Warn when some rows are exact copies of others.
+
+    Called only when some column has no tied values among the distinct
+    rows: then no two rows can coincide by chance (as rounded data do), and
+    every copy is a repeated record.
+    """
     if n_distinct == n:
         return
     copies = n - n_distinct
