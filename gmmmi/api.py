@@ -203,7 +203,8 @@ def estimate(
         Data that cannot be used (missing values: NaN, inf, pandas NA or
         masked entries; complex numbers; blocks with different numbers of
         rows or misaligned pandas indexes; too few rows; a constant or
-        (near-)linearly dependent column), an option value out of range (e.g.
+        (near-)linearly dependent column; a column of at most 10 distinct
+        values), an option value out of range (e.g.
         ``base=1`` or ``n_folds=1``), or an ``init`` that does not match the
         data.
     TypeError
@@ -222,6 +223,11 @@ def estimate(
     IntegrationWarning
         ``integral_method="quad"`` was asked for more than 6 dimensions and
         Monte Carlo was used instead.
+    DataWarning
+        Before the fit: exact copies of rows, a coarsely rounded column, a
+        far isolated outlier (named by row and column), or few rows for the
+        number of columns (see ``docs/refusals.md``, "Warnings about the
+        data").
 
     See Also
     --------
