@@ -20,6 +20,7 @@ import numpy as np
 from scipy.special import digamma
 
 from .exceptions import DataWarning
+from .selection import copy_groups
 
 #: a column with at most this many distinct values is refused: binary
 #: data, small counts and ordinal scales (5- or 7-point, 0-10 scores) are
@@ -102,7 +103,8 @@ def screen(
         rows for the number of columns.
     """
     names = [name for key in blocks for name in labels[key]]
-    distinct = Xs[_distinct_row_index(Xs)]
+    _, first_rows = np.unique(copy_groups(Xs), return_index=True)
+    distinct = Xs[first_rows]
     counts = np.array([np.unique(column).size for column in distinct.T])
     _check_distinct_values(counts, distinct.shape[0], names, categorical)
     # rows can coincide by chance only if every column has ties among the distinct rows
@@ -111,12 +113,6 @@ def screen(
     _warn_outliers(Xs, shift, scale, names)
     if not categorical:
         _warn_few_rows(Xs.shape[0], blocks)
-
-
-def _distinct_row_index(Xs: np.ndarray) -> np.ndarray:
-    """Index of the first occurrence of every distinct row, in order."""
-    _, first = np.unique(Xs, axis=0, return_index=True)
-    return np.sort(first)
 
 
 def _check_distinct_values(counts: np.ndarray, n: int, names: list, categorical: bool) -> None:
@@ -205,17 +201,18 @@ def isolated_outliers(column: np.ndarray) -> np.ndarray:
     spread = _MAD_TO_SD * np.median(np.abs(column - centre))
     if not spread > 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.argsort(column, kind="stable")
-    reach = max(1, int(OUTLIER_MAX_FRACTION * n))
+    reach = min(max(1, int(OUTLIER_MAX_FRACTION * n)), n - 1)
     flagged = []
-    for ranked in (order, order[::-1]):
+    for signed in (column, -column):
+        # the reach + 1 largest values, in increasing order: the inner one and the candidates
+        top = np.argpartition(signed, n - reach - 1)[n - reach - 1 :]
+        ranked = top[np.argsort(signed[top], kind="stable")]
         distance = np.abs(column[ranked] - centre)
-        # gap between the inner value at position i and the outer one at i + 1
-        tail = np.arange(max(0, n - 1 - reach), n - 1)
-        gaps = distance[tail + 1] - distance[tail]
-        wide = (gaps > OUTLIER_GAP * spread) & (gaps > OUTLIER_GAP_SHARE * distance[tail + 1])
+        # gap between the value at position i and the next one out, at i + 1
+        gaps = np.diff(distance)
+        wide = (gaps > OUTLIER_GAP * spread) & (gaps > OUTLIER_GAP_SHARE * distance[1:])
         if wide.any():
-            flagged.append(ranked[tail[np.flatnonzero(wide)[0]] + 1 :])
+            flagged.append(ranked[np.flatnonzero(wide)[0] + 1 :])
     return np.sort(np.concatenate(flagged)) if flagged else np.zeros(0, dtype=np.int64)
 
 

@@ -497,8 +497,10 @@ def copy_groups(X: np.ndarray) -> np.ndarray:
         Groups numbered 0, 1, ... in order of their first row, so that data
         without copies give ``arange(n)``.
     """
-    if X.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
+    n = X.shape[0]
+    # rows can only be copies if every column has ties; continuous data stop at the first
+    if n == 0 or any(np.unique(column).size == n for column in X.T):
+        return np.arange(n, dtype=np.int64)
     _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
     rank = np.empty(first.size, dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(first.size)
