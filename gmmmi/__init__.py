@@ -16,6 +16,7 @@ _PUBLIC = {
     "ConvergenceWarning": "gmmmi.exceptions",
     "IntegrationWarning": "gmmmi.exceptions",
     "DataUnitsWarning": "gmmmi.exceptions",
+    "DataWarning": "gmmmi.exceptions",
     "ResultFileError": "gmmmi.exceptions",
     "EstimateMI": "gmmmi.mi",
     "GMMFitParamHolder": "gmmmi.param_holders",

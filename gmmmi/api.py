@@ -12,6 +12,7 @@ from . import __version__
 from . import integrate as _integrate
 from ._interrupt import interruptible
 from ._progress import progress_enabled
+from ._screening import screen
 from ._validation import (
     check_choice,
     check_enough_rows,
@@ -202,7 +203,8 @@ def estimate(
         Data that cannot be used (missing values: NaN, inf, pandas NA or
         masked entries; complex numbers; blocks with different numbers of
         rows or misaligned pandas indexes; too few rows; a constant or
-        (near-)linearly dependent column), an option value out of range (e.g.
+        (near-)linearly dependent column; a column of at most 10 distinct
+        values), an option value out of range (e.g.
         ``base=1`` or ``n_folds=1``), or an ``init`` that does not match the
         data.
     TypeError
@@ -221,6 +223,11 @@ def estimate(
     IntegrationWarning
         ``integral_method="quad"`` was asked for more than 6 dimensions and
         Monte Carlo was used instead.
+    DataWarning
+        Before the fit: exact copies of rows, a coarsely rounded column, a
+        far isolated outlier (named by row and column), or few rows for the
+        number of columns (see ``docs/refusals.md``, "Warnings about the
+        data").
 
     See Also
     --------
@@ -315,6 +322,7 @@ def estimate(
     Xs, shift, scale = standardise(data.X, labels=column_names)
     n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
     _check_fittable(Xs, data, n_folds)
+    screen(Xs, shift, scale, data.blocks, data.labels, categorical=data.categories is not None)
     inits = _standardised_inits(init, be, data, scale, shift)
     # MI and CMI are invariant under per-column affine maps, so every integral
     # is computed in standardised units, which cannot overflow; only the stored

@@ -23,6 +23,23 @@ class DataUnitsWarning(UserWarning):
     """
 
 
+class DataWarning(UserWarning):
+    """The data, as given, are likely to give a wrong estimate or error bar.
+
+    Raised before the fit by the screening of the standardised data
+    (``docs/refusals.md``, "Warnings about the data"); the estimate is still
+    returned. Each message names the rows or columns concerned, says how
+    the estimate is affected and what to do:
+
+    * exact copies of rows (the bootstrap counts every copy as an
+      independent observation);
+    * a column with many tied values (rounded or quantised data);
+    * a far, isolated outlier (named by row and column);
+    * few rows for the number of columns (the estimate of independent
+      blocks is far from 0 on average).
+    """
+
+
 class ResultFileError(ValueError):
     """A file given to `gmmmi.load` is damaged, truncated, or not a gmmmi result.
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from os import PathLike
 
 import numpy as np
@@ -30,6 +31,7 @@ import xarray as xr
 from . import _arviz
 from ._validation import check_choice, validate_data
 from .api import estimate as _estimate
+from .exceptions import DataWarning
 from .mixture import MixtureDraws
 from .param_holders import GMMFitParamHolder, MIDistParamHolder, SelectComponentsParamHolder
 from .result import Result
@@ -232,14 +234,17 @@ class EstimateMI:
     def _estimate(self, mi_dist_params, include_kl, base, verbose) -> Result:
         self.mi_dist_params = _holder(mi_dist_params, MIDistParamHolder, "mi_dist_params")
         options = {**self._fit_options(), **self.mi_dist_params.as_options()}
-        result = self._run(
-            options,
-            seed=self._seed(),
-            verbose=verbose,
-            init=self.fitted_mixtures(),
-            kl=include_kl,
-            base=base,
-        )
+        with warnings.catch_warnings():
+            # fit screened the same data and gave these warnings already
+            warnings.simplefilter("ignore", DataWarning)
+            result = self._run(
+                options,
+                seed=self._seed(),
+                verbose=verbose,
+                init=self.fitted_mixtures(),
+                kl=include_kl,
+                base=base,
+            )
         self.result = result
         self.MI_mean = result.value
         self.MI_std = _sd_or_none(result.draws[result.quantity])

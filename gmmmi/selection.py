@@ -453,11 +453,58 @@ def _refit_without(X, train_sets, set_index, fit, f, keep, settings, score_final
 
 
 # --------------------------------------------------------------------------- cross-validation
-def make_folds(n_samples: int, n_folds: int, rng: np.random.Generator) -> np.ndarray:
-    """Fold index (0 .. n_folds-1) of every sample: a random split into near-equal folds."""
-    folds = np.empty(n_samples, dtype=np.int64)
-    folds[rng.permutation(n_samples)] = np.arange(n_samples) * n_folds // n_samples
-    return folds
+def make_folds(
+    n_samples: int, n_folds: int, rng: np.random.Generator, groups: np.ndarray | None = None
+) -> np.ndarray:
+    """Fold index (0 .. n_folds-1) of every sample: a random split into near-equal folds.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows.
+    n_folds : int
+        Number of folds.
+    rng : numpy.random.Generator
+        Source of the split (one ``permutation`` call).
+    groups : numpy.ndarray of int64, shape (n_samples,), optional
+        Group of every row, numbered 0, 1, ... in order of first appearance
+        (as `copy_groups` gives): the groups, not the rows, are split into
+        near-equal folds, so all rows of a group share a fold. A copy of a
+        row in both the training and the validation part would reward
+        components that fit single rows. With every group of one row (no
+        copies), the split is the same as without ``groups``.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_samples,)
+    """
+    n_groups = n_samples if groups is None else int(groups.max(initial=-1)) + 1
+    folds = np.empty(n_groups, dtype=np.int64)
+    folds[rng.permutation(n_groups)] = np.arange(n_groups) * n_folds // n_groups
+    return folds if groups is None else folds[groups]
+
+
+def copy_groups(X: np.ndarray) -> np.ndarray:
+    """Group of every row of ``X``: exact copies of a row share one group.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, d)
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n,)
+        Groups numbered 0, 1, ... in order of their first row, so that data
+        without copies give ``arange(n)``.
+    """
+    n = X.shape[0]
+    # rows can only be copies if every column has ties; continuous data stop at the first
+    if n == 0 or any(np.unique(column).size == n for column in X.T):
+        return np.arange(n, dtype=np.int64)
+    _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return rank[inverse.reshape(-1)]
 
 
 @dataclass
@@ -696,13 +743,14 @@ def select_components(
         Smallest K of the search (capped at n // n_folds); K never goes below.
     folds : ndarray of int64, shape (n,), optional
         Fold of every row (0 .. n_folds-1), e.g. the same fold for every
-        copy of a row in a bootstrap replica; default `make_folds`.
+        copy of a row in a bootstrap replica; default `make_folds` with
+        `copy_groups`, which keeps exact copies of a row in one fold.
     curves : bool, default True
         Record the loss curves of the chosen K's cross-validation fits.
     """
     settings = settings or EMSettings()
     n, d = X.shape
-    folds = make_folds(n, n_folds, rng) if folds is None else folds
+    folds = make_folds(n, n_folds, rng, copy_groups(X)) if folds is None else folds
     status: dict = {}
     cv_kw = dict(n_inits=n_inits, init_type=init_type, scale=scale, settings=settings, rng=rng)
     per_k_full_fit = metric_method != "valid"

@@ -28,6 +28,7 @@ from ..selection import (
     METRIC_METHODS,
     EMSettings,
     Selection,
+    copy_groups,
     count_status,
     fit_batch,
     make_folds,
@@ -268,7 +269,8 @@ def reselected_bootstrap_fits(
     """Bootstrap replicas that each choose their number of components again.
 
     Replica b draws n rows with replacement, splits them into folds so that
-    all copies of a row share a fold (a copy in both the training and the
+    all copies of a row (drawn twice, or equal rows of ``X``) share a fold
+    (a copy in both the training and the
     validation part would reward over-fitting), and runs
     `gmmmi.selection.select_components` on them with the backend's options,
     searching K from ``max(1, n_components - 2)`` upward (same metric,
@@ -302,10 +304,11 @@ def reselected_bootstrap_fits(
     k_min = max(1, n_components - 2)
     fits, replica_k, status = [], [], {}
     kwargs = _selection_options(opts)
+    groups = copy_groups(X)
     with progress_bar(n_bootstrap, "bootstrap (choosing K)", progress, unit="fit") as bar:
         for _ in range(n_bootstrap):
             rows = rng.integers(0, n, size=n)
-            folds = make_folds(n, opts["n_folds"], rng)[rows]
+            folds = make_folds(n, opts["n_folds"], rng, groups)[rows]
             sel = select_components(
                 np.ascontiguousarray(X[rows]),
                 rng=rng,
