@@ -229,7 +229,7 @@ _ESTIMATE_FLAGS = [
     ("--reg-covar", "reg_covar", float, "added to covariance diagonals (default 1e-15)"),
     ("--max-iter", "max_iter", int, "EM iterations per fit (default 10000)"),
     ("--scale", "scale", float, "initialisation scale (default: none)"),
-    ("--integral-method", "integral_method", str, "quad (default) | mc"),
+    ("--integral-method", "integral_method", str, "quad (default) | qmc | mc"),
     ("--mc-samples", "MC_samples", int, "MC points per draw with --integral-method mc (1e5)"),
 ]
 
