@@ -27,6 +27,8 @@ _PUBLIC = {
     "mi_matrix": "gmmmi.parallel",
     "MIMatrix": "gmmmi.parallel",
     "TaskError": "gmmmi.parallel",
+    "independence_test": "gmmmi.independence",
+    "IndependenceTest": "gmmmi.independence",
     "get_backend": "gmmmi.backends",
 }
 _SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture"}
