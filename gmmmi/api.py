@@ -12,6 +12,7 @@ from . import __version__
 from . import integrate as _integrate
 from ._interrupt import interruptible
 from ._progress import progress_enabled
+from ._stacklevel import user_stacklevel
 from ._validation import (
     check_choice,
     check_enough_rows,
@@ -284,7 +285,7 @@ def _to_data_units(draws, diagnostics, scale, shift, column_names):
             "computed in standardised units and are not affected; rescale those columns (e.g. "
             "to unit standard deviation) for a usable mixture.",
             DataUnitsWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return mixture, diagnostics
 
@@ -442,4 +443,4 @@ def _warn_backend(be, main_draws, diagnostics):
     if check is None:
         return
     for message in check(main_draws, diagnostics):
-        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+        warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._estimate_options import check_estimate_options, check_executor
+from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int, validate_data
 
 __all__ = ["CORRECTIONS", "IndependenceTest", "adjust_pvalues", "independence_test"]
@@ -359,5 +360,7 @@ def _reissue(caught, n_permutations: int) -> None:
         if null:
             where.append(f"{null} of {n_permutations} permuted fits")
         warnings.warn(
-            f"independence_test ({' and '.join(where)}): {message}", category, stacklevel=3
+            f"independence_test ({' and '.join(where)}): {message}",
+            category,
+            stacklevel=user_stacklevel(),
         )

@@ -37,6 +37,7 @@ import numpy as np
 
 from ._estimate_options import check_estimate_options, check_executor
 from ._progress import progress_bar, progress_enabled
+from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int
 
 __all__ = ["MIMatrix", "TaskError", "TaskFailedWarning", "estimate_many", "mi_matrix"]
@@ -542,14 +543,14 @@ def _run_on(executor, args, threads, results, caught, bar):
 def _report(results, caught):
     for i in sorted(caught):
         for category, message in caught[i]:
-            warnings.warn(f"task {i}: {message}", category, stacklevel=3)
+            warnings.warn(f"task {i}: {message}", category, stacklevel=user_stacklevel())
     failed = [r for r in results if isinstance(r, TaskError)]
     if failed:
         warnings.warn(
             f"{len(failed)} of {len(results)} tasks failed; their slots hold TaskError "
             f"objects (first: {failed[0]}).",
             TaskFailedWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 
