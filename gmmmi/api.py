@@ -14,6 +14,7 @@ from ._interrupt import interruptible
 from ._progress import progress_enabled
 from ._stacklevel import user_stacklevel
 from ._validation import (
+    check_category_rows,
     check_choice,
     check_enough_rows,
     check_float,
@@ -48,6 +49,7 @@ def estimate(
     random_state=None,
     progress=None,
     discrete_y=False,
+    min_category_size=None,
     init=None,
     **options,
 ) -> Result:
@@ -92,7 +94,14 @@ def estimate(
         Show a progress bar; None shows it in a terminal for long work.
     discrete_y : bool, default False
         Treat ``y`` as categories: the MI between continuous ``x`` and a
-        discrete label, with one mixture per category.
+        discrete label, with one mixture per category. Low counts (e.g.
+        spike counts) work as categories; every category needs enough rows
+        for its own fit (a ValueError names those that have too few).
+    min_category_size : int or None, default None
+        With ``discrete_y``: pool the categories with fewer rows than this.
+        Numbers such as counts are merged with their neighbours (labels
+        like ``"5-7"``), other labels into one ``"other"`` category. None:
+        no pooling.
     init : MixtureDraws or list of MixtureDraws, optional
         Warm start, in data units: a fitted mixture (S = 1, e.g. an earlier
         result's ``diagnostics.reference_fit``) from which the full-data fit
@@ -121,7 +130,7 @@ def estimate(
         ``print(result)``, ``mean, sd = result``, ``result.summary()``,
         ``result.to_arviz()``, ``result.to_netcdf(path)``, ``result.plot()``.
     """
-    data = validate_data(x, y, z, discrete_y=discrete_y, kl=kl)
+    data = validate_data(x, y, z, discrete_y=discrete_y, kl=kl, min_category_size=min_category_size)
     be = get_backend(backend)
     opts = validate_options(options, {**be.options, **API_OPTIONS})
     method = check_choice(
@@ -255,10 +264,7 @@ def _check_fittable(Xs, data, n_folds):
     if data.categories is None:
         check_enough_rows(Xs.shape[0], d, n_folds)
     else:
-        for code, count in enumerate(np.bincount(data.categories)):
-            check_enough_rows(
-                int(count), d, n_folds, category=data.category_values[code], category_code=code
-            )
+        check_category_rows(data.categories, data.category_values, d, n_folds)
     check_not_degenerate(Xs, data.blocks, data.labels)
 
 

@@ -1,12 +1,24 @@
 """`independence_test`: a permutation test of I(x; y) = 0, or of I(x; y | z) = 0.
 
 The statistic is the MI (or CMI) of one mixture fit (no bootstrap) with a
-fixed number of components K. K is chosen once, by cross-validation on the
-observed data (or given by ``fixed_components_number``); the statistic and
-every null draw are then the same function, a single fit with that K, of the
-observed data and of copies whose y rows are permuted. The permutations run
-as tasks of `gmmmi.estimate_many`, so they spread over any executor and give
-the same p-value whatever the executor or the number of threads.
+fixed number of components K. K is chosen once, by cross-validation on one
+extra permuted copy of the data (or given by ``fixed_components_number``);
+the statistic and every null draw are then the same function, a single fit
+with that K, of the observed data and of copies whose y rows are permuted.
+
+Why K comes from a permuted copy: the permutation test is exact when the
+observed data and its B permuted copies are exchangeable under the null and
+the same statistic is applied to each. K chosen on the observed data would
+break that symmetry (the observed copy would be the one K was tuned on);
+K chosen on a random permutation is, under the null, distributed the same
+whichever copy is the observed one, so the test stays exact, and it costs one
+model selection like the other choice. Under dependence, K then describes the
+product of the marginals; a single fit with it still registers the dependence
+(the power is measured in ``docs/independence.md``).
+
+The permutations run as tasks of `gmmmi.estimate_many`, so they spread over
+any executor and give the same p-value whatever the executor or the number
+of threads.
 
 See ``docs/independence.md`` for the measured false-positive rate and power.
 """
@@ -46,7 +58,7 @@ class IndependenceTest:
         The statistic on each permuted copy of the data, in permutation order.
     n_components : int
         K, the number of mixture components of every fit (per category with
-        ``discrete_y``).
+        ``discrete_y``), chosen on a permuted copy of the data.
     quantity : str
         ``"mi"`` or ``"cmi"``.
     scheme : str
@@ -125,13 +137,14 @@ def independence_test(
     """Permutation test of I(x; y) = 0, or of I(x; y | z) = 0.
 
     The statistic is the MI (CMI) of a single mixture fit with K components
-    (no bootstrap: ``n_bootstrap=0``). K is chosen once by cross-validation
-    on the observed data, unless ``fixed_components_number`` is given; the
-    observed statistic and each of the ``n_permutations`` null draws are then
-    fits with that same K, to the data and to copies whose rows of y are
-    permuted. Keeping K fixed makes a draw as cheap as one EM fit; the
-    false-positive rate this gives is measured in ``docs/independence.md``.
-    With ``fixed_components_number`` the test is exact.
+    (no bootstrap: ``n_bootstrap=0``). K is chosen once, by cross-validation
+    on one extra permuted copy of the data (so that it favours neither the
+    observed data nor any null copy, which keeps the test exact), unless
+    ``fixed_components_number`` is given; the observed statistic and each of
+    the ``n_permutations`` null draws are then fits with that same K, to the
+    data and to copies whose rows of y are permuted. A null draw costs one
+    EM fit; the false-positive rate and power are measured in
+    ``docs/independence.md``.
 
     Parameters
     ----------
@@ -190,7 +203,8 @@ def independence_test(
             )
     check_estimate_options(options)
     discrete = bool(options.get("discrete_y", False))
-    data = validate_data(x, y, z, discrete_y=discrete)
+    pooled = options.pop("min_category_size", None)  # applied once, to the labels
+    data = validate_data(x, y, z, discrete_y=discrete, min_category_size=pooled)
     xs, ys, zs = _blocks(data)
     seed, root = _root_sequence(random_state)
     fit_seq, perm_seq = root.spawn(2)
@@ -198,13 +212,13 @@ def independence_test(
     perm_rng = np.random.default_rng(perm_seq)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        k = _components(xs, ys, zs, options, observed_seed)
+        perms = _permutations(xs.shape[0], zs, n_permutations + 1, stratum_size, perm_rng)
+        k = _components(xs, ys[perms[0]], zs, options, observed_seed)
         fixed = {**options, "n_bootstrap": 0, "fixed_components_number": k}
         from .api import estimate
 
         observed = estimate(xs, ys, z=zs, random_state=observed_seed, progress=False, **fixed)
-        perms = _permutations(xs.shape[0], zs, n_permutations, stratum_size, perm_rng)
-        null = _null_draws(xs, ys, zs, perms, fit_seq, executor, fixed)
+        null = _null_draws(xs, ys, zs, perms[1:], fit_seq, executor, fixed)
     _reissue(caught, n_permutations)
     statistic = float(observed.value)
     pvalue = (1.0 + np.count_nonzero(null >= statistic)) / (1.0 + n_permutations)
@@ -276,7 +290,10 @@ def _root_sequence(random_state):
 
 
 def _components(xs, ys, zs, options, seed) -> int:
-    """K: the user's ``fixed_components_number``, else chosen by CV on the observed data."""
+    """K: the user's ``fixed_components_number``, else chosen by CV on (x, y, z) as given.
+
+    `independence_test` passes a permuted copy of y (see the module docstring).
+    """
     fixed = int(options.get("fixed_components_number", 0) or 0)
     if fixed:
         return fixed
@@ -356,7 +373,7 @@ def _reissue(caught, n_permutations: int) -> None:
     for (category, message), (observed, null) in counts.items():
         where = []
         if observed:
-            where.append("the observed data's fit")
+            where.append("the choice of K and the observed data's fit")
         if null:
             where.append(f"{null} of {n_permutations} permuted fits")
         warnings.warn(
