@@ -87,6 +87,12 @@ def one_test(args) -> dict:
     return out
 
 
+def _se(rate: float, r: int, rho: float) -> float:
+    """Binomial se: at the nominal 0.05 for a false-positive rate, at the rate for power."""
+    p = rate if rho else ALPHA
+    return float(np.sqrt(p * (1 - p) / r))
+
+
 def run_cell(pool, kind, n, rho, b, max_reps, budget, with_ksg) -> dict:
     """Repeats of one cell until max_reps or budget seconds; rejection rates with their se."""
     start, rows, rep = time.time(), [], 0
@@ -101,7 +107,7 @@ def run_cell(pool, kind, n, rho, b, max_reps, budget, with_ksg) -> dict:
         if rows and key in rows[0]:
             rate = float(np.mean([row[key] <= ALPHA for row in rows]))
             cell[f"reject_{name}"] = rate
-            cell[f"se_{name}"] = float(np.sqrt(max(rate * (1 - rate), ALPHA * (1 - ALPHA)) / r))
+            cell[f"se_{name}"] = _se(rate, r, rho)
     cell["seconds_per_test"] = float(np.median([row["seconds"] for row in rows]))
     if with_ksg:
         cell["seconds_per_test_ksg"] = float(np.median([row["seconds_ksg"] for row in rows]))
@@ -111,6 +117,31 @@ def run_cell(pool, kind, n, rho, b, max_reps, budget, with_ksg) -> dict:
     return cell
 
 
+def print_tables(cells: list) -> None:
+    """The FPR and power tables of docs/independence.md, from the saved cells."""
+    names = {"gaussian": "Gaussian", "exp": "exponential (skewed)", "t3": "Student t3 (heavy)"}
+    print("| y margin | N | R | FPR at 0.05 | se | K (median) | s per test (B) |")
+    print("|---|---|---|---|---|---|---|")
+    for c in cells:
+        if not c["rho"]:
+            print(
+                f"| {names[c['kind']]} | {c['n']} | {c['R']} | {c['reject_gmmmi']:.3f} | "
+                f"{_se(0, c['R'], 0):.3f} | {c['median_K']:g} | {c['seconds_per_test']:.2f} "
+                f"({c['B']}) |"
+            )
+    print()
+    print("| rho | N | R | power gmmmi | se | power KSG | se | s per test gmmmi / KSG (B) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c in cells:
+        if c["rho"]:
+            print(
+                f"| {c['rho']} | {c['n']} | {c['R']} | {c['reject_gmmmi']:.2f} | "
+                f"{_se(c['reject_gmmmi'], c['R'], 1):.2f} | {c['reject_ksg']:.2f} | "
+                f"{_se(c['reject_ksg'], c['R'], 1):.2f} | "
+                f"{c['seconds_per_test']:.2f} / {c['seconds_per_test_ksg']:.2f} ({c['B']}) |"
+            )
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
@@ -118,7 +149,12 @@ def main():
     ap.add_argument("--b-fpr", type=int, default=19)
     ap.add_argument("--b-power", type=int, default=99)
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies every time budget")
+    ap.add_argument("--table", action="store_true", help="print --out as markdown tables, exit")
     args = ap.parse_args()
+    if args.table:
+        with open(args.out) as fh:
+            print_tables(json.load(fh))
+        return
     plan = [  # (kind, n, rho, max_reps, budget seconds, with KSG)
         *[(k, 200, 0.0, 400, 240, False) for k in ("gaussian", "exp", "t3")],
         *[(k, 1000, 0.0, 400, 330, False) for k in ("gaussian", "exp", "t3")],

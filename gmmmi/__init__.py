@@ -29,6 +29,7 @@ _PUBLIC = {
     "TaskError": "gmmmi.parallel",
     "independence_test": "gmmmi.independence",
     "IndependenceTest": "gmmmi.independence",
+    "PValueResolutionWarning": "gmmmi.independence",
     "get_backend": "gmmmi.backends",
 }
 _SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture"}

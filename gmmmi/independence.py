@@ -35,10 +35,20 @@ from ._estimate_options import check_estimate_options, check_executor
 from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int, validate_data
 
-__all__ = ["CORRECTIONS", "IndependenceTest", "adjust_pvalues", "independence_test"]
+__all__ = [
+    "CORRECTIONS",
+    "IndependenceTest",
+    "PValueResolutionWarning",
+    "adjust_pvalues",
+    "independence_test",
+]
 
 #: multiple-testing corrections of `adjust_pvalues`
 CORRECTIONS = ("holm", "bh", "none")
+
+
+class PValueResolutionWarning(UserWarning):
+    """Too few permutations for any corrected p-value to reach 0.05 (see `gmmmi.mi_matrix`)."""
 
 
 @dataclass(frozen=True)

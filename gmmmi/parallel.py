@@ -624,7 +624,7 @@ def mi_matrix(
     random_state=None,
     task_threads: int | None = None,
     pvalues: bool = False,
-    n_permutations: int = 199,
+    n_permutations: int | None = None,
     correction: str = "holm",
     **options,
 ) -> MIMatrix:
@@ -649,8 +649,13 @@ def mi_matrix(
         Also test every pair for independence with
         `gmmmi.independence_test` (``n_permutations`` permutations, run on
         ``executor``), and correct the p-values for testing many pairs.
-    n_permutations : int, default 199
-        Permutations per pair when ``pvalues``.
+    n_permutations : int or None
+        Permutations per pair when ``pvalues``. A permutation p-value is at
+        least 1 / (B + 1), so after a correction for m pairs the smallest
+        reachable value is m / (B + 1); None (default) takes
+        ``max(199, 40 m - 1)``, which lets a pair reach 0.025 after Holm's
+        correction. A smaller B with Holm's correction, where no pair could
+        reach 0.05, gives a `PValueResolutionWarning`.
     correction : {"holm", "bh", "none"}, default "holm"
         Multiple-testing correction of the p-values: Holm's step-down
         (controls the chance of any false positive among the pairs),
@@ -680,7 +685,8 @@ def mi_matrix(
         from .independence import CORRECTIONS
 
         correction = check_choice("correction", str(correction).lower(), CORRECTIONS)
-        n_permutations = check_int("n_permutations", n_permutations, minimum=1)
+        if n_permutations is not None:
+            n_permutations = check_int("n_permutations", n_permutations, minimum=1)
     rows = _named_columns(data, labels, "x")
     symmetric = against is None
     cols = rows if symmetric else _named_columns(against, against_labels, "y")
@@ -722,6 +728,7 @@ def mi_matrix(
             mean[j, i], sd[j, i] = mean[i, j], sd[i, j]
     tests = {}
     if pvalues:
+        n_permutations = _permutation_count(n_permutations, len(pairs), correction)
         test_kw = {"executor": executor, "n_permutations": n_permutations, **options}
         raw, adjusted, tests = _pair_pvalues(
             pairs, (rows, cols), symmetric, errors, random_state, test_kw, correction
@@ -778,6 +785,25 @@ def _pair_pvalues(pairs, columns, symmetric, errors, random_state, test_kw, corr
             upper = np.isfinite(matrix)
             matrix.T[upper] = matrix[upper]
     return raw, adjusted, tests
+
+
+def _permutation_count(n_permutations, n_pairs: int, correction: str) -> int:
+    """B for each pair's test: the user's, or enough to resolve a corrected 0.025."""
+    if n_permutations is None:
+        return max(199, 40 * n_pairs - 1)
+    if correction == "holm" and n_pairs / (n_permutations + 1) > 0.05:
+        from .independence import PValueResolutionWarning
+
+        warnings.warn(
+            f"With n_permutations={n_permutations} and {n_pairs} pairs, the smallest "
+            f"Holm-corrected p-value is {n_pairs} / {n_permutations + 1} = "
+            f"{n_pairs / (n_permutations + 1):.3g} > 0.05: no pair can be declared dependent "
+            f"at 0.05. Use n_permutations >= {20 * n_pairs - 1} (or None for "
+            f"{max(199, 40 * n_pairs - 1)}), or correction='bh'.",
+            PValueResolutionWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return n_permutations
 
 
 def _test_stream(random_state):
@@ -954,8 +980,8 @@ class MIMatrix:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.8"))
                 ax.text(j, i, "failed", ha="center", va="center", fontsize=7, color="0.3")
         if padj is not None:
-            hatched = f"{self.correction}-corrected p > {alpha:g}, independence not rejected"
+            hatched = f"{self.correction}-corrected p > {alpha:g} (independence not rejected)"
         else:
             hatched = f"mean < {min_ratio:g} sd"
-        ax.set_title(f"MI, mean±sd (hatched: {hatched})", fontsize=9)
+        ax.set_title(f"MI, mean±sd\nhatched: {hatched}", fontsize=9)
         return ax

@@ -5,6 +5,7 @@ benchmarks/bench_independence.py and reported in docs/independence.md.
 """
 
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import matplotlib.pyplot as plt
@@ -178,6 +179,7 @@ def test_adjust_pvalues_matches_slow_references(rng):
         adjust_pvalues(p, "bonf")
 
 
+@pytest.mark.filterwarnings("ignore::gmmmi.PValueResolutionWarning")  # B = 19 on purpose
 def test_mi_matrix_pvalues_mark_the_independent_pairs(rng):
     ab = rng.multivariate_normal([0, 0], [[1, 0.8], [0.8, 1]], 300)
     data = {"a": ab[:, 0], "b": ab[:, 1], "c": rng.normal(size=300)}
@@ -195,12 +197,41 @@ def test_mi_matrix_pvalues_mark_the_independent_pairs(rng):
     hatched = {(p.get_x() + 0.5, p.get_y() + 0.5) for p in ax.patches if p.get_hatch()}
     expected = {(j, i) for i in range(3) for j in range(3) if m.p_adjusted.iloc[i, j] > 0.2}
     assert hatched == expected and (1, 0) not in hatched
-    assert "holm-corrected p > 0.2" in ax.get_title()
+    assert "holm-corrected p > 0.2 (independence not rejected)" in ax.get_title()
     plt.close(ax.figure)
     again = gmmmi.mi_matrix(
         data, pvalues=True, n_permutations=19, random_state=0, n_bootstrap=4, **FAST
     )
     assert again.pvalues.equals(m.pvalues)
+
+
+def test_mi_matrix_takes_enough_permutations_for_the_correction(rng, monkeypatch):
+    import gmmmi.independence as module
+
+    seen = []
+    real = module.independence_test
+
+    def counting(*args, **kwargs):
+        seen.append(kwargs["n_permutations"])
+        return real(*args, **{**kwargs, "n_permutations": 3})
+
+    monkeypatch.setattr(module, "independence_test", counting)
+    data = rng.normal(size=(100, 5))  # 10 pairs: B = 40 x 10 - 1
+    gmmmi.mi_matrix(data, pvalues=True, random_state=0, n_bootstrap=2, **FAST)
+    assert set(seen) == {399}
+    with pytest.warns(
+        module.PValueResolutionWarning,
+        match=re.escape(
+            "With n_permutations=99 and 10 pairs, the smallest Holm-corrected p-value is "
+            "10 / 100 = 0.1 > 0.05: no pair can be declared dependent at 0.05. Use "
+            "n_permutations >= 199 (or None for 399), or correction='bh'."
+        ),
+    ) as record:
+        gmmmi.mi_matrix(data, pvalues=True, n_permutations=99, n_bootstrap=2, **FAST)
+    assert record[0].filename == __file__  # at the user's line
+    seen.clear()
+    gmmmi.mi_matrix(data, pvalues=True, n_permutations=99, correction="bh", n_bootstrap=2, **FAST)
+    assert set(seen) == {99}
 
 
 def test_mi_matrix_refuses_an_unknown_correction(rng):
