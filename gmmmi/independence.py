@@ -217,13 +217,15 @@ def independence_test(
     data = validate_data(x, y, z, discrete_y=discrete, min_category_size=pooled)
     xs, ys, zs = _blocks(data)
     seed, root = _root_sequence(random_state)
-    fit_seq, perm_seq = root.spawn(2)
+    # the null fits' seeds, the permutations, the choice of K: three independent streams
+    fit_seq, perm_seq, k_seq = root.spawn(3)
     observed_seed = int(fit_seq.generate_state(1, np.uint64)[0] % 2**63)
+    k_seed = int(k_seq.generate_state(1, np.uint64)[0] % 2**63)
     perm_rng = np.random.default_rng(perm_seq)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         perms = _permutations(xs.shape[0], zs, n_permutations + 1, stratum_size, perm_rng)
-        k = _components(xs, ys[perms[0]], zs, options, observed_seed)
+        k = _components(xs, ys[perms[0]], zs, options, k_seed)
         fixed = {**options, "n_bootstrap": 0, "fixed_components_number": k}
         from .api import estimate
 
