@@ -980,7 +980,7 @@ class MIMatrix:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.8"))
                 ax.text(j, i, "failed", ha="center", va="center", fontsize=7, color="0.3")
         if padj is not None:
-            hatched = f"{self.correction}-corrected p > {alpha:g} (independence not rejected)"
+            hatched = f"{self.correction}-corrected p > {alpha:g}"
         else:
             hatched = f"mean < {min_ratio:g} sd"
         ax.set_title(f"MI, mean±sd\nhatched: {hatched}", fontsize=9)
