@@ -62,9 +62,9 @@ def ksg_mi(x, y, k: int = 3) -> float:
     return float(digamma(k) + digamma(n) - np.mean(digamma(nx) + digamma(ny)))
 
 
-def ksg_pvalue(x, y, b: int, rng) -> float:
-    stat = ksg_mi(x, y)
-    null = np.array([ksg_mi(x, rng.permutation(y)) for _ in range(b)])
+def ksg_pvalue(x, y, b: int, rng, k: int = 3) -> float:
+    stat = ksg_mi(x, y, k)
+    null = np.array([ksg_mi(x, rng.permutation(y), k) for _ in range(b)])
     return (1 + np.count_nonzero(null >= stat)) / (1 + b)
 
 
@@ -139,6 +139,17 @@ def conditional_fpr(kind: str, n: int, reps: int) -> dict:
     return {"kind": kind, "n": n, "R": reps, "fpr": rate, "se": _se(0, reps, 0), "s": seconds}
 
 
+def ksg_power(n: int, rho: float, k: int, b: int, reps: int) -> dict:
+    """KSG's rejection rate with k neighbours, on the data of the power cells (same seeds)."""
+    rejected = 0
+    for rep in range(reps):
+        rng = np.random.default_rng([n, rep, int(rho * 100), 0])
+        x, y = sample("gaussian", n, rho, rng)
+        rejected += ksg_pvalue(x, y, b, rng, k) <= ALPHA
+    rate = rejected / reps
+    return {"n": n, "rho": rho, "k": k, "R": reps, "power": rate, "se": _se(rate, reps, rho)}
+
+
 def print_tables(cells: list) -> None:
     """The FPR and power tables of docs/independence.md, from the saved cells."""
     names = {"gaussian": "Gaussian", "exp": "exponential (skewed)", "t3": "Student t3 (heavy)"}
@@ -175,7 +186,14 @@ def main():
     ap.add_argument(
         "--conditional", action="store_true", help="only the conditional FPR check (N=500)"
     )
+    ap.add_argument(
+        "--ksg-k", type=int, default=0, help="only KSG's power with this k (same data and seeds)"
+    )
     args = ap.parse_args()
+    if args.ksg_k:
+        for n, rho in ((1000, 0.1), (200, 0.2), (1000, 0.2)):
+            print(json.dumps(ksg_power(n, rho, args.ksg_k, args.b_power, 100)), flush=True)
+        return
     if args.conditional:
         for kind, reps in (("linear", 200), ("nonlinear", 100)):
             print(json.dumps(conditional_fpr(kind, 500, reps)), flush=True)
