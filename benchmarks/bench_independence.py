@@ -93,16 +93,21 @@ def _se(rate: float, r: int, rho: float) -> float:
     return float(np.sqrt(p * (1 - p) / r))
 
 
-def run_cell(pool, kind, n, rho, b, max_reps, budget, with_ksg) -> dict:
-    """Repeats of one cell until max_reps or budget seconds; rejection rates with their se."""
+def run_cell(pool, kind, n, rho, b, max_reps, budget, with_ksg, first_rep=0) -> dict:
+    """Repeats of one cell until max_reps or budget seconds; rejection rates with their se.
+
+    Repeat ``i`` uses the data and seed of index ``first_rep + i``, so a cell
+    cut short can be extended with the repeats it did not reach.
+    """
     start, rows, rep = time.time(), [], 0
     workers = pool._max_workers
     while rep < max_reps and time.time() - start < budget:
-        batch = [(kind, n, rho, b, rep + i, with_ksg) for i in range(min(workers, max_reps - rep))]
+        size = min(workers, max_reps - rep)
+        batch = [(kind, n, rho, b, first_rep + rep + i, with_ksg) for i in range(size)]
         rows.extend(pool.map(one_test, batch))
         rep += len(batch)
     r = len(rows)
-    cell = {"kind": kind, "n": n, "rho": rho, "B": b, "R": r}
+    cell = {"kind": kind, "n": n, "rho": rho, "B": b, "R": r, "first_rep": first_rep}
     for key, name in (("p", "gmmmi"), ("p_ksg", "ksg")):
         if rows and key in rows[0]:
             rate = float(np.mean([row[key] <= ALPHA for row in rows]))
@@ -189,7 +194,15 @@ def main():
     ap.add_argument(
         "--ksg-k", type=int, default=0, help="only KSG's power with this k (same data and seeds)"
     )
+    ap.add_argument("--extend", nargs=3, metavar=("KIND", "N", "FIRST_REP"), default=None)
     args = ap.parse_args()
+    if args.extend:  # more repeats of one FPR cell, from FIRST_REP on, for --budget-s seconds
+        kind, n, first = args.extend[0], int(args.extend[1]), int(args.extend[2])
+        with ProcessPoolExecutor(
+            args.workers, mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
+            run_cell(pool, kind, n, 0.0, args.b_fpr, 400, 600 * args.scale, False, first)
+        return
     if args.ksg_k:
         for n, rho in ((1000, 0.1), (200, 0.2), (1000, 0.2)):
             print(json.dumps(ksg_power(n, rho, args.ksg_k, args.b_power, 100)), flush=True)
