@@ -28,6 +28,9 @@ _PUBLIC = {
     "mi_matrix": "gmmmi.parallel",
     "MIMatrix": "gmmmi.parallel",
     "TaskError": "gmmmi.parallel",
+    "independence_test": "gmmmi.independence",
+    "IndependenceTest": "gmmmi.independence",
+    "PValueResolutionWarning": "gmmmi.independence",
     "get_backend": "gmmmi.backends",
 }
 _SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture"}

@@ -13,7 +13,13 @@ from concurrent.futures import Executor
 from ._validation import check_choice, check_float, check_int, validate_options
 
 #: keyword options of `gmmmi.estimate` besides the hyperparameters
-ESTIMATE_KEYWORDS = {"backend": "numba", "kl": False, "base": math.e, "discrete_y": False}
+ESTIMATE_KEYWORDS = {
+    "backend": "numba",
+    "kl": False,
+    "base": math.e,
+    "discrete_y": False,
+    "min_category_size": None,
+}
 
 
 def check_estimate_options(options: dict) -> None:

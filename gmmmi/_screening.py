@@ -12,13 +12,12 @@ reasons for them are the module constants below; ``docs/refusals.md``
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
 
 import numpy as np
 from scipy.special import digamma
 
+from ._stacklevel import user_stacklevel
 from .exceptions import DataWarning
 from .selection import copy_groups
 
@@ -304,15 +303,4 @@ def _warn_few_rows(n: int, blocks: dict) -> None:
 
 def _warn(message: str) -> None:
     """`DataWarning` at the first caller outside the gmmmi package (the user's line)."""
-    warnings.warn(message, DataWarning, stacklevel=_user_stacklevel())
-
-
-def _user_stacklevel() -> int:
-    """``stacklevel`` for a ``warnings.warn`` in the caller of this function that names
-    the first frame outside the gmmmi package (the user's line, via `gmmmi.estimate`,
-    `gmmmi.EstimateMI` or any other entry point)."""
-    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    frame, level = sys._getframe(2), 2
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
+    warnings.warn(message, DataWarning, stacklevel=user_stacklevel())

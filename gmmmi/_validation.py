@@ -125,7 +125,9 @@ class ValidatedData:
     category_values: list | None = None
 
 
-def validate_data(x, y=None, z=None, *, discrete_y=False, kl=False) -> ValidatedData:
+def validate_data(
+    x, y=None, z=None, *, discrete_y=False, kl=False, min_category_size=None
+) -> ValidatedData:
     """Check and coerce the data of an estimate.
 
     Parameters
@@ -145,6 +147,9 @@ def validate_data(x, y=None, z=None, *, discrete_y=False, kl=False) -> Validated
     kl : bool, default=False
         The KL divergence between the marginals of x and y is wanted; they
         must then have the same dimension.
+    min_category_size : int or None, default None
+        With ``discrete_y``: pool the categories with fewer rows (see
+        `pool_categories`). None: keep every category as it is.
 
     Returns
     -------
@@ -162,7 +167,12 @@ def validate_data(x, y=None, z=None, *, discrete_y=False, kl=False) -> Validated
         category, or KL between blocks of different dimension.
     """
     if discrete_y:
-        return _validate_discrete(x, y, z, kl=kl)
+        return _validate_discrete(x, y, z, kl=kl, min_category_size=min_category_size)
+    if min_category_size is not None:
+        raise ValueError(
+            "min_category_size pools rare category labels, so it needs discrete_y=True; drop it "
+            "or pass discrete_y=True."
+        )
     if y is None:
         if z is not None:
             raise ValueError(
@@ -205,7 +215,7 @@ def _validate_single(x) -> ValidatedData:
     return ValidatedData(X=values, blocks=blocks, labels=labels)
 
 
-def _validate_discrete(x, y, z, *, kl: bool) -> ValidatedData:
+def _validate_discrete(x, y, z, *, kl: bool, min_category_size=None) -> ValidatedData:
     """Continuous x, category labels y."""
     if y is None:
         raise ValueError("discrete_y=True needs y, the vector of category labels; got y=None.")
@@ -224,6 +234,9 @@ def _validate_discrete(x, y, z, *, kl: bool) -> ValidatedData:
     _check_lengths({"x": values, "y": labels_y})
     _check_same_index({"x": x, "y": y})
     categories, category_values = _encode(labels_y)
+    if min_category_size is not None:
+        min_size = check_int("min_category_size", min_category_size, minimum=1)
+        categories, category_values = pool_categories(categories, category_values, min_size)
     _check_enough_samples(values)
     dx = values.shape[1]
     return ValidatedData(
@@ -479,6 +492,122 @@ def _encode(labels: list) -> tuple[np.ndarray, list]:
         )
     code = {value: i for i, value in enumerate(distinct)}
     return np.array([code[v] for v in labels], dtype=np.int64), distinct
+
+
+def pool_categories(codes: np.ndarray, values: list, min_size: int) -> tuple[np.ndarray, list]:
+    """Merge the categories with fewer than ``min_size`` rows.
+
+    Numbers (e.g. spike counts) are ordered, so rare values are merged with
+    their neighbours: walking up from the smallest value, values join one
+    group until it holds ``min_size`` rows; a last group that stays too small
+    joins the one below it. A group of several values is labelled
+    ``"lo-hi"`` (e.g. ``"5-7"``). Other labels have no order: the rare ones
+    are pooled into one category ``"other"``, which takes in the smallest
+    common categories while it is still too small.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray of int64, shape (n,)
+        Category codes 0..C-1.
+    values : list, length C
+        The label of each code (sorted for numbers).
+    min_size : int
+        Fewest rows a category may have.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int64, shape (n,)
+        New codes 0..G-1.
+    values : list, length G
+        The label of each new code: the original value, or a string naming
+        the pooled ones.
+
+    Raises
+    ------
+    ValueError
+        If fewer than two categories would remain.
+    """
+    counts = np.bincount(codes, minlength=len(values))
+    if counts.min() >= min_size:
+        return codes, values
+    ordered = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
+    groups = _pool_ordered(counts, min_size) if ordered else _pool_unordered(counts, min_size)
+    if len(groups) < 2:
+        raise ValueError(
+            f"min_category_size={min_size} pools all {len(values)} categories of y "
+            f"({_count(int(counts.sum()), 'row')}) into one; MI with a constant is 0. Use a "
+            "smaller min_category_size."
+        )
+    new_code = np.empty(len(values), dtype=np.int64)
+    labels = []
+    for g, members in enumerate(groups):
+        new_code[members] = g
+        if len(members) == 1:
+            labels.append(values[members[0]])
+        elif ordered:
+            labels.append(f"{values[members[0]]}-{values[members[-1]]}")
+        else:
+            labels.append("other")
+    return new_code[codes], labels
+
+
+def _pool_ordered(counts: np.ndarray, min_size: int) -> list[list[int]]:
+    groups, current, size = [], [], 0
+    for code, count in enumerate(counts):
+        current.append(code)
+        size += int(count)
+        if size >= min_size:
+            groups.append(current)
+            current, size = [], 0
+    if current:
+        if groups:
+            groups[-1].extend(current)
+        else:
+            groups.append(current)
+    return groups
+
+
+def _pool_unordered(counts: np.ndarray, min_size: int) -> list[list[int]]:
+    order = [int(c) for c in np.argsort(counts, kind="stable")]  # smallest first
+    other = [c for c in order if counts[c] < min_size]
+    common = [c for c in order if counts[c] >= min_size]
+    while common and counts[other].sum() < min_size:
+        other.append(common.pop(0))
+    return [[c] for c in sorted(common)] + [sorted(other)]
+
+
+def check_category_rows(codes: np.ndarray, values: list, d: int, n_folds: int) -> None:
+    """ValueError naming every category with too few rows to fit (see `rows_needed`).
+
+    Parameters
+    ----------
+    codes : numpy.ndarray of int64, shape (n,)
+        Category codes 0..C-1.
+    values : list, length C
+        The label of each code.
+    d : int
+        Number of continuous columns of x.
+    n_folds : int
+        Cross-validation folds (1 without cross-validation).
+    """
+    counts = np.bincount(codes, minlength=len(values))
+    need = rows_needed(d, n_folds)
+    rare = [c for c, count in enumerate(counts) if count < need]
+    if not rare:
+        return
+    try:
+        first = rare[0]
+        check_enough_rows(
+            int(counts[first]), d, n_folds, category=values[first], category_code=first
+        )
+    except ValueError as err:
+        named = ", ".join(f"{values[c]!r} ({_count(int(counts[c]), 'row')})" for c in rare)
+        raise ValueError(
+            f"{err} The categories with fewer than {need} rows are {named}. Pass "
+            f"min_category_size={need} (or more) to pool them: neighbouring numbers such as "
+            "counts are merged (e.g. '5-7'), other labels into one 'other' category. Or drop "
+            "those rows, or treat y as continuous (see docs/trust.md)."
+        ) from None
 
 
 def _check_labels(labels: list) -> None:

@@ -61,8 +61,6 @@ still above `TOLERANCE` after refinement.
 from __future__ import annotations
 
 import functools
-import os
-import sys
 import warnings
 from dataclasses import dataclass
 
@@ -72,6 +70,7 @@ from scipy.stats import qmc
 
 from ._kernels.em import threads_for
 from ._kernels.integrands import mc_sum_logpdf, qmc_cross_entropy, quad_cross_entropy
+from ._stacklevel import user_stacklevel
 from ._validation import check_int
 from .exceptions import IntegrationWarning
 from .mixture import MixtureDraws
@@ -194,11 +193,7 @@ def _check_disjoint(**blocks) -> None:
 
 def _warn(message: str) -> None:
     """An `IntegrationWarning` pointing at the first caller outside gmmmi."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(0), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, IntegrationWarning, stacklevel=level)
+    warnings.warn(message, IntegrationWarning, stacklevel=user_stacklevel())
 
 
 # ------------------------------------------------------------ closed forms

@@ -37,7 +37,8 @@ import numpy as np
 
 from ._estimate_options import check_estimate_options, check_executor
 from ._progress import progress_bar, progress_enabled
-from ._validation import check_int
+from ._stacklevel import user_stacklevel
+from ._validation import check_choice, check_int
 
 __all__ = ["MIMatrix", "TaskError", "TaskFailedWarning", "estimate_many", "mi_matrix"]
 
@@ -542,14 +543,14 @@ def _run_on(executor, args, threads, results, caught, bar):
 def _report(results, caught):
     for i in sorted(caught):
         for category, message in caught[i]:
-            warnings.warn(f"task {i}: {message}", category, stacklevel=3)
+            warnings.warn(f"task {i}: {message}", category, stacklevel=user_stacklevel())
     failed = [r for r in results if isinstance(r, TaskError)]
     if failed:
         warnings.warn(
             f"{len(failed)} of {len(results)} tasks failed; their slots hold TaskError "
             f"objects (first: {failed[0]}).",
             TaskFailedWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -622,6 +623,9 @@ def mi_matrix(
     progress: bool | None = None,
     random_state=None,
     task_threads: int | None = None,
+    pvalues: bool = False,
+    n_permutations: int | None = None,
+    correction: str = "holm",
     **options,
 ) -> MIMatrix:
     """MI between all pairs of columns, or between two sets of columns.
@@ -641,6 +645,22 @@ def mi_matrix(
     executor, progress, random_state, task_threads
         As in `estimate_many`; pair ``k`` (in row-major order) gets the k-th
         child seed, so results do not depend on the executor.
+    pvalues : bool, default False
+        Also test every pair for independence with
+        `gmmmi.independence_test` (``n_permutations`` permutations, run on
+        ``executor``), and correct the p-values for testing many pairs.
+    n_permutations : int or None
+        Permutations per pair when ``pvalues``. A permutation p-value is at
+        least 1 / (B + 1), so after a correction for m pairs the smallest
+        reachable value is m / (B + 1); None (default) takes
+        ``max(199, 40 m - 1)``, which lets a pair reach 0.025 after Holm's
+        correction. A smaller B with Holm's correction, where no pair could
+        reach 0.05, gives a `PValueResolutionWarning`.
+    correction : {"holm", "bh", "none"}, default "holm"
+        Multiple-testing correction of the p-values: Holm's step-down
+        (controls the chance of any false positive among the pairs),
+        Benjamini–Hochberg (controls the expected fraction of false
+        positives among the pairs declared dependent) or none.
     **options
         Passed to every `gmmmi.estimate` call (``n_bootstrap``, ``base``,
         ``backend``, ``discrete_y`` for categorical ``against`` columns, ...).
@@ -649,7 +669,8 @@ def mi_matrix(
     -------
     MIMatrix
         ``.mean`` and ``.sd`` (labelled DataFrames, in the unit of ``base``),
-        ``.errors`` of failed pairs, ``.to_frame()``, ``.plot()``.
+        ``.errors`` of failed pairs, ``.to_frame()``, ``.plot()``; with
+        ``pvalues``, ``.pvalues`` and ``.p_adjusted``.
 
     Raises
     ------
@@ -660,6 +681,12 @@ def mi_matrix(
     import pandas as pd
 
     _check_run_options(executor, task_threads, options)
+    if pvalues:
+        from .independence import CORRECTIONS
+
+        correction = check_choice("correction", str(correction).lower(), CORRECTIONS)
+        if n_permutations is not None:
+            n_permutations = check_int("n_permutations", n_permutations, minimum=1)
     rows = _named_columns(data, labels, "x")
     symmetric = against is None
     cols = rows if symmetric else _named_columns(against, against_labels, "y")
@@ -699,14 +726,95 @@ def mi_matrix(
         mean[i, j], sd[i, j] = float(res.value), float(res.sd)
         if symmetric:
             mean[j, i], sd[j, i] = mean[i, j], sd[i, j]
+    tests = {}
+    if pvalues:
+        n_permutations = _permutation_count(n_permutations, len(pairs), correction)
+        test_kw = {"executor": executor, "n_permutations": n_permutations, **options}
+        raw, adjusted, tests = _pair_pvalues(
+            pairs, (rows, cols), symmetric, errors, random_state, test_kw, correction
+        )
+
+    def frame(values):
+        return pd.DataFrame(values, index=rnames, columns=cnames)
+
     return MIMatrix(
-        mean=pd.DataFrame(mean, index=rnames, columns=cnames),
-        sd=pd.DataFrame(sd, index=rnames, columns=cnames),
+        mean=frame(mean),
+        sd=frame(sd),
         errors=errors,
         results=kept,
         symmetric=symmetric,
         unit=_unit(options.get("base", math.e)),
+        pvalues=frame(raw) if pvalues else None,
+        p_adjusted=frame(adjusted) if pvalues else None,
+        correction=correction if pvalues else None,
+        tests=tests,
     )
+
+
+def _pair_pvalues(pairs, columns, symmetric, errors, random_state, test_kw, correction):
+    """Permutation p-values of every pair, raw and corrected, as (p, q) matrices.
+
+    Each pair's test gets its own seed (a stream distinct from the estimates'
+    seeds); a pair whose estimate or test failed has a NaN p-value and is left
+    out of the correction.
+    """
+    from .independence import adjust_pvalues, independence_test
+
+    names = [list(columns[0]), list(columns[1])]
+    shape = (len(names[0]), len(names[1]))
+    raw = np.full(shape, np.nan)
+    seeds = _task_seeds(_test_stream(random_state), len(pairs))
+    test_kw = {k: v for k, v in test_kw.items() if k != "n_bootstrap"}
+    tests = {}
+    for k, (i, j) in enumerate(pairs):
+        key = (names[0][i], names[1][j])
+        if key in errors:
+            continue
+        x, y = columns[0][key[0]], columns[1][key[1]]
+        try:
+            tests[key] = independence_test(x, y, random_state=seeds[k], **test_kw)
+        except (ValueError, TypeError) as exc:
+            errors[key] = TaskError(k, type(exc).__name__, f"independence test: {_message(exc)}")
+            continue
+        raw[i, j] = tests[key].pvalue
+    done = np.isfinite(raw)
+    adjusted = np.full(shape, np.nan)
+    adjusted[done] = adjust_pvalues(raw[done], correction)
+    if symmetric:
+        for matrix in (raw, adjusted):
+            upper = np.isfinite(matrix)
+            matrix.T[upper] = matrix[upper]
+    return raw, adjusted, tests
+
+
+def _permutation_count(n_permutations, n_pairs: int, correction: str) -> int:
+    """B for each pair's test: the user's, or enough to resolve a corrected 0.025."""
+    if n_permutations is None:
+        return max(199, 40 * n_pairs - 1)
+    if correction == "holm" and n_pairs / (n_permutations + 1) > 0.05:
+        from .independence import PValueResolutionWarning
+
+        warnings.warn(
+            f"With n_permutations={n_permutations} and {n_pairs} pairs, the smallest "
+            f"Holm-corrected p-value is {n_pairs} / {n_permutations + 1} = "
+            f"{n_pairs / (n_permutations + 1):.3g} > 0.05: no pair can be declared dependent "
+            f"at 0.05. Use n_permutations >= {20 * n_pairs - 1} (or None for "
+            f"{max(199, 40 * n_pairs - 1)}), or correction='bh'.",
+            PValueResolutionWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return n_permutations
+
+
+def _test_stream(random_state):
+    """A seed stream for the independence tests, distinct from the estimates' stream."""
+    if isinstance(random_state, np.random.Generator):
+        return np.random.SeedSequence(random_state.integers(2**63, size=4).tolist())
+    if isinstance(random_state, np.random.SeedSequence):
+        return np.random.SeedSequence(
+            random_state.entropy, spawn_key=(*random_state.spawn_key, 2**31)
+        )
+    return np.random.SeedSequence(random_state, spawn_key=(2**31,))
 
 
 @dataclass
@@ -727,6 +835,14 @@ class MIMatrix:
         True for all pairs of one set of columns (only row < column estimated).
     unit : str
         ``"nat"``, ``"bit"``, ...
+    pvalues, p_adjusted : pandas.DataFrame or None
+        With ``mi_matrix(..., pvalues=True)``: each pair's permutation
+        p-value, and the same corrected for the number of pairs by
+        ``correction``; NaN on the diagonal and for failed pairs.
+    correction : str or None
+        ``"holm"``, ``"bh"`` or ``"none"``; None without p-values.
+    tests : dict of (row, column) -> IndependenceTest
+        Each pair's test (empty without p-values).
     """
 
     mean: object
@@ -735,6 +851,10 @@ class MIMatrix:
     results: dict
     symmetric: bool
     unit: str = "nat"
+    pvalues: object = None
+    p_adjusted: object = None
+    correction: str | None = None
+    tests: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
         p, q = self.mean.shape
@@ -757,33 +877,44 @@ class MIMatrix:
         -------
         pandas.DataFrame
             Columns ``x``, ``y``, ``mean``, ``sd``, ``unit``, ``error`` (the
-            failure message, or "" for a pair that succeeded).
+            failure message, or "" for a pair that succeeded), and with
+            p-values ``pvalue`` and ``p_adjusted`` before ``error``.
         """
         import pandas as pd
 
+        names = ["x", "y", "mean", "sd", "unit"]
+        if self.pvalues is not None:
+            names += ["pvalue", "p_adjusted"]
         rows = []
         for r, c in self._pairs():
             err = self.errors.get((r, c))
-            rows.append(
-                {
-                    "x": r,
-                    "y": c,
-                    "mean": self.mean.loc[r, c],
-                    "sd": self.sd.loc[r, c],
-                    "unit": self.unit,
-                    "error": "" if err is None else f"{err.type}: {err.message}",
-                }
-            )
-        return pd.DataFrame(rows, columns=["x", "y", "mean", "sd", "unit", "error"])
+            row = {"x": r, "y": c, "mean": self.mean.loc[r, c], "sd": self.sd.loc[r, c]}
+            row["unit"] = self.unit
+            if self.pvalues is not None:
+                row["pvalue"] = self.pvalues.loc[r, c]
+                row["p_adjusted"] = self.p_adjusted.loc[r, c]
+            row["error"] = "" if err is None else f"{err.type}: {err.message}"
+            rows.append(row)
+        return pd.DataFrame(rows, columns=[*names, "error"])
 
-    def plot(self, ax=None, *, annotate=None, cmap: str = "viridis", min_ratio: float = 2.0):
+    def plot(
+        self,
+        ax=None,
+        *,
+        annotate=None,
+        cmap: str = "viridis",
+        min_ratio: float = 2.0,
+        alpha: float = 0.05,
+    ):
         """Annotated heat-map of the MI, with its uncertainty visible.
 
         Each cell is coloured by the mean MI and, if ``annotate``, labelled
         ``"mean±sd"``, the sd to two significant digits and the mean to the
-        same decimal. Cells whose mean is less than ``min_ratio`` standard
-        deviations from zero (not clearly non-zero) are hatched; failed pairs
-        are grey and marked "failed".
+        same decimal. With p-values (``mi_matrix(..., pvalues=True)``), the
+        cells whose corrected p-value exceeds ``alpha`` (independence not
+        rejected) are hatched; without, the cells whose mean is less than
+        ``min_ratio`` standard deviations from zero (a rough screen, with no
+        known false-positive rate). Failed pairs are grey and marked "failed".
 
         Parameters
         ----------
@@ -794,6 +925,9 @@ class MIMatrix:
             20 rows and columns.
         cmap : str, default "viridis"
         min_ratio : float, default 2.0
+            The screen without p-values.
+        alpha : float, default 0.05
+            The level of the corrected p-values, with p-values.
 
         Returns
         -------
@@ -805,6 +939,7 @@ class MIMatrix:
         from .result import format_pm
 
         mean, sd = self.mean.to_numpy(float), self.sd.to_numpy(float)
+        padj = None if self.p_adjusted is None else self.p_adjusted.to_numpy(float)
         p, q = mean.shape
         annotate = max(p, q) <= 20 if annotate is None else annotate
         if ax is None:
@@ -827,7 +962,10 @@ class MIMatrix:
                 m, s = mean[i, j], sd[i, j]
                 if not np.isfinite(m):
                     continue
-                weak = bool(np.isfinite(s) and s > 0 and abs(m) < min_ratio * s)
+                if padj is not None:
+                    weak = bool(np.isfinite(padj[i, j]) and padj[i, j] > alpha)
+                else:
+                    weak = bool(np.isfinite(s) and s > 0 and abs(m) < min_ratio * s)
                 if weak:
                     ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, **faint))
                 if annotate:
@@ -843,5 +981,9 @@ class MIMatrix:
             for i, j in cells:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.8"))
                 ax.text(j, i, "failed", ha="center", va="center", fontsize=7, color="0.3")
-        ax.set_title(f"MI, mean±sd (hatched: mean < {min_ratio:g} sd)", fontsize=9)
+        if padj is not None:
+            hatched = f"{self.correction}-corrected p > {alpha:g}"
+        else:
+            hatched = f"mean < {min_ratio:g} sd"
+        ax.set_title(f"MI, mean±sd\nhatched: {hatched}", fontsize=9)
         return ax

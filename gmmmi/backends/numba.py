@@ -19,6 +19,7 @@ import numpy as np
 
 from .._kernels.em import STATUS_BAD_INIT, STATUS_MAX_ITER, STATUS_NAN, resample_sets
 from .._progress import progress_bar
+from .._stacklevel import user_stacklevel
 from .._validation import check_choice, check_float, check_int
 from ..exceptions import ConvergenceWarning
 from ..mixture import MixtureDraws
@@ -501,7 +502,7 @@ def _warn(sel: Selection, status: dict, opts: dict) -> None:
             f"{opts['max_iter']} before the log-likelihood changed by less than "
             f"threshold_fit={opts['threshold_fit']}; increase max_iter or threshold_fit.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     bad = status.get("singular", 0) + status.get("bad_init", 0) + status.get("nan", 0)
     if bad:
@@ -510,7 +511,7 @@ def _warn(sel: Selection, status: dict, opts: dict) -> None:
             "definite (kept the previous one) or a non-finite likelihood; the data may be "
             "degenerate (repeated or collinear points): increase reg_covar.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     if status.get("repaired", 0):
         warnings.warn(
@@ -520,7 +521,7 @@ def _warn(sel: Selection, status: dict, opts: dict) -> None:
             f"a bootstrap replica give at reg_covar={opts['reg_covar']:g}); each was refitted "
             "without it. To regularise instead, increase reg_covar (e.g. 1e-6).",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     if sel.reached_max_components:
         warnings.warn(
@@ -528,7 +529,7 @@ def _warn(sel: Selection, status: dict, opts: dict) -> None:
             f"(max_components={opts['max_components']}, and at most n_samples // n_folds); "
             "increase max_components or threshold_components, or decrease patience.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     if sel.all_cv_fits_short:
         warnings.warn(
@@ -536,7 +537,7 @@ def _warn(sel: Selection, status: dict, opts: dict) -> None:
             "signals a poor fit; plot the loss curves and try a smaller threshold_fit or "
             "another init_type.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 
