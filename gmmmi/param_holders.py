@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from . import integrate
 from ._validation import check_choice, check_float, check_int
 
 INIT_TYPES = ("random", "minmax", "kmeans", "randomized_kmeans", "random_sklearn", "kmeans_sklearn")
@@ -126,7 +125,9 @@ class MIDistParamHolder:
 
     def __post_init__(self):
         check_int("n_bootstrap", self.n_bootstrap)
-        check_choice("integral_method", str(self.integral_method).lower(), integrate.METHODS)
+        from .integrate import METHODS  # here, so importing the holders stays light
+
+        check_choice("integral_method", str(self.integral_method).lower(), METHODS)
         check_int("MC_samples", self.MC_samples, minimum=1)
 
     def as_options(self) -> dict:
