@@ -30,7 +30,7 @@ _PUBLIC = {
     "TaskError": "gmmmi.parallel",
     "independence_test": "gmmmi.independence",
     "IndependenceTest": "gmmmi.independence",
-    "PValueResolutionWarning": "gmmmi.independence",
+    "PValueResolutionWarning": "gmmmi.exceptions",
     "get_backend": "gmmmi.backends",
 }
 _SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture"}

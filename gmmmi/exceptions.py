@@ -45,3 +45,7 @@ class ResultFileError(ValueError):
 
     The message names the file and what is missing or damaged.
     """
+
+
+class PValueResolutionWarning(UserWarning):
+    """Too few permutations for any corrected p-value to reach 0.05 (see `gmmmi.mi_matrix`)."""

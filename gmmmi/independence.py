@@ -34,6 +34,7 @@ import numpy as np
 from ._estimate_options import check_estimate_options, check_executor
 from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int, validate_data
+from .exceptions import PValueResolutionWarning
 
 __all__ = [
     "CORRECTIONS",
@@ -45,10 +46,6 @@ __all__ = [
 
 #: multiple-testing corrections of `adjust_pvalues`
 CORRECTIONS = ("holm", "bh", "none")
-
-
-class PValueResolutionWarning(UserWarning):
-    """Too few permutations for any corrected p-value to reach 0.05 (see `gmmmi.mi_matrix`)."""
 
 
 @dataclass(frozen=True)

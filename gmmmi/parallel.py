@@ -39,6 +39,7 @@ from ._estimate_options import check_estimate_options, check_executor
 from ._progress import progress_bar, progress_enabled
 from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int
+from .exceptions import PValueResolutionWarning
 
 __all__ = ["MIMatrix", "TaskError", "TaskFailedWarning", "estimate_many", "mi_matrix"]
 
@@ -792,8 +793,6 @@ def _permutation_count(n_permutations, n_pairs: int, correction: str) -> int:
     if n_permutations is None:
         return max(199, 40 * n_pairs - 1)
     if correction == "holm" and n_pairs / (n_permutations + 1) > 0.05:
-        from .independence import PValueResolutionWarning
-
         warnings.warn(
             f"With n_permutations={n_permutations} and {n_pairs} pairs, the smallest "
             f"Holm-corrected p-value is {n_pairs} / {n_permutations + 1} = "
