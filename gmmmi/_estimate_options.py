@@ -40,20 +40,40 @@ def check_estimate_options(options: dict) -> None:
     ValueError
         For an unknown backend or an out-of-range value.
     """
-    from . import integrate
     from .api import API_OPTIONS
     from .backends import get_backend
 
     backend = get_backend(options.get("backend", "numba"))
     allowed = {**ESTIMATE_KEYWORDS, "init": None, **backend.options, **API_OPTIONS}
     opts = validate_options(options, allowed)
-    check_base(opts["base"])
-    check_choice("integral_method", str(opts["integral_method"]).lower(), integrate.METHODS)
-    check_int("MC_samples", opts["MC_samples"], minimum=1)
-    check_int("fixed_components_number", opts["fixed_components_number"], minimum=0)
+    check_api_options(opts, opts["base"])
     check_backend_options = getattr(backend, "check_options", None)
     if check_backend_options is not None:
         check_backend_options({k: opts[k] for k in backend.options})
+
+
+def check_api_options(opts: dict, base) -> tuple[str, int, int, float]:
+    """The options `gmmmi.estimate` reads itself, checked.
+
+    Parameters
+    ----------
+    opts : dict
+        Holds ``integral_method``, ``MC_samples`` and ``fixed_components_number``.
+    base : float
+        Logarithm base of the output.
+
+    Returns
+    -------
+    tuple
+        ``(integral_method, MC_samples, fixed_components_number, base)``, the
+        method in lower case.
+    """
+    from .integrate import METHODS
+
+    method = check_choice("integral_method", str(opts["integral_method"]).lower(), METHODS)
+    mc_samples = check_int("MC_samples", opts["MC_samples"], minimum=1)
+    fixed_k = check_int("fixed_components_number", opts["fixed_components_number"], minimum=0)
+    return method, mc_samples, fixed_k, check_base(base)
 
 
 def check_base(base) -> float:

@@ -10,15 +10,14 @@ import numpy as np
 
 from . import __version__
 from . import integrate as _integrate
+from ._estimate_options import check_api_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
 from ._screening import screen
 from ._stacklevel import user_stacklevel
 from ._validation import (
     check_category_rows,
-    check_choice,
     check_enough_rows,
-    check_float,
     check_int,
     check_not_degenerate,
     standardise,
@@ -317,14 +316,7 @@ def estimate(
     data = validate_data(x, y, z, discrete_y=discrete_y, kl=kl, min_category_size=min_category_size)
     be = get_backend(backend)
     opts = validate_options(options, {**be.options, **API_OPTIONS})
-    method = check_choice(
-        "integral_method", str(opts["integral_method"]).lower(), _integrate.METHODS
-    )
-    mc_samples = check_int("MC_samples", opts["MC_samples"], minimum=1)
-    fixed_k = check_int("fixed_components_number", opts["fixed_components_number"], minimum=0)
-    base = check_float("base", base, minimum=0.0, strict=True)
-    if base == 1.0:
-        raise ValueError("base must be a positive number other than 1 (e for nats, 2 for bits).")
+    method, mc_samples, fixed_k, base = check_api_options(opts, base)
     seed, rng = _make_rng(random_state)
     show = progress_enabled(progress)
     fit_options = {k: opts[k] for k in be.options}
