@@ -105,7 +105,8 @@ def screen(
     _, first_rows = np.unique(copy_groups(Xs), return_index=True)
     distinct = Xs[first_rows]
     counts = np.array([np.unique(column).size for column in distinct.T])
-    _check_distinct_values(counts, distinct.shape[0], names, categorical)
+    in_z = set(labels.get("z", ()))
+    _check_distinct_values(counts, distinct.shape[0], names, categorical, in_z)
     # rows can coincide by chance only if every column has ties among the distinct rows
     if (counts == distinct.shape[0]).any():
         _warn_copies(Xs.shape[0], distinct.shape[0])
@@ -114,11 +115,13 @@ def screen(
         _warn_few_rows(Xs.shape[0], blocks)
 
 
-def _check_distinct_values(counts: np.ndarray, n: int, names: list, categorical: bool) -> None:
+def _check_distinct_values(
+    counts: np.ndarray, n: int, names: list, categorical: bool, z_names: set
+) -> None:
     """Refuse columns of at most `FEW_VALUES` atoms; warn about coarsely quantised ones.
 
     ``counts`` holds the number of distinct values of each column among the
-    ``n`` distinct rows.
+    ``n`` distinct rows; ``z_names`` are the names of the conditioning columns.
     """
     atoms = np.flatnonzero(counts <= FEW_VALUES)
     if atoms.size:
@@ -129,6 +132,11 @@ def _check_distinct_values(counts: np.ndarray, n: int, names: list, categorical:
             if not categorical
             else ""
         )
+        if any(names[j] in z_names for j in atoms):
+            fix += (
+                "For a discrete z, I(x; y | z) = sum over c of p(z = c) I(x; y | z = c): estimate "
+                "the MI on the rows of each value c and weight by its frequency. "
+            )
         raise ValueError(
             f"Column(s) {listed} take at most {FEW_VALUES} distinct values: they are discrete "
             "(binary, counts, an ordinal scale), and a Gaussian mixture fitted to atoms can put a "

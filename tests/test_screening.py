@@ -102,6 +102,22 @@ def test_binary_columns_are_refused_with_the_fix():
         EstimateMI().fit(X)
 
 
+def test_a_discrete_conditioning_column_is_refused_with_the_split_by_category_fix():
+    rng = np.random.default_rng(0)
+    z = rng.integers(0, 2, size=500).astype(float)
+    x, y = z + rng.normal(size=500), z + rng.normal(size=500)
+    fix = (
+        "For a discrete z, I(x; y | z) = sum over c of p(z = c) I(x; y | z = c): estimate the "
+        "MI on the rows of each value c and weight by its frequency. "
+    )
+    with pytest.raises(ValueError, match=r"^Column\(s\) 'z0' \(2 values\)") as e:
+        gmmmi.estimate(x, y, z=z)
+    assert fix in str(e.value)
+    with pytest.raises(ValueError) as e:
+        gmmmi.estimate(np.round(x), y)  # a discrete x is not a conditioning column
+    assert "For a discrete z" not in str(e.value)
+
+
 def test_discrete_x_with_discrete_y_is_refused_without_the_discrete_y_hint():
     rng = np.random.default_rng(0)
     x = rng.integers(0, FEW_VALUES, size=400).astype(float)
