@@ -68,7 +68,7 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import qmc
 
-from ._kernels.em import threads_for
+from ._threads import threads_for
 from ._kernels.integrands import mc_sum_logpdf, qmc_cross_entropy, quad_cross_entropy
 from ._stacklevel import user_stacklevel
 from ._validation import check_int
