@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import numba
-
 #: Estimated work (sample x component evaluations) below which a parallel kernel is run
 #: on the calling thread only: waking Numba's worker threads costs more than tiny batches
 #: gain. Measured on 2 cores at load <= 2 (warm, D3/D5 at N=2000, about 1e7): 2 threads
@@ -36,6 +34,8 @@ def numba_threads(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
+    import numba  # here, so that importing the task runner stays light
+
     previous = numba.get_num_threads()
     numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
     try:
