@@ -29,7 +29,8 @@ class GMMFitParamHolder:
         Scale of the 'random', 'minmax' and 'randomized_kmeans' initialisations
         (in standardised units, since fits run on standardised columns).
     threshold_fit : float, default=1e-5
-        Stop EM when the mean log-likelihood per sample changes by less than this.
+        Stop EM when the mean log-likelihood per sample changes by less than this
+        (at least 0; 0 runs every fit to ``max_iter``).
     reg_covar : float, default=1e-15
         Added to the covariance diagonals to avoid singular matrices.
     max_iter : int, default=10000

@@ -69,9 +69,9 @@ class NumbaBackend:
         ``init``. See docs/uncertainty.md for its measured calibration and cost.
     """
 
-    name = "numba"
+    name: str = "numba"
     #: the defaults of `gmmmi.estimate` (`gmmmi._em.options.ESTIMATE_DEFAULTS`)
-    options = ESTIMATE_DEFAULTS
+    options: dict = ESTIMATE_DEFAULTS
 
     @staticmethod
     def check_options(options: dict, n_dim: int = 1) -> dict:

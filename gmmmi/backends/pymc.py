@@ -146,8 +146,8 @@ class PyMCBackend:
         Options of the EM procedure that chooses K and the EM start.
     """
 
-    name = "pymc"
-    options = dict(_OPTIONS)
+    name: str = "pymc"
+    options: dict = dict(_OPTIONS)
 
     @staticmethod
     def check_options(options: dict) -> dict:
