@@ -3,8 +3,8 @@
 ``from gmmmi.param_holders import GMMFitParamHolder, SelectComponentsParamHolder,
 MIDistParamHolder`` works as ``from gmm_mi.param_holders import ...`` did;
 values are checked when the holder is made (ValueError, not assert), by the
-checks of the EM options (`gmmmi._em.options.check_options`), and the
-defaults are the original's (`gmmmi._em.options.ORIGINAL_DEFAULTS`).
+checks of the EM options (``gmmmi._em.options.check_options``), and the
+defaults are the original's (``gmmmi._em.options.ORIGINAL_DEFAULTS``).
 """
 
 from __future__ import annotations

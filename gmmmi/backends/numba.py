@@ -3,8 +3,8 @@
 ``NumbaBackend().fit`` reproduces the GMM-MI procedure: K is chosen by
 k-fold cross-validation, the best cross-validated mixture starts a fit to the
 full data (the reference fit) and one fit per bootstrap replica. The
-procedure lives in the EM wing (`gmmmi._em`, run by
-`gmmmi._em.procedure.fit_procedure`); this module is its adapter to the
+procedure lives in the EM wing (``gmmmi._em``, run by
+``gmmmi._em.procedure.fit_procedure``); this module is its adapter to the
 backend interface: the option table, the checks of options and inputs, and
 the `FitDiagnostics` built from what the wing returns. With
 ``reselect_components=True`` each replica chooses its own K again (the
@@ -70,7 +70,7 @@ class NumbaBackend:
     """
 
     name: str = "numba"
-    #: the defaults of `gmmmi.estimate` (`gmmmi._em.options.ESTIMATE_DEFAULTS`)
+    #: the defaults of `gmmmi.estimate` (``gmmmi._em.options.ESTIMATE_DEFAULTS``)
     options: dict = ESTIMATE_DEFAULTS
 
     @staticmethod

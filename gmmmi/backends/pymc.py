@@ -98,7 +98,7 @@ class PyMCBackend:
     ``scale``, ``threshold_fit``, ``reg_covar``, ``max_iter``, ``n_inits``,
     ``n_folds``, ``metric_method``, ``threshold_components``, ``patience`` and
     ``max_components`` (same defaults) are accepted too, for choosing K and
-    the EM start of the chains (`gmmmi._em.procedure.fit_procedure`).
+    the EM start of the chains (``gmmmi._em.procedure.fit_procedure``).
 
     Other Parameters
     ----------------
