@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 #: (module, attribute, part) of every wrapped function
 _PARTS = (
-    ("gmmmi.selection", "cross_validate", "cv fits"),
-    ("gmmmi.selection", "full_data_fit", "full fits"),
-    ("gmmmi.backends.numba", "bootstrap_fits", "bootstrap"),
+    ("gmmmi._em.select", "cross_validate", "cv fits"),
+    ("gmmmi._em.select", "full_data_fit", "full fits"),
+    ("gmmmi._em.procedure", "bootstrap_fits", "bootstrap"),
     ("gmmmi.api", "_integrate_all", "integrals"),
 )
 

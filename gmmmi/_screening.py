@@ -17,9 +17,9 @@ import warnings
 import numpy as np
 from scipy.special import digamma
 
+from ._em.select import copy_groups
 from ._stacklevel import user_stacklevel
 from .exceptions import DataWarning
-from .selection import copy_groups
 
 #: a column with at most this many distinct values is refused: binary
 #: data, small counts and ordinal scales (5- or 7-point, 0-10 scores) are

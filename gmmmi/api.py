@@ -14,6 +14,7 @@ from ._estimate_options import check_api_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
 from ._screening import screen
+from ._seeds import fresh_seed
 from ._stacklevel import user_stacklevel
 from ._validation import (
     check_category_rows,
@@ -384,7 +385,7 @@ def _make_rng(random_state):
     if isinstance(random_state, np.random.Generator):
         return None, random_state
     if random_state is None:
-        random_state = int(np.random.SeedSequence().entropy % (2**63))
+        random_state = fresh_seed()
     seed = check_int("random_state", random_state, minimum=0)
     return seed, np.random.default_rng(seed)
 
@@ -597,7 +598,7 @@ def _categorical(fits, codes, rng, integrate_kw):
         ref = _integrate.categorical_mi(references, (counts / n)[None], **integrate_kw)
         point = {"mi": ref.values[0]}
         # the full-data p(x), components grouped by category as in the draws
-        diagnostics.reference_fit = _joint_marginal(references, (counts / n)[None])
+        diagnostics.reference_fit = MixtureDraws.pool(references, (counts / n)[None])
     else:
         point = {"mi": values["mi"].values.mean()}
     diagnostics.extra["per_category"] = [
@@ -608,16 +609,7 @@ def _categorical(fits, codes, rng, integrate_kw):
     diagnostics.extra["component_category"] = [
         c for c, m in enumerate(mixtures) for _ in range(m.n_components)
     ]
-    return values, point, diagnostics, _joint_marginal(mixtures, pis)
-
-
-def _joint_marginal(mixtures, pis):
-    """p(x) = sum_c pi_c p(x | c) as one mixture per draw, components grouped by category."""
-    return MixtureDraws(
-        np.concatenate([m.weights * pis[:, [c]] for c, m in enumerate(mixtures)], axis=1),
-        np.concatenate([m.means for m in mixtures], axis=1),
-        np.concatenate([m.covariances for m in mixtures], axis=1),
-    )
+    return values, point, diagnostics, MixtureDraws.pool(mixtures, pis)
 
 
 def _warn_backend(be, main_draws, diagnostics):

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._em.options import ESTIMATE_DEFAULTS
+
 _DESCRIPTION = """\
 Mutual information (MI), conditional MI and KL divergence with their
 uncertainty, from Gaussian mixture models.
@@ -214,23 +216,41 @@ def _key_value(text: str):
     return key.strip(), _option_value(value.strip())
 
 
-#: (flag, option name of gmmmi.estimate, type, help)
+def _default(name: str) -> str:
+    """`gmmmi.estimate`'s default of an EM option, as the help shows it."""
+    value = ESTIMATE_DEFAULTS[name]
+    if isinstance(value, float):
+        return f"{value:g}".replace("e-0", "e-")
+    return "none" if value is None else str(value)
+
+
+#: (flag, option name of gmmmi.estimate, type, help); the EM options' defaults are read
+#: from their table (`gmmmi._em.options.ESTIMATE_DEFAULTS`)
 _ESTIMATE_FLAGS = [
-    ("--n-bootstrap", "n_bootstrap", int, "bootstrap refits (default 50; <1: one fit, no sd)"),
+    (
+        "--n-bootstrap",
+        "n_bootstrap",
+        int,
+        f"bootstrap refits (default {_default('n_bootstrap')}; <1: one fit, no sd)",
+    ),
     ("--components", "fixed_components_number", int, "fix K (default 0: choose K by CV)"),
-    ("--max-components", "max_components", int, "largest K tried (default 50)"),
-    ("--n-inits", "n_inits", int, "initialisations per K (default 3)"),
-    ("--n-folds", "n_folds", int, "cross-validation folds (default 2)"),
-    ("--metric-method", "metric_method", str, "valid | aic | bic (default valid)"),
-    ("--init-type", "init_type", str, "initialisation scheme (default random_sklearn)"),
-    ("--threshold-fit", "threshold_fit", float, "EM log-likelihood tolerance (default 1e-5)"),
-    ("--threshold-components", "threshold_components", float, "K-selection tolerance (1e-5)"),
-    ("--patience", "patience", int, "extra K tried after no improvement (default 1)"),
-    ("--reg-covar", "reg_covar", float, "added to covariance diagonals (default 1e-15)"),
-    ("--max-iter", "max_iter", int, "EM iterations per fit (default 10000)"),
-    ("--scale", "scale", float, "initialisation scale (default: none)"),
+    ("--max-components", "max_components", int, "largest K tried (default {})"),
+    ("--n-inits", "n_inits", int, "initialisations per K (default {})"),
+    ("--n-folds", "n_folds", int, "cross-validation folds (default {})"),
+    ("--metric-method", "metric_method", str, "valid | aic | bic (default {})"),
+    ("--init-type", "init_type", str, "initialisation scheme (default {})"),
+    ("--threshold-fit", "threshold_fit", float, "EM log-likelihood tolerance (default {})"),
+    ("--threshold-components", "threshold_components", float, "K-selection tolerance ({})"),
+    ("--patience", "patience", int, "extra K tried after no improvement (default {})"),
+    ("--reg-covar", "reg_covar", float, "added to covariance diagonals (default {})"),
+    ("--max-iter", "max_iter", int, "EM iterations per fit (default {})"),
+    ("--scale", "scale", float, "initialisation scale (default: {})"),
     ("--integral-method", "integral_method", str, "quad (default) | qmc | mc"),
     ("--mc-samples", "MC_samples", int, "MC points per draw with --integral-method mc (1e5)"),
+]
+_ESTIMATE_FLAGS = [
+    (flag, name, typ, text.format(_default(name)) if "{}" in text else text)
+    for flag, name, typ, text in _ESTIMATE_FLAGS
 ]
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._estimate_options import check_estimate_options, check_executor
+from ._seeds import fresh_seed, sequence_from_generator
 from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int, validate_data
 from .exceptions import PValueResolutionWarning
@@ -291,9 +292,9 @@ def _blocks(data):
 def _root_sequence(random_state):
     """The SeedSequence of the whole test, and the int seed to record."""
     if isinstance(random_state, np.random.Generator):
-        return None, np.random.SeedSequence(random_state.integers(2**63, size=4).tolist())
+        return None, sequence_from_generator(random_state, words=4)
     if random_state is None:
-        random_state = int(np.random.SeedSequence().entropy % (2**63))
+        random_state = fresh_seed()
     seed = check_int("random_state", random_state, minimum=0)
     return seed, np.random.SeedSequence(seed)
 

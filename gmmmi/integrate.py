@@ -68,9 +68,9 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import qmc
 
-from ._kernels.em import threads_for
 from ._kernels.integrands import mc_sum_logpdf, qmc_cross_entropy, quad_cross_entropy
 from ._stacklevel import user_stacklevel
+from ._threads import threads_for
 from ._validation import check_int
 from .exceptions import IntegrationWarning
 from .mixture import MixtureDraws
@@ -751,7 +751,7 @@ def categorical_mi(
     mixtures = list(class_mixtures)
     pi = _check_class_weights(mixtures, class_weights)
     method, mc_samples = _resolve(method, mc_samples, rng)
-    pooled = _pool(mixtures, pi)
+    pooled = MixtureDraws.pool(mixtures, pi)
     idx = list(range(pooled.n_dim))
     groups = [
         _Group(pc, pi[:, c], [(1.0, idx, pc), (-1.0, idx, pooled)]) for c, pc in enumerate(mixtures)
@@ -777,12 +777,3 @@ def _check_class_weights(mixtures, class_weights) -> np.ndarray:
     if np.any(pi < 0) or not np.allclose(pi.sum(axis=1), 1.0):
         raise ValueError("class_weights must be non-negative with rows summing to 1.")
     return pi
-
-
-def _pool(mixtures, pi: np.ndarray) -> MixtureDraws:
-    """The mixture sum_c pi_c p(x | c) as one MixtureDraws per draw."""
-    return MixtureDraws(
-        np.concatenate([pi[:, [c]] * m.weights for c, m in enumerate(mixtures)], axis=1),
-        np.concatenate([m.means for m in mixtures], axis=1),
-        np.concatenate([m.covariances for m in mixtures], axis=1),
-    )

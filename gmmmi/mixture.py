@@ -147,6 +147,28 @@ class MixtureDraws:
             cs.append(np.concatenate([s.covariances, eye], axis=1))
         return MixtureDraws(np.concatenate(ws), np.concatenate(ms), np.concatenate(cs))
 
+    @staticmethod
+    def pool(mixtures, proportions: np.ndarray) -> MixtureDraws:
+        """The mixture ``sum_c proportions[:, c] p(x | c)``, one per draw.
+
+        Parameters
+        ----------
+        mixtures : sequence of MixtureDraws
+            C stacks p(x | c) with the same S (or S = 1, broadcast) and d.
+        proportions : numpy.ndarray, shape (S, C) or (1, C)
+            Weight of each stack per draw (rows sum to 1).
+
+        Returns
+        -------
+        MixtureDraws
+            K = the sum of the stacks' K, components grouped by stack, in order.
+        """
+        return MixtureDraws(
+            np.concatenate([proportions[:, [c]] * m.weights for c, m in enumerate(mixtures)], 1),
+            np.concatenate([m.means for m in mixtures], axis=1),
+            np.concatenate([m.covariances for m in mixtures], axis=1),
+        )
+
     # --------------------------------------------------------------- numerics
     def cholesky(self) -> np.ndarray:
         """Lower Cholesky factors of every covariance, shape (S, K, d, d).

@@ -37,7 +37,9 @@ import numpy as np
 
 from ._estimate_options import check_estimate_options, check_executor
 from ._progress import progress_bar, progress_enabled
+from ._seeds import sequence_from_generator, spawn_int_seeds
 from ._stacklevel import user_stacklevel
+from ._threads import numba_threads
 from ._validation import check_choice, check_int
 from .exceptions import PValueResolutionWarning
 
@@ -208,7 +210,7 @@ def _message(exc: BaseException) -> str:
 def _task_seeds(random_state, n: int) -> list[int]:
     """One independent int seed per task, spawned from one SeedSequence."""
     if isinstance(random_state, np.random.Generator):
-        root = np.random.SeedSequence(random_state.integers(2**63, size=4).tolist())
+        root = sequence_from_generator(random_state, words=4)
     elif isinstance(random_state, np.random.SeedSequence):
         root = random_state
     elif random_state is None or (
@@ -220,7 +222,7 @@ def _task_seeds(random_state, n: int) -> list[int]:
             "random_state must be an int, a numpy Generator, a SeedSequence or None; "
             f"got {type(random_state).__name__}."
         )
-    return [int(c.generate_state(1, np.uint64)[0] % 2**63) for c in root.spawn(n)]
+    return spawn_int_seeds(root, n)
 
 
 # --------------------------------------------------------------------------- shipping data
@@ -355,26 +357,6 @@ def _capture_warnings_safely() -> bool:
         return False
 
 
-class _NumbaThreads:
-    """Temporarily limit Numba's threads in this thread (None: leave as is)."""
-
-    def __init__(self, n):
-        self.n = n
-
-    def __enter__(self):
-        if self.n is not None:
-            import numba
-
-            self.old = numba.get_num_threads()
-            numba.set_num_threads(max(1, min(int(self.n), numba.config.NUMBA_NUM_THREADS)))
-
-    def __exit__(self, *exc):
-        if self.n is not None:
-            import numba
-
-            numba.set_num_threads(self.old)
-
-
 def _run_task(index, columns, spec, seed, options, threads):
     """Run one estimate where the executor put it; never raises.
 
@@ -387,7 +369,7 @@ def _run_task(index, columns, spec, seed, options, threads):
     caught = []
     try:
         x, y, z = (_assemble(columns, spec[r]) for r in _ROLES)
-        with _NumbaThreads(threads), warnings.catch_warnings(record=capture) as rec:
+        with numba_threads(threads), warnings.catch_warnings(record=capture) as rec:
             if capture:
                 warnings.simplefilter("always")
             result = _estimate(x, y, z=z, random_state=seed, progress=False, **options)
@@ -808,7 +790,7 @@ def _permutation_count(n_permutations, n_pairs: int, correction: str) -> int:
 def _test_stream(random_state):
     """A seed stream for the independence tests, distinct from the estimates' stream."""
     if isinstance(random_state, np.random.Generator):
-        return np.random.SeedSequence(random_state.integers(2**63, size=4).tolist())
+        return sequence_from_generator(random_state, words=4)
     if isinstance(random_state, np.random.SeedSequence):
         return np.random.SeedSequence(
             random_state.entropy, spawn_key=(*random_state.spawn_key, 2**31)

@@ -2,17 +2,18 @@
 
 ``from gmmmi.param_holders import GMMFitParamHolder, SelectComponentsParamHolder,
 MIDistParamHolder`` works as ``from gmm_mi.param_holders import ...`` did;
-values are checked when the holder is made (ValueError, not assert).
+values are checked when the holder is made (ValueError, not assert), by the
+checks of the EM options (``gmmmi._em.options.check_options``), and the
+defaults are the original's (``gmmmi._em.options.ORIGINAL_DEFAULTS``).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ._validation import check_choice, check_float, check_int
-
-INIT_TYPES = ("random", "minmax", "kmeans", "randomized_kmeans", "random_sklearn", "kmeans_sklearn")
-METRIC_METHODS = ("valid", "aic", "bic")
+from ._em.options import ORIGINAL_DEFAULTS as _D
+from ._em.options import check_options
+from ._validation import check_choice, check_int
 
 
 @dataclass(frozen=True)
@@ -28,26 +29,22 @@ class GMMFitParamHolder:
         Scale of the 'random', 'minmax' and 'randomized_kmeans' initialisations
         (in standardised units, since fits run on standardised columns).
     threshold_fit : float, default=1e-5
-        Stop EM when the mean log-likelihood per sample changes by less than this.
+        Stop EM when the mean log-likelihood per sample changes by less than this
+        (at least 0; 0 runs every fit to ``max_iter``).
     reg_covar : float, default=1e-15
         Added to the covariance diagonals to avoid singular matrices.
     max_iter : int, default=10000
         Maximum EM iterations per fit.
     """
 
-    init_type: str = "random_sklearn"
-    scale: float | None = None
-    threshold_fit: float = 1e-5
-    reg_covar: float = 1e-15
-    max_iter: int = 10000
+    init_type: str = _D["init_type"]
+    scale: float | None = _D["scale"]
+    threshold_fit: float = _D["threshold_fit"]
+    reg_covar: float = _D["reg_covar"]
+    max_iter: int = _D["max_iter"]
 
     def __post_init__(self):
-        check_choice("init_type", self.init_type, INIT_TYPES)
-        if self.scale is not None:
-            check_float("scale", self.scale, minimum=0.0, strict=True)
-        check_float("threshold_fit", self.threshold_fit, minimum=0.0, strict=True)
-        check_float("reg_covar", self.reg_covar, minimum=0.0)
-        check_int("max_iter", self.max_iter, minimum=1)
+        check_options(asdict(self))
 
     def as_options(self) -> dict:
         """The hyperparameters as keyword options of `gmmmi.estimate`."""
@@ -76,21 +73,17 @@ class SelectComponentsParamHolder:
         If positive, use exactly this many components (no selection).
     """
 
-    n_inits: int = 3
-    n_folds: int = 2
-    metric_method: str = "valid"
-    threshold_components: float = 1e-5
-    patience: int = 1
-    max_components: int = 50
+    n_inits: int = _D["n_inits"]
+    n_folds: int = _D["n_folds"]
+    metric_method: str = _D["metric_method"]
+    threshold_components: float = _D["threshold_components"]
+    patience: int = _D["patience"]
+    max_components: int = _D["max_components"]
     fixed_components_number: int = 0
 
     def __post_init__(self):
-        check_int("n_inits", self.n_inits, minimum=1)
-        check_int("n_folds", self.n_folds, minimum=2)
-        check_choice("metric_method", self.metric_method, METRIC_METHODS)
-        check_float("threshold_components", self.threshold_components, minimum=0.0)
-        check_int("patience", self.patience, minimum=1)
-        check_int("max_components", self.max_components, minimum=1)
+        options = asdict(self)
+        check_options({k: v for k, v in options.items() if k != "fixed_components_number"})
         check_int("fixed_components_number", self.fixed_components_number, minimum=0)
 
     @property
@@ -119,12 +112,12 @@ class MIDistParamHolder:
         Monte Carlo points per integral, used when integral_method is 'MC'.
     """
 
-    n_bootstrap: int = 50
+    n_bootstrap: int = _D["n_bootstrap"]
     integral_method: str = "MC"
     MC_samples: float = 1e5
 
     def __post_init__(self):
-        check_int("n_bootstrap", self.n_bootstrap)
+        check_options({"n_bootstrap": self.n_bootstrap})
         from .integrate import METHODS  # here, so importing the holders stays light
 
         check_choice("integral_method", str(self.integral_method).lower(), METHODS)

@@ -52,6 +52,7 @@ from scipy import stats
 
 from ._estimate_options import check_estimate_options, check_executor
 from ._progress import progress_bar, progress_enabled
+from ._seeds import int_seed, sequence_from_generator
 from ._validation import check_float, check_int
 
 #: nominal probabilities of the intervals whose coverage `calibration` reports
@@ -195,15 +196,10 @@ def _seed_sequence(random_state) -> np.random.SeedSequence:
     if isinstance(random_state, np.random.SeedSequence):
         return random_state
     if isinstance(random_state, np.random.Generator):
-        return np.random.SeedSequence(int(random_state.integers(2**63)))
+        return sequence_from_generator(random_state, words=1)
     if random_state is not None:
         random_state = check_int("random_state", random_state, minimum=0)
     return np.random.SeedSequence(random_state)
-
-
-def _int_seed(seq: np.random.SeedSequence) -> int:
-    """A reproducible non-negative int seed (< 2**63) from a SeedSequence."""
-    return int(seq.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 # ----------------------------------------------------------------- running
@@ -413,7 +409,7 @@ def compare(
     if truth is not None:
         truth = check_float("truth", truth)
     hdi_prob = _check_probability("hdi_prob", hdi_prob)
-    seed = _int_seed(_seed_sequence(random_state))
+    seed = int_seed(_seed_sequence(random_state))
     data = (x, y) if z is None else (x, y, z)
     results, rows = {}, []
     with progress_bar(len(ms), "compare", progress_enabled(progress), unit="method") as bar:
@@ -437,7 +433,7 @@ def _repeat_job(dataset, n, data_seq, est_seq, methods, split):
     """One repeat of a calibration study: draw a data set, run every method."""
     data = dataset.sample(n, np.random.default_rng(data_seq))
     options = {m.name: {**dataset.estimate_options, **split[m.name]} for m in methods}
-    return _run_methods(data, methods, _int_seed(est_seq), options, record_errors=True)[1]
+    return _run_methods(data, methods, int_seed(est_seq), options, record_errors=True)[1]
 
 
 def _summarise(estimates, truth):

@@ -11,12 +11,15 @@ import pytest
 
 import gmmmi
 import gmmmi.backends.numba as numba_backend
+from gmmmi._em import bootstrap as em_bootstrap
+from gmmmi._em import procedure as em_procedure
+from gmmmi._em.bootstrap import bootstrap_fits
+from gmmmi._em.fit import EMSettings
 from gmmmi.backends import get_backend
-from gmmmi.backends.numba import NumbaBackend, bootstrap_fits
+from gmmmi.backends.numba import NumbaBackend
 from gmmmi.datasets import gamma_exponential_mi, paper_mixture
 from gmmmi.exceptions import ConvergenceWarning
 from gmmmi.mixture import MixtureDraws
-from gmmmi.selection import EMSettings
 
 
 def _standardise(X):
@@ -99,7 +102,7 @@ def test_bootstrap_chunks_do_not_change_results(rng, monkeypatch):
     init = (np.full(3, 1 / 3), X[:3].copy(), np.stack([np.eye(2)] * 3))
     seed = int(rng.integers(2**32))
     one = bootstrap_fits(X, init, 5, rng=np.random.default_rng(seed), settings=EMSettings())
-    monkeypatch.setattr(numba_backend, "_BOOTSTRAP_MEMORY", 1)  # one replica per chunk
+    monkeypatch.setattr(em_bootstrap, "_BOOTSTRAP_MEMORY", 1)  # one replica per chunk
     many = bootstrap_fits(X, init, 5, rng=np.random.default_rng(seed), settings=EMSettings())
     np.testing.assert_array_equal(one.means, many.means)
     np.testing.assert_array_equal(one.n_iter, many.n_iter)
@@ -115,9 +118,9 @@ def test_same_seed_same_draws(rng):
 
 _THREADS_SCRIPT = """
 import hashlib, numpy as np
-import gmmmi._kernels.em as em
+import gmmmi._threads as threads
 from gmmmi.backends.numba import NumbaBackend
-em.PARALLEL_MIN_WORK = 0.0  # every batch through the parallel path, even this small one
+threads.PARALLEL_MIN_WORK = 0.0  # every batch through the parallel path, even this small one
 from gmmmi.datasets import paper_mixture
 X = paper_mixture("D3").sample(800, np.random.default_rng(5))[0]
 X = (X - X.mean(0)) / X.std(0)
@@ -315,7 +318,7 @@ def test_absurd_counts_are_refused_before_any_work(monkeypatch, options, message
     def no_work(*args, **kwargs):
         raise AssertionError("nothing may be fitted")
 
-    monkeypatch.setattr(numba_backend, "select_components", no_work)
+    monkeypatch.setattr(em_procedure, "select_components", no_work)
     X = np.random.default_rng(1).multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 500)
     with pytest.raises(ValueError, match=message):
         gmmmi.estimate(X, random_state=0, **options)

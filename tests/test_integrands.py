@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gmmmi._kernels.em import BLOCK
 from gmmmi._kernels.integrands import (
     _standard_normal,
     mc_draw_block,
@@ -12,6 +11,7 @@ from gmmmi._kernels.integrands import (
     qmc_cross_entropy,
     quad_cross_entropy,
 )
+from gmmmi._kernels.logdensity import BLOCK
 from gmmmi.integrate import QUAD_MAX_DIM, quad_rule
 
 from reference import mixture_logpdf, random_covariance

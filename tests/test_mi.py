@@ -75,7 +75,7 @@ def test_estimates_reuse_the_fit_without_choosing_k(fitted, monkeypatch):
     def no_selection(*args, **kwargs):
         raise AssertionError("estimate() chose K again")
 
-    monkeypatch.setattr("gmmmi.backends.numba.select_components", no_selection)
+    monkeypatch.setattr("gmmmi._em.procedure.select_components", no_selection)
     small = est.estimate(MIDistParamHolder(n_bootstrap=6, **QUAD))
     assert est.result.n_draws == 6
     assert est.result.diagnostics.metric_per_k == {}

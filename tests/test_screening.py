@@ -8,7 +8,8 @@ import pytest
 
 import gmmmi
 from gmmmi import DataWarning, EstimateMI
-from gmmmi import selection as _selection
+from gmmmi._em import select as _selection
+from gmmmi._em.select import copy_groups, make_folds
 from gmmmi._screening import (
     FEW_VALUES,
     OUTLIER_GAP,
@@ -16,7 +17,6 @@ from gmmmi._screening import (
     independence_floor,
     isolated_outliers,
 )
-from gmmmi.selection import copy_groups, make_folds
 
 RHO = 0.6
 TRUTH = -0.5 * np.log(1 - RHO**2)

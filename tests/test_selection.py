@@ -1,27 +1,25 @@
-"""Initialisations, folds and the cross-validated choice of K (gmmmi.selection)."""
+"""Initialisations, folds and the cross-validated choice of K (the EM wing, gmmmi._em)."""
 
 import math
 
 import numpy as np
 import pytest
 
-from gmmmi import selection
-from gmmmi._kernels.em import mean_loglik
-from gmmmi.datasets import paper_mixture
-from gmmmi.selection import (
-    INIT_TYPES,
-    EMSettings,
-    collapsed_components,
+from gmmmi._em import fit as em_fit
+from gmmmi._em.fit import EMSettings
+from gmmmi._em.init import default_scale, initialise, kmeans
+from gmmmi._em.options import INIT_TYPES
+from gmmmi._em.repair import collapsed_components
+from gmmmi._em.select import (
     cross_validate,
-    default_scale,
     information_criteria,
-    initialise,
-    kmeans,
     make_folds,
     n_parameters,
     select_components,
     with_curves,
 )
+from gmmmi._kernels.em import mean_loglik
+from gmmmi.datasets import paper_mixture
 
 import reference
 
@@ -250,7 +248,7 @@ def test_loss_curves_do_not_depend_on_the_first_pass_buffer(rng, monkeypatch, bu
     folds = make_folds(600, 2, rng)
     kw = dict(n_inits=2, init_type="random_sklearn", scale=None, settings=EMSettings())
     full = cross_validate(X, 3, folds, rng=np.random.default_rng(1), **kw)
-    monkeypatch.setattr(selection, "CURVE_BUFFER", buffer)
+    monkeypatch.setattr(em_fit, "CURVE_BUFFER", buffer)
     cut = cross_validate(X, 3, folds, rng=np.random.default_rng(1), **kw)
     assert min(full.fits.n_iter) > 5  # the small buffers are exceeded
     for name in ("weights", "means", "covariances", "n_iter", "status", "train_ll", "valid_ll"):

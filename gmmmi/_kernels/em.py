@@ -1,7 +1,8 @@
-"""EM for full-covariance Gaussian mixtures, and Lloyd's k-means, compiled with Numba.
+"""EM for full-covariance Gaussian mixtures, compiled with Numba.
 
 One EM iteration is a single pass over the samples: each sample's component
-log-densities are computed from inverse Cholesky factors, normalised, and
+log-densities are computed from inverse Cholesky factors
+(`gmmmi._kernels.logdensity`), normalised, and
 immediately accumulated into per-component sufficient statistics taken about
 the current means (so the covariance update does not lose precision). The
 M-step then needs only those statistics. No per-iteration allocation, no BLAS.
@@ -20,44 +21,12 @@ iteration run); ``STATUS_NAN`` the log-likelihood became non-finite.
 """
 
 import math
-from contextlib import contextmanager
 
-import numba
 import numpy as np
 from numba import njit, prange
 
-from .linalg import FASTMATH, cholesky_lower, whiten_component
-
-#: Estimated work (sample x component evaluations) below which a parallel kernel is run
-#: on the calling thread only: waking Numba's worker threads costs more than tiny batches
-#: gain. Measured on 2 cores at load <= 2 (warm, D3/D5 at N=2000, about 1e7): 2 threads
-#: took 94/81 ms against 170/146 ms on one thread. Under heavy oversubscription (load 5-8)
-#: the idle worker's spin-wait made 2 threads slower instead; that is the machine's
-#: problem to solve (NUMBA_NUM_THREADS=1), not a reason to give up both cores.
-PARALLEL_MIN_WORK = 1e6
-
-
-@contextmanager
-def threads_for(work: float):
-    """Context in which parallel kernels use one thread when ``work`` is small.
-
-    Parameters
-    ----------
-    work : float
-        Estimated sample x component evaluations of the enclosed compiled calls;
-        below `PARALLEL_MIN_WORK` Numba's thread count is set to 1 (for the
-        calling thread only) and restored on exit. Results never depend on it.
-    """
-    if work >= PARALLEL_MIN_WORK:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
+from .linalg import FASTMATH, cholesky_lower
+from .logdensity import BLOCK, block_logpdf, prepare_mixture
 
 STATUS_OK = 0
 STATUS_MAX_ITER = 1
@@ -69,158 +38,6 @@ STATUS_NAN = 8
 EMPTY_COMPONENT = 1e-10
 #: added to every component's effective count, as scikit-learn does, against 0/0
 NK_EPS = 10.0 * np.finfo(np.float64).eps
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _prepare(weights, means, covs, L, P, consts):
-    """Inverse Cholesky factors ``P`` (K, d, d) and ``consts`` (K,) of a mixture.
-
-    ``consts[k] = log w_k - d/2 log(2 pi) - 1/2 log|Sigma_k|``, so that
-    ``log w_k N(x | mu_k, Sigma_k) = consts[k] - |P_k (x - mu_k)|^2 / 2``.
-    ``L`` (d, d) is scratch. Returns False if a covariance is not positive
-    definite.
-    """
-    K, d = means.shape
-    for k in range(K):
-        if not cholesky_lower(covs[k], L):
-            return False
-        log_weight = math.log(weights[k]) if weights[k] > 0.0 else -np.inf
-        consts[k] = whiten_component(L, P[k], log_weight)
-    return True
-
-
-#: samples per block: the loops over a block's samples are vectorised
-BLOCK = 256
-
-# exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln(2) / 2, Cody-Waite split of ln 2
-_LOG2E = 1.4426950408889634
-_LN2_HI = 0.6931471803691238
-_LN2_LO = 1.9082149292705877e-10
-# no ``reassoc`` here: it would fold the two-part reduction x - n*hi - n*lo
-_EXP_MATH = {"nsz", "arcp", "contract"}
-
-
-@njit(cache=True, fastmath=_EXP_MATH)
-def _exp_block(a, shift, total, nb, ibits, fbits):
-    """In place ``a[:nb] = exp(a[:nb] - shift[:nb])``, and ``total[:nb] += a[:nb]``.
-
-    Written as loops the compiler vectorises: range reduction and a degree-13
-    Taylor polynomial (relative error below 2e-16 on the reduced range).
-    Results below exp(-680) are flushed to 0 (no subnormal arithmetic later);
-    arguments above 709 are clamped. ``ibits`` (int64) and ``fbits`` (its
-    float64 view) are scratch of length >= nb.
-    """
-    for t in range(nb):
-        x0 = a[t] - shift[t]
-        x = x0 if x0 > -700.0 else -700.0
-        x = x if x < 709.0 else 709.0
-        n = math.floor(x * _LOG2E + 0.5)
-        r = (x - n * _LN2_HI) - n * _LN2_LO
-        p = 1.0 / 6227020800.0
-        p = p * r + 1.0 / 479001600.0
-        p = p * r + 1.0 / 39916800.0
-        p = p * r + 1.0 / 3628800.0
-        p = p * r + 1.0 / 362880.0
-        p = p * r + 1.0 / 40320.0
-        p = p * r + 1.0 / 5040.0
-        p = p * r + 1.0 / 720.0
-        p = p * r + 1.0 / 120.0
-        p = p * r + 1.0 / 24.0
-        p = p * r + 1.0 / 6.0
-        p = p * r + 0.5
-        p = p * r + 1.0
-        p = p * r + 1.0
-        a[t] = p if x0 > -680.0 else 0.0
-        ibits[t] = (np.int64(n) + 1023) << 52
-    for t in range(nb):
-        a[t] *= fbits[t]
-        total[t] += a[t]
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, ibits, fbits):
-    """Component densities of samples ``rows[a0:a0 + nb]`` (nb <= BLOCK).
-
-    On return ``xb[:, t]`` holds sample t, ``lpb[k, t] = exp(log w_k N(x_t|k) - top[t])``,
-    ``ssum[t] = sum_k lpb[k, t]`` and ``top[t] = log p(x_t) - log ssum[t]``.
-    """
-    K, d = means.shape
-    for t in range(nb):
-        r = rows[a0 + t]
-        for i in range(d):
-            xb[i, t] = X[r, i]
-    for t in range(nb):
-        top[t] = -np.inf
-    for k in range(K):
-        lk = lpb[k]
-        if consts[k] == -np.inf:
-            for t in range(nb):
-                lk[t] = -np.inf
-            continue
-        if d == 2:
-            _quad_form_2(xb, means[k], P[k], nb, q)
-        elif d == 3:
-            _quad_form_3(xb, means[k], P[k], nb, q)
-        else:
-            _quad_form(xb, means[k], P[k], nb, q, zt)
-        c = consts[k]
-        for t in range(nb):
-            v = c - 0.5 * q[t]
-            lk[t] = v
-            top[t] = v if v > top[t] else top[t]
-    for t in range(nb):
-        ssum[t] = 0.0
-    for k in range(K):
-        _exp_block(lpb[k], top, ssum, nb, ibits, fbits)
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _quad_form_2(xb, mean, P, nb, q):
-    """q[t] = |P (x_t - mean)|^2 for d = 2, in one vectorised pass."""
-    m0, m1 = mean[0], mean[1]
-    p00, p10, p11 = P[0, 0], P[1, 0], P[1, 1]
-    x0, x1 = xb[0], xb[1]
-    for t in range(nb):
-        e0 = x0[t] - m0
-        e1 = x1[t] - m1
-        z0 = p00 * e0
-        z1 = p10 * e0 + p11 * e1
-        q[t] = z0 * z0 + z1 * z1
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _quad_form_3(xb, mean, P, nb, q):
-    """q[t] = |P (x_t - mean)|^2 for d = 3, in one vectorised pass."""
-    m0, m1, m2 = mean[0], mean[1], mean[2]
-    p00, p10, p11, p20, p21, p22 = P[0, 0], P[1, 0], P[1, 1], P[2, 0], P[2, 1], P[2, 2]
-    x0, x1, x2 = xb[0], xb[1], xb[2]
-    for t in range(nb):
-        e0 = x0[t] - m0
-        e1 = x1[t] - m1
-        e2 = x2[t] - m2
-        z0 = p00 * e0
-        z1 = p10 * e0 + p11 * e1
-        z2 = p20 * e0 + p21 * e1 + p22 * e2
-        q[t] = z0 * z0 + z1 * z1 + z2 * z2
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _quad_form(xb, mean, P, nb, q, zt):
-    """q[t] = |P (x_t - mean)|^2 for any d (``zt`` is scratch)."""
-    d = mean.shape[0]
-    for t in range(nb):
-        q[t] = 0.0
-    for i in range(d):
-        for t in range(nb):
-            zt[t] = 0.0
-        for j in range(i + 1):
-            p = P[i, j]
-            m = mean[j]
-            xj = xb[j]
-            for t in range(nb):
-                zt[t] += p * (xj[t] - m)
-        for t in range(nb):
-            q[t] += zt[t] * zt[t]
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -247,7 +64,7 @@ def _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, upda
     n = rows.shape[0]
     for a0 in range(0, n, BLOCK):
         nb = min(BLOCK, n - a0)
-        _block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, ibits, fbits)
+        block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, ibits, fbits)
         w = row_w[a0 : a0 + nb]
         for t in range(nb):
             total += w[t] * (top[t] + math.log(ssum[t]))
@@ -396,7 +213,7 @@ def _fit_one(
             X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, ct, cv, score
         )
     L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
-    if not _prepare(weights, means, covs, L, P, consts):
+    if not prepare_mixture(weights, means, covs, L, P, consts):
         return 0, STATUS_BAD_INIT, np.nan, np.nan
     W = 0.0
     for a in range(row_w.shape[0]):
@@ -427,7 +244,7 @@ def _fit_one(
             break
         if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
             status |= STATUS_SINGULAR
-        _prepare(weights, means, covs, L, P, consts)
+        prepare_mixture(weights, means, covs, L, P, consts)
         change = new_bound - lower_bound
         lower_bound = new_bound
         if abs(change) < tol:
@@ -478,7 +295,7 @@ def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, 
     status = STATUS_OK
     if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
         status |= STATUS_SINGULAR
-    if not _prepare(weights, means, covs, L, P, consts):
+    if not prepare_mixture(weights, means, covs, L, P, consts):
         return 1, status | STATUS_BAD_INIT, np.nan, np.nan
     train_ll = np.nan
     if score or ct.shape[0] > 0:
@@ -626,7 +443,7 @@ def em_step(X, sample_weight, weights, means, covs, reg_covar):
     m = means.copy()
     c = covs.copy()
     L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
-    if not _prepare(w, m, c, L, P, consts):
+    if not prepare_mixture(w, m, c, L, P, consts):
         return np.nan, w, m, c, STATUS_BAD_INIT
     rows = np.arange(X.shape[0])
     total = _e_step(X, rows, sample_weight, m, P, consts, ws, ibits, fbits, Nk, S1, S2, True)
@@ -652,7 +469,7 @@ def mean_loglik(X, weights, means, covs):
     """
     K, d = means.shape
     L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
-    if not _prepare(weights, means, covs, L, P, consts):
+    if not prepare_mixture(weights, means, covs, L, P, consts):
         return np.nan
     n = X.shape[0]
     total = _e_step(
@@ -710,130 +527,3 @@ def moments_from_responsibilities(X, resp):
                 covs[k, i, j] /= nk[k]
                 covs[k, j, i] = covs[k, i, j]
     return nk / n, means, covs
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def kmeans_step(X, centers, labels, new_centers):
-    """One Lloyd iteration: assign to the nearest centre, then recompute centres.
-
-    Ties go to the lowest index. A cluster left empty keeps its centre.
-
-    Parameters
-    ----------
-    X : ndarray, shape (n, d)
-    centers : ndarray, shape (K, d)
-    labels : ndarray of int64, shape (n,), written in place
-    new_centers : ndarray, shape (K, d), written in place
-
-    Returns
-    -------
-    inertia : float
-        Sum of squared distances to the nearest of ``centers`` (before the update).
-    """
-    n, d = X.shape
-    K = centers.shape[0]
-    counts = np.zeros(K)
-    new_centers[:] = 0.0
-    inertia = 0.0
-    for t in range(n):
-        best = np.inf
-        lab = 0
-        for k in range(K):
-            s = 0.0
-            for i in range(d):
-                e = X[t, i] - centers[k, i]
-                s += e * e
-            if s < best:
-                best = s
-                lab = k
-        labels[t] = lab
-        inertia += best
-        counts[lab] += 1.0
-        for i in range(d):
-            new_centers[lab, i] += X[t, i]
-    for k in range(K):
-        for i in range(d):
-            if counts[k] > 0.0:
-                new_centers[k, i] /= counts[k]
-            else:
-                new_centers[k, i] = centers[k, i]
-    return inertia
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def kmeans_lloyd(X, centers, max_iter, tol):
-    """Lloyd's algorithm from ``centers`` until the squared centre shift is <= ``tol``.
-
-    Parameters
-    ----------
-    X : ndarray, shape (n, d)
-    centers : ndarray, shape (K, d)
-        Starting centres (not modified).
-    max_iter : int
-    tol : float
-        Absolute tolerance on the sum of squared centre moves.
-
-    Returns
-    -------
-    labels : ndarray of int64, shape (n,)
-        Nearest final centre of each sample.
-    centers : ndarray, shape (K, d)
-    n_iter : int
-    """
-    n = X.shape[0]
-    cur = centers.copy()
-    new = np.empty_like(cur)
-    labels = np.empty(n, dtype=np.int64)
-    n_iter = 0
-    for it in range(max_iter):
-        kmeans_step(X, cur, labels, new)
-        shift = 0.0
-        for k in range(cur.shape[0]):
-            for i in range(cur.shape[1]):
-                e = new[k, i] - cur[k, i]
-                shift += e * e
-        cur[:] = new
-        n_iter = it + 1
-        if shift <= tol:
-            break
-    kmeans_step(X, cur, labels, new)
-    return labels, cur, n_iter
-
-
-@njit(cache=True)
-def resample_sets(draws, n):
-    """Bootstrap replicas as training sets: distinct rows and their counts.
-
-    Parameters
-    ----------
-    draws : ndarray of int64, shape (B, m)
-        Row indices drawn with replacement, one row of ``draws`` per replica.
-    n : int
-        Number of rows of the data.
-
-    Returns
-    -------
-    rows : ndarray of int64
-        Distinct drawn rows of every replica, ascending within a replica.
-    counts : ndarray of float64
-        How often each of those rows was drawn.
-    ptr : ndarray of int64, shape (B + 1,)
-        Replica b is ``rows[ptr[b]:ptr[b + 1]]``.
-    """
-    B, m = draws.shape
-    tally = np.zeros(n, dtype=np.int64)
-    rows = np.empty(B * min(m, n), dtype=np.int64)
-    counts = np.empty(B * min(m, n))
-    ptr = np.zeros(B + 1, dtype=np.int64)
-    pos = 0
-    for b in range(B):
-        for a in range(m):
-            tally[draws[b, a]] += 1
-        for t in range(n):
-            if tally[t] > 0:
-                rows[pos] = t
-                counts[pos] = tally[t]
-                tally[t] = 0
-                pos += 1
-        ptr[b + 1] = pos
-    return rows[:pos].copy(), counts[:pos].copy(), ptr

@@ -25,8 +25,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .em import BLOCK, _block_logpdf, _quad_form
 from .linalg import FASTMATH, whiten_component
+from .logdensity import BLOCK, block_logpdf, quad_form
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -86,7 +86,7 @@ def _weighted_logpdf_sums(X, means, P, consts, weights, sums, ws, ibits, fbits):
         sums[r] = 0.0
     for a0 in range(0, n, BLOCK):
         nb = min(BLOCK, n - a0)
-        _block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, ibits, fbits)
+        block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, ibits, fbits)
         for t in range(nb):
             f = top[t] + math.log(ssum[t])
             for r in range(m):
@@ -203,7 +203,7 @@ def qmc_cross_entropy(p_logw, p_means, p_maps, q_logw, q_means, q_chols, cv_comp
                 acc = 0.0
                 for a0 in range(0, n, BLOCK):
                     nb = min(BLOCK, n - a0)
-                    _block_logpdf(
+                    block_logpdf(
                         X,
                         rows,
                         a0,
@@ -222,7 +222,7 @@ def qmc_cross_entropy(p_logw, p_means, p_maps, q_logw, q_means, q_chols, cv_comp
                     )
                     for t in range(nb):
                         lpb[0, t] = top[t] + math.log(ssum[t])
-                    _quad_form(xb, q_means[s, j], P[j], nb, q, zt)
+                    quad_form(xb, q_means[s, j], P[j], nb, q, zt)
                     cj = consts[j]
                     for t in range(nb):
                         acc += lpb[0, t] - (cj - 0.5 * q[t])
@@ -412,7 +412,7 @@ def mc_sum_logpdf(
                 for t in range(nb):
                     for i in range(dq):
                         Y[t, i] = Xb[t, idx[term, i]]
-                _block_logpdf(
+                block_logpdf(
                     Y[:, :dq],
                     rows,
                     0,

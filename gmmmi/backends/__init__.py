@@ -30,7 +30,7 @@ def available_backends() -> list[str]:
     return list(_BUILTIN) + sorted(set(_plugins()) - set(_BUILTIN))
 
 
-def get_backend(backend) -> Backend:
+def get_backend(backend: str | Backend) -> Backend:
     """Resolve a backend name or object.
 
     Parameters

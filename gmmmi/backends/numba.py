@@ -1,11 +1,12 @@
-"""The default backend: EM fits, cross-validated K, bootstrap replicas (Numba).
+"""The default backend: the EM procedure of GMM-MI, compiled with Numba.
 
 ``NumbaBackend().fit`` reproduces the GMM-MI procedure: K is chosen by
-k-fold cross-validation (`gmmmi.selection.select_components`), the best
-cross-validated mixture starts a fit to the full data (the reference fit)
-and one fit per bootstrap replica. A replica is a vector of counts (how
-often each row was drawn), so the data are never copied; replicas are fitted
-in parallel, in chunks that bound the memory used. With
+k-fold cross-validation, the best cross-validated mixture starts a fit to the
+full data (the reference fit) and one fit per bootstrap replica. The
+procedure lives in the EM wing (``gmmmi._em``, run by
+``gmmmi._em.procedure.fit_procedure``); this module is its adapter to the
+backend interface: the option table, the checks of options and inputs, and
+the `FitDiagnostics` built from what the wing returns. With
 ``reselect_components=True`` each replica chooses its own K again (the
 uncertainty of choosing K then enters the error bar; about ten times slower).
 """
@@ -13,35 +14,16 @@ uncertainty of choosing K then enters the error bar; about ten times slower).
 from __future__ import annotations
 
 import os
-import warnings
 
 import numpy as np
 
-from .._kernels.em import STATUS_BAD_INIT, STATUS_MAX_ITER, STATUS_NAN, resample_sets
-from .._progress import progress_bar
-from .._stacklevel import user_stacklevel
-from .._validation import check_choice, check_float, check_int
-from ..exceptions import ConvergenceWarning
+from .._em.fit import BatchFit
+from .._em.options import ESTIMATE_DEFAULTS, check_options
+from .._em.procedure import NOT_CONVERGED, EMOutcome, fit_procedure
+from .._em.select import Selection
+from .._validation import check_int
 from ..mixture import MixtureDraws
-from ..selection import (
-    COLLAPSE_EIGENVALUE,
-    INIT_TYPES,
-    METRIC_METHODS,
-    EMSettings,
-    Selection,
-    copy_groups,
-    count_status,
-    fit_batch,
-    make_folds,
-    repair_collapsed,
-    select_components,
-    warm_start,
-)
 from .base import FitDiagnostics
-
-_NOT_CONVERGED = STATUS_MAX_ITER | STATUS_NAN | STATUS_BAD_INIT
-#: bytes of row indices and counts held at once for bootstrap replicas
-_BOOTSTRAP_MEMORY = 256 * 2**20
 
 
 class NumbaBackend:
@@ -51,7 +33,7 @@ class NumbaBackend:
 
     init_type : {'random', 'minmax', 'kmeans', 'randomized_kmeans', \
 'random_sklearn', 'kmeans_sklearn'}, default 'random_sklearn'
-        Initialisation of each cross-validation fit (``gmmmi.selection.initialise``).
+        Initialisation of each cross-validation fit (``gmmmi._em.init.initialise``).
     scale : float or None, default None
         Scale of the 'random', 'minmax' and 'randomized_kmeans' schemes, in
         standardised units.
@@ -87,22 +69,9 @@ class NumbaBackend:
         ``init``. See docs/uncertainty.md for its measured calibration and cost.
     """
 
-    name = "numba"
-    options = {
-        "init_type": "random_sklearn",
-        "scale": None,
-        "threshold_fit": 1e-5,
-        "reg_covar": 1e-15,
-        "max_iter": 10000,
-        "n_inits": 3,
-        "n_folds": 2,
-        "metric_method": "valid",
-        "threshold_components": 1e-5,
-        "patience": 1,
-        "max_components": 50,
-        "n_bootstrap": 50,
-        "reselect_components": False,
-    }
+    name: str = "numba"
+    #: the defaults of `gmmmi.estimate` (``gmmmi._em.options.ESTIMATE_DEFAULTS``)
+    options: dict = ESTIMATE_DEFAULTS
 
     @staticmethod
     def check_options(options: dict, n_dim: int = 1) -> dict:
@@ -175,248 +144,44 @@ class NumbaBackend:
         opts = self.check_options(options, X.shape[1])
         if n_components is not None:
             n_components = check_int("n_components", n_components, minimum=0) or None
-        settings = EMSettings(opts["reg_covar"], opts["threshold_fit"], opts["max_iter"])
-        if init is not None:
-            sel = warm_start(X, _check_init(init, X.shape[1]), settings)
-        else:
-            sel = self._select(X, n_components, rng, opts, settings, progress)
-        reference = _as_draws(sel.full_fit)
-        status = dict(sel.status)
-        replica_k = None
-        if opts["n_bootstrap"] >= 1:
-            boot, replica_k = _bootstrap(
-                X, sel, n_components is None, rng, opts, settings, status, progress
-            )
-            draws, method = _as_draws(boot), "bootstrap"
-            n_iter, draw_status = boot.n_iter, boot.status
-        else:
-            draws, method = reference, "single fit"
-            n_iter, draw_status = sel.full_fit.n_iter, sel.full_fit.status
-        _warn(sel, status, opts)
-        cv_fits = sel.cv.fits if sel.cv is not None else None
-        diagnostics = FitDiagnostics(
-            method=method,
-            n_components=sel.n_components,
-            reference_fit=reference,
-            metric_per_k=sel.metric_per_k,
-            metric_method=opts["metric_method"] if sel.metric_per_k else None,
-            n_iter=n_iter.copy(),
-            converged=(draw_status & _NOT_CONVERGED) == 0,
-            loss_curves={
-                "train": cv_fits.curves_train if cv_fits else [],
-                "valid": cv_fits.curves_valid if cv_fits else [],
-            },
-            reached_max_components=sel.reached_max_components,
-            extra={**_extra(sel, status, opts), "replica_n_components": replica_k},
-        )
-        return draws, diagnostics
-
-    @staticmethod
-    def _select(X, n_components, rng, opts, settings, progress) -> Selection:
-        return select_components(
+        outcome = fit_procedure(
             X,
-            rng=rng,
             n_components=n_components,
-            settings=settings,
-            progress=progress,
-            **_selection_options(opts),
-        )
-
-
-def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress):
-    """The bootstrap fits and each replica's K (None unless K is re-selected).
-
-    K is re-selected per replica only if asked and K was chosen by
-    cross-validation here (not fixed, no warm start). ``status`` counts are
-    updated in place.
-    """
-    if opts["reselect_components"] and k_chosen and sel.cv is not None:
-        boot, replica_k, boot_status = reselected_bootstrap_fits(
-            X,
-            sel.n_components,
-            opts["n_bootstrap"],
             rng=rng,
-            opts=opts,
-            settings=settings,
+            options=opts,
+            init=None if init is None else _check_init(init, X.shape[1]),
             progress=progress,
         )
-        for key, value in boot_status.items():
-            status[key] = status.get(key, 0) + value
-        return boot, replica_k
-    boot = bootstrap_fits(
-        X, sel.start, opts["n_bootstrap"], rng=rng, settings=settings, progress=progress
+        reference = _as_draws(outcome.selection.full_fit)
+        draws = _as_draws(outcome.draws) if outcome.bootstrapped else reference
+        return draws, _diagnostics(outcome, reference, opts)
+
+
+def _diagnostics(outcome: EMOutcome, reference: MixtureDraws, opts: dict) -> FitDiagnostics:
+    """The backend's diagnostics of one run of the EM procedure."""
+    sel = outcome.selection
+    cv_fits = sel.cv.fits if sel.cv is not None else None
+    return FitDiagnostics(
+        method="bootstrap" if outcome.bootstrapped else "single fit",
+        n_components=sel.n_components,
+        reference_fit=reference,
+        metric_per_k=sel.metric_per_k,
+        metric_method=opts["metric_method"] if sel.metric_per_k else None,
+        n_iter=outcome.draws.n_iter.copy(),
+        converged=(outcome.draws.status & NOT_CONVERGED) == 0,
+        loss_curves={
+            "train": cv_fits.curves_train if cv_fits else [],
+            "valid": cv_fits.curves_valid if cv_fits else [],
+        },
+        reached_max_components=sel.reached_max_components,
+        extra={
+            **_extra(sel, outcome.status, opts),
+            "replica_n_components": outcome.replica_n_components,
+        },
     )
-    count_status(status, boot.status, boot.repaired)
-    return boot, None
 
 
-def _selection_options(opts: dict) -> dict:
-    """The options of `select_components` among the backend's options."""
-    names = ("init_type", "scale", "n_inits", "n_folds", "metric_method")
-    names += ("threshold_components", "patience", "max_components")
-    return {k: opts[k] for k in names}
-
-
-def reselected_bootstrap_fits(
-    X: np.ndarray,
-    n_components: int,
-    n_bootstrap: int,
-    *,
-    rng: np.random.Generator,
-    opts: dict,
-    settings: EMSettings,
-    progress: bool = False,
-):
-    """Bootstrap replicas that each choose their number of components again.
-
-    Replica b draws n rows with replacement, splits them into folds so that
-    all copies of a row (drawn twice, or equal rows of ``X``) share a fold
-    (a copy in both the training and the
-    validation part would reward over-fitting), and runs
-    `gmmmi.selection.select_components` on them with the backend's options,
-    searching K from ``max(1, n_components - 2)`` upward (same metric,
-    threshold and patience; no loss curves). Its draw is its own full-data
-    fit at its chosen K. Replicas run one after the other, each drawing from
-    ``rng`` in turn, so results do not depend on the number of threads.
-
-    Parameters
-    ----------
-    X : ndarray, shape (n, d)
-    n_components : int
-        K chosen on the full data.
-    n_bootstrap : int
-    rng : numpy.random.Generator
-    opts : dict
-        Checked backend options.
-    settings : EMSettings
-    progress : bool
-
-    Returns
-    -------
-    fits : gmmmi.selection.BatchFit
-        F = n_bootstrap fits, padded to the largest K with empty components
-        (weight 0, mean 0, identity covariance).
-    replica_k : ndarray of int64, shape (n_bootstrap,)
-        K chosen by each replica.
-    status : dict
-        Status counts over every fit made (cross-validation and full).
-    """
-    n = X.shape[0]
-    k_min = max(1, n_components - 2)
-    fits, replica_k, status = [], [], {}
-    kwargs = _selection_options(opts)
-    groups = copy_groups(X)
-    with progress_bar(n_bootstrap, "bootstrap (choosing K)", progress, unit="fit") as bar:
-        for _ in range(n_bootstrap):
-            rows = rng.integers(0, n, size=n)
-            folds = make_folds(n, opts["n_folds"], rng, groups)[rows]
-            sel = select_components(
-                np.ascontiguousarray(X[rows]),
-                rng=rng,
-                settings=settings,
-                k_min=k_min,
-                folds=folds,
-                curves=False,
-                **kwargs,
-            )
-            fits.append(sel.full_fit)
-            replica_k.append(sel.n_components)
-            for key, value in sel.status.items():
-                status[key] = status.get(key, 0) + value
-            bar.update(1)
-    return _concat(_pad(fits)), np.array(replica_k, dtype=np.int64), status
-
-
-def _pad(fits: list) -> list:
-    """BatchFits padded to a common K with empty components (weight 0, identity covariance)."""
-    K = max(f.weights.shape[1] for f in fits)
-    for f in fits:
-        pad = K - f.weights.shape[1]
-        if pad:
-            F, d = f.means.shape[0], f.means.shape[2]
-            f.weights = np.pad(f.weights, ((0, 0), (0, pad)))
-            f.means = np.pad(f.means, ((0, 0), (0, pad), (0, 0)))
-            eye = np.broadcast_to(np.eye(d), (F, pad, d, d))
-            f.covariances = np.concatenate([f.covariances, eye], axis=1)
-    return fits
-
-
-def bootstrap_fits(
-    X: np.ndarray,
-    init: tuple,
-    n_bootstrap: int,
-    *,
-    rng: np.random.Generator,
-    settings: EMSettings,
-    progress: bool = False,
-):
-    """EM fits to ``n_bootstrap`` resamples of the rows of ``X``, all from ``init``.
-
-    A replica draws n row indices with replacement (``rng.integers``) and is
-    fitted as the distinct rows weighted by their counts, which is the same
-    likelihood as the resampled data without copying it (``train_ll`` is not
-    computed: NaN). Replicas are drawn
-    in order and fitted in chunks whose size depends only on n (memory), so
-    the result does not depend on the number of threads.
-
-    Parameters
-    ----------
-    X : ndarray, shape (n, d)
-    init : tuple
-        Weights (K,), means (K, d), covariances (K, d, d).
-    n_bootstrap : int
-    rng : numpy.random.Generator
-    settings : EMSettings
-    progress : bool
-
-    Returns
-    -------
-    gmmmi.selection.BatchFit
-        F = n_bootstrap fits.
-    """
-    n = X.shape[0]
-    # per replica: n drawn indices (8 bytes each), then about 0.632 n distinct
-    # rows with their counts (16 bytes each)
-    chunk = int(max(1, min(n_bootstrap, _BOOTSTRAP_MEMORY // (19 * n))))
-    parts = []
-    with progress_bar(n_bootstrap, "bootstrap", progress, unit="fit") as bar:
-        for start in range(0, n_bootstrap, chunk):
-            size = min(chunk, n_bootstrap - start)
-            sets = _replica_sets(rng.integers(0, n, size=(size, n)), n, len(init[0]))
-            batch_init = tuple(np.repeat(a[None], size, axis=0) for a in init)
-            fit_set = np.arange(size)
-            fit = fit_batch(X, sets, fit_set, batch_init, settings, score_final=False)
-            parts.append(repair_collapsed(X, sets, fit_set, fit, settings, score_final=False))
-            del sets
-            bar.update(size)
-    return _concat(parts)
-
-
-def _replica_sets(draws: np.ndarray, n: int, n_components: int) -> tuple:
-    """Training sets (rows, weights, ptr) of bootstrap replicas drawn as row indices.
-
-    For K > 1 the distinct rows with their counts (about 0.63 n rows per
-    replica, so each EM pass is shorter); for K = 1, fitted in one closed-form
-    pass, the drawn rows themselves with weight 1 (the same likelihood, and no
-    compaction pass).
-    """
-    if n_components > 1:
-        return resample_sets(draws, n)
-    size, m = draws.shape
-    return draws.reshape(-1), np.ones(size * m), np.arange(0, size * m + 1, m, dtype=np.int64)
-
-
-def _concat(parts):
-    if len(parts) == 1:
-        return parts[0]
-    first = parts[0]
-    fields = ("weights", "means", "covariances", "n_iter", "status", "train_ll", "valid_ll")
-    out = type(first)(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
-    out.repaired = sum(p.repaired for p in parts)
-    return out
-
-
-def _as_draws(fit) -> MixtureDraws:
+def _as_draws(fit: BatchFit) -> MixtureDraws:
     return MixtureDraws(fit.weights, fit.means, fit.covariances)
 
 
@@ -428,27 +193,9 @@ def _check_options(options: dict) -> dict:
             f"Unknown option(s) {', '.join(map(repr, unknown))} for the numba backend; "
             f"valid options are {', '.join(NumbaBackend.options)}."
         )
-    o = {**NumbaBackend.options, **options}
-    o["init_type"] = check_choice("init_type", o["init_type"], INIT_TYPES)
-    o["metric_method"] = check_choice("metric_method", o["metric_method"], METRIC_METHODS)
-    if o["scale"] is not None:
-        o["scale"] = check_float("scale", o["scale"], minimum=0.0, strict=True)
-    o["threshold_fit"] = check_float("threshold_fit", o["threshold_fit"], minimum=0.0)
-    o["reg_covar"] = check_float("reg_covar", o["reg_covar"], minimum=0.0)
-    o["threshold_components"] = check_float(
-        "threshold_components", o["threshold_components"], minimum=0.0
-    )
-    for name in ("max_iter", "n_inits", "patience", "max_components"):
-        o[name] = check_int(name, o[name], minimum=1)
-    o["n_folds"] = check_int("n_folds", o["n_folds"], minimum=2)
-    o["n_bootstrap"] = check_int("n_bootstrap", o["n_bootstrap"])
-    if not isinstance(o["reselect_components"], (bool, np.bool_)):
-        raise TypeError(
-            "reselect_components must be True or False; "
-            f"got {o['reselect_components']!r} ({type(o['reselect_components']).__name__})."
-        )
-    o["reselect_components"] = bool(o["reselect_components"])
-    return o
+    opts = {**NumbaBackend.options, **options}
+    opts.update(check_options(opts))
+    return opts
 
 
 def physical_memory() -> int | None:
@@ -492,53 +239,6 @@ def _check_memory(opts: dict, n_dim: int) -> None:
                 f"mixtures alone ({per_fit} bytes per fit with {n_dim} column(s)), more than "
                 f"this machine's {total / 2**30:.3g} GiB; {advice[name]}."
             )
-
-
-def _warn(sel: Selection, status: dict, opts: dict) -> None:
-    """ConvergenceWarnings for capped fits, singular covariances and the K search."""
-    if status.get("max_iter", 0):
-        warnings.warn(
-            f"{status['max_iter']} of {status['fits']} EM fits stopped at max_iter="
-            f"{opts['max_iter']} before the log-likelihood changed by less than "
-            f"threshold_fit={opts['threshold_fit']}; increase max_iter or threshold_fit.",
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
-    bad = status.get("singular", 0) + status.get("bad_init", 0) + status.get("nan", 0)
-    if bad:
-        warnings.warn(
-            f"{bad} of {status['fits']} EM fits met a covariance that is not positive "
-            "definite (kept the previous one) or a non-finite likelihood; the data may be "
-            "degenerate (repeated or collinear points): increase reg_covar.",
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
-    if status.get("repaired", 0):
-        warnings.warn(
-            f"{status['repaired']} of {status['fits']} EM fits had a collapsed component "
-            "(fewer than d + 1 points' weight, or a covariance eigenvalue below "
-            f"{COLLAPSE_EIGENVALUE:g} in standardised units, as repeated or collinear rows of "
-            f"a bootstrap replica give at reg_covar={opts['reg_covar']:g}); each was refitted "
-            "without it. To regularise instead, increase reg_covar (e.g. 1e-6).",
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
-    if sel.reached_max_components:
-        warnings.warn(
-            f"The number of components did not converge up to K={sel.n_components} "
-            f"(max_components={opts['max_components']}, and at most n_samples // n_folds); "
-            "increase max_components or threshold_components, or decrease patience.",
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
-    if sel.all_cv_fits_short:
-        warnings.warn(
-            "Every cross-validation fit stopped within 2 EM iterations, which usually "
-            "signals a poor fit; plot the loss curves and try a smaller threshold_fit or "
-            "another init_type.",
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
 
 
 def _check_init(init: MixtureDraws, n_features: int) -> tuple:

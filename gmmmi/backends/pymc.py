@@ -27,13 +27,16 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
+from .._em.options import ESTIMATE_DEFAULTS
+from .._em.options import check_options as check_em_options
+from .._em.procedure import fit_procedure
 from .._validation import check_choice, check_float, check_int
 from ..mixture import MixtureDraws
 from .base import FitDiagnostics
-from .numba import NumbaBackend
 
 _INSTALL_HINT = (
     'The "pymc" backend needs PyMC; install it from a clone of gmmmi with: pip install ".[pymc]"'
@@ -43,9 +46,9 @@ _NUTPIE_HINT = (
     'pip install ".[nutpie]", or use sampler="pymc" (PyMC\'s own NUTS).'
 )
 
-#: options of the Numba backend forwarded to it when it chooses K / gives the EM start
+#: options of the EM procedure (`gmmmi._em`) that chooses K and gives the start
 _EM_OPTIONS = {
-    k: v for k, v in NumbaBackend.options.items() if k not in ("n_bootstrap", "reselect_components")
+    k: v for k, v in ESTIMATE_DEFAULTS.items() if k not in ("n_bootstrap", "reselect_components")
 }
 
 _OPTIONS = {
@@ -91,11 +94,11 @@ class PyMCBackend:
     """Bayesian Gaussian mixture sampled with NUTS (PyMC); S = chains * draws draws.
 
     The options below are keyword arguments of `fit` and of `gmmmi.estimate`
-    (``backend="pymc"``). The Numba backend's options ``init_type``,
+    (``backend="pymc"``). The EM options of the Numba backend ``init_type``,
     ``scale``, ``threshold_fit``, ``reg_covar``, ``max_iter``, ``n_inits``,
     ``n_folds``, ``metric_method``, ``threshold_components``, ``patience`` and
-    ``max_components`` are accepted too and forwarded to it, for choosing K
-    and the EM start of the chains.
+    ``max_components`` (same defaults) are accepted too, for choosing K and
+    the EM start of the chains (``gmmmi._em.procedure.fit_procedure``).
 
     Other Parameters
     ----------------
@@ -140,11 +143,11 @@ class PyMCBackend:
         nutpie always uses Numba.
     init_type, scale, threshold_fit, reg_covar, max_iter, n_inits, n_folds, metric_method,
     threshold_components, patience, max_components
-        Forwarded to the Numba backend for choosing K and the EM start.
+        Options of the EM procedure that chooses K and the EM start.
     """
 
-    name = "pymc"
-    options = dict(_OPTIONS)
+    name: str = "pymc"
+    options: dict = dict(_OPTIONS)
 
     @staticmethod
     def check_options(options: dict) -> dict:
@@ -351,12 +354,13 @@ def _check_options(options: dict) -> dict:
     for name in ("prior_weight_concentration", "prior_mean_sd", "prior_scale_sd", "prior_lkj_eta"):
         opts[name] = check_float(name, opts[name], minimum=0.0, strict=True)
     opts["init_jitter"] = check_float("init_jitter", opts["init_jitter"], minimum=0.0)
+    opts.update(check_em_options({k: opts[k] for k in _EM_OPTIONS}))
     return opts
 
 
 # ------------------------------------------------------------------------ start point
 def _em_start(X, n_components, init, rng, opts):
-    """The EM mixture every chain starts from, and the Numba diagnostics (or None)."""
+    """The EM mixture every chain starts from, and how K was chosen (or None)."""
     if init is not None:
         if not (isinstance(init, MixtureDraws) and init.n_draws == 1):
             raise TypeError(f"init must be a MixtureDraws with one draw (S=1); got {init!r}.")
@@ -369,13 +373,38 @@ def _em_start(X, n_components, init, rng, opts):
                 f"init has {init.n_components} components but n_components={n_components}."
             )
         return init, None
-    from . import get_backend
-
+    if n_components is not None:
+        n_components = check_int("n_components", n_components, minimum=0) or None
     em_opts = {k: opts[k] for k in _EM_OPTIONS}
-    draws, diag = get_backend("numba").fit(
-        X, n_components=n_components, rng=rng, progress=False, n_bootstrap=0, **em_opts
+    outcome = fit_procedure(
+        np.ascontiguousarray(X, dtype=np.float64),
+        n_components=n_components,
+        rng=rng,
+        options={**em_opts, "n_bootstrap": 0, "reselect_components": False},
     )
-    return draws.select(0), diag
+    sel = outcome.selection
+    full = sel.full_fit
+    cv_fits = sel.cv.fits if sel.cv is not None else None
+    selection = _EMSelection(
+        metric_per_k=sel.metric_per_k,
+        metric_method=opts["metric_method"] if sel.metric_per_k else None,
+        loss_curves={
+            "train": cv_fits.curves_train if cv_fits else [],
+            "valid": cv_fits.curves_valid if cv_fits else [],
+        },
+        reached_max_components=sel.reached_max_components,
+    )
+    return MixtureDraws(full.weights, full.means, full.covariances), selection
+
+
+@dataclass(frozen=True)
+class _EMSelection:
+    """What the EM choice of K tells the diagnostics (see `FitDiagnostics`)."""
+
+    metric_per_k: dict
+    metric_method: str | None
+    loss_curves: dict
+    reached_max_components: bool
 
 
 def _pack_cholesky(L: np.ndarray) -> np.ndarray:

@@ -1,0 +1,162 @@
+"""Bootstrap: resample the rows, fit every replica from one start (or choose K again).
+
+A replica is a vector of counts (how often each row was drawn), so the data
+are never copied; replicas are drawn in order from the caller's
+`numpy.random.Generator` and fitted in parallel, in chunks that bound the
+memory used, so results do not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._kernels.resample import resample_sets
+from .._progress import progress_bar
+from .fit import EMSettings, concatenate, fit_batch
+from .repair import repair_collapsed
+from .select import copy_groups, make_folds, select_components
+
+#: bytes of row indices and counts held at once for bootstrap replicas
+_BOOTSTRAP_MEMORY = 256 * 2**20
+
+
+def selection_options(opts: dict) -> dict:
+    """The options of `select_components` among the backend's options."""
+    names = ("init_type", "scale", "n_inits", "n_folds", "metric_method")
+    names += ("threshold_components", "patience", "max_components")
+    return {k: opts[k] for k in names}
+
+
+def reselected_bootstrap_fits(
+    X: np.ndarray,
+    n_components: int,
+    n_bootstrap: int,
+    *,
+    rng: np.random.Generator,
+    opts: dict,
+    settings: EMSettings,
+    progress: bool = False,
+):
+    """Bootstrap replicas that each choose their number of components again.
+
+    Replica b draws n rows with replacement, splits them into folds so that
+    all copies of a row (drawn twice, or equal rows of ``X``) share a fold
+    (a copy in both the training and the
+    validation part would reward over-fitting), and runs
+    `gmmmi._em.select.select_components` on them with the backend's options,
+    searching K from ``max(1, n_components - 2)`` upward (same metric,
+    threshold and patience; no loss curves). Its draw is its own full-data
+    fit at its chosen K. Replicas run one after the other, each drawing from
+    ``rng`` in turn, so results do not depend on the number of threads.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    n_components : int
+        K chosen on the full data.
+    n_bootstrap : int
+    rng : numpy.random.Generator
+    opts : dict
+        Checked backend options.
+    settings : EMSettings
+    progress : bool
+
+    Returns
+    -------
+    fits : gmmmi._em.fit.BatchFit
+        F = n_bootstrap fits, padded to the largest K with empty components
+        (weight 0, mean 0, identity covariance).
+    replica_k : ndarray of int64, shape (n_bootstrap,)
+        K chosen by each replica.
+    status : dict
+        Status counts over every fit made (cross-validation and full).
+    """
+    n = X.shape[0]
+    k_min = max(1, n_components - 2)
+    fits, replica_k, status = [], [], {}
+    kwargs = selection_options(opts)
+    groups = copy_groups(X)
+    with progress_bar(n_bootstrap, "bootstrap (choosing K)", progress, unit="fit") as bar:
+        for _ in range(n_bootstrap):
+            rows = rng.integers(0, n, size=n)
+            folds = make_folds(n, opts["n_folds"], rng, groups)[rows]
+            sel = select_components(
+                np.ascontiguousarray(X[rows]),
+                rng=rng,
+                settings=settings,
+                k_min=k_min,
+                folds=folds,
+                curves=False,
+                **kwargs,
+            )
+            fits.append(sel.full_fit)
+            replica_k.append(sel.n_components)
+            for key, value in sel.status.items():
+                status[key] = status.get(key, 0) + value
+            bar.update(1)
+    return concatenate(fits), np.array(replica_k, dtype=np.int64), status
+
+
+def bootstrap_fits(
+    X: np.ndarray,
+    init: tuple,
+    n_bootstrap: int,
+    *,
+    rng: np.random.Generator,
+    settings: EMSettings,
+    progress: bool = False,
+):
+    """EM fits to ``n_bootstrap`` resamples of the rows of ``X``, all from ``init``.
+
+    A replica draws n row indices with replacement (``rng.integers``) and is
+    fitted as the distinct rows weighted by their counts, which is the same
+    likelihood as the resampled data without copying it (``train_ll`` is not
+    computed: NaN). Replicas are drawn
+    in order and fitted in chunks whose size depends only on n (memory), so
+    the result does not depend on the number of threads.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    init : tuple
+        Weights (K,), means (K, d), covariances (K, d, d).
+    n_bootstrap : int
+    rng : numpy.random.Generator
+    settings : EMSettings
+    progress : bool
+
+    Returns
+    -------
+    gmmmi._em.fit.BatchFit
+        F = n_bootstrap fits.
+    """
+    n = X.shape[0]
+    # per replica: n drawn indices (8 bytes each), then about 0.632 n distinct
+    # rows with their counts (16 bytes each)
+    chunk = int(max(1, min(n_bootstrap, _BOOTSTRAP_MEMORY // (19 * n))))
+    parts = []
+    with progress_bar(n_bootstrap, "bootstrap", progress, unit="fit") as bar:
+        for start in range(0, n_bootstrap, chunk):
+            size = min(chunk, n_bootstrap - start)
+            sets = _replica_sets(rng.integers(0, n, size=(size, n)), n, len(init[0]))
+            batch_init = tuple(np.repeat(a[None], size, axis=0) for a in init)
+            fit_set = np.arange(size)
+            fit = fit_batch(X, sets, fit_set, batch_init, settings, score_final=False)
+            parts.append(repair_collapsed(X, sets, fit_set, fit, settings, score_final=False))
+            del sets
+            bar.update(size)
+    return concatenate(parts)
+
+
+def _replica_sets(draws: np.ndarray, n: int, n_components: int) -> tuple:
+    """Training sets (rows, weights, ptr) of bootstrap replicas drawn as row indices.
+
+    For K > 1 the distinct rows with their counts (about 0.63 n rows per
+    replica, so each EM pass is shorter); for K = 1, fitted in one closed-form
+    pass, the drawn rows themselves with weight 1 (the same likelihood, and no
+    compaction pass).
+    """
+    if n_components > 1:
+        return resample_sets(draws, n)
+    size, m = draws.shape
+    return draws.reshape(-1), np.ones(size * m), np.arange(0, size * m + 1, m, dtype=np.int64)

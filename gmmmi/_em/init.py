@@ -1,0 +1,151 @@
+"""Initial mixtures for EM: random, bounding-box, k-means and scikit-learn-style schemes.
+
+All randomness comes from the caller's `numpy.random.Generator`; the k-means
+iterations run in `gmmmi._kernels.kmeans`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._kernels.em import moments_from_responsibilities
+from .._kernels.kmeans import kmeans_lloyd
+from .options import INIT_TYPES
+
+
+def default_scale(X: np.ndarray, n_components: int) -> float:
+    """Radius of a d-ball whose volume is the data's bounding box divided by K.
+
+    The default ``scale`` of the ``'random'`` and ``'minmax'`` schemes: K
+    such balls fill the space covered by the data.
+    """
+    n_features = X.shape[1]
+    volume = float(np.prod(X.max(axis=0) - X.min(axis=0)))
+    ball = volume / n_components * math.gamma(0.5 * n_features + 1.0)
+    return ball ** (1.0 / n_features) / math.sqrt(math.pi)
+
+
+def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding (Arthur & Vassilvitskii 2007): centres, shape (K, d)."""
+    n = X.shape[0]
+    centers = np.empty((n_clusters, X.shape[1]))
+    centers[0] = X[rng.integers(n)]
+    d2 = np.sum((X - centers[0]) ** 2, axis=1)
+    for k in range(1, n_clusters):
+        cum = np.cumsum(d2)
+        if cum[-1] > 0:
+            idx = int(np.searchsorted(cum, rng.random() * cum[-1], side="right"))
+            idx = min(idx, n - 1)
+        else:  # every sample already sits on a centre
+            idx = int(rng.integers(n))
+        centers[k] = X[idx]
+        np.minimum(d2, np.sum((X - centers[k]) ** 2, axis=1), out=d2)
+    return centers
+
+
+def kmeans(
+    X: np.ndarray, n_clusters: int, rng: np.random.Generator, *, max_iter: int = 300
+) -> np.ndarray:
+    """k-means labels: k-means++ seeding, then compiled Lloyd iterations.
+
+    Lloyd stops when the squared centre shift falls below ``1e-4`` times the
+    mean per-feature variance (scikit-learn's default tolerance).
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (n,)
+    """
+    tol = 1e-4 * float(np.mean(np.var(X, axis=0)))
+    labels, _, _ = kmeans_lloyd(X, kmeans_plusplus(X, n_clusters, rng), max_iter, tol)
+    return labels
+
+
+def _one_hot(labels: np.ndarray, n_components: int) -> np.ndarray:
+    resp = np.zeros((labels.shape[0], n_components))
+    resp[np.arange(labels.shape[0]), labels] = 1.0
+    return resp
+
+
+def _kmeans_moments(X, n_components, rng):
+    """k-means cluster fractions, means, and scatter matrices divided by n.
+
+    As in GMM-MI's 'kmeans' scheme, the scatter of each cluster is divided by
+    the total number of samples, not by the cluster size.
+    """
+    weights, means, covs = moments_from_responsibilities(
+        X, _one_hot(kmeans(X, n_components, rng), n_components)
+    )
+    return weights, means, covs * weights[:, None, None]
+
+
+def initialise(
+    X: np.ndarray,
+    n_components: int,
+    *,
+    init_type: str,
+    scale: float | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Initial mixture parameters for EM, computed on ``X``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    n_components : int
+    init_type : {'random', 'minmax', 'kmeans', 'randomized_kmeans', 'random_sklearn', \
+'kmeans_sklearn'}
+        ``'random'``: equal weights, covariances ``scale**2 * I``, each mean a
+        random sample plus N(0, ``scale**2`` I) noise. ``'minmax'``: as
+        ``'random'`` with means uniform over the data's bounding box.
+        ``'kmeans'``: k-means cluster fractions and means, cluster scatter
+        divided by n. ``'randomized_kmeans'``: as ``'kmeans'``, then each mean
+        pushed by ``scale`` times a draw from N(0, its covariance).
+        ``'random_sklearn'``: uniform random responsibilities, then one M-step.
+        ``'kmeans_sklearn'``: k-means labels as responsibilities, then one M-step.
+    scale : float or None
+        Used by ``'random'``, ``'minmax'`` (default: `default_scale`) and
+        ``'randomized_kmeans'`` (default 1.0); ignored otherwise.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    weights, means, covariances : ndarray, shapes (K,), (K, d), (K, d, d)
+        No regularisation is added to the covariances.
+    """
+    n, d = X.shape
+    K = n_components
+    if init_type in ("random", "minmax"):
+        s = default_scale(X, K) if scale is None else scale
+        weights = np.full(K, 1.0 / K)
+        covs = np.repeat((s**2 * np.eye(d))[None], K, axis=0)
+        if init_type == "random":
+            means = X[rng.integers(n, size=K)] + s * rng.standard_normal((K, d))
+        else:
+            lo, hi = X.min(axis=0), X.max(axis=0)
+            means = lo + (hi - lo) * rng.random((K, d))
+        return weights, means, covs
+    if init_type == "kmeans":
+        return _kmeans_moments(X, K, rng)
+    if init_type == "randomized_kmeans":
+        s = 1.0 if scale is None else scale
+        weights, means, covs = _kmeans_moments(X, K, rng)
+        for k in range(K):
+            means[k] += s * _mvn_draw(covs[k], rng)
+        return weights, means, covs
+    if init_type == "random_sklearn":
+        resp = rng.random((n, K))
+        resp /= resp.sum(axis=1, keepdims=True)
+        return moments_from_responsibilities(X, resp)
+    if init_type == "kmeans_sklearn":
+        return moments_from_responsibilities(X, _one_hot(kmeans(X, K, rng), K))
+    raise ValueError(
+        f"Unknown init_type {init_type!r}; valid values are {', '.join(map(repr, INIT_TYPES))}."
+    )
+
+
+def _mvn_draw(cov: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw from N(0, cov) for a positive semi-definite ``cov``."""
+    vals, vecs = np.linalg.eigh(cov)
+    return vecs @ (np.sqrt(np.clip(vals, 0.0, None)) * rng.standard_normal(cov.shape[0]))

@@ -1,0 +1,193 @@
+"""One fit of the GMM-MI procedure: choose K, fit all the data, fit bootstrap replicas.
+
+`fit_procedure` is what the numba backend runs (`gmmmi.backends.numba`
+builds the backend's diagnostics from its `EMOutcome`):
+
+1. `gmmmi._em.select.select_components` chooses K by cross-validation
+   (`gmmmi._em.init` starts, `gmmmi._em.fit` batched fits), or
+   `gmmmi._em.select.warm_start` takes a given start, and fits the full data
+   (with `gmmmi._em.repair`);
+2. `gmmmi._em.bootstrap` fits one replica per bootstrap draw from the chosen
+   start (or lets each replica choose K again);
+3. `warn_fits` turns the fits' status counts into ConvergenceWarnings.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._kernels.em import STATUS_BAD_INIT, STATUS_MAX_ITER, STATUS_NAN
+from .._stacklevel import user_stacklevel
+from ..exceptions import ConvergenceWarning
+from .bootstrap import bootstrap_fits, reselected_bootstrap_fits, selection_options
+from .fit import BatchFit, EMSettings, count_status
+from .repair import COLLAPSE_EIGENVALUE
+from .select import Selection, select_components, warm_start
+
+#: status flags of a fit that did not converge
+NOT_CONVERGED = STATUS_MAX_ITER | STATUS_NAN | STATUS_BAD_INIT
+
+
+@dataclass(frozen=True)
+class EMOutcome:
+    """Everything one run of `fit_procedure` made.
+
+    Attributes
+    ----------
+    selection : Selection
+        The choice of K (or the warm start) and the full-data fit.
+    draws : BatchFit
+        The bootstrap fits (F = n_bootstrap), or ``selection.full_fit`` (F = 1)
+        when ``bootstrapped`` is False.
+    bootstrapped : bool
+        True when ``n_bootstrap >= 1``.
+    replica_n_components : numpy.ndarray of int64, shape (n_bootstrap,), or None
+        K chosen by each replica (None unless K was chosen again per replica).
+    status : dict
+        Counts of fits per status flag over every fit made (see `count_status`).
+    """
+
+    selection: Selection
+    draws: BatchFit
+    bootstrapped: bool
+    replica_n_components: np.ndarray | None
+    status: dict
+
+
+def fit_procedure(
+    X: np.ndarray,
+    *,
+    n_components: int | None,
+    rng: np.random.Generator,
+    options: dict,
+    init: tuple | None = None,
+    progress: bool = False,
+) -> EMOutcome:
+    """Choose K (or take ``n_components``, or start from ``init``), then bootstrap.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, d)
+        Standardised data, float64, C-contiguous.
+    n_components : int or None
+        A fixed K, or None to choose K by cross-validation.
+    rng : numpy.random.Generator
+        Source of all randomness (folds, initialisations, replicas), drawn in
+        that order.
+    options : dict
+        Checked options, every name of `gmmmi._em.options.ESTIMATE_DEFAULTS`.
+    init : tuple of numpy.ndarray, optional
+        Warm start: weights (K,), means (K, d), covariances (K, d, d); the
+        choice of K is then skipped.
+    progress : bool
+        Progress bars over K and over bootstrap chunks.
+
+    Returns
+    -------
+    EMOutcome
+
+    Warns
+    -----
+    ConvergenceWarning
+        See `warn_fits`.
+    """
+    settings = EMSettings(options["reg_covar"], options["threshold_fit"], options["max_iter"])
+    if init is not None:
+        sel = warm_start(X, init, settings)
+    else:
+        sel = select_components(
+            X,
+            rng=rng,
+            n_components=n_components,
+            settings=settings,
+            progress=progress,
+            **selection_options(options),
+        )
+    status = dict(sel.status)
+    replica_k = None
+    bootstrapped = options["n_bootstrap"] >= 1
+    if bootstrapped:
+        draws, replica_k = _bootstrap(
+            X, sel, n_components is None, rng, options, settings, status, progress
+        )
+    else:
+        draws = sel.full_fit
+    warn_fits(sel, status, options)
+    return EMOutcome(sel, draws, bootstrapped, replica_k, status)
+
+
+def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress):
+    """The bootstrap fits and each replica's K (None unless K is re-selected).
+
+    K is re-selected per replica only if asked and K was chosen by
+    cross-validation here (not fixed, no warm start). ``status`` counts are
+    updated in place.
+    """
+    if opts["reselect_components"] and k_chosen and sel.cv is not None:
+        boot, replica_k, boot_status = reselected_bootstrap_fits(
+            X,
+            sel.n_components,
+            opts["n_bootstrap"],
+            rng=rng,
+            opts=opts,
+            settings=settings,
+            progress=progress,
+        )
+        for key, value in boot_status.items():
+            status[key] = status.get(key, 0) + value
+        return boot, replica_k
+    boot = bootstrap_fits(
+        X, sel.start, opts["n_bootstrap"], rng=rng, settings=settings, progress=progress
+    )
+    count_status(status, boot.status, boot.repaired)
+    return boot, None
+
+
+def warn_fits(sel: Selection, status: dict, opts: dict) -> None:
+    """ConvergenceWarnings for capped fits, singular covariances and the K search."""
+    if status.get("max_iter", 0):
+        warnings.warn(
+            f"{status['max_iter']} of {status['fits']} EM fits stopped at max_iter="
+            f"{opts['max_iter']} before the log-likelihood changed by less than "
+            f"threshold_fit={opts['threshold_fit']}; increase max_iter or threshold_fit.",
+            ConvergenceWarning,
+            stacklevel=user_stacklevel(),
+        )
+    bad = status.get("singular", 0) + status.get("bad_init", 0) + status.get("nan", 0)
+    if bad:
+        warnings.warn(
+            f"{bad} of {status['fits']} EM fits met a covariance that is not positive "
+            "definite (kept the previous one) or a non-finite likelihood; the data may be "
+            "degenerate (repeated or collinear points): increase reg_covar.",
+            ConvergenceWarning,
+            stacklevel=user_stacklevel(),
+        )
+    if status.get("repaired", 0):
+        warnings.warn(
+            f"{status['repaired']} of {status['fits']} EM fits had a collapsed component "
+            "(fewer than d + 1 points' weight, or a covariance eigenvalue below "
+            f"{COLLAPSE_EIGENVALUE:g} in standardised units, as repeated or collinear rows of "
+            f"a bootstrap replica give at reg_covar={opts['reg_covar']:g}); each was refitted "
+            "without it. To regularise instead, increase reg_covar (e.g. 1e-6).",
+            ConvergenceWarning,
+            stacklevel=user_stacklevel(),
+        )
+    if sel.reached_max_components:
+        warnings.warn(
+            f"The number of components did not converge up to K={sel.n_components} "
+            f"(max_components={opts['max_components']}, and at most n_samples // n_folds); "
+            "increase max_components or threshold_components, or decrease patience.",
+            ConvergenceWarning,
+            stacklevel=user_stacklevel(),
+        )
+    if sel.all_cv_fits_short:
+        warnings.warn(
+            "Every cross-validation fit stopped within 2 EM iterations, which usually "
+            "signals a poor fit; plot the loss curves and try a smaller threshold_fit or "
+            "another init_type.",
+            ConvergenceWarning,
+            stacklevel=user_stacklevel(),
+        )

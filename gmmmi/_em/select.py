@@ -1,0 +1,401 @@
+"""Cross-validation and the choice of K (the number of components).
+
+The procedure is that of GMM-MI (Piras et al. 2023): for K = 1, 2, ...,
+``n_inits`` initialisations (computed on the full data) are each fitted on
+the training part of ``n_folds`` folds, and scored by the mean validation
+log-likelihood per sample. The initialisation with the highest mean score
+across folds wins, and its best fold's fitted mixture starts a fit to the
+full data. K stops growing when the chosen metric has not improved by more
+than ``threshold_components`` for ``patience`` consecutive values of K.
+
+AIC and BIC per K: with ``metric_method='aic'`` or ``'bic'`` they are those
+of the full-data fit at each K, as in GMM-MI. With ``'valid'`` (the default)
+they are only reported, and are computed from the cross-validation's best
+mixture evaluated on all the data (one pass, no full-data EM fit per K); the
+full-data fit is then run once, at the chosen K. Loss curves are recorded
+only for the chosen K (its cross-validation fits are re-run with recording,
+which reproduces them exactly).
+
+All randomness comes from the caller's ``numpy.random.Generator``; the fits
+themselves run in `gmmmi._em.fit.fit_batch`, in parallel over fits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._kernels.em import mean_loglik
+from .._progress import progress_bar
+from .fit import BatchFit, EMSettings, count_status, fit_batch
+from .init import initialise
+from .repair import repair_collapsed
+
+
+def make_folds(
+    n_samples: int, n_folds: int, rng: np.random.Generator, groups: np.ndarray | None = None
+) -> np.ndarray:
+    """Fold index (0 .. n_folds-1) of every sample: a random split into near-equal folds.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows.
+    n_folds : int
+        Number of folds.
+    rng : numpy.random.Generator
+        Source of the split (one ``permutation`` call).
+    groups : numpy.ndarray of int64, shape (n_samples,), optional
+        Group of every row, numbered 0, 1, ... in order of first appearance
+        (as `copy_groups` gives): the groups, not the rows, are split into
+        near-equal folds, so all rows of a group share a fold. A copy of a
+        row in both the training and the validation part would reward
+        components that fit single rows. With every group of one row (no
+        copies), the split is the same as without ``groups``.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n_samples,)
+    """
+    n_groups = n_samples if groups is None else int(groups.max(initial=-1)) + 1
+    folds = np.empty(n_groups, dtype=np.int64)
+    folds[rng.permutation(n_groups)] = np.arange(n_groups) * n_folds // n_groups
+    return folds if groups is None else folds[groups]
+
+
+def copy_groups(X: np.ndarray) -> np.ndarray:
+    """Group of every row of ``X``: exact copies of a row share one group.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, d)
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n,)
+        Groups numbered 0, 1, ... in order of their first row, so that data
+        without copies give ``arange(n)``.
+    """
+    n = X.shape[0]
+    # rows can only be copies if every column has ties; continuous data stop at the first
+    if n == 0 or any(np.unique(column).size == n for column in X.T):
+        return np.arange(n, dtype=np.int64)
+    _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return rank[inverse.reshape(-1)]
+
+
+@dataclass
+class CVResult:
+    """The n_inits x n_folds cross-validation fits at one K.
+
+    ``fits`` arrays are ordered init-major: fit ``i * n_folds + j`` is
+    initialisation ``i`` trained without fold ``j``.
+    """
+
+    n_components: int
+    fits: BatchFit
+    val_scores: np.ndarray  # (n_inits, n_folds) mean validation log-likelihood per sample
+    best_init: int
+    best_fold: int
+    init: tuple = ()  # (weights, means, covariances) of every fit, init-major
+
+    @property
+    def best_score(self) -> float:
+        """Mean validation score across folds of the best initialisation."""
+        return float(np.mean(self.val_scores[self.best_init]))
+
+    def best_parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fitted weights (K,), means (K, d), covariances (K, d, d) of the best fold."""
+        f = self.best_init * self.val_scores.shape[1] + self.best_fold
+        return self.fits.weights[f], self.fits.means[f], self.fits.covariances[f]
+
+
+def cross_validate(
+    X: np.ndarray,
+    n_components: int,
+    folds: np.ndarray,
+    *,
+    n_inits: int,
+    init_type: str,
+    scale: float | None,
+    settings: EMSettings,
+    rng: np.random.Generator,
+    record_curves: bool = True,
+) -> CVResult:
+    """Fit ``n_inits`` initialisations on each of the folds' training parts.
+
+    Initialisations are computed on the full ``X`` (as in GMM-MI) and drawn
+    from ``rng`` in order; the n_inits x n_folds fits run in parallel. The
+    best initialisation has the highest mean validation score across folds
+    (a NaN score counts as -inf); within it, the best fold has the highest
+    score. Without ``record_curves`` (which costs one validation pass per EM
+    iteration) the curves can be added later by `with_curves`.
+    """
+    n_folds = int(folds.max()) + 1
+    inits = [
+        initialise(X, n_components, init_type=init_type, scale=scale, rng=rng)
+        for _ in range(n_inits)
+    ]
+    init = tuple(np.repeat(np.stack(a), n_folds, axis=0) for a in zip(*inits, strict=True))
+    fits = _fit_folds(X, folds, init, settings, record_curves)
+    scores = np.where(np.isfinite(fits.valid_ll), fits.valid_ll, -np.inf)
+    scores = scores.reshape(n_inits, n_folds)
+    best_init = int(np.argmax(scores.mean(axis=1)))
+    best_fold = int(np.argmax(scores[best_init]))
+    return CVResult(n_components, fits, scores, best_init, best_fold, init)
+
+
+def _fit_folds(X, folds, init, settings, record_curves) -> BatchFit:
+    """The init-major n_inits x n_folds cross-validation fits from ``init``."""
+    n_folds = int(folds.max()) + 1
+    train = [np.flatnonzero(folds != j) for j in range(n_folds)]
+    valid = [np.flatnonzero(folds == j) for j in range(n_folds)]
+    return fit_batch(
+        X,
+        [(r, np.ones(len(r))) for r in train],
+        np.tile(np.arange(n_folds), len(init[0]) // n_folds),
+        init,
+        settings,
+        valid_sets=valid,
+        record_curves=record_curves,
+    )
+
+
+def with_curves(X: np.ndarray, cv: CVResult, folds: np.ndarray, settings: EMSettings) -> CVResult:
+    """``cv`` with loss curves: its fits re-run from the same starts, recording.
+
+    The fits are deterministic, so the re-run reproduces them exactly; only
+    ``fits`` is replaced (with curves).
+    """
+    if cv.fits.curves_train:
+        return cv
+    fits = _fit_folds(X, folds, cv.init, settings, record_curves=True)
+    return CVResult(cv.n_components, fits, cv.val_scores, cv.best_init, cv.best_fold, cv.init)
+
+
+def n_parameters(n_components: int, n_features: int) -> int:
+    """Free parameters of a full-covariance mixture: K-1 weights, K d means, K d(d+1)/2."""
+    K, d = n_components, n_features
+    return K - 1 + K * d + K * d * (d + 1) // 2
+
+
+def information_criteria(mean_ll: float, n_samples: int, n_components: int, n_features: int):
+    """(AIC, BIC) of a fit whose mean log-likelihood per sample is ``mean_ll``."""
+    p = n_parameters(n_components, n_features)
+    deviance = -2.0 * mean_ll * n_samples
+    return deviance + 2.0 * p, deviance + p * math.log(n_samples)
+
+
+def full_data_fit(X: np.ndarray, init: tuple, settings: EMSettings) -> BatchFit:
+    """One EM fit to every row of ``X`` from ``init`` = (weights, means, covariances).
+
+    A fit with collapsed components is refitted without them
+    (`repair_collapsed`; ``repaired`` is then 1).
+    """
+    n = X.shape[0]
+    train = (np.arange(n, dtype=np.int64), np.ones(n), np.array([0, n], dtype=np.int64))
+    fit_set = np.zeros(1, dtype=np.int64)
+    fit = fit_batch(X, train, fit_set, tuple(a[None] for a in init), settings)
+    return repair_collapsed(X, train, fit_set, fit, settings)
+
+
+@dataclass
+class Selection:
+    """Outcome of `select_components`.
+
+    Attributes
+    ----------
+    n_components : int
+        The chosen K.
+    start : tuple of ndarray
+        Weights (K,), means (K, d), covariances (K, d, d) that start the
+        full-data fit and every bootstrap fit (``cv.best_parameters()``).
+    cv : CVResult or None
+        Cross-validation fits at the chosen K (None for a warm start).
+    full_fit : BatchFit
+        The fit to all the data (F = 1) at the chosen K.
+    metric_per_k : dict
+        ``{"n_components", "valid", "aic", "bic"}`` lists (empty if K was fixed).
+        AIC/BIC are of the full-data fit at each K with ``metric_method``
+        'aic'/'bic', and of the best cross-validated mixture evaluated on all
+        the data with 'valid'.
+    reached_max_components : bool
+    folds : ndarray of int64, shape (n,)
+    status : dict
+        Counts of EM fits per status flag, over every fit made.
+    all_cv_fits_short : bool
+        Every cross-validation fit with 2 <= K <= the chosen K stopped within 2
+        iterations (GMM-MI's sign of a poor fit).
+    """
+
+    n_components: int
+    start: tuple
+    cv: CVResult | None
+    full_fit: BatchFit
+    metric_per_k: dict
+    reached_max_components: bool
+    folds: np.ndarray
+    status: dict
+    all_cv_fits_short: bool
+
+
+def check_sample_size(n_samples: int, n_folds: int, n_components: int) -> None:
+    """Raise ValueError unless n_samples >= n_folds * n_components."""
+    needed = n_folds * n_components
+    if n_samples < needed:
+        raise ValueError(
+            f"Too few samples: fitting {n_components} component(s) with {n_folds}-fold "
+            f"cross-validation needs at least n_folds x n_components = {needed} samples; "
+            f"got {n_samples}. Provide more data, or lower n_folds or the number of components."
+        )
+
+
+def select_components(
+    X: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    n_components: int | None = None,
+    init_type: str = "random_sklearn",
+    scale: float | None = None,
+    n_inits: int = 3,
+    n_folds: int = 2,
+    metric_method: str = "valid",
+    threshold_components: float = 1e-5,
+    patience: int = 1,
+    max_components: int = 50,
+    settings: EMSettings | None = None,
+    progress: bool = False,
+    k_min: int = 1,
+    folds: np.ndarray | None = None,
+    curves: bool = True,
+) -> Selection:
+    """Choose K by cross-validation (or use a fixed K) and fit the full data.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Standardised data.
+    rng : numpy.random.Generator
+        Source of the fold split and of every initialisation.
+    n_components : int or None
+        A fixed K (cross-validation then only picks the best initialisation),
+        or None to search K = 1, 2, ...
+    init_type, scale, n_inits, n_folds : see `initialise` and `cross_validate`.
+    metric_method : {'valid', 'aic', 'bic'}
+        'valid': maximise the best mean validation log-likelihood per sample;
+        'aic' / 'bic': minimise the criterion of the full-data fit at each K.
+        With 'valid', the AIC and BIC reported in ``metric_per_k`` are those
+        of the best cross-validated mixture on all the data (no full-data fit
+        per K).
+    threshold_components : float
+        Minimum improvement of the metric that counts.
+    patience : int
+        Stop after this many consecutive K without improvement; the chosen K
+        is the last one that improved.
+    max_components : int
+        Largest K tried (also capped at n // n_folds); reaching it sets
+        ``reached_max_components`` and K = the largest K tried.
+    settings : EMSettings
+    progress : bool
+        Show a progress bar over K.
+    k_min : int, default 1
+        Smallest K of the search (capped at n // n_folds); K never goes below.
+    folds : ndarray of int64, shape (n,), optional
+        Fold of every row (0 .. n_folds-1), e.g. the same fold for every
+        copy of a row in a bootstrap replica; default `make_folds` with
+        `copy_groups`, which keeps exact copies of a row in one fold.
+    curves : bool, default True
+        Record the loss curves of the chosen K's cross-validation fits.
+    """
+    settings = settings or EMSettings()
+    n, d = X.shape
+    folds = make_folds(n, n_folds, rng, copy_groups(X)) if folds is None else folds
+    status: dict = {}
+    cv_kw = dict(n_inits=n_inits, init_type=init_type, scale=scale, settings=settings, rng=rng)
+    per_k_full_fit = metric_method != "valid"
+
+    def run(K, curves):
+        cv = cross_validate(X, K, folds, record_curves=curves, **cv_kw)
+        count_status(status, cv.fits.status)
+        if not per_k_full_fit:
+            return cv, None, mean_loglik(X, *cv.best_parameters())
+        full = full_data_fit(X, cv.best_parameters(), settings)
+        count_status(status, full.status, full.repaired)
+        return cv, full, float(full.train_ll[0])
+
+    def finish(cv, full):
+        """The chosen K's curves and, unless already made, its full-data fit."""
+        if curves:
+            cv = with_curves(X, cv, folds, settings)
+        if full is None:
+            full = full_data_fit(X, cv.best_parameters(), settings)
+            count_status(status, full.status, full.repaired)
+        return cv, full
+
+    if n_components is not None:
+        check_sample_size(n, n_folds, n_components)
+        cv = cross_validate(X, n_components, folds, **cv_kw)
+        count_status(status, cv.fits.status)
+        cv, full = finish(cv, None)
+        short = n_components > 1 and bool(np.all(cv.fits.n_iter <= 2))
+        return Selection(
+            n_components, cv.best_parameters(), cv, full, {}, False, folds, status, short
+        )
+
+    check_sample_size(n, n_folds, 1)
+    k_cap = min(max_components, n // n_folds)
+    k_min = min(k_min, k_cap)
+    table = {"n_components": [], "valid": [], "aic": [], "bic": []}
+    results, short = {}, {}
+    best_metric, best_k, waited = -np.inf, k_min, 0
+    converged = False
+    with progress_bar(k_cap - k_min + 1, "choosing K", progress, unit="K") as bar:
+        for K in range(k_min, k_cap + 1):
+            cv, full, full_ll = run(K, False)
+            results[K] = (cv, full)
+            short[K] = bool(np.all(cv.fits.n_iter <= 2))
+            aic, bic = information_criteria(full_ll, n, K, d)
+            for key, value in zip(table, (K, cv.best_score, aic, bic), strict=True):
+                table[key].append(value)
+            metric = {"valid": cv.best_score, "aic": -aic, "bic": -bic}[metric_method]
+            bar.update(1)
+            if metric - best_metric > threshold_components:
+                best_metric, best_k, waited = metric, K, 0
+            else:
+                waited += 1
+                if waited >= patience:
+                    converged = True
+                    break
+            for old in [k for k in results if k < K - patience]:
+                del results[old]  # only the last patience + 1 K can still be chosen
+    chosen = best_k if converged else k_cap
+    cv, full = finish(*results[chosen])
+    # one-component fits from an M-step start are exact after 2 iterations: not suspicious
+    all_short = chosen > 1 and all(v for K, v in short.items() if 2 <= K <= chosen)
+    start = cv.best_parameters()
+    return Selection(chosen, start, cv, full, table, not converged, folds, status, all_short)
+
+
+def warm_start(X: np.ndarray, init: tuple, settings: EMSettings) -> Selection:
+    """Skip the choice of K: fit the full data from given parameters.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    init : tuple of ndarray
+        Weights (K,), means (K, d), covariances (K, d, d); components of
+        weight 0 are dropped.
+    settings : EMSettings
+    """
+    weights, means, covs = (np.asarray(a, dtype=np.float64) for a in init)
+    keep = weights > 0
+    start = (weights[keep] / weights[keep].sum(), means[keep], covs[keep])
+    full = full_data_fit(X, start, settings)
+    status: dict = {}
+    count_status(status, full.status, full.repaired)
+    folds = np.zeros(0, dtype=np.int64)
+    return Selection(int(keep.sum()), start, None, full, {}, False, folds, status, False)

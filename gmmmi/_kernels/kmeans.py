@@ -1,0 +1,94 @@
+"""Lloyd's k-means, compiled with Numba (the seeding is `gmmmi._em.init.kmeans_plusplus`)."""
+
+import numpy as np
+from numba import njit
+
+from .linalg import FASTMATH
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def kmeans_step(X, centers, labels, new_centers):
+    """One Lloyd iteration: assign to the nearest centre, then recompute centres.
+
+    Ties go to the lowest index. A cluster left empty keeps its centre.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    centers : ndarray, shape (K, d)
+    labels : ndarray of int64, shape (n,), written in place
+    new_centers : ndarray, shape (K, d), written in place
+
+    Returns
+    -------
+    inertia : float
+        Sum of squared distances to the nearest of ``centers`` (before the update).
+    """
+    n, d = X.shape
+    K = centers.shape[0]
+    counts = np.zeros(K)
+    new_centers[:] = 0.0
+    inertia = 0.0
+    for t in range(n):
+        best = np.inf
+        lab = 0
+        for k in range(K):
+            s = 0.0
+            for i in range(d):
+                e = X[t, i] - centers[k, i]
+                s += e * e
+            if s < best:
+                best = s
+                lab = k
+        labels[t] = lab
+        inertia += best
+        counts[lab] += 1.0
+        for i in range(d):
+            new_centers[lab, i] += X[t, i]
+    for k in range(K):
+        for i in range(d):
+            if counts[k] > 0.0:
+                new_centers[k, i] /= counts[k]
+            else:
+                new_centers[k, i] = centers[k, i]
+    return inertia
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def kmeans_lloyd(X, centers, max_iter, tol):
+    """Lloyd's algorithm from ``centers`` until the squared centre shift is <= ``tol``.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    centers : ndarray, shape (K, d)
+        Starting centres (not modified).
+    max_iter : int
+    tol : float
+        Absolute tolerance on the sum of squared centre moves.
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (n,)
+        Nearest final centre of each sample.
+    centers : ndarray, shape (K, d)
+    n_iter : int
+    """
+    n = X.shape[0]
+    cur = centers.copy()
+    new = np.empty_like(cur)
+    labels = np.empty(n, dtype=np.int64)
+    n_iter = 0
+    for it in range(max_iter):
+        kmeans_step(X, cur, labels, new)
+        shift = 0.0
+        for k in range(cur.shape[0]):
+            for i in range(cur.shape[1]):
+                e = new[k, i] - cur[k, i]
+                shift += e * e
+        cur[:] = new
+        n_iter = it + 1
+        if shift <= tol:
+            break
+    kmeans_step(X, cur, labels, new)
+    return labels, cur, n_iter

@@ -1,0 +1,137 @@
+"""One home for the EM options' defaults and checks, seeds and thread limits."""
+
+import dataclasses
+
+import numba
+import numpy as np
+import pytest
+
+from gmmmi import cli
+from gmmmi._em.fit import EMSettings
+from gmmmi._em.options import (
+    ESTIMATE_DEFAULTS,
+    ESTIMATE_OVERRIDES,
+    ORIGINAL_DEFAULTS,
+    check_options,
+)
+from gmmmi._seeds import int_seed, sequence_from_generator, spawn_int_seeds
+from gmmmi._threads import numba_threads, threads_for
+from gmmmi.backends import get_backend
+from gmmmi.backends.pymc import PyMCBackend
+from gmmmi.param_holders import (
+    GMMFitParamHolder,
+    MIDistParamHolder,
+    SelectComponentsParamHolder,
+)
+
+
+def test_the_original_defaults_are_gmm_mi_0_8_2s():
+    # GMM-MI 0.8.2's param_holders.py, read off its signatures
+    original = {
+        "init_type": "random_sklearn",
+        "scale": None,
+        "threshold_fit": 1e-5,
+        "reg_covar": 1e-15,
+        "max_iter": 10000,
+        "n_inits": 3,
+        "n_folds": 2,
+        "metric_method": "valid",
+        "threshold_components": 1e-5,
+        "patience": 1,
+        "max_components": 50,
+        "n_bootstrap": 50,
+    }
+    assert {k: ORIGINAL_DEFAULTS[k] for k in original} == original
+    assert ORIGINAL_DEFAULTS["reselect_components"] is False
+
+
+@pytest.mark.parametrize(
+    "holder", [GMMFitParamHolder, SelectComponentsParamHolder, MIDistParamHolder]
+)
+def test_holders_read_the_original_defaults(holder):
+    fields = {f.name: f.default for f in dataclasses.fields(holder) if f.name in ORIGINAL_DEFAULTS}
+    assert fields
+    assert fields == {name: ORIGINAL_DEFAULTS[name] for name in fields}
+
+
+def test_estimate_defaults_are_the_originals_with_the_overrides():
+    assert ESTIMATE_DEFAULTS == {**ORIGINAL_DEFAULTS, **ESTIMATE_OVERRIDES}
+    assert get_backend("numba").options is ESTIMATE_DEFAULTS
+    pymc_em = {k: v for k, v in PyMCBackend.options.items() if k in ESTIMATE_DEFAULTS}
+    assert pymc_em == {
+        k: v
+        for k, v in ESTIMATE_DEFAULTS.items()
+        if k not in ("n_bootstrap", "reselect_components")
+    }
+    settings = EMSettings()
+    assert (settings.reg_covar, settings.threshold_fit, settings.max_iter) == (
+        ESTIMATE_DEFAULTS["reg_covar"],
+        ESTIMATE_DEFAULTS["threshold_fit"],
+        ESTIMATE_DEFAULTS["max_iter"],
+    )
+
+
+def test_cli_help_shows_the_estimate_defaults():
+    helps = {name: text for _, name, _, text in cli._ESTIMATE_FLAGS}
+    assert helps["n_inits"] == "initialisations per K (default 3)"
+    assert helps["init_type"] == "initialisation scheme (default random_sklearn)"
+    assert helps["threshold_fit"] == "EM log-likelihood tolerance (default 1e-5)"
+    assert helps["reg_covar"] == "added to covariance diagonals (default 1e-15)"
+    assert helps["scale"] == "initialisation scale (default: none)"
+    for name in ("max_components", "n_folds", "metric_method", "patience", "max_iter"):
+        assert f"{ESTIMATE_DEFAULTS[name]})" in helps[name]
+
+
+def test_threshold_fit_zero_is_accepted_everywhere_and_negative_nowhere():
+    # GMM-MI 0.8.2 accepts any threshold_fit; 0 means "run every fit to max_iter"
+    assert GMMFitParamHolder(threshold_fit=0.0).threshold_fit == 0.0
+    assert get_backend("numba").check_options({"threshold_fit": 0.0})["threshold_fit"] == 0.0
+    message = r"threshold_fit must be at least 0.0; got -1e-05\."
+    with pytest.raises(ValueError, match=message):
+        GMMFitParamHolder(threshold_fit=-1e-5)
+    with pytest.raises(ValueError, match=message):
+        get_backend("numba").check_options({"threshold_fit": -1e-5})
+
+
+def test_check_options_converts_and_refuses():
+    assert check_options({"n_inits": 4.0, "reselect_components": np.True_}) == {
+        "n_inits": 4,
+        "reselect_components": True,
+    }
+    with pytest.raises(ValueError, match=r"Unknown metric_method 'loss'; valid values are"):
+        SelectComponentsParamHolder(metric_method="loss")
+    with pytest.raises(ValueError, match=r"n_folds must be at least 2; got 1\."):
+        check_options({"n_folds": 1})
+
+
+def test_one_word_generator_seed_is_the_old_scalar_draw():
+    for seed in range(20):
+        old = np.random.SeedSequence(int(np.random.default_rng(seed).integers(2**63)))
+        new = sequence_from_generator(np.random.default_rng(seed), words=1)
+        np.testing.assert_array_equal(old.generate_state(4), new.generate_state(4))
+
+
+def test_int_seeds_stay_below_2_to_the_63():
+    root = np.random.SeedSequence(12345)
+    seeds = spawn_int_seeds(root, 50)
+    assert len(set(seeds)) == 50 and all(0 <= s < 2**63 for s in seeds)
+    first = int(np.random.SeedSequence(12345).spawn(1)[0].generate_state(1, np.uint64)[0])
+    assert spawn_int_seeds(np.random.SeedSequence(12345), 1) == [first % 2**63]
+    assert int_seed(np.random.SeedSequence(7)) == int(
+        np.random.SeedSequence(7).generate_state(1, np.uint64)[0] >> np.uint64(1)
+    )
+
+
+def test_thread_limits_restore_the_count():
+    before = numba.get_num_threads()
+    with numba_threads(1):
+        assert numba.get_num_threads() == 1
+    with numba_threads(10**6):
+        assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+    with numba_threads(None):
+        assert numba.get_num_threads() == before
+    with threads_for(0.0):
+        assert numba.get_num_threads() == 1
+    with threads_for(1e12):
+        assert numba.get_num_threads() == before
+    assert numba.get_num_threads() == before
