@@ -15,9 +15,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from ._stacklevel import user_stacklevel
+from ._validation import rows_needed
 from .exceptions import DataWarning
 from .selection import copy_groups
 
@@ -58,6 +60,36 @@ OUTLIER_MAX_FRACTION = 0.01
 #: nats, must stay below this
 SAMPLE_SIZE_FLOOR = 0.05
 
+#: a column of x (of y) is (near-)deterministically related to the other
+#: block (and z) when a local quadratic fit on its nearest neighbours in
+#: that block predicts it, in half the rows, to within this fraction of its
+#: standard deviation (the median absolute leave-one-out residual; about the
+#: noise's sd over the column's sd when there is noise). Exact smooth
+#: functions give 1e-10 to 2e-5 with 1000 rows (y = sin 3x, x^2, exp x, or
+#: x = sin y + z^2), and less with more rows; y = x + 0.01 noise gives 9e-3
+#: and rho = 0.999 gives 4e-2, and none of the robustness suite or the
+#: paper's mixtures comes below 1e-3. Below this level the relation is
+#: deterministic at the data's resolution: its MI is unbounded (above
+#: ln(1 / 1e-4) = 9.2 nat per column for a near one), and a mixture of a few
+#: components cannot follow a curve this thin
+DETERMINED_SPREAD = 1e-4
+#: ... unless a straight line predicts the column nearly as well (its
+#: median absolute residual is below this multiple of the local one): a
+#: Gaussian fit follows a linear relation at any noise level that float64
+#: resolves (y = x + 1e-5 noise is estimated as ln(1e5) + ... nat), and
+#: exactly linear columns are refused by `gmmmi._validation.check_not_degenerate`
+LINEAR_SHARE = 10.0
+#: the check uses at most this many distinct rows (a fixed random subset
+#: above it, the same on every call): exact functions already give
+#: residuals below 1e-9 of the sd at this size, and the cost stays below
+#: 0.1 s however large the data
+DETERMINED_ROWS = 20_000
+#: predictors (columns of the other block and z) at most: with more, nearest
+#: neighbours are too far apart for a local fit to resolve a curve (an exact
+#: smooth function of 5 columns gives a residual near 1e-2 with 20 000 rows),
+#: so the check is skipped
+DETERMINED_PREDICTORS = 4
+
 #: robust standard deviation per median absolute deviation, for Gaussian data
 _MAD_TO_SD = 1.482602218505602
 
@@ -73,8 +105,9 @@ def screen(
     labels: dict,
     *,
     categorical: bool,
+    n_folds: int = 1,
 ) -> None:
-    """Refuse columns of a few atoms; warn about data that give a wrong estimate.
+    """Refuse what has no finite or resolvable MI; warn about data that give a wrong estimate.
 
     Parameters
     ----------
@@ -89,11 +122,16 @@ def screen(
         Column names per block.
     categorical : bool
         True with ``discrete_y``: y is category labels and not in ``Xs``.
+    n_folds : int, default 1
+        Cross-validation folds of the fit (1 without cross-validation), for
+        the distinct rows needed (`gmmmi._validation.rows_needed`).
 
     Raises
     ------
     ValueError
-        A column with at most `FEW_VALUES` distinct values.
+        A column with at most `FEW_VALUES` distinct values; fewer distinct
+        rows than the fit needs; a column of x or y that is a smooth function
+        of the other block (and z), up to `DETERMINED_SPREAD`.
 
     Warns
     -----
@@ -107,6 +145,9 @@ def screen(
     counts = np.array([np.unique(column).size for column in distinct.T])
     in_z = set(labels.get("z", ()))
     _check_distinct_values(counts, distinct.shape[0], names, categorical, in_z)
+    _check_distinct_rows(distinct.shape[0], Xs.shape[0], Xs.shape[1], n_folds)
+    if not categorical:
+        _check_not_determined(distinct, blocks, labels)
     # rows can coincide by chance only if every column has ties among the distinct rows
     if (counts == distinct.shape[0]).any():
         _warn_copies(Xs.shape[0], distinct.shape[0])
@@ -161,6 +202,142 @@ def _check_distinct_values(
         "values rounded to multiples of q), or, for a column that is a category label, pass it "
         "as y with discrete_y=True."
     )
+
+
+def _check_distinct_rows(n_distinct: int, n: int, d: int, n_folds: int) -> None:
+    """Refuse data with fewer distinct rows than `gmmmi._validation.rows_needed`.
+
+    Copies of a row stay in one cross-validation fold and add no point to
+    the density, so the rows the fit needs must be distinct ones.
+    """
+    need = rows_needed(d, n_folds)
+    if n_distinct >= need:
+        return
+    folds = f"{n_folds} folds x " if n_folds > 1 else ""
+    raise ValueError(
+        f"Only {n_distinct} of the {n} rows are distinct; the other {n - n_distinct} are exact "
+        f"copies of them. A fit of {d}-dimensional data needs at least {need} = {folds}2 (d + 1) "
+        "distinct rows: copies of a row add no new point to the density and stay together in "
+        "one cross-validation fold, so the fit would describe these few points, not a "
+        "distribution, with an error bar that cannot show it. Check whether the rows were "
+        "repeated by a merge or an oversampling; drop the copies (numpy.unique(X, axis=0)) and "
+        "provide more distinct samples."
+    )
+
+
+def determination(target: np.ndarray, predictors: np.ndarray) -> tuple[float, float]:
+    """How closely ``predictors`` determine ``target``: local and linear residual spreads.
+
+    Each row's ``target`` is predicted, leaving the row out, by a quadratic
+    fitted by least squares to its nearest neighbours in ``predictors``
+    (twice as many as the quadratic's coefficients); rows of equal
+    predictors are predicted by their neighbours' mean. A smooth function
+    leaves residuals of the order of its third derivative times the
+    neighbours' distance cubed, noise leaves the noise.
+
+    Parameters
+    ----------
+    target : numpy.ndarray, shape (n,)
+        One column, not constant.
+    predictors : numpy.ndarray, shape (n, p)
+        With n larger than twice the quadratic's 1 + p + p (p + 1) / 2
+        coefficients; rows distinct from each other in (target, predictors).
+
+    Returns
+    -------
+    local : float
+        Median absolute residual of the local quadratic fits, over the
+        median absolute deviation of ``target`` (its mean absolute deviation
+        if more than half its values are equal).
+    linear : float
+        The same for one straight-line (affine) fit to all rows.
+    """
+    n, p = predictors.shape
+    tree = cKDTree(predictors)
+    pairs = np.triu_indices(p)
+    n_coef = 1 + p + pairs[0].size
+    k = 2 * n_coef
+    _, neighbours = tree.query(predictors, k=k + 1)
+    # leave each row out; a row tied with k others at distance 0 may not be listed first
+    own = neighbours == np.arange(n)[:, None]
+    own[~own.any(axis=1), -1] = True
+    neighbours = neighbours[~own].reshape(n, k)
+    offsets = predictors[neighbours] - predictors[:, None, :]
+    radius = np.sqrt((offsets**2).sum(axis=2)).max(axis=1)
+    offsets /= np.where(radius > 0, radius, 1.0)[:, None, None]
+    design = np.concatenate(
+        [np.ones((n, k, 1)), offsets, offsets[:, :, pairs[0]] * offsets[:, :, pairs[1]]], axis=2
+    )
+    # a tiny ridge keeps the coefficients finite when neighbours are tied or collinear
+    gram = np.einsum("nki,nkj->nij", design, design) + 1e-10 * k * np.eye(n_coef)
+    moment = np.einsum("nki,nk->ni", design, target[neighbours])
+    fitted = np.linalg.solve(gram, moment[:, :, None])[:, 0, 0]
+    # a robust spread, so that a heavy tail does not make the bulk's residuals look small
+    deviation = np.abs(target - np.median(target))
+    spread = np.median(deviation) or deviation.mean()
+    local = float(np.median(np.abs(target - fitted))) / spread
+    affine = np.column_stack([np.ones(n), predictors])
+    coef, *_ = np.linalg.lstsq(affine, target, rcond=None)
+    linear = float(np.median(np.abs(target - affine @ coef))) / spread
+    return local, linear
+
+
+def _check_not_determined(distinct: np.ndarray, blocks: dict, labels: dict) -> None:
+    """Refuse a column of x (of y) that `determination` finds a smooth function of y (x) and z.
+
+    ``distinct`` holds the distinct rows of the standardised data (copies
+    would predict each other exactly).
+    """
+    n = distinct.shape[0]
+    if n > DETERMINED_ROWS:
+        rows = np.random.default_rng(0).choice(n, DETERMINED_ROWS, replace=False)
+        distinct = distinct[np.sort(rows)]
+    z = list(blocks.get("z", ()))
+    found, by_z = [], []
+    for key, other in (("x", "y"), ("y", "x")):
+        predictors = list(blocks[other]) + z
+        p = len(predictors)
+        if p > DETERMINED_PREDICTORS or distinct.shape[0] <= 4 * (1 + p + p * (p + 1) // 2):
+            continue
+        for j, name in zip(blocks[key], labels[key], strict=True):
+            target = distinct[:, j]
+            if target.std() == 0:
+                continue
+            local, linear = determination(target, distinct[:, predictors])
+            if not (local < DETERMINED_SPREAD and linear > LINEAR_SHARE * local):
+                continue
+            if z and determination(target, distinct[:, z])[0] < DETERMINED_SPREAD:
+                by_z.append(f"{key} column {name!r}")
+                continue
+            found.append(
+                f"{key} column {name!r} is a smooth function of {other}"
+                f"{' and z' if z else ''} to within {local:.1e} of its standard deviation in "
+                f"half the rows (a straight line leaves {linear:.2g})"
+            )
+    if not found and not by_z:
+        return
+    if found:
+        given = " given z" if z else ""
+        mi = "CMI" if z else "MI"
+        text = (
+            f"x and y are (near-)deterministically related{given}: {'; '.join(found)}, by a "
+            "local quadratic fit to each row's nearest neighbours. Their "
+            f"{mi} is unbounded: infinite for an exact function, above about "
+            f"ln(1 / {DETERMINED_SPREAD:g}) = {np.log(1 / DETERMINED_SPREAD):.1f} nat for one this "
+            "near, and a Gaussian mixture cannot follow a curve this thin, so a finite estimate "
+            "would be set by the number of components, not by the data. If the relation is "
+            "exact, report it as such (the MI is infinite); if the variables are measured, add "
+            "their measurement noise (e.g. y + rng.normal(0, sigma, n), sigma the instrument's "
+            "resolution); if a column was computed from the others, drop it."
+        )
+    else:
+        text = (
+            f"The {', '.join(by_z)} is a smooth function of z alone, to within "
+            f"{DETERMINED_SPREAD:g} of its standard deviation: given z it is constant, so it adds "
+            "nothing to I(x; y | z), and the conditional density a mixture would fit is "
+            "degenerate. Drop it (if it is its block's only column, the CMI is 0)."
+        )
+    raise ValueError(text)
 
 
 def _warn_copies(n: int, n_distinct: int) -> None:
