@@ -61,34 +61,41 @@ OUTLIER_MAX_FRACTION = 0.01
 SAMPLE_SIZE_FLOOR = 0.05
 
 #: a column of x (of y) is (near-)deterministically related to the other
-#: block (and z) when a local quadratic fit on its nearest neighbours in
-#: that block predicts it, in half the rows, to within this fraction of its
-#: standard deviation (the median absolute leave-one-out residual; about the
-#: noise's sd over the column's sd when there is noise). Exact smooth
-#: functions give 1e-10 to 2e-5 with 1000 rows (y = sin 3x, x^2, exp x, or
-#: x = sin y + z^2), and less with more rows; y = x + 0.01 noise gives 9e-3
-#: and rho = 0.999 gives 4e-2, and none of the robustness suite or the
-#: paper's mixtures comes below 1e-3. Below this level the relation is
-#: deterministic at the data's resolution: its MI is unbounded (above
-#: ln(1 / 1e-4) = 9.2 nat per column for a near one), and a mixture of a few
-#: components cannot follow a curve this thin
+#: block (and z) when a local quadratic fit on its nearest neighbours there
+#: predicts it, in half the rows, to within this fraction of its median
+#: absolute deviation (see `determination`; with noise, about 1.5 x the
+#: noise's sd over the column's sd). Exact smooth functions give below 3e-5
+#: from 200 rows with one predictor (y = sin 3x, x^2, e^x) and below 1e-5 from
+#: 1000 rows with two (x = sin y + z^2, x = y z), and any noise up to 1e-5 of
+#: the scale is caught. Legitimate data stay far above it: y = x + 0.01 noise
+#: gives 1e-2, a Gaussian with rho = 0.9999 2e-2, and the lowest of the 31
+#: robustness-suite distributions, the paper's D1-D5 and monotone maps of a
+#: Gaussian with rho = 0.999 (282 data sets of 1000 and 5000 rows) 1.6e-2.
+#: Below it the relation is deterministic at the data's resolution: the MI is
+#: unbounded (above ln(1e4) = 9.2 nat for a near one), and a mixture of a few
+#: components cannot follow a curve this thin (y = sin 3x gave 2.87 +- 0.04 nat)
 DETERMINED_SPREAD = 1e-4
-#: ... unless a straight line predicts the column nearly as well (its
-#: median absolute residual is below this multiple of the local one): a
-#: Gaussian fit follows a linear relation at any noise level that float64
-#: resolves (y = x + 1e-5 noise is estimated as ln(1e5) + ... nat), and
-#: exactly linear columns are refused by `gmmmi._validation.check_not_degenerate`
+#: ... unless one straight-line fit predicts the column nearly as well (its
+#: median absolute residual is below this multiple of the local one): one
+#: Gaussian follows a linear relation at any noise that float64 resolves
+#: (y = x + 1e-5 noise has a finite MI of 11.5 nat), and exactly linear
+#: columns are refused by `gmmmi._validation.check_not_degenerate`
 LINEAR_SHARE = 10.0
 #: the check uses at most this many distinct rows (a fixed random subset
-#: above it, the same on every call): exact functions already give
-#: residuals below 1e-9 of the sd at this size, and the cost stays below
-#: 0.1 s however large the data
-DETERMINED_ROWS = 20_000
-#: predictors (columns of the other block and z) at most: with more, nearest
-#: neighbours are too far apart for a local fit to resolve a curve (an exact
-#: smooth function of 5 columns gives a residual near 1e-2 with 20 000 rows),
-#: so the check is skipped
-DETERMINED_PREDICTORS = 4
+#: above it, the same on every call), which keeps it near 0.1 s however
+#: large the data: an exact function of two columns leaves 8e-6 at this size
+DETERMINED_ROWS = 5_000
+#: the check first runs on this many of them and stops unless the residual
+#: there is below `DETERMINED_FIRST_SPREAD`, which legitimate data are
+#: (noise does not shrink with fewer rows) and exact functions are not (1e-3
+#: at most for two predictors at 200 rows): most data cost 5 ms
+DETERMINED_FIRST_ROWS = 500
+DETERMINED_FIRST_SPREAD = 1e-2
+#: predictors (columns of the other block and z) at most: with three or
+#: more, nearest neighbours are too far apart for a local fit to resolve a
+#: curve (an exact smooth function of three columns left 2e-4 with 10 000
+#: rows, of four 1.5e-3), so the check is skipped for wider blocks
+DETERMINED_PREDICTORS = 2
 
 #: robust standard deviation per median absolute deviation, for Gaussian data
 _MAD_TO_SD = 1.482602218505602
@@ -269,9 +276,9 @@ def determination(target: np.ndarray, predictors: np.ndarray) -> tuple[float, fl
         [np.ones((n, k, 1)), offsets, offsets[:, :, pairs[0]] * offsets[:, :, pairs[1]]], axis=2
     )
     # a tiny ridge keeps the coefficients finite when neighbours are tied or collinear
-    gram = np.einsum("nki,nkj->nij", design, design) + 1e-10 * k * np.eye(n_coef)
-    moment = np.einsum("nki,nk->ni", design, target[neighbours])
-    fitted = np.linalg.solve(gram, moment[:, :, None])[:, 0, 0]
+    transposed = design.transpose(0, 2, 1)
+    gram = transposed @ design + 1e-10 * k * np.eye(n_coef)
+    fitted = np.linalg.solve(gram, transposed @ target[neighbours][:, :, None])[:, 0, 0]
     # a robust spread, so that a heavy tail does not make the bulk's residuals look small
     deviation = np.abs(target - np.median(target))
     spread = np.median(deviation) or deviation.mean()
@@ -282,6 +289,25 @@ def determination(target: np.ndarray, predictors: np.ndarray) -> tuple[float, fl
     return local, linear
 
 
+def _determined(stages: list, column: int, predictors: list) -> tuple[float, float] | None:
+    """`determination` of one column if it meets `DETERMINED_SPREAD` and `LINEAR_SHARE`; else None.
+
+    ``stages`` holds the first `DETERMINED_FIRST_ROWS` rows and then the
+    first `DETERMINED_ROWS` (only the latter for fewer rows than the
+    former); the second is computed only if the first comes below
+    `DETERMINED_FIRST_SPREAD`.
+    """
+    cutoffs = (DETERMINED_FIRST_SPREAD, DETERMINED_SPREAD)[-len(stages) :]
+    for rows, cutoff in zip(stages, cutoffs, strict=True):
+        target = rows[:, column]
+        if target.std() == 0:
+            return None
+        local, linear = determination(target, rows[:, predictors])
+        if not local < cutoff:
+            return None
+    return (local, linear) if linear > LINEAR_SHARE * local else None
+
+
 def _check_not_determined(distinct: np.ndarray, blocks: dict, labels: dict) -> None:
     """Refuse a column of x (of y) that `determination` finds a smooth function of y (x) and z.
 
@@ -289,30 +315,29 @@ def _check_not_determined(distinct: np.ndarray, blocks: dict, labels: dict) -> N
     would predict each other exactly).
     """
     n = distinct.shape[0]
-    if n > DETERMINED_ROWS:
-        rows = np.random.default_rng(0).choice(n, DETERMINED_ROWS, replace=False)
-        distinct = distinct[np.sort(rows)]
+    # a fixed random order, so that both stages and every call use the same rows
+    order = np.random.default_rng(0).choice(n, min(n, DETERMINED_ROWS), replace=False)
+    stages = [distinct[np.sort(order[:DETERMINED_FIRST_ROWS])], distinct[np.sort(order)]]
+    if n <= DETERMINED_FIRST_ROWS:
+        stages = stages[1:]
     z = list(blocks.get("z", ()))
     found, by_z = [], []
     for key, other in (("x", "y"), ("y", "x")):
         predictors = list(blocks[other]) + z
         p = len(predictors)
-        if p > DETERMINED_PREDICTORS or distinct.shape[0] <= 4 * (1 + p + p * (p + 1) // 2):
+        if p > DETERMINED_PREDICTORS or n <= 4 * (1 + p + p * (p + 1) // 2):
             continue
         for j, name in zip(blocks[key], labels[key], strict=True):
-            target = distinct[:, j]
-            if target.std() == 0:
+            spreads = _determined(stages, j, predictors)
+            if spreads is None:
                 continue
-            local, linear = determination(target, distinct[:, predictors])
-            if not (local < DETERMINED_SPREAD and linear > LINEAR_SHARE * local):
-                continue
-            if z and determination(target, distinct[:, z])[0] < DETERMINED_SPREAD:
+            if z and _determined(stages, j, z) is not None:
                 by_z.append(f"{key} column {name!r}")
                 continue
             found.append(
                 f"{key} column {name!r} is a smooth function of {other}"
-                f"{' and z' if z else ''} to within {local:.1e} of its standard deviation in "
-                f"half the rows (a straight line leaves {linear:.2g})"
+                f"{' and z' if z else ''} to within {spreads[0]:.1e} of its spread in half the "
+                f"rows (a straight line leaves {spreads[1]:.2g})"
             )
     if not found and not by_z:
         return
