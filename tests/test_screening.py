@@ -252,19 +252,23 @@ def test_ordinary_data_raise_no_data_warning():
 # --------------------------------------------------------------------------- few distinct rows
 def test_fewer_distinct_rows_than_the_fit_needs_are_refused():
     """1000 rows made of 12 distinct continuous rows: each column has 12 values, so the
-    few-values rule passes, but a 6-dimensional fit needs 14 distinct rows."""
+    few-values rule passes, but a 6-dimensional fit with 2 folds needs 28 distinct rows."""
     rng = np.random.default_rng(0)
     distinct = rng.normal(size=(12, 6))
     X = distinct[np.r_[np.arange(12), rng.integers(0, 12, 988)]]
     expected = (
         "Only 12 of the 1000 rows are distinct; the other 988 are exact copies of them. A fit of "
-        "6-dimensional data needs at least 14 = 2 (d + 1) distinct rows: copies of a row add no "
-        "new point to the density and stay together in one cross-validation fold, so the fit "
-        "would describe these few points, not a distribution, with an error bar that cannot show "
-        "it. Check whether the rows were repeated by a merge or an oversampling; drop the copies "
-        "(numpy.unique(X, axis=0)) and provide more distinct samples."
+        "6-dimensional data needs at least 28 = 2 folds x 2 (d + 1) distinct rows: copies of a "
+        "row add no new point to the density and stay together in one cross-validation fold, so "
+        "the fit would describe these few points, not a distribution, with an error bar that "
+        "cannot show it. Check whether the rows were repeated by a merge or an oversampling; "
+        "drop the copies (numpy.unique(X, axis=0)) and provide more distinct samples."
     )
+    data = validate_data(X[:, :3], X[:, 3:])
+    Xs, shift, scale = standardise(data.X)
     with pytest.raises(ValueError, match="^" + re.escape(expected) + "$"):
+        screen(Xs, shift, scale, data.blocks, data.labels, categorical=False, n_folds=2)
+    with pytest.raises(ValueError, match="^Only 12 of the 1000 rows are distinct; "):
         gmmmi.estimate(X[:, :3], X[:, 3:], n_bootstrap=0, random_state=0)
 
 
