@@ -3,11 +3,13 @@
 `screen` runs after `gmmmi._validation` has refused what cannot be fitted at
 all (missing values, too few rows, linearly dependent columns) and looks for
 data that can be fitted but give a wrong number or a wrong error bar. Each
-finding is a `~gmmmi.exceptions.DataWarning` (or, for columns of a few
-atoms, a ValueError) whose message names the rows or columns, says how the
-estimate is affected and what to do. The rules, their thresholds and the
-reasons for them are the module constants below; ``docs/refusals.md``
-("Warnings about the data") shows each one.
+finding is a `~gmmmi.exceptions.DataWarning`, or a ValueError for data
+without a finite or resolvable MI (columns of a few atoms, fewer distinct
+rows than the fit needs, a column that is a smooth function of the other
+block), whose message names the rows or columns, says how the estimate is
+affected and what to do. The rules, their thresholds and the reasons for
+them are the module constants below; ``docs/refusals.md`` ("Non-linear
+deterministic relations", "Warnings about the data") shows each one.
 """
 
 from __future__ import annotations
@@ -69,9 +71,9 @@ SAMPLE_SIZE_FLOOR = 0.05
 #: 1000 rows and two (x = sin y + z^2, y z, sin z + z^2 / 10); noise up to
 #: 3e-4 of the scale is caught, 1e-3 is not. Legitimate data stay far above:
 #: y = x + 0.01 noise gives 1.3e-2, a Gaussian with rho = 0.9999 1.6e-2, the
-#: lowest of 282 data sets (the 31 robustness-suite distributions, the
-#: paper's D1-D5 and monotone maps of Gaussians with rho up to 0.9999, at
-#: 1000 and 5000 rows, 3 seeds each). Below it the relation is deterministic
+#: lowest of 282 data sets, none refused (the 31 robustness-suite
+#: distributions, the paper's D1-D5, Gaussians with rho up to 0.9999 and
+#: monotone maps of one with rho = 0.999, at 1000 and 5000 rows, 3 seeds each). Below it the relation is deterministic
 #: at the data's resolution: the MI is unbounded (above about ln(1e3) = 6.9
 #: nat for a near one), and a mixture of a few components cannot follow a
 #: curve this thin (y = sin 3x exactly gave a finite 2.87 +- 0.04 nat)
