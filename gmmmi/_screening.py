@@ -65,18 +65,19 @@ SAMPLE_SIZE_FLOOR = 0.05
 #: a column of x (of y) is (near-)deterministically related to the other
 #: block (and z) when a local quadratic fit on its nearest neighbours there
 #: predicts it, in half the rows, to within this fraction of its median
-#: absolute deviation (see `determination`; with noise, about 1.5 x the
-#: noise's sd over the column's sd). Exact smooth functions give below 3e-5
+#: absolute deviation (see `determination`; with noise, of the order of the
+#: noise's sd over the column's). Exact smooth functions give below 3e-5
 #: with 200 rows and one predictor (y = sin 3x, x^2, e^x) and below 2e-4 with
 #: 1000 rows and two (x = sin y + z^2, y z, sin z + z^2 / 10); noise up to
 #: 3e-4 of the scale is caught, 1e-3 is not. Legitimate data stay far above:
 #: y = x + 0.01 noise gives 1.3e-2, a Gaussian with rho = 0.9999 1.6e-2, the
 #: lowest of 282 data sets, none refused (the 31 robustness-suite
 #: distributions, the paper's D1-D5, Gaussians with rho up to 0.9999 and
-#: monotone maps of one with rho = 0.999, at 1000 and 5000 rows, 3 seeds each). Below it the relation is deterministic
-#: at the data's resolution: the MI is unbounded (above about ln(1e3) = 6.9
-#: nat for a near one), and a mixture of a few components cannot follow a
-#: curve this thin (y = sin 3x exactly gave a finite 2.87 +- 0.04 nat)
+#: monotone maps of one with rho = 0.999, at 1000 and 5000 rows, 3 seeds
+#: each). Below it the relation is deterministic at the data's resolution:
+#: the MI is unbounded (above about ln(1e3) = 6.9 nat for a near one), and a
+#: mixture of a few components cannot follow a curve this thin (y = sin 3x
+#: exactly gave a finite 2.87 +- 0.04 nat)
 DETERMINED_SPREAD = 1e-3
 #: ... unless one straight-line fit predicts the column nearly as well (its
 #: median absolute residual is below this multiple of the local one): one
@@ -85,13 +86,13 @@ DETERMINED_SPREAD = 1e-3
 #: columns are refused by `gmmmi._validation.check_not_degenerate`
 LINEAR_SHARE = 10.0
 #: the check uses at most this many distinct rows (a fixed random subset
-#: above it, the same on every call), which keeps it near 0.1 s however
-#: large the data: an exact function of two columns leaves 8e-6 at this size
+#: above it, the same on every call), so that it costs at most about 0.1 s
+#: however large the data: an exact function of two columns leaves 8e-6 here
 DETERMINED_ROWS = 5_000
 #: the check first runs on this many of them and stops unless the residual
-#: there is below `DETERMINED_FIRST_SPREAD`, which legitimate data are
-#: (noise does not shrink with fewer rows) and exact functions are not (1e-3
-#: at most for two predictors at 200 rows): most data cost 5 ms
+#: there is below `DETERMINED_FIRST_SPREAD`: noise does not shrink with fewer
+#: rows, so legitimate data stay above it, and exact functions come below it
+#: (1e-3 at most for two predictors at 200 rows); data that pass cost 1-3 ms
 DETERMINED_FIRST_ROWS = 500
 DETERMINED_FIRST_SPREAD = 1e-2
 #: predictors (columns of the other block and z) at most: with three or
