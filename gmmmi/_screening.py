@@ -3,11 +3,13 @@
 `screen` runs after `gmmmi._validation` has refused what cannot be fitted at
 all (missing values, too few rows, linearly dependent columns) and looks for
 data that can be fitted but give a wrong number or a wrong error bar. Each
-finding is a `~gmmmi.exceptions.DataWarning` (or, for columns of a few
-atoms, a ValueError) whose message names the rows or columns, says how the
-estimate is affected and what to do. The rules, their thresholds and the
-reasons for them are the module constants below; ``docs/refusals.md``
-("Warnings about the data") shows each one.
+finding is a `~gmmmi.exceptions.DataWarning`, or a ValueError for data
+without a finite or resolvable MI (columns of a few atoms, fewer distinct
+rows than the fit needs, a column that is a smooth function of the other
+block), whose message names the rows or columns, says how the estimate is
+affected and what to do. The rules, their thresholds and the reasons for
+them are the module constants below; ``docs/refusals.md`` ("Non-linear
+deterministic relations", "Warnings about the data") shows each one.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from ._em.select import copy_groups
 from ._stacklevel import user_stacklevel
+from ._validation import rows_needed
 from .exceptions import DataWarning
 
 #: a column with at most this many distinct values is refused: binary
@@ -58,6 +62,45 @@ OUTLIER_MAX_FRACTION = 0.01
 #: nats, must stay below this
 SAMPLE_SIZE_FLOOR = 0.05
 
+#: a column of x (of y) is (near-)deterministically related to the other
+#: block (and z) when a local quadratic fit on its nearest neighbours there
+#: predicts it, in half the rows, to within this fraction of its median
+#: absolute deviation (see `determination`; with noise, of the order of the
+#: noise's sd over the column's). Exact smooth functions give below 3e-5
+#: with 200 rows and one predictor (y = sin 3x, x^2, e^x) and below 2e-4 with
+#: 1000 rows and two (x = sin y + z^2, y z, sin z + z^2 / 10); noise up to
+#: 3e-4 of the scale is caught, 1e-3 is not. Legitimate data stay far above:
+#: y = x + 0.01 noise gives 1.3e-2, a Gaussian with rho = 0.9999 1.6e-2, the
+#: lowest of 282 data sets, none refused (the 31 robustness-suite
+#: distributions, the paper's D1-D5, Gaussians with rho up to 0.9999 and
+#: monotone maps of one with rho = 0.999, at 1000 and 5000 rows, 3 seeds
+#: each). Below it the relation is deterministic at the data's resolution:
+#: the MI is unbounded (above about ln(1e3) = 6.9 nat for a near one), and a
+#: mixture of a few components cannot follow a curve this thin (y = sin 3x
+#: exactly gave a finite 2.87 +- 0.04 nat)
+DETERMINED_SPREAD = 1e-3
+#: ... unless one straight-line fit predicts the column nearly as well (its
+#: median absolute residual is below this multiple of the local one): one
+#: Gaussian follows a linear relation at any noise that float64 resolves
+#: (y = x + 1e-5 noise has a finite MI of 11.5 nat), and exactly linear
+#: columns are refused by `gmmmi._validation.check_not_degenerate`
+LINEAR_SHARE = 10.0
+#: the check uses at most this many distinct rows (a fixed random subset
+#: above it, the same on every call), so that it costs at most about 0.1 s
+#: however large the data: an exact function of two columns leaves 8e-6 here
+DETERMINED_ROWS = 5_000
+#: the check first runs on this many of them and stops unless the residual
+#: there is below `DETERMINED_FIRST_SPREAD`: noise does not shrink with fewer
+#: rows, so legitimate data stay above it, and exact functions come below it
+#: (1e-3 at most for two predictors at 200 rows); data that pass cost 1-3 ms
+DETERMINED_FIRST_ROWS = 500
+DETERMINED_FIRST_SPREAD = 1e-2
+#: predictors (columns of the other block and z) at most: with three or
+#: more, nearest neighbours are too far apart for a local fit to resolve a
+#: curve (an exact smooth function of three columns left 2e-4 with 10 000
+#: rows, of four 1.5e-3), so the check is skipped for wider blocks
+DETERMINED_PREDICTORS = 2
+
 #: robust standard deviation per median absolute deviation, for Gaussian data
 _MAD_TO_SD = 1.482602218505602
 
@@ -73,8 +116,9 @@ def screen(
     labels: dict,
     *,
     categorical: bool,
+    n_folds: int = 1,
 ) -> None:
-    """Refuse columns of a few atoms; warn about data that give a wrong estimate.
+    """Refuse what has no finite or resolvable MI; warn about data that give a wrong estimate.
 
     Parameters
     ----------
@@ -89,11 +133,16 @@ def screen(
         Column names per block.
     categorical : bool
         True with ``discrete_y``: y is category labels and not in ``Xs``.
+    n_folds : int, default 1
+        Cross-validation folds of the fit (1 without cross-validation), for
+        the distinct rows needed (`gmmmi._validation.rows_needed`).
 
     Raises
     ------
     ValueError
-        A column with at most `FEW_VALUES` distinct values.
+        A column with at most `FEW_VALUES` distinct values; fewer distinct
+        rows than the fit needs; a column of x or y that is a smooth function
+        of the other block (and z), up to `DETERMINED_SPREAD`.
 
     Warns
     -----
@@ -107,6 +156,9 @@ def screen(
     counts = np.array([np.unique(column).size for column in distinct.T])
     in_z = set(labels.get("z", ()))
     _check_distinct_values(counts, distinct.shape[0], names, categorical, in_z)
+    _check_distinct_rows(distinct.shape[0], Xs.shape[0], Xs.shape[1], n_folds)
+    if not categorical:
+        _check_not_determined(distinct, blocks, labels)
     # rows can coincide by chance only if every column has ties among the distinct rows
     if (counts == distinct.shape[0]).any():
         _warn_copies(Xs.shape[0], distinct.shape[0])
@@ -161,6 +213,158 @@ def _check_distinct_values(
         "values rounded to multiples of q), or, for a column that is a category label, pass it "
         "as y with discrete_y=True."
     )
+
+
+def _check_distinct_rows(n_distinct: int, n: int, d: int, n_folds: int) -> None:
+    """Refuse data with fewer distinct rows than `gmmmi._validation.rows_needed`.
+
+    Copies of a row stay in one cross-validation fold and add no point to
+    the density, so the rows the fit needs must be distinct ones.
+    """
+    need = rows_needed(d, n_folds)
+    if n_distinct >= need:
+        return
+    folds = f"{n_folds} folds x " if n_folds > 1 else ""
+    raise ValueError(
+        f"Only {n_distinct} of the {n} rows are distinct; the other {n - n_distinct} are exact "
+        f"copies of them. A fit of {d}-dimensional data needs at least {need} = {folds}2 (d + 1) "
+        "distinct rows: copies of a row add no new point to the density and stay together in "
+        "one cross-validation fold, so the fit would describe these few points, not a "
+        "distribution, with an error bar that cannot show it. Check whether the rows were "
+        "repeated by a merge or an oversampling; drop the copies (numpy.unique(X, axis=0)) and "
+        "provide more distinct samples."
+    )
+
+
+def determination(target: np.ndarray, predictors: np.ndarray) -> tuple[float, float]:
+    """How closely ``predictors`` determine ``target``: local and linear residual spreads.
+
+    Each row's ``target`` is predicted, leaving the row out, by a quadratic
+    fitted by least squares to its nearest neighbours in ``predictors``
+    (twice as many as the quadratic's coefficients); rows of equal
+    predictors are predicted by their neighbours' mean. A smooth function
+    leaves residuals of the order of its third derivative times the
+    neighbours' distance cubed, noise leaves the noise.
+
+    Parameters
+    ----------
+    target : numpy.ndarray, shape (n,)
+        One column, not constant.
+    predictors : numpy.ndarray, shape (n, p)
+        With n larger than twice the quadratic's 1 + p + p (p + 1) / 2
+        coefficients; rows distinct from each other in (target, predictors).
+
+    Returns
+    -------
+    local : float
+        Median absolute residual of the local quadratic fits, over the
+        median absolute deviation of ``target`` (its mean absolute deviation
+        if more than half its values are equal).
+    linear : float
+        The same for one straight-line (affine) fit to all rows.
+    """
+    n, p = predictors.shape
+    tree = cKDTree(predictors)
+    pairs = np.triu_indices(p)
+    n_coef = 1 + p + pairs[0].size
+    k = 2 * n_coef
+    _, neighbours = tree.query(predictors, k=k + 1)
+    # leave each row out; a row tied with k others at distance 0 may not be listed first
+    own = neighbours == np.arange(n)[:, None]
+    own[~own.any(axis=1), -1] = True
+    neighbours = neighbours[~own].reshape(n, k)
+    offsets = predictors[neighbours] - predictors[:, None, :]
+    radius = np.sqrt((offsets**2).sum(axis=2)).max(axis=1)
+    offsets /= np.where(radius > 0, radius, 1.0)[:, None, None]
+    design = np.concatenate(
+        [np.ones((n, k, 1)), offsets, offsets[:, :, pairs[0]] * offsets[:, :, pairs[1]]], axis=2
+    )
+    # a tiny ridge keeps the coefficients finite when neighbours are tied or collinear
+    transposed = design.transpose(0, 2, 1)
+    gram = transposed @ design + 1e-10 * k * np.eye(n_coef)
+    fitted = np.linalg.solve(gram, transposed @ target[neighbours][:, :, None])[:, 0, 0]
+    # a robust spread, so that a heavy tail does not make the bulk's residuals look small
+    deviation = np.abs(target - np.median(target))
+    spread = np.median(deviation) or deviation.mean()
+    local = float(np.median(np.abs(target - fitted))) / spread
+    affine = np.column_stack([np.ones(n), predictors])
+    coef, *_ = np.linalg.lstsq(affine, target, rcond=None)
+    linear = float(np.median(np.abs(target - affine @ coef))) / spread
+    return local, linear
+
+
+def _determined(stages: list, column: int, predictors: list) -> tuple[float, float] | None:
+    """`determination` of one column if it meets `DETERMINED_SPREAD` and `LINEAR_SHARE`; else None.
+
+    ``stages`` holds the first `DETERMINED_FIRST_ROWS` rows and then the
+    first `DETERMINED_ROWS` (only the latter for fewer rows than the
+    former); the second is computed only if the first comes below
+    `DETERMINED_FIRST_SPREAD`.
+    """
+    cutoffs = (DETERMINED_FIRST_SPREAD, DETERMINED_SPREAD)[-len(stages) :]
+    for rows, cutoff in zip(stages, cutoffs, strict=True):
+        target = rows[:, column]
+        if target.std() == 0:
+            return None
+        local, linear = determination(target, rows[:, predictors])
+        if not local < cutoff:
+            return None
+    return (local, linear) if linear > LINEAR_SHARE * local else None
+
+
+def _check_not_determined(distinct: np.ndarray, blocks: dict, labels: dict) -> None:
+    """Refuse a column of x (of y) that `determination` finds a smooth function of y (x) and z.
+
+    ``distinct`` holds the distinct rows of the standardised data (copies
+    would predict each other exactly).
+    """
+    n = distinct.shape[0]
+    # a fixed random order, so that both stages and every call use the same rows
+    order = np.random.default_rng(0).choice(n, min(n, DETERMINED_ROWS), replace=False)
+    stages = [distinct[np.sort(order[:DETERMINED_FIRST_ROWS])], distinct[np.sort(order)]]
+    if n <= DETERMINED_FIRST_ROWS:
+        stages = stages[1:]
+    z = list(blocks.get("z", ()))
+    found, by_z = [], []
+    for key, other in (("x", "y"), ("y", "x")):
+        predictors = list(blocks[other]) + z
+        p = len(predictors)
+        if p > DETERMINED_PREDICTORS or n <= 4 * (1 + p + p * (p + 1) // 2):
+            continue
+        for j, name in zip(blocks[key], labels[key], strict=True):
+            spreads = _determined(stages, j, predictors)
+            if spreads is None:
+                continue
+            if z and _determined(stages, j, z) is not None:
+                by_z.append(f"{name!r} ({key})")
+                continue
+            found.append(
+                f"{key} column {name!r} is a smooth function of {other}{' and z' if z else ''}: "
+                "a local quadratic fit on each row's nearest neighbours predicts it to within "
+                f"{spreads[0]:.1e} of its spread (median absolute deviation) in half the rows, "
+                f"where one straight line leaves {spreads[1]:.2g}"
+            )
+    if found:
+        given, mi = (" given z", "CMI") if z else ("", "MI")
+        raise ValueError(
+            f"x and y are (near-)deterministically related{given}: {'; '.join(found)}. Their {mi} "
+            "is unbounded: infinite for an exact function, and for noise this small above about "
+            f"ln(1 / {DETERMINED_SPREAD:g}) = {np.log(1 / DETERMINED_SPREAD):.1f} nat, along a "
+            "curve thinner than a mixture of a few Gaussian components can follow, so a finite "
+            "estimate would be set by the number of components, not by the data. If the "
+            f"relation is exact, report it as such (the {mi} is infinite); if the variables are "
+            "measured, add their measurement noise (e.g. y + rng.normal(0, sigma, n), sigma the "
+            "instrument's resolution); if a column was computed from the others, drop it."
+        )
+    if by_z:
+        raise ValueError(
+            f"Column(s) {', '.join(by_z)} are smooth functions of z alone: a local quadratic fit "
+            "on each row's nearest neighbours in z predicts each to within "
+            f"{DETERMINED_SPREAD:g} of its spread (median absolute deviation) in half the rows. "
+            "Given z such a column is constant, so "
+            "I(x; y | z) is the same without it (0 if it is all of x or all of y), and the "
+            "conditional density a mixture would fit is degenerate: drop it."
+        )
 
 
 def _warn_copies(n: int, n_distinct: int) -> None:

@@ -328,7 +328,8 @@ def estimate(
     Xs, shift, scale = standardise(data.X, labels=column_names)
     n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
     _check_fittable(Xs, data, n_folds)
-    screen(Xs, shift, scale, data.blocks, data.labels, categorical=data.categories is not None)
+    categorical = data.categories is not None
+    screen(Xs, shift, scale, data.blocks, data.labels, categorical=categorical, n_folds=n_folds)
     inits = _standardised_inits(init, be, data, scale, shift)
     # MI and CMI are invariant under per-column affine maps, so every integral
     # is computed in standardised units, which cannot overflow; only the stored

@@ -1,4 +1,5 @@
-"""Screening before the fit: copies of rows, atoms, quantised columns, outliers, few rows."""
+"""Screening before the fit: copies of rows, atoms, quantised columns, outliers, few rows,
+few distinct rows, deterministic relations."""
 
 import re
 import warnings
@@ -14,9 +15,12 @@ from gmmmi._screening import (
     FEW_VALUES,
     OUTLIER_GAP,
     SAMPLE_SIZE_FLOOR,
+    determination,
     independence_floor,
     isolated_outliers,
+    screen,
 )
+from gmmmi._validation import standardise, validate_data
 
 RHO = 0.6
 TRUTH = -0.5 * np.log(1 - RHO**2)
@@ -243,3 +247,211 @@ def test_ordinary_data_raise_no_data_warning():
                 x, y, z=z[0] if z else None, n_bootstrap=0, random_state=0, max_components=3
             )
         assert _data_warnings(record) == []
+
+
+# --------------------------------------------------------------------------- few distinct rows
+def test_fewer_distinct_rows_than_the_fit_needs_are_refused():
+    """1000 rows made of 12 distinct continuous rows: each column has 12 values, so the
+    few-values rule passes, but a 6-dimensional fit with 2 folds needs 28 distinct rows."""
+    rng = np.random.default_rng(0)
+    distinct = rng.normal(size=(12, 6))
+    X = distinct[np.r_[np.arange(12), rng.integers(0, 12, 988)]]
+    expected = (
+        "Only 12 of the 1000 rows are distinct; the other 988 are exact copies of them. A fit of "
+        "6-dimensional data needs at least 28 = 2 folds x 2 (d + 1) distinct rows: copies of a "
+        "row add no new point to the density and stay together in one cross-validation fold, so "
+        "the fit would describe these few points, not a distribution, with an error bar that "
+        "cannot show it. Check whether the rows were repeated by a merge or an oversampling; "
+        "drop the copies (numpy.unique(X, axis=0)) and provide more distinct samples."
+    )
+    data = validate_data(X[:, :3], X[:, 3:])
+    Xs, shift, scale = standardise(data.X)
+    with pytest.raises(ValueError, match="^" + re.escape(expected) + "$"):
+        screen(Xs, shift, scale, data.blocks, data.labels, categorical=False, n_folds=2)
+    with pytest.raises(ValueError, match="^Only 12 of the 1000 rows are distinct; "):
+        gmmmi.estimate(X[:, :3], X[:, 3:], n_bootstrap=0, random_state=0)
+
+
+def test_distinct_rows_needed_count_the_folds():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20, 2))[rng.integers(0, 20, 500)]
+    Xs, shift, scale = standardise(X)
+    data = validate_data(X)
+    args = (Xs, shift, scale, data.blocks, data.labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        screen(*args, categorical=False, n_folds=3)  # 3 x 2 x 3 = 18 <= 20 distinct rows
+        with pytest.raises(
+            ValueError, match=r"needs at least 24 = 4 folds x 2 \(d \+ 1\) distinct"
+        ):
+            screen(*args, categorical=False, n_folds=4)
+
+
+# ------------------------------------------------------------------------ deterministic relations
+def _standard(column):
+    return (column - column.mean()) / column.std()
+
+
+def _reference_determination(target, predictors):
+    """Slow, obvious version of `determination`: one least-squares fit per row."""
+    n, p = predictors.shape
+    pairs = [(a, b) for a in range(p) for b in range(a, p)]
+    k = 2 * (1 + p + len(pairs))
+    residuals = np.empty(n)
+    for i in range(n):
+        distance = np.sqrt(((predictors - predictors[i]) ** 2).sum(axis=1))
+        distance[i] = np.inf
+        nearest = np.argsort(distance, kind="stable")[:k]
+        offsets = predictors[nearest] - predictors[i]
+        offsets = offsets / np.sqrt((offsets**2).sum(axis=1)).max()
+        design = np.column_stack(
+            [np.ones(k), offsets] + [offsets[:, a] * offsets[:, b] for a, b in pairs]
+        )
+        coef, *_ = np.linalg.lstsq(design, target[nearest], rcond=None)
+        residuals[i] = target[i] - coef[0]
+    spread = np.median(np.abs(target - np.median(target)))
+    affine = np.column_stack([np.ones(n), predictors])
+    line, *_ = np.linalg.lstsq(affine, target, rcond=None)
+    return (
+        np.median(np.abs(residuals)) / spread,
+        np.median(np.abs(target - affine @ line)) / spread,
+    )
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_determination_matches_one_fit_per_row(p):
+    rng = np.random.default_rng(p)
+    predictors = rng.normal(size=(300, p))
+    target = np.sin(predictors.sum(axis=1)) + 0.1 * rng.normal(size=300)
+    np.testing.assert_allclose(
+        determination(target, predictors), _reference_determination(target, predictors), rtol=1e-6
+    )
+
+
+def _refusal_text(*found, z=False):
+    """The deterministic-relation message, naming ``found`` columns; numbers as patterns."""
+    mi = "CMI" if z else "MI"
+    number = r"[0-9.]+(e[-+][0-9]+)?"
+    item = (
+        ": a local quadratic fit on each row's nearest neighbours predicts it to within {n} of "
+        "its spread (median absolute deviation) in half the rows, where one straight line "
+        "leaves {n}"
+    )
+    items = "; ".join(number.join(map(re.escape, (f + item).split("{n}"))) for f in found)
+    tail = (
+        f". Their {mi} is unbounded: infinite for an exact function, and for noise this small "
+        "above about ln(1 / 0.001) = 6.9 nat, along a curve thinner than a mixture of a few "
+        "Gaussian components can follow, so a finite estimate would be set by the number of "
+        f"components, not by the data. If the relation is exact, report it as such (the {mi} is "
+        "infinite); if the variables are measured, add their measurement noise (e.g. y + "
+        "rng.normal(0, sigma, n), sigma the instrument's resolution); if a column was computed "
+        "from the others, drop it."
+    )
+    given = " given z" if z else ""
+    return (
+        "^"
+        + re.escape(f"x and y are (near-)deterministically related{given}: ")
+        + items
+        + re.escape(tail)
+        + "$"
+    )
+
+
+@pytest.mark.parametrize(
+    ("relation", "found"),
+    [
+        (lambda x, e: np.sin(3 * x), "y column 'y0' is a smooth function of x"),
+        (lambda x, e: x**2, "y column 'y0' is a smooth function of x"),
+        (lambda x, e: np.exp(x) + 1e-9 * e, "both"),
+        (lambda x, e: np.sin(3 * x) + 1e-6 * e, "y column 'y0' is a smooth function of x"),
+    ],
+)
+@pytest.mark.parametrize("n", [200, 1000, 30_000])
+def test_a_smooth_function_is_refused_as_unbounded_mi(relation, found, n):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    y = relation(x, rng.normal(size=n))
+    y_of_x = "y column 'y0' is a smooth function of x"
+    # an invertible function is also refused the other way round, named first
+    found = ("x column 'x0' is a smooth function of y", y_of_x) if found == "both" else (found,)
+    with pytest.raises(ValueError, match=_refusal_text(*found)):
+        gmmmi.estimate(x, y, n_bootstrap=0, random_state=0)
+
+
+def test_x_a_function_of_y_is_named_by_its_block():
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=1000)
+    with pytest.raises(ValueError, match=_refusal_text("x column 'x0' is a smooth function of y")):
+        gmmmi.estimate(np.cos(2 * y), y, n_bootstrap=0, random_state=0)
+
+
+@pytest.mark.parametrize("relation", [lambda y, z: y * z, lambda y, z: np.sin(y) + z**2])
+def test_x_a_function_of_y_and_z_is_refused_as_unbounded_cmi(relation):
+    rng = np.random.default_rng(4)
+    y, z = rng.normal(size=(2, 1000))
+    with pytest.raises(
+        ValueError, match=_refusal_text("x column 'x0' is a smooth function of y and z", z=True)
+    ):
+        gmmmi.estimate(relation(y, z), y, z=z, n_bootstrap=0, random_state=0)
+
+
+def test_x_a_function_of_z_alone_is_redundant():
+    rng = np.random.default_rng(5)
+    y, z = rng.normal(size=(2, 1000))
+    expected = (
+        "Column(s) 'x0' (x) are smooth functions of z alone: a local quadratic fit on each row's "
+        "nearest neighbours in z predicts each to within 0.001 of its spread (median absolute "
+        "deviation) in half the rows. Given z such a column is constant, so I(x; y | z) is the "
+        "same without it (0 if it is all of x or all of y), and the conditional density a "
+        "mixture would fit is degenerate: drop it."
+    )
+    with pytest.raises(ValueError, match="^" + re.escape(expected) + "$"):
+        gmmmi.estimate(np.sin(z) + 0.1 * z**2, y, z=z, n_bootstrap=0, random_state=0)
+
+
+def _screen_quietly(*blocks):
+    """Run `screen` on x, y (, z) with DataWarnings silenced; raise what it raises."""
+    data = validate_data(*blocks[:2], z=blocks[2] if len(blocks) > 2 else None)
+    Xs, shift, scale = standardise(data.X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        screen(Xs, shift, scale, data.blocks, data.labels, categorical=False, n_folds=2)
+
+
+def test_noise_of_one_thousandth_of_the_scale_is_not_refused():
+    """The edge of the rule: noise 1e-4 of the scale is refused, 1e-3 is not."""
+    rng = np.random.default_rng(6)
+    x, e = rng.normal(size=(2, 1000))
+    _screen_quietly(x, np.sin(3 * x) + 1e-3 * e)
+    with pytest.raises(ValueError, match="deterministically related"):
+        _screen_quietly(x, np.sin(3 * x) + 1e-4 * e)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        gmmmi.datasets.gaussian(0.999),  # MI 3.1 nat
+        gmmmi.datasets.gaussian(0.9999),  # MI 4.3 nat
+        gmmmi.datasets.transformed_gaussian(0.999, transform="cube"),
+        gmmmi.datasets.transformed_gaussian(0.999, transform="exp"),
+        *gmmmi.datasets.robustness_suite(),
+        *(gmmmi.datasets.paper(name) for name in ("D1", "D3", "D5")),
+        gmmmi.datasets.gaussian_cmi(0.9, 0.5, 0.5),
+    ],
+    ids=lambda data: data.name,
+)
+@pytest.mark.parametrize("n", [1000, 5000])
+def test_high_mi_and_hard_margins_are_not_called_deterministic(data, n):
+    _screen_quietly(*data.sample(n, n))
+
+
+def test_a_linear_relation_with_resolvable_noise_is_estimated():
+    """y = x + 1e-5 noise is as determined as the rule's cut but linear: one Gaussian follows
+    it, so it is estimated, near its Gaussian truth ln(1e5) = 11.5 nat."""
+    rng = np.random.default_rng(7)
+    x, e = rng.normal(size=(2, 1000))
+    _screen_quietly(x, x + 0.01 * e)
+    res = gmmmi.estimate(x, x + 1e-5 * e, n_bootstrap=0, random_state=0, fixed_components_number=1)
+    truth = 0.5 * np.log(1 + 1 / 1e-10)
+    # the plug-in Gaussian MI has sd rho / sqrt(n) = 0.032 nat here: 0.1 is 3 sd
+    assert res.value == pytest.approx(truth, abs=0.1)
