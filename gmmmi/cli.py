@@ -18,6 +18,7 @@ import math
 import sys
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -642,7 +643,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"gmmmi: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``gmmmi`` command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     if getattr(args, "plot", None) or args.command == "demo" or getattr(args, "plot_fit", None):

@@ -41,7 +41,7 @@ class GMMFitParamHolder:
     reg_covar: float = 1e-15
     max_iter: int = 10000
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_choice("init_type", self.init_type, INIT_TYPES)
         if self.scale is not None:
             check_float("scale", self.scale, minimum=0.0, strict=True)
@@ -84,7 +84,7 @@ class SelectComponentsParamHolder:
     max_components: int = 50
     fixed_components_number: int = 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_int("n_inits", self.n_inits, minimum=1)
         check_int("n_folds", self.n_folds, minimum=2)
         check_choice("metric_method", self.metric_method, METRIC_METHODS)
@@ -123,7 +123,7 @@ class MIDistParamHolder:
     integral_method: str = "MC"
     MC_samples: float = 1e5
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_int("n_bootstrap", self.n_bootstrap)
         from .integrate import METHODS  # here, so importing the holders stays light
 
