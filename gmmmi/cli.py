@@ -178,8 +178,10 @@ def _select(columns: dict, names, path: str, role: str):
 
 
 def _labelled(name: str, column: np.ndarray):
-    """A column as a pandas object carrying its name (``name:j`` per column of a 2-D block),
-    so that the result, its JSON and its plots are labelled with the file's column names."""
+    """A column as a pandas object carrying its name (``name:j`` per column of a 2-D block).
+
+    The result, its JSON and its plots are then labelled with the file's column names.
+    """
     import pandas as pd
 
     if column.ndim == 1:
@@ -265,6 +267,7 @@ def _estimate_options(args) -> dict:
 
 
 def name_attr(flag: str) -> str:
+    """Attribute of the parsed arguments that holds ``flag`` (``--n-inits`` -> ``n_inits``)."""
     return flag.lstrip("-").replace("-", "_")
 
 
@@ -303,6 +306,7 @@ def _figure(obj):
 
 
 def cmd_demo(args) -> int:
+    """Run ``gmmmi demo``: the README example on fresh data, with its plots; exit status."""
     import matplotlib.pyplot as plt
 
     import gmmmi
@@ -324,6 +328,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_estimate(args) -> int:
+    """Run ``gmmmi estimate``: one estimate of the file's columns; exit status."""
     import gmmmi
 
     x, y, z = _xyz(args)
@@ -446,6 +451,7 @@ def _matrix_columns(path: str, names, header: bool) -> dict:
 
 
 def cmd_matrix(args) -> int:
+    """Run ``gmmmi matrix``: the MI of every pair of the file's columns; exit status."""
     import gmmmi
 
     header = not args.no_header
@@ -490,6 +496,7 @@ def cmd_matrix(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    """Run ``gmmmi compare``: bootstrap against posterior on the file's columns; exit status."""
     import gmmmi
 
     x, y, z = _xyz(args)
@@ -514,6 +521,7 @@ def cmd_compare(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of ``gmmmi`` and its sub-commands."""
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog="gmmmi", description=_DESCRIPTION, formatter_class=fmt)
     parser.add_argument("--version", action="version", version=_version())

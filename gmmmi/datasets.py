@@ -345,7 +345,9 @@ def _sample_gamma_exponential(n, rng, *, alpha, log):
 
 
 def gamma_exponential(alpha: float = 1.0, *, log: bool = True) -> Dataset:
-    """x ~ Gamma(alpha, 1), y | x ~ Exponential(rate x); I = psi(alpha + 1) - ln(alpha).
+    """Gamma-exponential pair: x ~ Gamma(alpha, 1), y | x ~ Exponential(rate x).
+
+    I = psi(alpha + 1) - ln(alpha), in closed form.
 
     Parameters
     ----------
@@ -668,7 +670,9 @@ def _sample_uniform_noise(n, rng, *, sigma):
 
 
 def uniform_noise(sigma: float = 0.1) -> Dataset:
-    """x ~ U[0, 1], y = x + N(0, sigma^2): a flat bounded margin; truth by 1-d quadrature.
+    """Uniform signal in Gaussian noise: x ~ U[0, 1], y = x + N(0, sigma^2).
+
+    A flat bounded margin; the truth is a 1-d quadrature.
 
     Parameters
     ----------

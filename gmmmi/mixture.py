@@ -172,12 +172,12 @@ class MixtureDraws:
         return chols.reshape(S, K, d, d)
 
     def log_weights(self) -> np.ndarray:
-        """log of the weights, shape (S, K); -inf for empty components."""
+        """Natural log of the weights, shape (S, K); -inf for empty components."""
         with np.errstate(divide="ignore"):
             return np.log(self.weights)
 
     def logpdf(self, X: ArrayLike) -> np.ndarray:
-        """log p(x) of every mixture at the points ``X``.
+        """Log-density log p(x) of every mixture at the points ``X``.
 
         Parameters
         ----------
