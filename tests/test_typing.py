@@ -12,7 +12,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pytest
-from distributed import Client
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -32,15 +31,20 @@ ANNOTATED = {
 #: public entry points outside ``gmmmi.__all__``: the console script, and the fit check
 #: that ``Result.check_fit`` runs
 EXTRA_PUBLIC = ["gmmmi.cli:main", "gmmmi.fit_check:check_fit", "gmmmi.fit_check:FitCheck"]
-#: names the annotated modules import only for type checkers (``if TYPE_CHECKING:``)
-TYPE_CHECKING_NAMES = {
-    "Client": Client,
-    "Axes": Axes,
-    "Figure": Figure,
-    "ArrayLike": npt.ArrayLike,
-    "np": np,
-    "pd": pd,
-}
+
+
+def type_checking_names() -> dict:
+    """The names the annotated modules import only for type checkers (``if TYPE_CHECKING:``)."""
+    from distributed import Client  # imported here: only this test needs Dask
+
+    return {
+        "Axes": Axes,
+        "Figure": Figure,
+        "ArrayLike": npt.ArrayLike,
+        "np": np,
+        "pd": pd,
+        "Client": Client,
+    }
 
 
 def _module_members(module: ModuleType) -> list:
@@ -104,7 +108,7 @@ def test_public_callable_is_fully_annotated(qualname, func):
     )
     # every hint names something that exists (a typo or a missing import fails here)
     module_names = vars(import_module(func.__module__))
-    typing.get_type_hints(func, globalns={**TYPE_CHECKING_NAMES, **module_names})
+    typing.get_type_hints(func, globalns={**type_checking_names(), **module_names})
 
 
 def test_the_check_finds_a_missing_hint():
