@@ -18,6 +18,7 @@ import math
 import sys
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -179,8 +180,10 @@ def _select(columns: dict, names, path: str, role: str):
 
 
 def _labelled(name: str, column: np.ndarray):
-    """A column as a pandas object carrying its name (``name:j`` per column of a 2-D block),
-    so that the result, its JSON and its plots are labelled with the file's column names."""
+    """A column as a pandas object carrying its name (``name:j`` per column of a 2-D block).
+
+    The result, its JSON and its plots are then labelled with the file's column names.
+    """
     import pandas as pd
 
     if column.ndim == 1:
@@ -284,6 +287,7 @@ def _estimate_options(args) -> dict:
 
 
 def name_attr(flag: str) -> str:
+    """Attribute of the parsed arguments that holds ``flag`` (``--n-inits`` -> ``n_inits``)."""
     return flag.lstrip("-").replace("-", "_")
 
 
@@ -322,6 +326,7 @@ def _figure(obj):
 
 
 def cmd_demo(args) -> int:
+    """Run ``gmmmi demo``: the README example on fresh data, with its plots; exit status."""
     import matplotlib.pyplot as plt
 
     import gmmmi
@@ -343,6 +348,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_estimate(args) -> int:
+    """Run ``gmmmi estimate``: one estimate of the file's columns; exit status."""
     import gmmmi
 
     x, y, z = _xyz(args)
@@ -465,6 +471,7 @@ def _matrix_columns(path: str, names, header: bool) -> dict:
 
 
 def cmd_matrix(args) -> int:
+    """Run ``gmmmi matrix``: the MI of every pair of the file's columns; exit status."""
     import gmmmi
 
     header = not args.no_header
@@ -509,6 +516,7 @@ def cmd_matrix(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    """Run ``gmmmi compare``: bootstrap against posterior on the file's columns; exit status."""
     import gmmmi
 
     x, y, z = _xyz(args)
@@ -533,6 +541,7 @@ def cmd_compare(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of ``gmmmi`` and its sub-commands."""
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog="gmmmi", description=_DESCRIPTION, formatter_class=fmt)
     parser.add_argument("--version", action="version", version=_version())
@@ -662,7 +671,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"gmmmi: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``gmmmi`` command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     if getattr(args, "plot", None) or args.command == "demo" or getattr(args, "plot_fit", None):

@@ -36,15 +36,19 @@ command line).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import integrate as _quad
 from scipy import special, stats
 
 from .mixture import MixtureDraws
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 _D3_COVS = [[[1, 0], [0, 0.1]], [[0.5, 0.2], [0.2, 0.5]], [[0.1, 0.05], [0.05, 0.1]]]
 _D5_COVS = _D3_COVS + [[[0.5, -0.1], [-0.1, 0.9]], [[0.2, -0.05], [-0.05, 0.1]]]
@@ -120,13 +124,15 @@ class Dataset:
 
     name: str
     truth: float
-    sampler: Callable = field(repr=False)
+    sampler: Callable[[int, np.random.Generator], tuple[np.ndarray, ...]] = field(repr=False)
     truth_error: float = 0.0
     quantity: str = "mi"
     discrete_y: bool = False
     description: str = ""
 
-    def sample(self, n: int, rng=None) -> tuple:
+    def sample(
+        self, n: int, rng: np.random.Generator | int | None = None
+    ) -> tuple[np.ndarray, ...]:
         """Draw ``n`` independent points.
 
         Parameters
@@ -190,7 +196,9 @@ def _log_det(cov, idx):
     return np.linalg.slogdet(cov[np.ix_(idx, idx)])[1]
 
 
-def gaussian_information(cov, x_idx, y_idx, z_idx=()) -> float:
+def gaussian_information(
+    cov: ArrayLike, x_idx: Sequence[int], y_idx: Sequence[int], z_idx: Sequence[int] = ()
+) -> float:
     """I(x; y | z) in nats of a multivariate Gaussian with covariance ``cov``.
 
     Parameters
@@ -217,7 +225,15 @@ def _sample_gaussian(n, rng, *, mean, cov, blocks):
     return tuple(points[:, b] if len(b) > 1 else points[:, b[0]] for b in blocks)
 
 
-def block_gaussian(cov, x_idx, y_idx, z_idx=None, *, mean=None, name=None) -> Dataset:
+def block_gaussian(
+    cov: ArrayLike,
+    x_idx: Sequence[int],
+    y_idx: Sequence[int],
+    z_idx: Sequence[int] | None = None,
+    *,
+    mean: ArrayLike | None = None,
+    name: str | None = None,
+) -> Dataset:
     """A multivariate Gaussian split into blocks x, y (and z); closed-form MI or CMI.
 
     Parameters
@@ -286,7 +302,9 @@ def _sample_transformed(n, rng, *, rho, fx, fy):
     return TRANSFORMS[fx](x), TRANSFORMS[fy](y)
 
 
-def transformed_gaussian(rho: float = 0.6, *, transform: str = "cube", transform_x="identity"):
+def transformed_gaussian(
+    rho: float = 0.6, *, transform: str = "cube", transform_x: str = "identity"
+) -> Dataset:
     """A bivariate Gaussian with strictly monotone maps applied to y (and x).
 
     Mutual information is invariant under invertible maps of each variable,
@@ -327,7 +345,9 @@ def _sample_gamma_exponential(n, rng, *, alpha, log):
 
 
 def gamma_exponential(alpha: float = 1.0, *, log: bool = True) -> Dataset:
-    """x ~ Gamma(alpha, 1), y | x ~ Exponential(rate x); I = psi(alpha + 1) - ln(alpha).
+    """Gamma-exponential pair: x ~ Gamma(alpha, 1), y | x ~ Exponential(rate x).
+
+    I = psi(alpha + 1) - ln(alpha), in closed form.
 
     Parameters
     ----------
@@ -391,7 +411,7 @@ def weinman(alpha: float = 1.0, *, log: bool = True) -> Dataset:
 
 
 # ------------------------------------------------------------ categorical
-def categorical_mi(weights, means, sds) -> float:
+def categorical_mi(weights: ArrayLike, means: ArrayLike, sds: ArrayLike) -> float:
     """I(x; c) in nats for x | c ~ N(means[c], sds[c]^2), P(c) = weights[c].
 
     Computed as sum_c w_c KL[p(x | c) || p(x)] by adaptive quadrature
@@ -417,7 +437,9 @@ def _sample_categorical(n, rng, *, weights, means, sds):
 
 
 def categorical_mixture(
-    weights=(0.6, 0.3, 0.1), means=(0.0, 1.5, -1.0), sds=(1.0, 0.7, 0.5)
+    weights: Sequence[float] = (0.6, 0.3, 0.1),
+    means: Sequence[float] = (0.0, 1.5, -1.0),
+    sds: Sequence[float] = (1.0, 0.7, 0.5),
 ) -> Dataset:
     """Continuous x with a category label y: x | y = c ~ N(means[c], sds[c]^2).
 
@@ -501,7 +523,9 @@ def _sample_with_margins(n, rng, *, base, map_x, map_y):
     return MARGINS[map_x][0](x), MARGINS[map_y][0](y)
 
 
-def with_margins(base: Dataset, map_x: str, map_y: str | None = None, *, name=None) -> Dataset:
+def with_margins(
+    base: Dataset, map_x: str, map_y: str | None = None, *, name: str | None = None
+) -> Dataset:
     """``base`` with a strictly increasing map applied to every column of x and of y.
 
     Mutual information is unchanged by an invertible map of each variable,
@@ -542,7 +566,7 @@ def with_margins(base: Dataset, map_x: str, map_y: str | None = None, *, name=No
     )
 
 
-def student_t_mi(nu: float, cov, x_idx, y_idx) -> float:
+def student_t_mi(nu: float, cov: ArrayLike, x_idx: Sequence[int], y_idx: Sequence[int]) -> float:
     """I(x; y) in nats of a multivariate Student-t with ``nu`` degrees of freedom.
 
     The marginals of a Student-t are Student-t with the same ``nu`` and the
@@ -583,7 +607,14 @@ def _sample_student_t(n, rng, *, nu, cov, blocks):
     return tuple(points[:, b] if len(b) > 1 else points[:, b[0]] for b in blocks)
 
 
-def student_t(nu: float = 3.0, rho: float = 0.6, *, cov=None, x_idx=(0,), y_idx=(1,)) -> Dataset:
+def student_t(
+    nu: float = 3.0,
+    rho: float = 0.6,
+    *,
+    cov: ArrayLike | None = None,
+    x_idx: Sequence[int] = (0,),
+    y_idx: Sequence[int] = (1,),
+) -> Dataset:
     """Multivariate Student-t with ``nu`` degrees of freedom; closed-form MI (`student_t_mi`).
 
     A Gaussian divided by sqrt(chi2_nu / nu): heavy tails in every direction
@@ -639,7 +670,9 @@ def _sample_uniform_noise(n, rng, *, sigma):
 
 
 def uniform_noise(sigma: float = 0.1) -> Dataset:
-    """x ~ U[0, 1], y = x + N(0, sigma^2): a flat bounded margin; truth by 1-d quadrature.
+    """Uniform signal in Gaussian noise: x ~ U[0, 1], y = x + N(0, sigma^2).
+
+    A flat bounded margin; the truth is a 1-d quadrature.
 
     Parameters
     ----------
@@ -657,7 +690,9 @@ def uniform_noise(sigma: float = 0.1) -> Dataset:
     )
 
 
-def bivariate_mixture_mi(weights, means, covs, n_grid: int = 1601) -> float:
+def bivariate_mixture_mi(
+    weights: ArrayLike, means: ArrayLike, covs: ArrayLike, n_grid: int = 1601
+) -> float:
     """I(x; y) in nats of a bivariate Gaussian mixture, by a fine grid integral.
 
     The trapezoid rule on a uniform grid spanning every component's mean
@@ -694,7 +729,9 @@ def _sample_bivariate_mixture(n, rng, *, weights, means, covs):
     return points[:, 0], points[:, 1]
 
 
-def bivariate_mixture(weights, means, covs, *, name: str) -> Dataset:
+def bivariate_mixture(
+    weights: ArrayLike, means: ArrayLike, covs: ArrayLike, *, name: str
+) -> Dataset:
     """A bivariate Gaussian mixture (x = first, y = second coordinate); truth on a fine grid.
 
     Parameters
@@ -835,7 +872,7 @@ def names() -> list[str]:
     return [*PAPER_MIXTURES, *_DEFAULTS]
 
 
-def get(name: str, **params) -> Dataset:
+def get(name: str, **params: Any) -> Dataset:
     """A dataset by name, e.g. ``get("D3")`` or ``get("gaussian", rho=0.9)``.
 
     Parameters

@@ -23,13 +23,19 @@ Reached through `gmmmi.Result.check_fit`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 
 from .mixture import MixtureDraws
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from numpy.typing import ArrayLike
 
 #: points per histogram bin aimed at by the default number of bins
 _POINTS_PER_BIN = 50
@@ -62,10 +68,10 @@ class FitCheck:
         Level of each test.
     """
 
-    names: list
+    names: list[str]
     marginal: np.ndarray
     conditional: np.ndarray
-    table: object
+    table: pd.DataFrame
     bins: int
     pair_bins: int
     alpha: float
@@ -88,7 +94,7 @@ class FitCheck:
         head = f"FitCheck of {self.marginal.shape[0]} points: {verdict}\n"
         return head + self.table.round(3).to_string()
 
-    def plot(self, axes=None):
+    def plot(self, axes: np.ndarray | None = None) -> np.ndarray:
         """Histograms of the PIT: marginal ones on top, pairs of conditional ones below.
 
         Parameters
@@ -106,7 +112,13 @@ class FitCheck:
 
 
 def check_fit(
-    mixture: MixtureDraws, X, *, names=None, alpha=0.01, bins=None, pair_bins=None
+    mixture: MixtureDraws,
+    X: ArrayLike,
+    *,
+    names: Sequence[str] | None = None,
+    alpha: float = 0.01,
+    bins: int | None = None,
+    pair_bins: int | None = None,
 ) -> FitCheck:
     """Test whether the data look like draws from a fitted mixture.
 
@@ -187,7 +199,7 @@ def _chi2_uniform(counts) -> dict:
     }
 
 
-def pit(mixture: MixtureDraws, X) -> tuple[np.ndarray, np.ndarray]:
+def pit(mixture: MixtureDraws, X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Marginal and conditional (Rosenblatt) PIT of the points ``X`` under a mixture.
 
     Parameters

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import re
 import warnings
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +38,11 @@ from ._seeds import fresh_seed, sequence_from_generator
 from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int, validate_data
 from .exceptions import PValueResolutionWarning
+
+if TYPE_CHECKING:
+    from distributed import Client
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "CORRECTIONS",
@@ -101,7 +108,7 @@ class IndependenceTest:
             f"{np.median(self.null):.3g}, 95th percentile {np.quantile(self.null, 0.95):.3g})"
         )
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Histogram of the null draws with the observed statistic.
 
         Parameters
@@ -132,15 +139,15 @@ class IndependenceTest:
 
 
 def independence_test(
-    x,
-    y=None,
+    x: ArrayLike,
+    y: ArrayLike | None = None,
     *,
-    z=None,
+    z: ArrayLike | None = None,
     n_permutations: int = 199,
-    random_state=None,
-    executor=None,
+    random_state: int | np.random.Generator | None = None,
+    executor: Executor | Client | None = None,
     stratum_size: int = 10,
-    **options,
+    **options: Any,
 ) -> IndependenceTest:
     """Permutation test of I(x; y) = 0, or of I(x; y | z) = 0.
 
@@ -244,7 +251,7 @@ def independence_test(
     )
 
 
-def adjust_pvalues(pvalues, method: str = "holm") -> np.ndarray:
+def adjust_pvalues(pvalues: ArrayLike, method: str = "holm") -> np.ndarray:
     """P-values corrected for testing several hypotheses at once.
 
     Parameters

@@ -23,7 +23,9 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Mapping, Sequence
 from os import PathLike
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -35,6 +37,11 @@ from .exceptions import DataWarning
 from .mixture import MixtureDraws
 from .param_holders import GMMFitParamHolder, MIDistParamHolder, SelectComponentsParamHolder
 from .result import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
 
 #: name of the netCDF group holding the estimator's data and settings
 _GROUP = "estimate_mi"
@@ -79,7 +86,13 @@ class EstimateMI:
     >>> MI_mean, MI_std = mi_estimator.fit_estimate(X)  # doctest: +SKIP
     """
 
-    def __init__(self, gmm_fit_params=None, select_components_params=None, *, random_state=None):
+    def __init__(
+        self,
+        gmm_fit_params: GMMFitParamHolder | None = None,
+        select_components_params: SelectComponentsParamHolder | None = None,
+        *,
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
         self.gmm_fit_params = _holder(gmm_fit_params, GMMFitParamHolder, "gmm_fit_params")
         self.select_components_params = _holder(
             select_components_params, SelectComponentsParamHolder, "select_components_params"
@@ -92,7 +105,7 @@ class EstimateMI:
         self._x = self._y = None
         self._categorical = False
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         """Hyperparameters read through the holders, as in GMM-MI (``est.n_inits``)."""
         holders = ("gmm_fit_params", "select_components_params", "mi_dist_params")
         for holder in (self.__dict__.get(h) for h in holders):
@@ -101,7 +114,7 @@ class EstimateMI:
         raise AttributeError(f"'EstimateMI' object has no attribute {name!r}")
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, Y=None, verbose=False):
+    def fit(self, X: ArrayLike, Y: ArrayLike | None = None, verbose: bool = False) -> EstimateMI:
         """Choose the number of components and fit the data.
 
         Parameters
@@ -123,7 +136,7 @@ class EstimateMI:
         self._fit(verbose)
         return self
 
-    def fit_categorical(self, X, Y, verbose=False):
+    def fit_categorical(self, X: ArrayLike, Y: ArrayLike, verbose: bool = False) -> EstimateMI:
         """Fit one mixture per category of ``Y`` (the K of each chosen by cross-validation).
 
         Parameters
@@ -181,8 +194,13 @@ class EstimateMI:
 
     # --------------------------------------------------------------- estimating
     def estimate(
-        self, mi_dist_params=None, include_kl=False, kl_order="forward", base=math.e, verbose=False
-    ):
+        self,
+        mi_dist_params: MIDistParamHolder | None = None,
+        include_kl: bool = False,
+        kl_order: str = "forward",
+        base: float = math.e,
+        verbose: bool = False,
+    ) -> tuple[float, float | None]:
         """The MI distribution from bootstrap fits that start from the fitted mixture.
 
         Parameters
@@ -216,7 +234,12 @@ class EstimateMI:
             self.KL_mean = self.KL_std = None
         return self.MI_mean, self.MI_std
 
-    def estimate_categorical(self, mi_dist_params=None, base=math.e, verbose=False):
+    def estimate_categorical(
+        self,
+        mi_dist_params: MIDistParamHolder | None = None,
+        base: float = math.e,
+        verbose: bool = False,
+    ) -> tuple[float, float | None]:
         """The MI between X and the category labels, with bootstrap uncertainty.
 
         Each category's bootstrap fits start from its fitted mixture; the
@@ -252,14 +275,14 @@ class EstimateMI:
 
     def fit_estimate(
         self,
-        X,
-        Y=None,
-        mi_dist_params=None,
-        include_kl=False,
-        kl_order="forward",
-        base=math.e,
-        verbose=False,
-    ):
+        X: ArrayLike,
+        Y: ArrayLike | None = None,
+        mi_dist_params: MIDistParamHolder | None = None,
+        include_kl: bool = False,
+        kl_order: str = "forward",
+        base: float = math.e,
+        verbose: bool = False,
+    ) -> tuple[float, float | None]:
         """`fit` then `estimate`; returns (MI_mean, MI_std)."""
         self.fit(X, Y, verbose=verbose)
         return self.estimate(
@@ -270,7 +293,14 @@ class EstimateMI:
             verbose=verbose,
         )
 
-    def fit_estimate_categorical(self, X, Y, mi_dist_params=None, base=math.e, verbose=False):
+    def fit_estimate_categorical(
+        self,
+        X: ArrayLike,
+        Y: ArrayLike,
+        mi_dist_params: MIDistParamHolder | None = None,
+        base: float = math.e,
+        verbose: bool = False,
+    ) -> tuple[float, float | None]:
         """`fit_categorical` then `estimate_categorical`; returns (MI_mean, MI_std)."""
         self.fit_categorical(X, Y, verbose=verbose)
         return self.estimate_categorical(mi_dist_params=mi_dist_params, base=base, verbose=verbose)
@@ -293,7 +323,7 @@ class EstimateMI:
             )
 
     # ------------------------------------------------------------- the fit
-    def fitted_mixtures(self):
+    def fitted_mixtures(self) -> MixtureDraws | list[MixtureDraws]:
         """The full-data fit in data units (S = 1): what every estimate starts from.
 
         Returns
@@ -323,7 +353,7 @@ class EstimateMI:
         return self.fit_result is not None
 
     @property
-    def best_components(self):
+    def best_components(self) -> int | list[int]:
         """K of the fit; a list with one K per category for categorical fits."""
         self._check_fitted()
         extra = self.fit_result.diagnostics.extra
@@ -371,16 +401,16 @@ class EstimateMI:
 
     def plot_fitted_model(
         self,
-        ax=None,
+        ax: Axes | None = None,
         *,
-        data=None,
-        color="C1",
-        alpha=0.9,
-        linewidth=1.5,
-        label="Fitted model",
-        levels=(1, 2),
-        dims=(0, 1),
-    ):
+        data: bool | None = None,
+        color: str = "C1",
+        alpha: float = 0.9,
+        linewidth: float = 1.5,
+        label: str = "Fitted model",
+        levels: Sequence[float] = (1, 2),
+        dims: tuple[int, int] = (0, 1),
+    ) -> Axes:
         """Ellipses of every component of the full-data fit (1 and 2 sigma), as in GMM-MI.
 
         Parameters
@@ -460,16 +490,16 @@ class EstimateMI:
 
     def plot_fitted_contours(
         self,
-        parameters=None,
-        extents=None,
-        n_samples=None,
+        parameters: Sequence[str] | None = None,
+        extents: Mapping[str, tuple[float, float]] | Sequence[tuple[float, float]] | None = None,
+        n_samples: int | None = None,
         *,
-        kde=True,
-        shade_alpha=0.35,
-        linewidths=1.5,
-        legend_kwargs=None,
-        levels=(0.68, 0.95),
-    ):
+        kde: bool = True,
+        shade_alpha: float = 0.35,
+        linewidths: float = 1.5,
+        legend_kwargs: dict | None = None,
+        levels: Sequence[float] = (0.68, 0.95),
+    ) -> Figure:
         """Corner plot of the data's density contours against the full-data fit's.
 
         See `gmmmi.plot.plot_fitted_contours` for every parameter; the
@@ -500,7 +530,7 @@ class EstimateMI:
             legend_kwargs=legend_kwargs,
         )
 
-    def plot_loss_curves(self, ax=None):
+    def plot_loss_curves(self, ax: Axes | None = None) -> Axes:
         """EM log-likelihood per iteration of the cross-validation fits at the chosen K.
 
         Returns

@@ -7,11 +7,16 @@ one value per draw.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._kernels.linalg import cholesky_batch, mixture_logpdf
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,7 +39,7 @@ class MixtureDraws:
     means: np.ndarray
     covariances: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         w = np.ascontiguousarray(self.weights, dtype=np.float64)
         m = np.ascontiguousarray(self.means, dtype=np.float64)
         c = np.ascontiguousarray(self.covariances, dtype=np.float64)
@@ -77,7 +82,7 @@ class MixtureDraws:
         return f"MixtureDraws(S={self.n_draws}, K={self.n_components}, d={self.n_dim})"
 
     # ------------------------------------------------------------ transforms
-    def marginal(self, idx) -> MixtureDraws:
+    def marginal(self, idx: Sequence[int]) -> MixtureDraws:
         """The marginal mixture over the coordinates ``idx``.
 
         Parameters
@@ -98,7 +103,7 @@ class MixtureDraws:
             self.covariances[:, :, idx[:, None], idx[None, :]],
         )
 
-    def affine(self, scale, shift) -> MixtureDraws:
+    def affine(self, scale: ArrayLike, shift: ArrayLike) -> MixtureDraws:
         """The mixture of ``shift + A x`` where x follows this mixture.
 
         Parameters
@@ -122,14 +127,14 @@ class MixtureDraws:
             covs = scale @ self.covariances @ scale.T
         return MixtureDraws(self.weights, means, covs)
 
-    def select(self, draws) -> MixtureDraws:
+    def select(self, draws: int | slice | Sequence[int] | np.ndarray) -> MixtureDraws:
         """A sub-stack: the draws at the integer index or slice ``draws``."""
         if isinstance(draws, (int, np.integer)):
             draws = [int(draws)]
         return MixtureDraws(self.weights[draws], self.means[draws], self.covariances[draws])
 
     @staticmethod
-    def concatenate(stacks) -> MixtureDraws:
+    def concatenate(stacks: Iterable[MixtureDraws]) -> MixtureDraws:
         """Stack several `MixtureDraws` with the same d along the draw axis.
 
         Stacks with fewer components are padded with empty (weight 0)
@@ -189,12 +194,12 @@ class MixtureDraws:
         return chols.reshape(S, K, d, d)
 
     def log_weights(self) -> np.ndarray:
-        """log of the weights, shape (S, K); -inf for empty components."""
+        """Natural log of the weights, shape (S, K); -inf for empty components."""
         with np.errstate(divide="ignore"):
             return np.log(self.weights)
 
-    def logpdf(self, X) -> np.ndarray:
-        """log p(x) of every mixture at the points ``X``.
+    def logpdf(self, X: ArrayLike) -> np.ndarray:
+        """Log-density log p(x) of every mixture at the points ``X``.
 
         Parameters
         ----------

@@ -43,7 +43,7 @@ class GMMFitParamHolder:
     reg_covar: float = _D["reg_covar"]
     max_iter: int = _D["max_iter"]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_options(asdict(self))
 
     def as_options(self) -> dict:
@@ -81,7 +81,7 @@ class SelectComponentsParamHolder:
     max_components: int = _D["max_components"]
     fixed_components_number: int = 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         options = asdict(self)
         check_options({k: v for k, v in options.items() if k != "fixed_components_number"})
         check_int("fixed_components_number", self.fixed_components_number, minimum=0)
@@ -116,7 +116,7 @@ class MIDistParamHolder:
     integral_method: str = "MC"
     MC_samples: float = 1e5
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_options({"n_bootstrap": self.n_bootstrap})
         from .integrate import METHODS  # here, so importing the holders stays light
 

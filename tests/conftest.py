@@ -1,3 +1,5 @@
+"""Shared fixtures: a seeded generator per test; plots to files, no progress bars."""
+
 import os
 import zlib
 

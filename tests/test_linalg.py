@@ -6,12 +6,15 @@ import numpy as np
 from scipy.stats import multivariate_normal
 
 from gmmmi._kernels.linalg import (
+    cholesky_batch,
     cholesky_lower,
     gaussian_logpdf_chol,
     logsumexp,
+    mixture_logpdf,
     whiten_component,
 )
 
+from reference import mixture_logpdf as reference_mixture_logpdf
 from reference import random_covariance
 
 
@@ -43,3 +46,27 @@ def test_empty_component_and_all_minus_inf_logsumexp():
     assert whiten_component(np.eye(2), np.zeros((2, 2)), -np.inf) == -np.inf
     assert logsumexp(np.full(3, -np.inf)) == -np.inf
     assert logsumexp(np.array([-np.inf, 0.0])) == 0.0
+
+
+def test_cholesky_batch_factors_each_matrix_and_flags_the_indefinite_one(rng):
+    covs = np.stack(
+        [random_covariance(rng, 3), np.diag([1.0, -1.0, 1.0]), random_covariance(rng, 3)]
+    )
+    chols, ok = cholesky_batch(covs)
+    assert ok.tolist() == [True, False, True]
+    for i in (0, 2):
+        np.testing.assert_allclose(chols[i], np.linalg.cholesky(covs[i]), rtol=1e-12, atol=1e-14)
+
+
+def test_mixture_logpdf_matches_scipy_and_skips_empty_components(rng):
+    d, K = 3, 4
+    weights = np.array([0.5, 0.0, 0.3, 0.2])  # component 1 is padding: weight 0
+    means = rng.normal(size=(K, d))
+    covs = np.stack([random_covariance(rng, d) for _ in range(K)])
+    covs[1] = np.nan  # a padding component's covariance must never be read
+    chols = np.stack([np.eye(d) if k == 1 else np.linalg.cholesky(covs[k]) for k in range(K)])
+    X = rng.normal(size=(50, d))
+    with np.errstate(divide="ignore"):
+        got = mixture_logpdf(X, np.log(weights), means, chols)
+    want = reference_mixture_logpdf(X, weights, means, covs)
+    np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)

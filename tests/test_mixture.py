@@ -1,3 +1,5 @@
+"""`MixtureDraws`: log-density against scipy, empty components, transforms, sampling, errors."""
+
 import numpy as np
 import pytest
 

@@ -105,3 +105,33 @@ def test_public_functions_are_not_shadowed_by_submodules():
             importlib.import_module(info.name)
     for name in gmmmi._PUBLIC:
         assert not isinstance(getattr(gmmmi, name), types.ModuleType), name
+
+
+def test_built_package_ships_the_pep561_marker(tmp_path):
+    # type checkers read gmmmi's annotations only if the installed package holds py.typed.
+    # setuptools' build_py (what a wheel is made of) on a copy of the project, so that
+    # nothing is written into the checkout and no newer setuptools must be downloaded.
+    assert (ROOT / "gmmmi" / "py.typed").is_file()
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "gmmmi", src / "gmmmi", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE.txt", "LICENSE_EXT.txt"):
+        shutil.copy(ROOT / name, src / name)
+    build = subprocess.run(
+        [sys.executable, "-c", "import setuptools; setuptools.setup()", "-q", "build_py"]
+        + ["--build-lib", str(tmp_path / "lib")],
+        capture_output=True,
+        text=True,
+        cwd=src,
+    )
+    assert build.returncode == 0, f"setuptools build_py failed:\n{build.stderr}"
+    assert (tmp_path / "lib" / "gmmmi" / "api.py").is_file()
+    assert (tmp_path / "lib" / "gmmmi" / "py.typed").is_file()
+
+
+def test_ci_measures_the_kernels_with_the_jit_off():
+    ci = (ROOT / ".ci" / "run").read_text()
+    script = (ROOT / ".ci" / "kernel_coverage").read_text()
+    assert ".ci/kernel_coverage" in ci
+    assert "NUMBA_DISABLE_JIT=1 python -m coverage run --source=gmmmi -m pytest" in script
+    kernel_tests = re.search(r"KERNEL_TESTS=\((.*?)\)", script)[1].split()
+    assert kernel_tests and all((ROOT / path).is_file() for path in kernel_tests)

@@ -72,6 +72,7 @@ def _source_read(app, docname, source):
 
 
 def setup(app):
+    """Register the extension with Sphinx: the ``run_blocks_pages`` option and its hook."""
     app.add_config_value("run_blocks_pages", [], "env")
     app.connect("source-read", _source_read)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
