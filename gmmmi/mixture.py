@@ -153,7 +153,7 @@ class MixtureDraws:
         return MixtureDraws(np.concatenate(ws), np.concatenate(ms), np.concatenate(cs))
 
     @staticmethod
-    def pool(mixtures, proportions: np.ndarray) -> MixtureDraws:
+    def pool(mixtures: Sequence[MixtureDraws], proportions: np.ndarray) -> MixtureDraws:
         """The mixture ``sum_c proportions[:, c] p(x | c)``, one per draw.
 
         Parameters
