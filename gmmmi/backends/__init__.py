@@ -11,9 +11,17 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from .base import Backend, FitDiagnostics
+from .base import Backend, BaseBackend, DrawKind, EMSelection, FitDiagnostics
 
-__all__ = ["Backend", "FitDiagnostics", "get_backend", "available_backends"]
+__all__ = [
+    "Backend",
+    "BaseBackend",
+    "DrawKind",
+    "EMSelection",
+    "FitDiagnostics",
+    "get_backend",
+    "available_backends",
+]
 
 _BUILTIN = {
     "numba": ("gmmmi.backends.numba", "NumbaBackend"),
@@ -30,14 +38,14 @@ def available_backends() -> list[str]:
     return list(_BUILTIN) + sorted(set(_plugins()) - set(_BUILTIN))
 
 
-def get_backend(backend) -> Backend:
+def get_backend(backend: str | Backend) -> Backend:
     """Resolve a backend name or object.
 
     Parameters
     ----------
     backend : str or Backend
         A registered name (``"numba"``, ``"pymc"``, or a plugin's) or an
-        object with ``name``, ``options`` and ``fit``.
+        object with the members of `Backend` (e.g. a `BaseBackend` subclass).
 
     Returns
     -------
@@ -52,8 +60,9 @@ def get_backend(backend) -> Backend:
         if isinstance(backend, Backend):
             return backend
         raise TypeError(
-            "backend must be a name or an object with `name`, `options` and `fit`; "
-            f"got {type(backend).__name__}."
+            "backend must be a name or an object with `name`, `options`, `supports_init`, "
+            "`fit`, `check` and `check_options` (subclass gmmmi.backends.BaseBackend for the "
+            f"defaults of the last three); got {type(backend).__name__}."
         )
     if backend in _BUILTIN:
         module, cls = _BUILTIN[backend]

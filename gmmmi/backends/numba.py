@@ -20,7 +20,7 @@ import numpy as np
 from .._kernels.em import STATUS_BAD_INIT, STATUS_MAX_ITER, STATUS_NAN, resample_sets
 from .._progress import progress_bar
 from .._stacklevel import user_stacklevel
-from .._validation import check_choice, check_float, check_int
+from .._validation import check_choice, check_float, check_int, validate_options
 from ..exceptions import ConvergenceWarning
 from ..mixture import MixtureDraws
 from ..selection import (
@@ -37,14 +37,14 @@ from ..selection import (
     select_components,
     warm_start,
 )
-from .base import FitDiagnostics
+from .base import BaseBackend, DrawKind, EMSelection, FitDiagnostics
 
 _NOT_CONVERGED = STATUS_MAX_ITER | STATUS_NAN | STATUS_BAD_INIT
 #: bytes of row indices and counts held at once for bootstrap replicas
 _BOOTSTRAP_MEMORY = 256 * 2**20
 
 
-class NumbaBackend:
+class NumbaBackend(BaseBackend):
     """EM + cross-validated number of components + bootstrap, compiled with Numba.
 
     Options (``fit(**options)``; names and defaults as in GMM-MI):
@@ -103,6 +103,7 @@ class NumbaBackend:
         "n_bootstrap": 50,
         "reselect_components": False,
     }
+    supports_init = True
 
     @staticmethod
     def check_options(options: dict, n_dim: int = 1) -> dict:
@@ -187,27 +188,30 @@ class NumbaBackend:
             boot, replica_k = _bootstrap(
                 X, sel, n_components is None, rng, opts, settings, status, progress
             )
-            draws, method = _as_draws(boot), "bootstrap"
+            draws, kind = _as_draws(boot), DrawKind.BOOTSTRAP
             n_iter, draw_status = boot.n_iter, boot.status
         else:
-            draws, method = reference, "single fit"
+            draws, kind = reference, DrawKind.SINGLE_FIT
             n_iter, draw_status = sel.full_fit.n_iter, sel.full_fit.status
         _warn(sel, status, opts)
         cv_fits = sel.cv.fits if sel.cv is not None else None
         diagnostics = FitDiagnostics(
-            method=method,
+            kind=kind,
             n_components=sel.n_components,
+            sample_shape=(1, draws.n_draws),
             reference_fit=reference,
-            metric_per_k=sel.metric_per_k,
-            metric_method=opts["metric_method"] if sel.metric_per_k else None,
-            n_iter=n_iter.copy(),
+            n_iter=n_iter,
             converged=(draw_status & _NOT_CONVERGED) == 0,
-            loss_curves={
-                "train": cv_fits.curves_train if cv_fits else [],
-                "valid": cv_fits.curves_valid if cv_fits else [],
-            },
-            reached_max_components=sel.reached_max_components,
             extra={**_extra(sel, status, opts), "replica_n_components": replica_k},
+            selection=EMSelection(
+                metric_per_k=sel.metric_per_k,
+                metric_method=opts["metric_method"] if sel.metric_per_k else None,
+                loss_curves={
+                    "train": cv_fits.curves_train if cv_fits else [],
+                    "valid": cv_fits.curves_valid if cv_fits else [],
+                },
+                reached_max_components=sel.reached_max_components,
+            ),
         )
         return draws, diagnostics
 
@@ -422,13 +426,7 @@ def _as_draws(fit) -> MixtureDraws:
 
 def _check_options(options: dict) -> dict:
     """Fill defaults and validate every option; unknown names raise TypeError."""
-    unknown = sorted(set(options) - set(NumbaBackend.options))
-    if unknown:
-        raise TypeError(
-            f"Unknown option(s) {', '.join(map(repr, unknown))} for the numba backend; "
-            f"valid options are {', '.join(NumbaBackend.options)}."
-        )
-    o = {**NumbaBackend.options, **options}
+    o = validate_options(options, NumbaBackend.options)
     o["init_type"] = check_choice("init_type", o["init_type"], INIT_TYPES)
     o["metric_method"] = check_choice("metric_method", o["metric_method"], METRIC_METHODS)
     if o["scale"] is not None:

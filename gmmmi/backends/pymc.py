@@ -30,9 +30,9 @@ import warnings
 
 import numpy as np
 
-from .._validation import check_choice, check_float, check_int
+from .._validation import check_choice, check_float, check_int, validate_options
 from ..mixture import MixtureDraws
-from .base import FitDiagnostics
+from .base import BaseBackend, DrawKind, FitDiagnostics
 from .numba import NumbaBackend
 
 _INSTALL_HINT = (
@@ -87,7 +87,7 @@ def _import_pymc():
     return pymc
 
 
-class PyMCBackend:
+class PyMCBackend(BaseBackend):
     """Bayesian Gaussian mixture sampled with NUTS (PyMC); S = chains * draws draws.
 
     The options below are keyword arguments of `fit` and of `gmmmi.estimate`
@@ -145,9 +145,9 @@ class PyMCBackend:
 
     name = "pymc"
     options = dict(_OPTIONS)
+    supports_init = True
 
-    @staticmethod
-    def check_options(options: dict) -> dict:
+    def check_options(self, options: dict) -> dict:
         """Every option with its default filled in; raises for a bad one (no sampling)."""
         return _check_options(options)
 
@@ -184,9 +184,10 @@ class PyMCBackend:
         draws : MixtureDraws
             S = chains * draws mixtures in standardised units, chain-major.
         diagnostics : FitDiagnostics
-            ``method="nuts"``, ``sample_stats`` (xarray Dataset with ``chain``
+            ``kind=DrawKind.POSTERIOR``, ``method="NUTS"``,
+            ``sample_shape=(chains, draws)``, ``sample_stats`` (xarray Dataset with ``chain``
             and ``draw`` dims, including ``diverging``), and a JSON-safe
-            ``extra`` with ``chains``, ``draws``, ``tune``, ``target_accept``,
+            ``extra`` with ``draws``, ``tune``, ``target_accept``,
             ``divergences``, ``seed`` (given to the sampler), ``sampler``, ``cores``,
             ``compile_mode``, ``k_source`` (where K came from), ``priors``
             and ``timings`` (seconds: ``sample``, the wall time of compiling
@@ -214,18 +215,16 @@ class PyMCBackend:
         draws = _posterior_draws(idata.posterior)
         divergences = int(idata.sample_stats["diverging"].sum())
         diag = FitDiagnostics(
-            method="nuts",
+            kind=DrawKind.POSTERIOR,
             n_components=K,
+            sample_shape=(opts["chains"], opts["draws"]),
+            method="NUTS",
             reference_fit=None,
-            metric_per_k=em_diag.metric_per_k if em_diag is not None else {},
-            metric_method=em_diag.metric_method if em_diag is not None else None,
             n_iter=np.full(draws.n_draws, opts["tune"] + opts["draws"]),
             converged=np.ones(draws.n_draws, dtype=bool),
-            loss_curves=em_diag.loss_curves if em_diag is not None else {},
-            reached_max_components=bool(em_diag.reached_max_components) if em_diag else False,
             sample_stats=idata.sample_stats,
+            selection=em_diag.selection if em_diag is not None else None,
             extra={
-                "chains": opts["chains"],
                 "draws": opts["draws"],
                 "tune": opts["tune"],
                 "target_accept": opts["target_accept"],
@@ -241,27 +240,19 @@ class PyMCBackend:
         )
         return draws, diag
 
-    def check(self, mi_draws: np.ndarray, diagnostics: FitDiagnostics) -> list[str]:
+    def check(self, diagnostics: FitDiagnostics) -> list[str]:
         """Warnings about the sampler for `gmmmi.estimate`; see `sampler_warnings`."""
-        return sampler_warnings(mi_draws, diagnostics)
+        return sampler_warnings(diagnostics)
 
 
-#: R-hat above this on the MI draws means the chains disagree
-RHAT_MAX = 1.01
-#: bulk ESS per chain below this is too few draws to trust the sd
-ESS_PER_CHAIN_MIN = 100
+def sampler_warnings(diagnostics: FitDiagnostics) -> list[str]:
+    """Messages about divergences and tree depth of the sampler, naming remedies.
 
-
-def sampler_warnings(mi_draws: np.ndarray, diagnostics: FitDiagnostics) -> list[str]:
-    """Messages about divergences, R-hat and ESS of the MI draws, naming remedies.
-
-    MI is invariant to relabelling the components, so R-hat and ESS are
-    computed on the MI draws, not on the (label-switching) mixture parameters.
+    The R-hat and ESS of the MI draws are checked by `gmmmi.estimate` for
+    every posterior (`gmmmi.diagnostics.mixing_messages`).
 
     Parameters
     ----------
-    mi_draws : ndarray, shape (chain, draw)
-        The main quantity (MI or CMI) per posterior draw.
     diagnostics : FitDiagnostics
         The PyMC backend's diagnostics (``sample_stats`` with ``diverging``
         and ``reached_max_treedepth``).
@@ -271,12 +262,9 @@ def sampler_warnings(mi_draws: np.ndarray, diagnostics: FitDiagnostics) -> list[
     list of str
         Empty when the sampler showed no problem.
     """
-    from .. import _arviz
-
-    mi_draws = np.asarray(mi_draws, dtype=np.float64)
     messages = []
     stats = diagnostics.sample_stats
-    n_total = mi_draws.size
+    n_total = diagnostics.n_draws
     if stats is not None and "diverging" in stats:
         n_div = int(np.asarray(stats["diverging"]).sum())
         if n_div:
@@ -292,42 +280,12 @@ def sampler_warnings(mi_draws: np.ndarray, diagnostics: FitDiagnostics) -> list[
                 f"{n_depth} of {n_total} NUTS steps hit the maximum tree depth: sampling is "
                 "inefficient. Use more tuning steps (tune) or fewer components (n_components)."
             )
-    n_chains, n_draws = mi_draws.shape
-    if n_draws < 4 or not np.all(np.isfinite(mi_draws)):
-        return messages
-    posterior = _xr_dataset(mi_draws)
-    table = _arviz.summary(posterior, var_names=["mi"], hdi_prob=0.94)
-    rhat, ess = float(table.loc["mi", "r_hat"]), float(table.loc["mi", "ess_bulk"])
-    if n_chains > 1 and rhat > RHAT_MAX:
-        messages.append(
-            f"R-hat of MI across chains is {rhat:.3f} (> {RHAT_MAX}): the chains disagree, "
-            "possibly sitting in different modes of the mixture posterior. Use more tuning "
-            "steps and draws (tune, draws), fewer components (n_components), or check the "
-            "fit with result.plot()."
-        )
-    if ess < ESS_PER_CHAIN_MIN * n_chains:
-        messages.append(
-            f"Bulk effective sample size of MI is {ess:.0f} (< {ESS_PER_CHAIN_MIN} per chain): "
-            "the posterior mean and sd are imprecise. Use more draws (draws) or chains."
-        )
     return messages
-
-
-def _xr_dataset(mi_draws: np.ndarray):
-    import xarray as xr
-
-    return xr.Dataset({"mi": (("chain", "draw"), mi_draws)})
 
 
 # --------------------------------------------------------------------------- options
 def _check_options(options: dict) -> dict:
-    unknown = sorted(set(options) - set(_OPTIONS))
-    if unknown:
-        raise TypeError(
-            f"Unknown option(s) for the pymc backend: {', '.join(unknown)}; "
-            f"valid options are {', '.join(sorted(_OPTIONS))}."
-        )
-    opts = {**_OPTIONS, **options}
+    opts = validate_options(options, _OPTIONS)
     method = check_choice("method", opts["method"], ("nuts", "advi"))
     if method == "advi":
         raise ValueError(
