@@ -116,6 +116,11 @@ class Result:
                 f"mixture must hold chain * draw = {shape[0] * shape[1]} mixtures, one per "
                 f"draw; got {mixture.n_draws}."
             )
+        if tuple(diagnostics.sample_shape) != shape:
+            raise ValueError(
+                f"diagnostics.sample_shape {tuple(diagnostics.sample_shape)} must be the draws' "
+                f"(chain, draw) shape {shape}."
+            )
         self.mixture = mixture
         self.diagnostics = diagnostics
 
