@@ -16,7 +16,6 @@ import xarray as xr
 
 import gmmmi
 from gmmmi.backends import get_backend
-from gmmmi.diagnostics import DrawKind, FitDiagnostics, mixing_messages
 from gmmmi.backends.pymc import (
     PyMCBackend,
     _build_model,
@@ -26,6 +25,7 @@ from gmmmi.backends.pymc import (
     sampler_warnings,
 )
 from gmmmi.datasets import paper_mixture
+from gmmmi.diagnostics import DrawKind, FitDiagnostics, mixing_messages
 from gmmmi.integrate import conditional_mi, mutual_information
 from gmmmi.mixture import MixtureDraws
 
