@@ -11,17 +11,11 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from .base import Backend, BaseBackend, DrawKind, EMSelection, FitDiagnostics
+# DrawKind, EMSelection and FitDiagnostics are re-exported here for backend authors and
+# documented in gmmmi.diagnostics
+from .base import Backend, BaseBackend, DrawKind, EMSelection, FitDiagnostics  # noqa: F401
 
-__all__ = [
-    "Backend",
-    "BaseBackend",
-    "DrawKind",
-    "EMSelection",
-    "FitDiagnostics",
-    "get_backend",
-    "available_backends",
-]
+__all__ = ["Backend", "BaseBackend", "get_backend", "available_backends"]
 
 _BUILTIN = {
     "numba": ("gmmmi.backends.numba", "NumbaBackend"),
