@@ -7,7 +7,7 @@ This module is the neutral half of the backend contract: `gmmmi.estimate`,
   treated downstream (the reported centre's text, the class weights of a
   categorical estimate, the R-hat/ESS checks of a posterior).
 * `FitDiagnostics` is frozen: nothing changes it after the backend returns
-  (`gmmmi.estimate` makes changed copies with `dataclasses.replace`). Its core
+  (`gmmmi.estimate` makes changed copies with ``dataclasses.replace``). Its core
   is generic; the details of an EM choice of K live in the optional
   `EMSelection`.
 """

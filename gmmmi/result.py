@@ -38,6 +38,7 @@ import math
 import sys
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -46,6 +47,12 @@ from . import _arviz
 from .diagnostics import DrawKind, EMSelection, FitDiagnostics, mixing_messages
 from .exceptions import ResultFileError
 from .mixture import MixtureDraws
+
+if TYPE_CHECKING:
+    import arviz
+    import pandas as pd
+
+    from .fit_check import FitCheck
 
 #: how each quantity is named in text and plots
 QUANTITY_LABELS = {
@@ -191,7 +198,7 @@ class Result:
         """K, the number of components of every fitted mixture."""
         return int(self.diagnostics.n_components)
 
-    def __iter__(self):
+    def __iter__(self) -> Any:
         """Yield (value, sd), so ``mi, sd = result`` works."""
         return iter((self.value, self.sd))
 
@@ -215,7 +222,7 @@ class Result:
         -------
         list of str
             `gmmmi.diagnostics.mixing_messages` of the draws for a posterior
-            (`gmmmi.diagnostics.DrawKind.POSTERIOR`); empty for a bootstrap or
+            (``DrawKind.POSTERIOR``); empty for a bootstrap or
             a single fit, whose draws are not a Markov chain.
         """
         if self.diagnostics.kind is not DrawKind.POSTERIOR:
@@ -265,7 +272,7 @@ class Result:
             coords=_chain_draw_coords(self.draws[self.quantity].shape),
         )
 
-    def summary(self, prob: float = 0.95, method: str = "normal"):
+    def summary(self, prob: float = 0.95, method: str = "normal") -> pd.DataFrame:
         """ArviZ summary of every quantity, with the reported estimate and interval first.
 
         Parameters
@@ -361,7 +368,7 @@ class Result:
         return self.draws[quantity]
 
     # --------------------------------------------------------------- ArviZ
-    def to_arviz(self):
+    def to_arviz(self) -> arviz.InferenceData:
         """Everything in this result as an `arviz.InferenceData`.
 
         Returns
@@ -404,7 +411,7 @@ class Result:
         return _arviz.inference_data(groups, attrs=attrs)
 
     @classmethod
-    def from_arviz(cls, idata) -> Result:
+    def from_arviz(cls, idata: arviz.InferenceData) -> Result:
         """Rebuild a result from the `arviz.InferenceData` made by `to_arviz`."""
         return cls._from_groups(*_arviz.groups_of(idata))
 
@@ -631,7 +638,15 @@ class Result:
 
         return plot_loss_curves(self.diagnostics.loss_curves, ax=ax)
 
-    def check_fit(self, x, y=None, *, z=None, alpha=0.01, bins=None):
+    def check_fit(
+        self,
+        x: Any,
+        y: Any = None,
+        *,
+        z: Any = None,
+        alpha: float = 0.01,
+        bins: int | None = None,
+    ) -> FitCheck:
         """Goodness of fit of the fitted mixture: probability integral transforms.
 
         See ``gmmmi.fit_check``: the data pushed through the fitted marginal

@@ -39,7 +39,8 @@ def get_backend(backend: str | Backend) -> Backend:
     ----------
     backend : str or Backend
         A registered name (``"numba"``, ``"pymc"``, or a plugin's) or an
-        object with the members of `Backend` (e.g. a `BaseBackend` subclass).
+        object with the members of `gmmmi.backends.Backend` (e.g. a
+        `gmmmi.backends.BaseBackend` subclass).
 
     Returns
     -------
