@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+import gmmmi
 from gmmmi.backends import BaseBackend
 from gmmmi.diagnostics import DrawKind, FitDiagnostics
 from gmmmi.mixture import MixtureDraws
@@ -177,3 +178,24 @@ def test_frozen_diagnostics_refuse_changes_and_a_string_kind():
         FitDiagnostics(kind="jackknife", n_components=1, sample_shape=(1, 2))
     with pytest.raises(ValueError, match=r"sample_shape must be \(chains, draws\), two positive"):
         FitDiagnostics(kind=DrawKind.POSTERIOR, n_components=1, sample_shape=(4,))
+
+
+def test_estimate_refuses_draws_that_do_not_match_their_sample_shape(rng):
+    X = rng.normal(size=(200, 2))
+    with pytest.raises(
+        ValueError,
+        match=r"^The 'gaussian-bootstrap' backend returned 30 mixtures but its diagnostics' "
+        r"sample_shape \(2, 30\) holds 60; chains \* draws must equal the number of mixtures\.$",
+    ):
+        gmmmi.estimate(X, backend=WrongShape(), random_state=0)
+
+
+def test_init_needs_a_backend_that_declares_it(rng):
+    X = rng.normal(size=(200, 2))
+    fit = gmmmi.estimate(X, n_bootstrap=0, random_state=0).diagnostics.reference_fit
+    with pytest.raises(
+        ValueError,
+        match=r"^The 'gaussian-bootstrap' backend does not accept init=; use backend='numba' or "
+        r"drop init\.$",
+    ):
+        gmmmi.estimate(X, backend=GaussianBootstrap(), init=fit, random_state=0)

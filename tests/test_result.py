@@ -4,6 +4,7 @@ Results are built by hand from known draws and synthetic diagnostics, so
 every expected value is known exactly.
 """
 
+import dataclasses
 import math
 import pickle
 
@@ -453,6 +454,23 @@ def test_constructor_rejects_inconsistent_inputs(rng):
         Result(**{**parts, "point": {}})
     with pytest.raises(ValueError, match="50 mixtures"):
         Result(**{**parts, "mixture": good.mixture.select(slice(0, 10))})
+    wrong = dataclasses.replace(good.diagnostics, sample_shape=(2, 25))
+    with pytest.raises(
+        ValueError,
+        match=r"^diagnostics\.sample_shape \(2, 25\) must be the draws' \(chain, draw\) shape "
+        r"\(1, 50\)\.$",
+    ):
+        Result(**{**parts, "diagnostics": wrong})
+
+
+def test_mixing_messages_check_posteriors_only(rng):
+    """R-hat and ESS of the main quantity belong to the Result, whatever the backend."""
+    posterior = make_posterior_result(rng)
+    assert posterior.mixing_messages() == []
+    posterior.draws["cmi"][1] += 0.2  # the two chains disagree
+    messages = posterior.mixing_messages()
+    assert messages[0].startswith("R-hat of MI across chains is ")
+    assert make_bootstrap_result(rng).mixing_messages() == []
 
 
 def test_round_trip_without_integration_errors(rng, tmp_path):
