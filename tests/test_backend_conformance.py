@@ -199,3 +199,20 @@ def test_init_needs_a_backend_that_declares_it(rng):
         r"drop init\.$",
     ):
         gmmmi.estimate(X, backend=GaussianBootstrap(), init=fit, random_state=0)
+
+
+def test_estimate_leaves_the_backends_diagnostics_as_they_were(rng):
+    """Regression: estimate mapped reference_fit to data units in the backend's own object."""
+
+    class Keeper(GaussianBootstrap):
+        def _diagnostics(self, mixtures, S):
+            self.returned = super()._diagnostics(mixtures, S)
+            return self.returned
+
+    X = rng.multivariate_normal([100.0, -50.0], [[4.0, 1.2], [1.2, 1.0]], 300)
+    keeper = Keeper()
+    res = gmmmi.estimate(X, backend=keeper, random_state=0)
+    standardised = keeper.returned.reference_fit.means[0, 0]
+    np.testing.assert_allclose(standardised, [0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(res.diagnostics.reference_fit.means[0, 0], X.mean(axis=0))
+    assert res.diagnostics is not keeper.returned
