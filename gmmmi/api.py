@@ -348,8 +348,8 @@ def estimate(
             fit_options=fit_options,
             inits=inits,
         )
-        for draws, diagnostics in fits:
-            _check_fit_output(be, draws, diagnostics)
+        for category_draws, category_diagnostics in fits:
+            _check_fit_output(be, category_draws, category_diagnostics)
         values, point, diagnostics, draws = categorical_mi(fits, data.categories, rng, integrate_kw)
         quantity = "mi"
     else:
