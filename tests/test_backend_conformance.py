@@ -216,3 +216,13 @@ def test_estimate_leaves_the_backends_diagnostics_as_they_were(rng):
     np.testing.assert_allclose(standardised, [0.0, 0.0], atol=1e-12)
     np.testing.assert_allclose(res.diagnostics.reference_fit.means[0, 0], X.mean(axis=0))
     assert res.diagnostics is not keeper.returned
+
+
+def test_a_backend_without_the_declared_members_is_refused(rng):
+    with pytest.raises(
+        TypeError,
+        match=r"^backend must be a name or an object with `name`, `options`, `supports_init`, "
+        r"`fit`, `check` and `check_options` \(subclass gmmmi\.backends\.BaseBackend for the "
+        r"defaults of the last three\); got NoMembers\.$",
+    ):
+        gmmmi.estimate(rng.normal(size=(100, 2)), backend=NoMembers())
