@@ -33,7 +33,7 @@ _PUBLIC = {
     "PValueResolutionWarning": "gmmmi.exceptions",
     "get_backend": "gmmmi.backends",
 }
-_SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture"}
+_SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture", "diagnostics", "testing"}
 
 __all__ = sorted(_PUBLIC) + sorted(_SUBMODULES)
 

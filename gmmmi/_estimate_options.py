@@ -47,9 +47,7 @@ def check_estimate_options(options: dict) -> None:
     allowed = {**ESTIMATE_KEYWORDS, "init": None, **backend.options, **API_OPTIONS}
     opts = validate_options(options, allowed)
     check_api_options(opts, opts["base"])
-    check_backend_options = getattr(backend, "check_options", None)
-    if check_backend_options is not None:
-        check_backend_options({k: opts[k] for k in backend.options})
+    backend.check_options({k: opts[k] for k in backend.options})
 
 
 def check_api_options(opts: dict, base) -> tuple[str, int, int, float]:

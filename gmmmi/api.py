@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +27,9 @@ from ._validation import (
     validate_data,
     validate_options,
 )
-from .backends import get_backend
+from .backends import Backend, get_backend
+from .categorical import categorical_mi, fit_categories
+from .diagnostics import FitDiagnostics
 from .exceptions import ConvergenceWarning, DataUnitsWarning
 from .mixture import MixtureDraws
 from .result import Result
@@ -40,19 +44,19 @@ API_OPTIONS = {
 
 @interruptible
 def estimate(
-    x,
-    y=None,
+    x: Any,
+    y: Any = None,
     *,
-    z=None,
-    backend="numba",
-    kl=False,
-    base=math.e,
-    random_state=None,
-    progress=None,
-    discrete_y=False,
-    min_category_size=None,
-    init=None,
-    **options,
+    z: Any = None,
+    backend: str | Backend = "numba",
+    kl: bool = False,
+    base: float = math.e,
+    random_state: int | np.random.Generator | None = None,
+    progress: bool | None = None,
+    discrete_y: bool = False,
+    min_category_size: int | None = None,
+    init: MixtureDraws | Sequence[MixtureDraws] | None = None,
+    **options: Any,
 ) -> Result:
     """Estimate mutual information (or conditional MI) with its uncertainty.
 
@@ -121,7 +125,7 @@ def estimate(
         full-data fit and every bootstrap replica start; the choice of K is
         skipped (K is the number of components of ``init``). With
         ``discrete_y``, a list of one such mixture per category, in category
-        order. Only for backends whose ``fit`` accepts ``init`` (numba).
+        order. Only for backends with ``supports_init`` (numba, pymc).
     **options
         Hyperparameters, with the names and defaults of the original GMM-MI
         (listed by ``gmmmi.get_backend(backend).options``), given as keyword
@@ -336,24 +340,36 @@ def estimate(
     # mixtures are mapped back to data units
     kl_frame = _kl_frame(scale, shift, data.blocks) if kl else None
     if data.categories is not None:
-        fits = _fit_categories(be, Xs, data.categories, n_components, rng, show, fit_options, inits)
-        values, point, diagnostics, draws = _categorical(fits, data.categories, rng, integrate_kw)
+        fits = fit_categories(
+            be,
+            Xs,
+            data.categories,
+            n_components=n_components,
+            rng=rng,
+            progress=show,
+            fit_options=fit_options,
+            inits=inits,
+        )
+        for category_draws, category_diagnostics in fits:
+            _check_fit_output(be, category_draws, category_diagnostics)
+        values, point, diagnostics, draws = categorical_mi(fits, data.categories, rng, integrate_kw)
         quantity = "mi"
     else:
         init_kw = {} if inits is None else {"init": inits[0]}
         draws, diagnostics = be.fit(
             Xs, n_components=n_components, rng=rng, progress=show, **init_kw, **fit_options
         )
+        _check_fit_output(be, draws, diagnostics)
         quantity = "cmi" if "z" in data.blocks else "mi"
         values, point = _integrate_all(draws, diagnostics, data.blocks, kl_frame, integrate_kw)
     mixture, diagnostics = _to_data_units(draws, diagnostics, scale, shift, column_names)
 
-    chains = int(diagnostics.extra.get("chains", 1))
     log_base = math.log(base)
-    draws_out = {k: v.values.reshape(chains, -1) / log_base for k, v in values.items()}
-    errors_out = {k: v.errors.reshape(chains, -1) / log_base for k, v in values.items()}
+    shape = diagnostics.sample_shape
+    draws_out = {k: v.values.reshape(shape) / log_base for k, v in values.items()}
+    errors_out = {k: v.errors.reshape(shape) / log_base for k, v in values.items()}
     point_out = {k: float(v) / log_base for k, v in point.items()}
-    _warn_backend(be, draws_out[quantity], diagnostics)
+    _warn_backend(be, diagnostics)
 
     meta = {
         "backend": be.name,
@@ -371,7 +387,7 @@ def estimate(
     }
     if data.category_values is not None:
         meta["categories"] = [str(v) for v in data.category_values]
-    return Result(
+    result = Result(
         draws=draws_out,
         point=point_out,
         integration_error=errors_out,
@@ -379,6 +395,9 @@ def estimate(
         diagnostics=diagnostics,
         meta=meta,
     )
+    for message in result.mixing_messages():
+        warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
+    return result
 
 
 def _make_rng(random_state):
@@ -395,7 +414,7 @@ def _standardised_inits(init, be, data, scale, shift):
     """``init`` as a list of S = 1 mixtures in standardised units (None without init)."""
     if init is None:
         return None
-    if "init" not in inspect.signature(be.fit).parameters:
+    if not be.supports_init:
         raise ValueError(
             f"The {be.name!r} backend does not accept init=; use backend='numba' or drop init."
         )
@@ -447,8 +466,24 @@ def _check_fittable(Xs, data, n_folds):
     check_not_degenerate(Xs, data.blocks, data.labels)
 
 
+def _check_fit_output(be, draws, diagnostics) -> None:
+    """TypeError/ValueError for a backend whose output breaks the contract."""
+    if not isinstance(draws, MixtureDraws) or not isinstance(diagnostics, FitDiagnostics):
+        raise TypeError(
+            f"The {be.name!r} backend's fit must return (MixtureDraws, "
+            f"gmmmi.diagnostics.FitDiagnostics); got ({type(draws).__name__}, "
+            f"{type(diagnostics).__name__})."
+        )
+    if draws.n_draws != diagnostics.n_draws:
+        raise ValueError(
+            f"The {be.name!r} backend returned {draws.n_draws} mixtures but its diagnostics' "
+            f"sample_shape {diagnostics.sample_shape} holds {diagnostics.n_draws}; "
+            "chains * draws must equal the number of mixtures."
+        )
+
+
 def _to_data_units(draws, diagnostics, scale, shift, column_names):
-    """The draws and the diagnostics' reference fit mapped to data units.
+    """The draws, and a copy of the diagnostics with the reference fits, in data units.
 
     Warns (`DataUnitsWarning`) when a variance over- or underflows float64
     in data units: the reported integrals, computed in standardised units,
@@ -456,10 +491,17 @@ def _to_data_units(draws, diagnostics, scale, shift, column_names):
     """
     mixture, bad = _affine_checked(draws, scale, shift)
     if diagnostics.reference_fit is not None:
-        diagnostics.reference_fit, bad_ref = _affine_checked(
-            diagnostics.reference_fit, scale, shift
-        )
+        reference, bad_ref = _affine_checked(diagnostics.reference_fit, scale, shift)
         bad |= bad_ref
+        diagnostics = replace(diagnostics, reference_fit=reference)
+    if diagnostics.per_category:
+        per_category = tuple(
+            g
+            if g.reference_fit is None
+            else replace(g, reference_fit=_affine_checked(g.reference_fit, scale, shift)[0])
+            for g in diagnostics.per_category
+        )
+        diagnostics = replace(diagnostics, per_category=per_category)
     if bad.any():
         names = ", ".join(repr(column_names[j]) for j in np.flatnonzero(bad))
         sds = ", ".join(f"{s:.3g}" for s in scale[bad])
@@ -553,70 +595,10 @@ def _integrate_all(mixture, diagnostics, blocks, kl_frame, integrate_kw):
     return values, point
 
 
-def _fit_categories(be, Xs, codes, n_components, rng, show, fit_options, inits=None):
-    """One backend fit per category; returns [(draws, diagnostics)] in code order."""
-    fits = []
-    for c in range(codes.max() + 1):
-        init_kw = {} if inits is None else {"init": inits[c]}
-        try:
-            fits.append(
-                be.fit(
-                    np.ascontiguousarray(Xs[codes == c]),
-                    n_components=n_components,
-                    rng=rng,
-                    progress=show,
-                    **init_kw,
-                    **fit_options,
-                )
-            )
-        except ValueError as err:
-            raise ValueError(f"Category {c} could not be fitted: {err}") from err
-    return fits
-
-
-def _categorical(fits, codes, rng, integrate_kw):
-    """MI between x and a category label from per-category mixtures.
-
-    The category frequencies are resampled with the draws: multinomially for
-    a bootstrap, from their Dirichlet posterior (flat prior) for posterior
-    draws, and kept fixed for a single fit.
-    """
-    counts = np.bincount(codes).astype(float)
-    n = counts.sum()
-    mixtures = [d for d, _ in fits]
-    S = mixtures[0].n_draws
-    method = fits[0][1].method
-    if method == "bootstrap":
-        pis = rng.multinomial(int(n), counts / n, size=S) / n
-    elif method == "single fit":
-        pis = np.tile(counts / n, (S, 1))
-    else:
-        pis = rng.dirichlet(counts + 1.0, size=S)
-    values = {"mi": _integrate.categorical_mi(mixtures, pis, **integrate_kw)}
-    references = [g.reference_fit for _, g in fits]
-    diagnostics = fits[0][1]
-    if all(r is not None for r in references):
-        ref = _integrate.categorical_mi(references, (counts / n)[None], **integrate_kw)
-        point = {"mi": ref.values[0]}
-        # the full-data p(x), components grouped by category as in the draws
-        diagnostics.reference_fit = MixtureDraws.pool(references, (counts / n)[None])
-    else:
-        point = {"mi": values["mi"].values.mean()}
-    diagnostics.extra["per_category"] = [
-        {"n_components": g.n_components, "n_samples": int(c)}
-        for (_, g), c in zip(fits, counts, strict=True)
-    ]
-    diagnostics.extra["class_weights"] = pis
-    diagnostics.extra["component_category"] = [
-        c for c, m in enumerate(mixtures) for _ in range(m.n_components)
-    ]
-    return values, point, diagnostics, MixtureDraws.pool(mixtures, pis)
-
-
-def _warn_backend(be, main_draws, diagnostics):
-    """Turn the backend's own checks of the draws into warnings."""
-    check = getattr(be, "check", None)
-    if check is None:
-        return
-    for message in check(main_draws, diagnostics):
-        warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
+def _warn_backend(be, diagnostics):
+    """Turn the backend's own checks of its fits (one per category) into warnings."""
+    fits = diagnostics.per_category or (diagnostics,)
+    for c, diag in enumerate(fits):
+        prefix = f"Category {c}: " if diagnostics.per_category else ""
+        for message in be.check(diag):
+            warnings.warn(prefix + message, ConvergenceWarning, stacklevel=user_stacklevel())

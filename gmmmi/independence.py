@@ -319,10 +319,8 @@ def _components(xs, ys, zs, options, seed) -> int:
     chosen = estimate(
         xs, ys, z=zs, random_state=seed, progress=False, **{**options, "n_bootstrap": 0}
     )
-    per_category = chosen.diagnostics.extra.get("per_category")
-    if per_category:  # discrete_y: the largest K any category needed
-        return max(int(c["n_components"]) for c in per_category)
-    return int(chosen.diagnostics.n_components)
+    # with discrete_y, the largest K any category needed
+    return chosen.diagnostics.n_components
 
 
 def _strata(zs: np.ndarray, size: int) -> np.ndarray:

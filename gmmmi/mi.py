@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from numpy.typing import ArrayLike
 
+
 #: name of the netCDF group holding the estimator's data and settings
 _GROUP = "estimate_mi"
 _FORMAT_VERSION = 1
@@ -331,21 +332,10 @@ class EstimateMI:
         MixtureDraws, or a list of one MixtureDraws per category (categorical fits)
         """
         self._check_fitted()
-        reference = self.fit_result.diagnostics.reference_fit
+        diagnostics = self.fit_result.diagnostics
         if not self._categorical:
-            return reference
-        owner = np.asarray(self.fit_result.diagnostics.extra["component_category"])
-        parts = []
-        for c in range(owner.max() + 1):
-            w = reference.weights[:, owner == c]
-            parts.append(
-                MixtureDraws(
-                    w / w.sum(axis=1, keepdims=True),
-                    reference.means[:, owner == c],
-                    reference.covariances[:, owner == c],
-                )
-            )
-        return parts
+            return diagnostics.reference_fit
+        return [g.reference_fit for g in diagnostics.per_category]
 
     @property
     def fit_done(self) -> bool:
@@ -356,10 +346,10 @@ class EstimateMI:
     def best_components(self) -> int | list[int]:
         """K of the fit; a list with one K per category for categorical fits."""
         self._check_fitted()
-        extra = self.fit_result.diagnostics.extra
+        diagnostics = self.fit_result.diagnostics
         if self._categorical:
-            return [int(c["n_components"]) for c in extra["per_category"]]
-        return int(self.fit_result.diagnostics.n_components)
+            return [g.n_components for g in diagnostics.per_category]
+        return diagnostics.n_components
 
     @property
     def reached_max_components(self) -> bool:
@@ -381,7 +371,7 @@ class EstimateMI:
         Empty when K was fixed. For a categorical fit, the first category's.
         """
         self._check_fitted()
-        table = self.fit_result.diagnostics.metric_per_k
+        table = self._first_fit_diagnostics().metric_per_k
         rows = zip(
             table.get("n_components", []),
             table.get("valid", []),
@@ -540,7 +530,12 @@ class EstimateMI:
         from .plot import plot_loss_curves
 
         self._check_fitted(action="plot_loss_curves")
-        return plot_loss_curves(self.fit_result.diagnostics.loss_curves, ax=ax)
+        return plot_loss_curves(self._first_fit_diagnostics().loss_curves, ax=ax)
+
+    def _first_fit_diagnostics(self):
+        """The fit's diagnostics; the first category's for a categorical fit."""
+        diagnostics = self.fit_result.diagnostics
+        return diagnostics.per_category[0] if self._categorical else diagnostics
 
     # ------------------------------------------------------------ persistence
     def save(self, path: str | PathLike) -> None:

@@ -38,14 +38,21 @@ import math
 import sys
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from . import _arviz
-from .backends.base import FitDiagnostics
+from .diagnostics import DrawKind, EMSelection, FitDiagnostics, mixing_messages
 from .exceptions import ResultFileError
 from .mixture import MixtureDraws
+
+if TYPE_CHECKING:
+    import arviz
+    import pandas as pd
+
+    from .fit_check import FitCheck
 
 #: how each quantity is named in text and plots
 QUANTITY_LABELS = {
@@ -116,6 +123,11 @@ class Result:
                 f"mixture must hold chain * draw = {shape[0] * shape[1]} mixtures, one per "
                 f"draw; got {mixture.n_draws}."
             )
+        if tuple(diagnostics.sample_shape) != shape:
+            raise ValueError(
+                f"diagnostics.sample_shape {tuple(diagnostics.sample_shape)} must be the draws' "
+                f"(chain, draw) shape {shape}."
+            )
         self.mixture = mixture
         self.diagnostics = diagnostics
 
@@ -132,6 +144,7 @@ class Result:
 
     @property
     def n_chains(self) -> int:
+        """Chains of draws (1 for a bootstrap or a single fit)."""
         return self.draws[self.quantity].shape[0]
 
     @property
@@ -185,25 +198,36 @@ class Result:
         """K, the number of components of every fitted mixture."""
         return int(self.diagnostics.n_components)
 
-    def __iter__(self):
+    def __iter__(self) -> Any:
         """Yield (value, sd), so ``mi, sd = result`` works."""
         return iter((self.value, self.sd))
 
     def __float__(self) -> float:
+        """The estimate, `value`."""
         return float(self.value)
 
     # ---------------------------------------------------------------- text
     def _method_text(self) -> str:
-        method = self.meta.get("method", self.diagnostics.method)
-        c, d = self.n_chains, self.n_draws
-        if method == "bootstrap":
+        kind, c, d = self.diagnostics.kind, self.n_chains, self.n_draws
+        if kind is DrawKind.BOOTSTRAP:
             return f"{c * d} bootstrap"
-        if method == "single fit":
+        if kind is DrawKind.SINGLE_FIT:
             return "single fit"
-        if method == "advi":
-            return f"ADVI {c * d} draws"
-        name = "NUTS" if method == "nuts" else method
-        return f"{name} {c}×{d} draws"
+        return f"{self.diagnostics.method} {c}×{d} draws"
+
+    def mixing_messages(self) -> list[str]:
+        """Warnings about the R-hat and ESS of the main quantity's draws of a posterior.
+
+        Returns
+        -------
+        list of str
+            `gmmmi.diagnostics.mixing_messages` of the draws for a posterior
+            (``DrawKind.POSTERIOR``); empty for a bootstrap or
+            a single fit, whose draws are not a Markov chain.
+        """
+        if self.diagnostics.kind is not DrawKind.POSTERIOR:
+            return []
+        return mixing_messages(self.draws[self.quantity])
 
     def _line(self, name: str) -> str:
         label = QUANTITY_LABELS.get(name, name)
@@ -248,7 +272,7 @@ class Result:
             coords=_chain_draw_coords(self.draws[self.quantity].shape),
         )
 
-    def summary(self, prob: float = 0.95, method: str = "normal"):
+    def summary(self, prob: float = 0.95, method: str = "normal") -> pd.DataFrame:
         """ArviZ summary of every quantity, with the reported estimate and interval first.
 
         Parameters
@@ -344,7 +368,7 @@ class Result:
         return self.draws[quantity]
 
     # --------------------------------------------------------------- ArviZ
-    def to_arviz(self):
+    def to_arviz(self) -> arviz.InferenceData:
         """Everything in this result as an `arviz.InferenceData`.
 
         Returns
@@ -387,7 +411,7 @@ class Result:
         return _arviz.inference_data(groups, attrs=attrs)
 
     @classmethod
-    def from_arviz(cls, idata) -> Result:
+    def from_arviz(cls, idata: arviz.InferenceData) -> Result:
         """Rebuild a result from the `arviz.InferenceData` made by `to_arviz`."""
         return cls._from_groups(*_arviz.groups_of(idata))
 
@@ -614,7 +638,15 @@ class Result:
 
         return plot_loss_curves(self.diagnostics.loss_curves, ax=ax)
 
-    def check_fit(self, x, y=None, *, z=None, alpha=0.01, bins=None):
+    def check_fit(
+        self,
+        x: Any,
+        y: Any = None,
+        *,
+        z: Any = None,
+        alpha: float = 0.01,
+        bins: int | None = None,
+    ) -> FitCheck:
         """Goodness of fit of the fitted mixture: probability integral transforms.
 
         See ``gmmmi.fit_check``: the data pushed through the fitted marginal
@@ -927,7 +959,31 @@ def _storable_array(value) -> bool:
 
 
 def _diagnostics_dataset(diag: FitDiagnostics) -> xr.Dataset:
-    """FitDiagnostics as arrays plus one JSON attribute (reference_fit and sample_stats aside)."""
+    """FitDiagnostics as arrays plus one JSON attribute (reference_fit and sample_stats aside).
+
+    Each category's diagnostics (``per_category``) are stored in the same
+    dataset under the prefix ``category<i>_``, with their reference fit as
+    ``category<i>_ref_weights``, ...; their scalars in the JSON's
+    ``per_category`` list.
+    """
+    variables, scalars = _diagnostics_parts(diag)
+    per_category = []
+    for i, sub in enumerate(diag.per_category):
+        sub_vars, sub_scalars = _diagnostics_parts(sub)
+        sub_scalars["has_reference"] = sub.reference_fit is not None
+        if sub.reference_fit is not None:
+            ref = _mixture_dataset(sub.reference_fit, ("fit",), (sub.reference_fit.n_draws,))
+            sub_vars.update({f"ref_{k}": v for k, v in ref.data_vars.items()})
+        ds = xr.Dataset(sub_vars)
+        names = {name: f"category{i}_{name}" for name in [*ds.variables, *ds.dims]}
+        variables.update(ds.rename(names).data_vars)
+        per_category.append(sub_scalars)
+    scalars["per_category"] = per_category
+    return xr.Dataset(variables, attrs={"gmmmi_diagnostics": _dumps(scalars)})
+
+
+def _diagnostics_parts(diag: FitDiagnostics) -> tuple[dict, dict]:
+    """The arrays (name -> (dims, values)) and the JSON scalars of one FitDiagnostics."""
     variables = {
         "n_iter": (("fit_draw",), np.asarray(diag.n_iter)),
         "converged": (("fit_draw",), np.asarray(diag.converged, dtype=bool)),
@@ -946,8 +1002,11 @@ def _diagnostics_dataset(diag: FitDiagnostics) -> xr.Dataset:
         variables[f"extra_{i}"] = (dims, value)
     extra = {k: v for k, v in diag.extra.items() if k not in arrays and _json_safe(v)}
     scalars = {
+        "kind": diag.kind.value,
         "method": diag.method,
+        "sample_shape": list(diag.sample_shape),
         "n_components": int(diag.n_components),
+        "has_selection": diag.selection is not None,
         "metric_method": diag.metric_method,
         "reached_max_components": bool(diag.reached_max_components),
         "metric_keys": list(diag.metric_per_k),
@@ -957,30 +1016,86 @@ def _diagnostics_dataset(diag: FitDiagnostics) -> xr.Dataset:
         "extra_order": [k for k in diag.extra if k in arrays or k in extra],
         "extra_dropped": sorted(set(diag.extra) - set(extra) - set(arrays)),
     }
-    return xr.Dataset(variables, attrs={"gmmmi_diagnostics": _dumps(scalars)})
+    return variables, scalars
+
+
+#: kind and display name of the ``method`` of files written before ``kind`` was stored
+_LEGACY_METHODS = {
+    "bootstrap": (DrawKind.BOOTSTRAP, "bootstrap"),
+    "single fit": (DrawKind.SINGLE_FIT, "single fit"),
+    "nuts": (DrawKind.POSTERIOR, "NUTS"),
+    "advi": (DrawKind.POSTERIOR, "ADVI"),
+}
 
 
 def _diagnostics_from_groups(groups: dict) -> FitDiagnostics:
     ds = groups["fit_diagnostics"]
     scalars = json.loads(ds.attrs["gmmmi_diagnostics"])
+    ref = groups.get("reference_fit")
+    shape = groups["posterior"]["weights"].shape[:2]
+    return _diagnostics_from(
+        ds,
+        scalars,
+        reference_fit=None if ref is None else _mixture_from_dataset(ref),
+        sample_stats=groups.get("sample_stats"),
+        shape=shape,
+    )
+
+
+def _diagnostics_from(ds, scalars, *, reference_fit, sample_stats, shape) -> FitDiagnostics:
+    """Inverse of `_diagnostics_parts` (and of the ``per_category`` part of the dataset)."""
     loss_curves = {}
     for name in scalars["loss_curve_names"]:
         values = ds[f"loss_{name}_values"].values
         lengths = ds[f"loss_{name}_lengths"].values
         loss_curves[name] = list(np.split(values, np.cumsum(lengths)[:-1])) if lengths.size else []
-    ref = groups.get("reference_fit")
+    if "kind" in scalars:
+        kind, method = DrawKind(scalars["kind"]), scalars["method"]
+    else:
+        legacy = scalars["method"]
+        kind, method = _LEGACY_METHODS.get(legacy, (DrawKind.POSTERIOR, legacy))
+    metric_per_k = {k: ds[f"metric_{k}"].values.tolist() for k in scalars["metric_keys"]}
+    selection = None
+    if scalars.get("has_selection", True):
+        selection = EMSelection(
+            metric_per_k=metric_per_k,
+            metric_method=scalars["metric_method"],
+            loss_curves=loss_curves,
+            reached_max_components=scalars["reached_max_components"],
+        )
+    per_category = []
+    for i, sub_scalars in enumerate(scalars.get("per_category", [])):
+        prefix = f"category{i}_"
+        names = [v for v in ds.data_vars if v.startswith(prefix)]
+        sub = ds[names]
+        sub = sub.rename({n: n[len(prefix) :] for n in [*sub.variables, *sub.dims]})
+        sub_ref = None
+        if sub_scalars["has_reference"]:
+            parts = ("weights", "means", "covariances")
+            sub_ref = _mixture_from_dataset(
+                sub[[f"ref_{k}" for k in parts]].rename({f"ref_{k}": k for k in parts})
+            )
+        per_category.append(
+            _diagnostics_from(
+                sub,
+                sub_scalars,
+                reference_fit=sub_ref,
+                sample_stats=None,
+                shape=tuple(sub_scalars["sample_shape"]),
+            )
+        )
     return FitDiagnostics(
-        method=scalars["method"],
+        kind=kind,
         n_components=scalars["n_components"],
-        reference_fit=None if ref is None else _mixture_from_dataset(ref),
-        metric_per_k={k: ds[f"metric_{k}"].values.tolist() for k in scalars["metric_keys"]},
-        metric_method=scalars["metric_method"],
+        sample_shape=tuple(scalars.get("sample_shape", shape)),
+        method=method,
+        reference_fit=reference_fit,
         n_iter=ds["n_iter"].values,
         converged=ds["converged"].values.astype(bool),
-        loss_curves=loss_curves,
-        reached_max_components=scalars["reached_max_components"],
-        sample_stats=groups.get("sample_stats"),
+        sample_stats=sample_stats,
         extra=_extra_from(ds, scalars),
+        selection=selection,
+        per_category=per_category,
     )
 
 

@@ -16,7 +16,6 @@ import xarray as xr
 
 import gmmmi
 from gmmmi.backends import get_backend
-from gmmmi.backends.base import FitDiagnostics
 from gmmmi.backends.pymc import (
     PyMCBackend,
     _build_model,
@@ -26,6 +25,7 @@ from gmmmi.backends.pymc import (
     sampler_warnings,
 )
 from gmmmi.datasets import paper_mixture
+from gmmmi.diagnostics import DrawKind, FitDiagnostics, mixing_messages
 from gmmmi.integrate import conditional_mi, mutual_information
 from gmmmi.mixture import MixtureDraws
 
@@ -148,13 +148,20 @@ def _diag(diverging=None, treedepth=None):
         stats["diverging"] = (("chain", "draw"), diverging)
     if treedepth is not None:
         stats["reached_max_treedepth"] = (("chain", "draw"), treedepth)
-    return FitDiagnostics(method="nuts", n_components=1, sample_stats=xr.Dataset(stats))
+    return FitDiagnostics(
+        kind=DrawKind.POSTERIOR,
+        n_components=1,
+        sample_shape=(2, 500),
+        method="NUTS",
+        sample_stats=xr.Dataset(stats),
+    )
 
 
 def test_sampler_warnings_silent_for_good_draws(rng):
     mi = 0.2 + 0.01 * rng.standard_normal((2, 500))
     no = np.zeros((2, 500), dtype=bool)
-    assert sampler_warnings(mi, _diag(no, no)) == []
+    assert sampler_warnings(_diag(no, no)) == []
+    assert mixing_messages(mi) == []
 
 
 def test_sampler_warnings_name_remedies(rng):
@@ -162,19 +169,20 @@ def test_sampler_warnings_name_remedies(rng):
     mi[1] += 0.05  # chains in different modes
     div = np.zeros((2, 500), dtype=bool)
     div[0, :3] = True
-    messages = sampler_warnings(mi, _diag(div, div))
-    assert len(messages) == 4
+    messages = sampler_warnings(_diag(div, div))
+    assert len(messages) == 2
     assert "3 of 1000 posterior draws followed a divergent transition" in messages[0]
     assert "target_accept" in messages[0] and "tune" in messages[0]
     assert "maximum tree depth" in messages[1]
-    assert "R-hat of MI" in messages[2] and "n_components" in messages[2]
-    assert "effective sample size of MI" in messages[3]
+    messages = mixing_messages(mi)
+    assert len(messages) == 2
+    assert "R-hat of MI" in messages[0] and "n_components" in messages[0]
+    assert "effective sample size of MI" in messages[1]
 
 
 def test_sampler_warnings_flag_few_effective_draws(rng):
     walk = np.cumsum(rng.standard_normal((2, 400)), axis=1) * 1e-3 + 0.2  # a random walk
-    messages = sampler_warnings(walk, _diag())
-    assert any("effective sample size of MI" in m for m in messages)
+    assert any("effective sample size of MI" in m for m in mixing_messages(walk))
 
 
 # ----------------------------------------------------------- sampling (slow)
@@ -198,7 +206,8 @@ def test_readme_example_posterior_of_mi(readme_results):
     res, boot, caught = readme_results
     mi = res.draws["mi"]
     assert mi.shape == (2, 1000)
-    assert res.meta["method"] == "nuts" and res.meta["backend"] == "pymc"
+    assert res.meta["method"] == "NUTS" and res.meta["backend"] == "pymc"
+    assert res.diagnostics.kind is DrawKind.POSTERIOR and res.diagnostics.sample_shape == (2, 1000)
     assert res.diagnostics.extra["sampler"] in SAMPLERS
     assert abs(mi.mean() - README_TRUTH) < 2 * mi.std()
     rhat, ess = _rhat(mi)

@@ -252,6 +252,29 @@ def test_estimate_rejects_an_unknown_option(gaussian):
         gmmmi.estimate(gaussian, n_fold=3, random_state=0)
 
 
+def test_every_path_refuses_an_unknown_option_in_one_format():
+    """estimate, estimate_many and both backends' check_options give the same message."""
+    from gmmmi.backends.numba import NumbaBackend
+
+    valid = ", ".join(sorted(NumbaBackend.options))
+    expected = (
+        r"^Unknown option 'n_bootstrapp' \(did you mean 'n_bootstrap'\?\); "
+        rf"valid options are {valid}\.$"
+    )
+    with pytest.raises(TypeError, match=expected):
+        NumbaBackend().check_options({"n_bootstrapp": 3})
+    with pytest.raises(TypeError, match=expected):
+        NumbaBackend().fit(np.zeros((10, 2)), rng=np.random.default_rng(0), n_bootstrapp=3)
+    with pytest.raises(
+        TypeError, match=r"^Unknown option 'drawz' \(did you mean 'draws'\?\); valid"
+    ):
+        gmmmi.get_backend("pymc").check_options({"drawz": 3})
+    with pytest.raises(TypeError, match=r"^Unknown option 'n_bootstrapp' \(did you mean "):
+        gmmmi.estimate(np.zeros((10, 2)), n_bootstrapp=3)
+    with pytest.raises(TypeError, match=r"^Unknown option 'n_bootstrapp' \(did you mean "):
+        gmmmi.estimate_many([np.zeros((10, 2))], n_bootstrapp=3)
+
+
 @pytest.mark.parametrize(
     ("option", "valid"),
     [

@@ -218,7 +218,8 @@ def test_categorical_unbalanced_classes(rng):
     assert abs(mean - equal_weights) > 10 * sd
     # estimate_categorical reuses the per-category fits
     again = est.estimate_categorical(MIDistParamHolder(n_bootstrap=0))
-    assert again[1] is None and est.result.diagnostics.extra["warm_start"]
+    assert again[1] is None
+    assert all(g.extra["warm_start"] for g in est.result.diagnostics.per_category)
 
 
 def test_categorical_balanced_classes(rng):

@@ -4,6 +4,7 @@ Results are built by hand from known draws and synthetic diagnostics, so
 every expected value is known exactly.
 """
 
+import dataclasses
 import math
 import pickle
 
@@ -13,7 +14,7 @@ import pytest
 import xarray as xr
 
 import gmmmi
-from gmmmi.backends.base import FitDiagnostics
+from gmmmi.diagnostics import DrawKind, EMSelection, FitDiagnostics
 from gmmmi.exceptions import ResultFileError
 from gmmmi.mixture import MixtureDraws
 from gmmmi.result import Result, load
@@ -65,16 +66,19 @@ def make_bootstrap_result(rng, *, B=50, K=2, kl=True):
         point.update(kl_xy=0.52, kl_yx=0.43)
     curves = [rng.normal(size=n).cumsum() for n in (7, 3, 12, 5)]
     diagnostics = FitDiagnostics(
-        method="bootstrap",
+        kind=DrawKind.BOOTSTRAP,
         n_components=K,
+        sample_shape=(1, B),
         reference_fit=make_mixture(rng, 1, K, 2),
-        metric_per_k={"n_components": [1, 2, 3], "valid": [-2.9, -2.7, -2.71]},
-        metric_method="valid",
         n_iter=rng.integers(5, 200, size=B),
         converged=rng.random(B) < 0.9,
-        loss_curves={"train": curves[:2], "valid": curves[2:]},
-        reached_max_components=False,
         extra={"init": "random_sklearn", "seconds": 1.25, "not_json": object()},
+        selection=EMSelection(
+            metric_per_k={"n_components": [1, 2, 3], "valid": [-2.9, -2.7, -2.71]},
+            metric_method="valid",
+            loss_curves={"train": curves[:2], "valid": curves[2:]},
+            reached_max_components=False,
+        ),
     )
     return Result(
         draws=draws,
@@ -100,16 +104,18 @@ def make_posterior_result(rng, *, chains=2, draws=200, K=3):
         attrs={"sampling_time": 12.5},
     )
     diagnostics = FitDiagnostics(
-        method="nuts",
+        kind=DrawKind.POSTERIOR,
         n_components=K,
+        sample_shape=(chains, draws),
+        method="NUTS",
         n_iter=np.full(S, 1000),
         converged=np.ones(S, dtype=bool),
         sample_stats=stats,
-        extra={"chains": chains},
+        extra={"tune": 1000},
     )
     meta = make_meta(
         backend="pymc",
-        method="nuts",
+        method="NUTS",
         quantity="cmi",
         labels={"x": ["a"], "y": ["b"], "z": ["c"]},
         blocks={"x": [0], "y": [1], "z": [2]},
@@ -126,7 +132,7 @@ def make_posterior_result(rng, *, chains=2, draws=200, K=3):
 
 
 def make_single_fit_result(rng):
-    diagnostics = FitDiagnostics(method="single fit", n_components=1)
+    diagnostics = FitDiagnostics(kind=DrawKind.SINGLE_FIT, n_components=1, sample_shape=(1, 1))
     return Result(
         draws={"mi": np.array([[0.213456]])},
         point={"mi": 0.213456},
@@ -448,6 +454,23 @@ def test_constructor_rejects_inconsistent_inputs(rng):
         Result(**{**parts, "point": {}})
     with pytest.raises(ValueError, match="50 mixtures"):
         Result(**{**parts, "mixture": good.mixture.select(slice(0, 10))})
+    wrong = dataclasses.replace(good.diagnostics, sample_shape=(2, 25))
+    with pytest.raises(
+        ValueError,
+        match=r"^diagnostics\.sample_shape \(2, 25\) must be the draws' \(chain, draw\) shape "
+        r"\(1, 50\)\.$",
+    ):
+        Result(**{**parts, "diagnostics": wrong})
+
+
+def test_mixing_messages_check_posteriors_only(rng):
+    """R-hat and ESS of the main quantity belong to the Result, whatever the backend."""
+    posterior = make_posterior_result(rng)
+    assert posterior.mixing_messages() == []
+    posterior.draws["cmi"][1] += 0.2  # the two chains disagree
+    messages = posterior.mixing_messages()
+    assert messages[0].startswith("R-hat of MI across chains is ")
+    assert make_bootstrap_result(rng).mixing_messages() == []
 
 
 def test_round_trip_without_integration_errors(rng, tmp_path):
@@ -518,10 +541,14 @@ def test_real_results_round_trip_every_attribute(real_results, name, tmp_path, m
     assert_same(res, back)
     extra = back.diagnostics.extra
     assert "extra_dropped" not in extra
-    for key in ("cv_scores", "fold_assignment", "cv_n_iter"):
-        assert isinstance(extra[key], np.ndarray), key
     if name == "discrete_y":
         assert extra["class_weights"].shape == (6, 2)
+        # each category's own diagnostics come back, with their reference fits
+        assert len(back.diagnostics.per_category) == 2
+        extra = back.diagnostics.per_category[1].extra
+        assert back.diagnostics.per_category[1].reference_fit.n_draws == 1
+    for key in ("cv_scores", "fold_assignment", "cv_n_iter"):
+        assert isinstance(extra[key], np.ndarray), key
     if name == "reselected":
         assert extra["replica_n_components"].dtype == np.int64
 

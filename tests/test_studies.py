@@ -11,7 +11,7 @@ from scipy import stats
 
 import gmmmi
 from gmmmi import datasets
-from gmmmi.backends.base import FitDiagnostics
+from gmmmi.diagnostics import DrawKind, FitDiagnostics
 from gmmmi.mixture import MixtureDraws
 from gmmmi.result import Result
 from gmmmi.studies import INTERVALS, METHODS, Method, _split_options, calibration, compare
@@ -32,7 +32,7 @@ def fake_result(value, draws):
         point={"mi": value},
         integration_error={},
         mixture=mixture,
-        diagnostics=FitDiagnostics(method="bootstrap", n_components=1),
+        diagnostics=FitDiagnostics(kind=DrawKind.BOOTSTRAP, n_components=1, sample_shape=(1, S)),
         meta={"quantity": "mi", "unit": "nat", "backend": "fake"},
     )
 

@@ -93,13 +93,13 @@ def test_integral_error_above_tolerance(monkeypatch):
 class _CheckedBackend(NumbaBackend):
     """The numba backend with a sampler-style check, the path the PyMC backend's warnings take."""
 
-    def check(self, mi_draws, diagnostics):
-        return ["R-hat of the MI draws is 1.2 (above 1.01): the chains disagree."]
+    def check(self, diagnostics):
+        return ["3 of 50 draws followed a divergent transition."]
 
 
 def test_backend_check(xy):
     record = caught(lambda: gmmmi.estimate(*xy, backend=_CheckedBackend(), random_state=0, **QUICK))
-    assert_at_user_line(record, ConvergenceWarning, "R-hat of the MI draws is 1.2")
+    assert_at_user_line(record, ConvergenceWarning, "3 of 50 draws followed a divergent")
 
 
 def test_task_warnings_and_failures_of_estimate_many_and_mi_matrix(xy):

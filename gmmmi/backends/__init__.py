@@ -11,9 +11,11 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from .base import Backend, FitDiagnostics
+# DrawKind, EMSelection and FitDiagnostics are re-exported here for backend authors and
+# documented in gmmmi.diagnostics
+from .base import Backend, BaseBackend, DrawKind, EMSelection, FitDiagnostics  # noqa: F401
 
-__all__ = ["Backend", "FitDiagnostics", "get_backend", "available_backends"]
+__all__ = ["Backend", "BaseBackend", "get_backend", "available_backends"]
 
 _BUILTIN = {
     "numba": ("gmmmi.backends.numba", "NumbaBackend"),
@@ -37,7 +39,8 @@ def get_backend(backend: str | Backend) -> Backend:
     ----------
     backend : str or Backend
         A registered name (``"numba"``, ``"pymc"``, or a plugin's) or an
-        object with ``name``, ``options`` and ``fit``.
+        object with the members of `gmmmi.backends.Backend` (e.g. a
+        `gmmmi.backends.BaseBackend` subclass).
 
     Returns
     -------
@@ -52,8 +55,9 @@ def get_backend(backend: str | Backend) -> Backend:
         if isinstance(backend, Backend):
             return backend
         raise TypeError(
-            "backend must be a name or an object with `name`, `options` and `fit`; "
-            f"got {type(backend).__name__}."
+            "backend must be a name or an object with `name`, `options`, `supports_init`, "
+            "`fit`, `check` and `check_options` (subclass gmmmi.backends.BaseBackend for the "
+            f"defaults of the last three); got {type(backend).__name__}."
         )
     if backend in _BUILTIN:
         module, cls = _BUILTIN[backend]

@@ -21,12 +21,12 @@ from .._em.fit import BatchFit
 from .._em.options import ESTIMATE_DEFAULTS, check_options
 from .._em.procedure import NOT_CONVERGED, EMOutcome, fit_procedure
 from .._em.select import Selection
-from .._validation import check_int
+from .._validation import check_int, validate_options
 from ..mixture import MixtureDraws
-from .base import FitDiagnostics
+from .base import BaseBackend, DrawKind, EMSelection, FitDiagnostics
 
 
-class NumbaBackend:
+class NumbaBackend(BaseBackend):
     """EM + cross-validated number of components + bootstrap, compiled with Numba.
 
     Options (``fit(**options)``; names and defaults as in GMM-MI):
@@ -72,6 +72,7 @@ class NumbaBackend:
     name: str = "numba"
     #: the defaults of `gmmmi.estimate` (``gmmmi._em.options.ESTIMATE_DEFAULTS``)
     options: dict = ESTIMATE_DEFAULTS
+    supports_init = True
 
     @staticmethod
     def check_options(options: dict, n_dim: int = 1) -> dict:
@@ -162,22 +163,25 @@ def _diagnostics(outcome: EMOutcome, reference: MixtureDraws, opts: dict) -> Fit
     sel = outcome.selection
     cv_fits = sel.cv.fits if sel.cv is not None else None
     return FitDiagnostics(
-        method="bootstrap" if outcome.bootstrapped else "single fit",
+        kind=DrawKind.BOOTSTRAP if outcome.bootstrapped else DrawKind.SINGLE_FIT,
         n_components=sel.n_components,
+        sample_shape=(1, outcome.draws.weights.shape[0]),
         reference_fit=reference,
-        metric_per_k=sel.metric_per_k,
-        metric_method=opts["metric_method"] if sel.metric_per_k else None,
         n_iter=outcome.draws.n_iter.copy(),
         converged=(outcome.draws.status & NOT_CONVERGED) == 0,
-        loss_curves={
-            "train": cv_fits.curves_train if cv_fits else [],
-            "valid": cv_fits.curves_valid if cv_fits else [],
-        },
-        reached_max_components=sel.reached_max_components,
         extra={
             **_extra(sel, outcome.status, opts),
             "replica_n_components": outcome.replica_n_components,
         },
+        selection=EMSelection(
+            metric_per_k=sel.metric_per_k,
+            metric_method=opts["metric_method"] if sel.metric_per_k else None,
+            loss_curves={
+                "train": cv_fits.curves_train if cv_fits else [],
+                "valid": cv_fits.curves_valid if cv_fits else [],
+            },
+            reached_max_components=sel.reached_max_components,
+        ),
     )
 
 
@@ -187,13 +191,7 @@ def _as_draws(fit: BatchFit) -> MixtureDraws:
 
 def _check_options(options: dict) -> dict:
     """Fill defaults and validate every option; unknown names raise TypeError."""
-    unknown = sorted(set(options) - set(NumbaBackend.options))
-    if unknown:
-        raise TypeError(
-            f"Unknown option(s) {', '.join(map(repr, unknown))} for the numba backend; "
-            f"valid options are {', '.join(NumbaBackend.options)}."
-        )
-    opts = {**NumbaBackend.options, **options}
+    opts = validate_options(options, NumbaBackend.options)
     opts.update(check_options(opts))
     return opts
 

@@ -27,16 +27,15 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
 from .._em.options import ESTIMATE_DEFAULTS
 from .._em.options import check_options as check_em_options
 from .._em.procedure import fit_procedure
-from .._validation import check_choice, check_float, check_int
+from .._validation import check_choice, check_float, check_int, validate_options
 from ..mixture import MixtureDraws
-from .base import FitDiagnostics
+from .base import BaseBackend, DrawKind, EMSelection, FitDiagnostics
 
 _INSTALL_HINT = (
     'The "pymc" backend needs PyMC; install it from a clone of gmmmi with: pip install ".[pymc]"'
@@ -90,7 +89,7 @@ def _import_pymc():
     return pymc
 
 
-class PyMCBackend:
+class PyMCBackend(BaseBackend):
     """Bayesian Gaussian mixture sampled with NUTS (PyMC); S = chains * draws draws.
 
     The options below are keyword arguments of `fit` and of `gmmmi.estimate`
@@ -148,9 +147,9 @@ class PyMCBackend:
 
     name: str = "pymc"
     options: dict = dict(_OPTIONS)
+    supports_init = True
 
-    @staticmethod
-    def check_options(options: dict) -> dict:
+    def check_options(self, options: dict) -> dict:
         """Every option with its default filled in; raises for a bad one (no sampling)."""
         return _check_options(options)
 
@@ -187,9 +186,10 @@ class PyMCBackend:
         draws : MixtureDraws
             S = chains * draws mixtures in standardised units, chain-major.
         diagnostics : FitDiagnostics
-            ``method="nuts"``, ``sample_stats`` (xarray Dataset with ``chain``
+            ``kind=DrawKind.POSTERIOR``, ``method="NUTS"``,
+            ``sample_shape=(chains, draws)``, ``sample_stats`` (xarray Dataset with ``chain``
             and ``draw`` dims, including ``diverging``), and a JSON-safe
-            ``extra`` with ``chains``, ``draws``, ``tune``, ``target_accept``,
+            ``extra`` with ``draws``, ``tune``, ``target_accept``,
             ``divergences``, ``seed`` (given to the sampler), ``sampler``, ``cores``,
             ``compile_mode``, ``k_source`` (where K came from), ``priors``
             and ``timings`` (seconds: ``sample``, the wall time of compiling
@@ -217,18 +217,16 @@ class PyMCBackend:
         draws = _posterior_draws(idata.posterior)
         divergences = int(idata.sample_stats["diverging"].sum())
         diag = FitDiagnostics(
-            method="nuts",
+            kind=DrawKind.POSTERIOR,
             n_components=K,
+            sample_shape=(opts["chains"], opts["draws"]),
+            method="NUTS",
             reference_fit=None,
-            metric_per_k=em_diag.metric_per_k if em_diag is not None else {},
-            metric_method=em_diag.metric_method if em_diag is not None else None,
             n_iter=np.full(draws.n_draws, opts["tune"] + opts["draws"]),
             converged=np.ones(draws.n_draws, dtype=bool),
-            loss_curves=em_diag.loss_curves if em_diag is not None else {},
-            reached_max_components=bool(em_diag.reached_max_components) if em_diag else False,
             sample_stats=idata.sample_stats,
+            selection=em_diag,
             extra={
-                "chains": opts["chains"],
                 "draws": opts["draws"],
                 "tune": opts["tune"],
                 "target_accept": opts["target_accept"],
@@ -244,27 +242,19 @@ class PyMCBackend:
         )
         return draws, diag
 
-    def check(self, mi_draws: np.ndarray, diagnostics: FitDiagnostics) -> list[str]:
+    def check(self, diagnostics: FitDiagnostics) -> list[str]:
         """Warnings about the sampler for `gmmmi.estimate`; see `sampler_warnings`."""
-        return sampler_warnings(mi_draws, diagnostics)
+        return sampler_warnings(diagnostics)
 
 
-#: R-hat above this on the MI draws means the chains disagree
-RHAT_MAX = 1.01
-#: bulk ESS per chain below this is too few draws to trust the sd
-ESS_PER_CHAIN_MIN = 100
+def sampler_warnings(diagnostics: FitDiagnostics) -> list[str]:
+    """Messages about divergences and tree depth of the sampler, naming remedies.
 
-
-def sampler_warnings(mi_draws: np.ndarray, diagnostics: FitDiagnostics) -> list[str]:
-    """Messages about divergences, R-hat and ESS of the MI draws, naming remedies.
-
-    MI is invariant to relabelling the components, so R-hat and ESS are
-    computed on the MI draws, not on the (label-switching) mixture parameters.
+    The R-hat and ESS of the MI draws are checked by `gmmmi.estimate` for
+    every posterior (`gmmmi.diagnostics.mixing_messages`).
 
     Parameters
     ----------
-    mi_draws : ndarray, shape (chain, draw)
-        The main quantity (MI or CMI) per posterior draw.
     diagnostics : FitDiagnostics
         The PyMC backend's diagnostics (``sample_stats`` with ``diverging``
         and ``reached_max_treedepth``).
@@ -274,12 +264,9 @@ def sampler_warnings(mi_draws: np.ndarray, diagnostics: FitDiagnostics) -> list[
     list of str
         Empty when the sampler showed no problem.
     """
-    from .. import _arviz
-
-    mi_draws = np.asarray(mi_draws, dtype=np.float64)
     messages = []
     stats = diagnostics.sample_stats
-    n_total = mi_draws.size
+    n_total = diagnostics.n_draws
     if stats is not None and "diverging" in stats:
         n_div = int(np.asarray(stats["diverging"]).sum())
         if n_div:
@@ -295,42 +282,12 @@ def sampler_warnings(mi_draws: np.ndarray, diagnostics: FitDiagnostics) -> list[
                 f"{n_depth} of {n_total} NUTS steps hit the maximum tree depth: sampling is "
                 "inefficient. Use more tuning steps (tune) or fewer components (n_components)."
             )
-    n_chains, n_draws = mi_draws.shape
-    if n_draws < 4 or not np.all(np.isfinite(mi_draws)):
-        return messages
-    posterior = _xr_dataset(mi_draws)
-    table = _arviz.summary(posterior, var_names=["mi"], hdi_prob=0.94)
-    rhat, ess = float(table.loc["mi", "r_hat"]), float(table.loc["mi", "ess_bulk"])
-    if n_chains > 1 and rhat > RHAT_MAX:
-        messages.append(
-            f"R-hat of MI across chains is {rhat:.3f} (> {RHAT_MAX}): the chains disagree, "
-            "possibly sitting in different modes of the mixture posterior. Use more tuning "
-            "steps and draws (tune, draws), fewer components (n_components), or check the "
-            "fit with result.plot()."
-        )
-    if ess < ESS_PER_CHAIN_MIN * n_chains:
-        messages.append(
-            f"Bulk effective sample size of MI is {ess:.0f} (< {ESS_PER_CHAIN_MIN} per chain): "
-            "the posterior mean and sd are imprecise. Use more draws (draws) or chains."
-        )
     return messages
-
-
-def _xr_dataset(mi_draws: np.ndarray):
-    import xarray as xr
-
-    return xr.Dataset({"mi": (("chain", "draw"), mi_draws)})
 
 
 # --------------------------------------------------------------------------- options
 def _check_options(options: dict) -> dict:
-    unknown = sorted(set(options) - set(_OPTIONS))
-    if unknown:
-        raise TypeError(
-            f"Unknown option(s) for the pymc backend: {', '.join(unknown)}; "
-            f"valid options are {', '.join(sorted(_OPTIONS))}."
-        )
-    opts = {**_OPTIONS, **options}
+    opts = validate_options(options, _OPTIONS)
     method = check_choice("method", opts["method"], ("nuts", "advi"))
     if method == "advi":
         raise ValueError(
@@ -385,7 +342,7 @@ def _em_start(X, n_components, init, rng, opts):
     sel = outcome.selection
     full = sel.full_fit
     cv_fits = sel.cv.fits if sel.cv is not None else None
-    selection = _EMSelection(
+    selection = EMSelection(
         metric_per_k=sel.metric_per_k,
         metric_method=opts["metric_method"] if sel.metric_per_k else None,
         loss_curves={
@@ -395,16 +352,6 @@ def _em_start(X, n_components, init, rng, opts):
         reached_max_components=sel.reached_max_components,
     )
     return MixtureDraws(full.weights, full.means, full.covariances), selection
-
-
-@dataclass(frozen=True)
-class _EMSelection:
-    """What the EM choice of K tells the diagnostics (see `FitDiagnostics`)."""
-
-    metric_per_k: dict
-    metric_method: str | None
-    loss_curves: dict
-    reached_max_components: bool
 
 
 def _pack_cholesky(L: np.ndarray) -> np.ndarray:
