@@ -486,27 +486,9 @@ class Result:
         -------
         matplotlib Axes
         """
-        from .plot import plot_distribution
+        from .plot import plot_result
 
-        quantity = self.quantity if quantity is None else quantity
-        values = self._draws_of(quantity)
-        interval = self.interval(prob, method, quantity) if values.size > 1 else None
-        ax = plot_distribution(
-            values,
-            point=self.point[quantity],
-            interval=interval,
-            interval_label=interval_name(prob, method),
-            truth=truth,
-            label=QUANTITY_LABELS.get(quantity, quantity),
-            unit=self.unit,
-            ax=ax,
-            bins=bins,
-        )
-        ax.set_title(
-            f"{self.meta.get('backend', '?')}, {self._method_text()}, K={self.n_components}",
-            fontsize="medium",
-        )
-        return ax
+        return plot_result(self, ax, truth, quantity=quantity, prob=prob, method=method, bins=bins)
 
     def column_labels(self) -> list[str]:
         """Names of the joint mixture's coordinates, in column order (from meta labels/blocks)."""
@@ -573,22 +555,9 @@ class Result:
             If the data do not have the mixture's columns, or ``ax`` is given
             for more than two coordinates.
         """
-        from .plot import plot_density_contours, plot_fitted_contours
+        from .plot import plot_result_fit
 
-        X = self._data(x, y, z)
-        mix = self._fitted_mixture()
-        names = self.column_labels()
-        if ax is None:
-            return plot_fitted_contours(mix, X, parameters=names, kde=kde, rng=rng, levels=levels)
-        if mix.n_dim != 2:
-            raise ValueError(
-                f"ax is only accepted for two coordinates; this mixture has {mix.n_dim} "
-                "(leave ax out to get a corner grid)."
-            )
-        ax = plot_density_contours(mix, X, ax=ax, levels=levels)
-        ax.set_xlabel(names[0])
-        ax.set_ylabel(names[1])
-        return ax
+        return plot_result_fit(self, x, y, z=z, ax=ax, levels=levels, kde=kde, rng=rng)
 
     def plot_loss(self, ax=None):
         """EM log-likelihood per iteration of the cross-validation fits at the chosen K.

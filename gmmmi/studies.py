@@ -338,25 +338,9 @@ class Comparison:
         -------
         matplotlib Axes
         """
-        import matplotlib.pyplot as plt
+        from .plot import plot_comparison
 
-        ax = plt.subplots(figsize=(6, 4))[1] if ax is None else ax
-        unit = "nat"
-        for i, (name, res) in enumerate(self.results.items()):
-            color = f"C{i}"
-            draws = _draws(res)
-            unit = getattr(res, "unit", unit)
-            if draws.size > 1:
-                ax.hist(draws, bins="auto", density=True, histtype="step", color=color, label=name)
-            else:
-                ax.plot([], [], color=color, label=f"{name} (single fit)")
-            ax.axvline(float(res.value), color=color, lw=1)
-        if self.truth is not None:
-            ax.axvline(self.truth, color="k", ls="--", label="truth")
-        ax.set_xlabel(f"estimate [{unit}]")
-        ax.set_ylabel("density")
-        ax.legend(fontsize="small")
-        return ax
+        return plot_comparison(self, ax)
 
 
 def compare(
@@ -522,54 +506,9 @@ class Calibration:
         -------
         ndarray of two matplotlib Axes
         """
-        import matplotlib.pyplot as plt
+        from .plot import plot_calibration
 
-        if axes is None:
-            axes = plt.subplots(1, 2, figsize=(10, 4), width_ratios=(2, 1))[1]
-        left, right = axes
-        truth = self.dataset.truth
-        methods = list(self.table["method"])
-        for i, name in enumerate(methods):
-            est = self.estimates
-            g = est[(est["method"] == name) & est["error"].isna()]
-            pos = g["repeat"].to_numpy() + (i - (len(methods) - 1) / 2) * 0.8 / len(methods)
-            lo, hi = g[f"{interval}95_low"], g[f"{interval}95_high"]
-            left.errorbar(
-                pos,
-                g["value"],
-                yerr=[g["value"] - lo, hi - g["value"]] if lo.notna().all() else None,
-                fmt="o",
-                ms=3,
-                lw=0.8,
-                color=f"C{i}",
-                label=name,
-            )
-        left.axhline(truth, color="k", ls="--", label="truth")
-        left.set_xlabel("repeat")
-        left.set_ylabel("estimate [nat]")
-        left.set_title(
-            f"{self.dataset.name}, n={self.n}: {interval} 95% intervals", fontsize="medium"
-        )
-        left.legend(fontsize="small")
-        self._plot_coverage(right, methods)
-        return np.asarray(axes)
-
-    def _plot_coverage(self, ax, methods):
-        width = 0.8 / len(INTERVALS)
-        x = np.arange(len(LEVELS) * len(methods))
-        for j, kind in enumerate(INTERVALS):
-            heights = [
-                self.table.loc[self.table["method"] == m, f"cover{round(lv * 100)}_{kind}"].iloc[0]
-                for m in methods
-                for lv in LEVELS
-            ]
-            ax.bar(x + (j - (len(INTERVALS) - 1) / 2) * width, heights, width, label=kind)
-        for lv in LEVELS:
-            ax.axhline(lv, color="k", lw=0.8, ls=":")
-        ax.set_xticks(x, [f"{m}\n{round(lv * 100)}%" for m in methods for lv in LEVELS])
-        ax.set_ylim(0, 1)
-        ax.set_ylabel("coverage")
-        ax.legend(fontsize="small", title="interval")
+        return plot_calibration(self, axes, interval=interval)
 
 
 def calibration(

@@ -391,57 +391,8 @@ class MIMatrix:
         -------
         matplotlib Axes
         """
-        import matplotlib.pyplot as plt
-        from matplotlib.patches import Rectangle
+        from ..plot import plot_mi_matrix
 
-        from ..result import format_pm
-
-        mean, sd = self.mean.to_numpy(float), self.sd.to_numpy(float)
-        padj = None if self.p_adjusted is None else self.p_adjusted.to_numpy(float)
-        p, q = mean.shape
-        annotate = max(p, q) <= 20 if annotate is None else annotate
-        if ax is None:
-            cell = 0.8 if max(p, q) <= 20 else max(0.2, 16.0 / max(p, q))  # inches
-            size = (max(4.5, 2.0 + cell * q), max(3.5, 1.2 + cell * p))
-            _, ax = plt.subplots(figsize=size, layout="constrained")
-        finite = mean[np.isfinite(mean)]
-        vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-        img = ax.imshow(np.ma.masked_invalid(mean), cmap=cmap, vmin=0.0, vmax=vmax, aspect="auto")
-        cmap_obj = img.get_cmap()
-        ax.set_facecolor("white")
-        ax.figure.colorbar(img, ax=ax, label=f"MI [{self.unit}]", fraction=0.046, pad=0.04)
-        ax.set_xticks(range(q), labels=list(self.mean.columns), rotation=45, ha="right")
-        ax.set_yticks(range(p), labels=list(self.mean.index))
-        rpos = {r: i for i, r in enumerate(self.mean.index)}
-        cpos = {c: j for j, c in enumerate(self.mean.columns)}
-        faint = dict(fill=False, hatch="///", edgecolor="0.55", linewidth=0)
-        for i in range(p):
-            for j in range(q):
-                m, s = mean[i, j], sd[i, j]
-                if not np.isfinite(m):
-                    continue
-                if padj is not None:
-                    weak = bool(np.isfinite(padj[i, j]) and padj[i, j] > alpha)
-                else:
-                    weak = bool(np.isfinite(s) and s > 0 and abs(m) < min_ratio * s)
-                if weak:
-                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, **faint))
-                if annotate:
-                    r, g, b, _ = cmap_obj(img.norm(m))
-                    dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-                    text = format_pm(m, s, sep="±")
-                    color = "white" if dark else "black"
-                    ax.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
-        for r, c in self.errors:
-            cells = {(rpos[r], cpos[c])}
-            if self.symmetric:
-                cells.add((rpos[c], cpos[r]))
-            for i, j in cells:
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.8"))
-                ax.text(j, i, "failed", ha="center", va="center", fontsize=7, color="0.3")
-        if padj is not None:
-            hatched = f"{self.correction}-corrected p > {alpha:g}"
-        else:
-            hatched = f"mean < {min_ratio:g} sd"
-        ax.set_title(f"MI, mean±sd\nhatched: {hatched}", fontsize=9)
-        return ax
+        return plot_mi_matrix(
+            self, ax, annotate=annotate, cmap=cmap, min_ratio=min_ratio, alpha=alpha
+        )
