@@ -51,6 +51,7 @@ import numpy as np
 from scipy import stats
 
 from ._estimate_options import check_estimate_options, check_executor
+from ._intervals import HDI_PROB
 from ._progress import progress_bar, progress_enabled
 from ._validation import check_float, check_int
 
@@ -325,7 +326,7 @@ class Comparison:
     table: object
     results: dict
     truth: float | None = None
-    hdi_prob: float = 0.94
+    hdi_prob: float = HDI_PROB
 
     def plot(self, ax=None):
         """Overlay each method's distribution of MI draws, its estimate and the truth.
@@ -350,7 +351,7 @@ def compare(
     z=None,
     methods=("bootstrap", "bayes"),
     truth=None,
-    hdi_prob=0.94,
+    hdi_prob: float = HDI_PROB,
     random_state=None,
     progress=None,
     **options,
@@ -366,7 +367,7 @@ def compare(
         ``Method`` objects.
     truth : float, optional
         The true value (in the output unit), shown in the table and plot.
-    hdi_prob : float, default 0.94
+    hdi_prob : float, default 0.94 (``HDI_PROB``, ArviZ's default)
         Probability mass of the tabulated HDI.
     random_state : int, numpy.random.Generator or None
         Every method gets the same seed derived from it.

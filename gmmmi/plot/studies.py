@@ -104,7 +104,7 @@ def plot_comparison(comparison, ax=None):
 
     Parameters
     ----------
-    comparison : gmmmi.studies.Comparison
+    comparison : Comparison
         From `gmmmi.compare`.
     ax : matplotlib Axes, optional
 
@@ -140,7 +140,7 @@ def plot_calibration(calibration, axes=None, *, interval: str = "normal"):
 
     Parameters
     ----------
-    calibration : gmmmi.studies.Calibration
+    calibration : Calibration
         From `gmmmi.calibration`.
     axes : sequence of two matplotlib Axes, optional
     interval : {"normal", "hdi", "basic"}, default "normal"
