@@ -43,9 +43,10 @@ Intervals used by `calibration` (for each nominal level 68 % and 95 %):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
@@ -54,6 +55,14 @@ from ._estimate_options import check_estimate_options, check_executor
 from ._intervals import HDI_PROB
 from ._progress import progress_bar, progress_enabled
 from ._validation import check_float, check_int
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike
+
+    from .datasets import Dataset
+    from .result import Result
 
 #: nominal probabilities of the intervals whose coverage `calibration` reports
 LEVELS = (0.68, 0.95)
@@ -323,12 +332,12 @@ class Comparison:
     hdi_prob : float
     """
 
-    table: object
-    results: dict
+    table: pd.DataFrame
+    results: dict[str, Result]
     truth: float | None = None
     hdi_prob: float = HDI_PROB
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Overlay each method's distribution of MI draws, its estimate and the truth.
 
         Parameters
@@ -345,16 +354,16 @@ class Comparison:
 
 
 def compare(
-    x,
-    y=None,
+    x: ArrayLike,
+    y: ArrayLike | None = None,
     *,
-    z=None,
-    methods=("bootstrap", "bayes"),
-    truth=None,
+    z: ArrayLike | None = None,
+    methods: Sequence[str | Method] = ("bootstrap", "bayes"),
+    truth: float | None = None,
     hdi_prob: float = HDI_PROB,
-    random_state=None,
-    progress=None,
-    **options,
+    random_state: int | np.random.Generator | None = None,
+    progress: bool | None = None,
+    **options: Any,
 ) -> Comparison:
     """Run several uncertainty methods on the same data.
 
@@ -489,12 +498,12 @@ class Calibration:
     n : int
     """
 
-    table: object
-    estimates: object
-    dataset: object
+    table: pd.DataFrame
+    estimates: pd.DataFrame
+    dataset: Dataset
     n: int
 
-    def plot(self, axes=None, *, interval="normal"):
+    def plot(self, axes: Sequence[Axes] | None = None, *, interval: str = "normal") -> np.ndarray:
         """Estimates with their 95 % intervals against the truth, and a coverage bar chart.
 
         Parameters
@@ -513,15 +522,15 @@ class Calibration:
 
 
 def calibration(
-    dataset,
+    dataset: Dataset | str,
     *,
-    n,
-    repeats,
-    methods=("bootstrap",),
+    n: int,
+    repeats: int,
+    methods: Sequence[str | Method] = ("bootstrap",),
     executor: Executor | None = None,
-    random_state=None,
-    progress=None,
-    **options,
+    random_state: int | np.random.Generator | None = None,
+    progress: bool | None = None,
+    **options: Any,
 ) -> Calibration:
     """Coverage study: estimate ``repeats`` independent data sets drawn from ``dataset``.
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,6 +16,13 @@ from .._validation import check_choice, check_int
 from ..exceptions import PValueResolutionWarning
 from .run import _check_run_options, estimate_many
 from .tasks import TaskError, _message, _task_seeds
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+    from ..independence import IndependenceTest
+    from ..result import Result
 
 
 def _named_columns(data, labels, prefix: str) -> dict:
@@ -74,19 +82,19 @@ def _unit(base) -> str:
 
 
 def mi_matrix(
-    data,
+    data: Any,
     *,
-    against=None,
-    labels=None,
-    against_labels=None,
+    against: Any = None,
+    labels: Sequence[str] | None = None,
+    against_labels: Sequence[str] | None = None,
     executor: Executor | None = None,
     progress: bool | None = None,
-    random_state=None,
+    random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
     task_threads: int | None = None,
     pvalues: bool = False,
     n_permutations: int | None = None,
     correction: str = "holm",
-    **options,
+    **options: Any,
 ) -> MIMatrix:
     """MI between all pairs of columns, or between two sets of columns.
 
@@ -303,16 +311,16 @@ class MIMatrix:
         Each pair's test (empty without p-values).
     """
 
-    mean: object
-    sd: object
-    errors: dict
-    results: dict
+    mean: pd.DataFrame
+    sd: pd.DataFrame
+    errors: dict[tuple[str, str], TaskError]
+    results: dict[tuple[str, str], Result]
     symmetric: bool
     unit: str = "nat"
-    pvalues: object = None
-    p_adjusted: object = None
+    pvalues: pd.DataFrame | None = None
+    p_adjusted: pd.DataFrame | None = None
     correction: str | None = None
-    tests: dict = field(default_factory=dict)
+    tests: dict[tuple[str, str], IndependenceTest] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         p, q = self.mean.shape
@@ -328,7 +336,7 @@ class MIMatrix:
                 if not self.symmetric or i < j:
                     yield r, c
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         """Long form: one row per estimated pair.
 
         Returns
@@ -357,13 +365,13 @@ class MIMatrix:
 
     def plot(
         self,
-        ax=None,
+        ax: Axes | None = None,
         *,
-        annotate=None,
+        annotate: bool | None = None,
         cmap: str = "viridis",
         min_ratio: float = 2.0,
         alpha: float = 0.05,
-    ):
+    ) -> Axes:
         """Annotated heat-map of the MI, with its uncertainty visible.
 
         Each cell is coloured by the mean MI and, if ``annotate``, labelled

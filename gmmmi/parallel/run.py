@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import traceback as _traceback
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import Executor, as_completed
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +18,9 @@ from .._validation import check_int
 from ..exceptions import TaskFailedWarning
 from .shipping import _ColumnFile, _Shipment
 from .tasks import _ROLES, TaskError, _message, _task_seeds, _TaskTable
+
+if TYPE_CHECKING:
+    from ..result import Result
 
 
 def _estimate(*args, **kwargs):
@@ -93,15 +98,15 @@ def _run_task(index, columns, spec, seed, options, threads):
 
 
 def estimate_many(
-    tasks,
+    tasks: Sequence[tuple],
     *,
-    data=None,
+    data: Any = None,
     executor: Executor | None = None,
     progress: bool | None = None,
-    random_state=None,
+    random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
     task_threads: int | None = None,
-    **options,
-) -> list:
+    **options: Any,
+) -> list[Result | TaskError]:
     """Run `gmmmi.estimate` on many tasks, serially or on an executor.
 
     Parameters

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ._style import INTERVAL_COLOR, TRAIN_COLOR, TRUTH_COLOR, VALID_COLOR, _axes
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike
 
-def plot_loss_curves(loss_curves, ax=None):
+    from ..fit_check import FitCheck
+
+
+def plot_loss_curves(
+    loss_curves: Mapping[str, Sequence[ArrayLike]] | Sequence[ArrayLike], ax: Axes | None = None
+) -> Axes:
     """EM loss curves of the cross-validation fits: train and validation log-likelihood.
 
     Parameters
@@ -54,7 +65,7 @@ def plot_loss_curves(loss_curves, ax=None):
     return ax
 
 
-def plot_pit(check, axes=None):
+def plot_pit(check: FitCheck, axes: np.ndarray | None = None) -> np.ndarray:
     """Histograms of the probability integral transforms of a ``gmmmi.fit_check.FitCheck``.
 
     Top row: the PIT of each coordinate under its fitted marginal, with the

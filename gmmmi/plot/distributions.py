@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ._style import INTERVAL_COLOR, POINT_COLOR, TRUTH_COLOR, _axes
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike
+
+    from ..result import Result
+
 
 def plot_distribution(
-    values,
+    values: ArrayLike,
     *,
-    point=None,
-    interval=None,
-    interval_label="interval",
-    truth=None,
-    label="MI",
-    unit="nat",
-    ax=None,
-    bins="auto",
-    color="C0",
-):
+    point: float | None = None,
+    interval: tuple[float, float] | None = None,
+    interval_label: str = "interval",
+    truth: float | None = None,
+    label: str = "MI",
+    unit: str = "nat",
+    ax: Axes | None = None,
+    bins: int | Sequence[float] | str = "auto",
+    color: str = "C0",
+) -> Axes:
     """Histogram of the draws of one quantity, with its estimate, interval and truth.
 
     Parameters
@@ -102,15 +111,15 @@ def _frame_vertical_lines(ax, xs):
 
 
 def plot_result(
-    result,
-    ax=None,
+    result: Result,
+    ax: Axes | None = None,
     truth: float | None = None,
     *,
     quantity: str | None = None,
     prob: float = 0.95,
     method: str = "normal",
-    bins="auto",
-):
+    bins: int | Sequence[float] | str = "auto",
+) -> Axes:
     """Distribution of a result's draws with the estimate, its interval and truth.
 
     The body of `gmmmi.Result.plot`; see there for every parameter.

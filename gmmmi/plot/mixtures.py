@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 
 from ..mixture import MixtureDraws
 from ._style import DATA_COLOR, FIT_COLOR, _axes
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
+
+    from ..result import Result
 
 
 def _ellipse_axes(cov2):
@@ -19,18 +29,18 @@ def _ellipse_axes(cov2):
 
 
 def plot_mixture_ellipses(
-    weights,
-    means,
-    covariances,
+    weights: ArrayLike,
+    means: ArrayLike,
+    covariances: ArrayLike,
     *,
-    X=None,
-    ax=None,
-    dims=(0, 1),
-    color=FIT_COLOR,
-    alpha=0.9,
-    linewidth=1.5,
-    levels=(1, 2),
-):
+    X: ArrayLike | None = None,
+    ax: Axes | None = None,
+    dims: tuple[int, int] = (0, 1),
+    color: str = FIT_COLOR,
+    alpha: float = 0.9,
+    linewidth: float = 1.5,
+    levels: Sequence[float] = (1, 2),
+) -> Axes:
     """Contour ellipses of every component of one mixture, over the data.
 
     Each non-empty component gets an ellipse at Mahalanobis distance 1 (solid)
@@ -121,7 +131,13 @@ def _plot_marginal(ax, mixture: MixtureDraws, i, X, lim, color):
     ax.set_yticks([])
 
 
-def plot_corner(mixture: MixtureDraws, X=None, labels=None, *, color=FIT_COLOR):
+def plot_corner(
+    mixture: MixtureDraws,
+    X: ArrayLike | None = None,
+    labels: Sequence[str] | None = None,
+    *,
+    color: str = FIT_COLOR,
+) -> Figure:
     """Corner plot of one mixture: pairwise component ellipses and 1-D marginals.
 
     Parameters
@@ -195,18 +211,18 @@ _KDE_MAX_POINTS = 4000
 
 def plot_fitted_contours(
     mixture: MixtureDraws,
-    X,
+    X: ArrayLike,
     *,
-    parameters=None,
-    extents=None,
-    rng=None,
-    kde=True,
-    levels=(0.68, 0.95),
-    shade_alpha=0.35,
-    linewidths=1.5,
-    colors=(DATA_COLOR, FIT_COLOR),
-    legend_kwargs=None,
-):
+    parameters: Sequence[str] | None = None,
+    extents: Mapping[str, tuple[float, float]] | Sequence[tuple[float, float]] | None = None,
+    rng: np.random.Generator | int | None = None,
+    kde: bool = True,
+    levels: Sequence[float] = (0.68, 0.95),
+    shade_alpha: float = 0.35,
+    linewidths: float = 1.5,
+    colors: tuple[str, str] = (DATA_COLOR, FIT_COLOR),
+    legend_kwargs: dict | None = None,
+) -> Figure:
     """Corner plot of the data's density against a fitted mixture's, as contours.
 
     Below the diagonal, each pair of coordinates gets the contours enclosing
@@ -300,8 +316,14 @@ def plot_fitted_contours(
 
 
 def plot_density_contours(
-    mixture: MixtureDraws, X=None, *, ax=None, dims=(0, 1), levels=(0.68, 0.95), color=FIT_COLOR
-):
+    mixture: MixtureDraws,
+    X: ArrayLike | None = None,
+    *,
+    ax: Axes | None = None,
+    dims: tuple[int, int] = (0, 1),
+    levels: Sequence[float] = (0.68, 0.95),
+    color: str = FIT_COLOR,
+) -> Axes:
     """One panel: the data scattered under a mixture's exact, labelled density contours.
 
     Parameters
@@ -483,16 +505,16 @@ def _corner_labels(ax, row, col, d, names):
 
 
 def plot_result_fit(
-    result,
-    x,
-    y=None,
+    result: Result,
+    x: ArrayLike,
+    y: ArrayLike | None = None,
     *,
-    z=None,
-    ax=None,
-    levels: tuple[float, ...] = (0.68, 0.95),
+    z: ArrayLike | None = None,
+    ax: Axes | None = None,
+    levels: Sequence[float] = (0.68, 0.95),
     kde: bool = True,
-    rng=0,
-):
+    rng: np.random.Generator | int = 0,
+) -> Figure | Axes:
     """Contours of a result's fitted mixture over the data.
 
     The body of `gmmmi.Result.plot_fit`; see there for every parameter.

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from ..parallel import MIMatrix
+    from ..studies import Calibration, Comparison
 
 
 def plot_mi_matrix(
-    matrix,
-    ax=None,
+    matrix: MIMatrix,
+    ax: Axes | None = None,
     *,
     annotate: bool | None = None,
     cmap: str = "viridis",
     min_ratio: float = 2.0,
     alpha: float = 0.05,
-):
+) -> Axes:
     """Annotated heat-map of an `MIMatrix`, with its uncertainty visible.
 
     Each cell is coloured by the mean MI and, if ``annotate``, labelled
@@ -99,7 +108,7 @@ def plot_mi_matrix(
     return ax
 
 
-def plot_comparison(comparison, ax=None):
+def plot_comparison(comparison: Comparison, ax: Axes | None = None) -> Axes:
     """Overlay each method's distribution of MI draws, its estimate and the truth.
 
     Parameters
@@ -135,7 +144,9 @@ def plot_comparison(comparison, ax=None):
     return ax
 
 
-def plot_calibration(calibration, axes=None, *, interval: str = "normal"):
+def plot_calibration(
+    calibration: Calibration, axes: Sequence[Axes] | None = None, *, interval: str = "normal"
+) -> np.ndarray:
     """Estimates with their 95 % intervals against the truth, and a coverage bar chart.
 
     Parameters
