@@ -87,7 +87,7 @@ def plot_pit(check: FitCheck, axes: np.ndarray | None = None) -> np.ndarray:
     """
     import matplotlib.pyplot as plt
 
-    from .fit_check import pair_indices
+    from ..fit_check import pair_indices
 
     n, d = check.marginal.shape
     pairs = pair_indices(d)
