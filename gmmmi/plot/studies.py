@@ -23,7 +23,7 @@ def plot_mi_matrix(
     min_ratio: float = 2.0,
     alpha: float = 0.05,
 ) -> Axes:
-    """Annotated heat-map of an `MIMatrix`, with its uncertainty visible.
+    """Annotated heat-map of a `gmmmi.MIMatrix`, with its uncertainty visible.
 
     Each cell is coloured by the mean MI and, if ``annotate``, labelled
     ``"mean±sd"``, the sd to two significant digits and the mean to the
