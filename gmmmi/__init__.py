@@ -31,6 +31,7 @@ _PUBLIC = {
     "independence_test": "gmmmi.independence",
     "IndependenceTest": "gmmmi.independence",
     "PValueResolutionWarning": "gmmmi.exceptions",
+    "TaskFailedWarning": "gmmmi.exceptions",
     "get_backend": "gmmmi.backends",
 }
 _SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture", "diagnostics", "testing"}

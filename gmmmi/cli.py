@@ -19,11 +19,13 @@ import sys
 import warnings
 import zipfile
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ._em.options import ESTIMATE_DEFAULTS
+from ._json import json_default
 
 _DESCRIPTION = """\
 Mutual information (MI), conditional MI and KL divergence with their
@@ -412,7 +414,9 @@ def _records(frame) -> list:
 
 def _strict_json(obj) -> str:
     """Standard JSON (RFC 8259): NaN and infinities, which it has no word for, become null."""
-    return json.dumps(_finite_or_none(obj), default=_json_default, allow_nan=False)
+    return json.dumps(
+        _finite_or_none(obj), default=partial(json_default, fallback=str), allow_nan=False
+    )
 
 
 def _finite_or_none(obj):
@@ -425,14 +429,6 @@ def _finite_or_none(obj):
     if isinstance(obj, float | np.floating) and not math.isfinite(obj):
         return None
     return obj
-
-
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 def _executor(args):

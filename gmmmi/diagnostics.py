@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ._intervals import HDI_PROB
 from .mixture import MixtureDraws
 
 
@@ -204,7 +205,7 @@ def mixing_messages(draws: np.ndarray) -> list[str]:
     import xarray as xr
 
     posterior = xr.Dataset({"mi": (("chain", "draw"), draws)})
-    table = _arviz.summary(posterior, var_names=["mi"], hdi_prob=0.94)
+    table = _arviz.summary(posterior, var_names=["mi"], hdi_prob=HDI_PROB)
     rhat, ess = float(table.loc["mi", "r_hat"]), float(table.loc["mi", "ess_bulk"])
     messages = []
     if n_chains > 1 and rhat > RHAT_MAX:

@@ -49,3 +49,7 @@ class ResultFileError(ValueError):
 
 class PValueResolutionWarning(UserWarning):
     """Too few permutations for any corrected p-value to reach 0.05 (see `gmmmi.mi_matrix`)."""
+
+
+class TaskFailedWarning(UserWarning):
+    """Some tasks of `gmmmi.estimate_many` or `gmmmi.mi_matrix` failed (see their `TaskError`)."""

@@ -37,7 +37,7 @@ from ._estimate_options import check_estimate_options, check_executor
 from ._seeds import fresh_seed, sequence_from_generator
 from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int, validate_data
-from .exceptions import PValueResolutionWarning
+from .exceptions import PValueResolutionWarning, TaskFailedWarning
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -374,8 +374,6 @@ _TASK_PREFIX = re.compile(r"^task \d+: ")
 
 def _reissue(caught, n_permutations: int) -> None:
     """Re-raise the fits' warnings once each, at the caller's line, with their counts."""
-    from .parallel import TaskFailedWarning
-
     counts: dict = {}
     for w in caught:
         if issubclass(w.category, TaskFailedWarning):

@@ -5,47 +5,21 @@ posterior draws as several chains), the reported centre of each, the numerical
 error of each integral, the S fitted mixtures and the backend's diagnostics.
 The same ArviZ summary, HDI, plots and file format serve every backend.
 
-File format (netCDF-4 through h5netcdf, written via ArviZ; arrays, strings and
-JSON text only, so loading never executes anything from the file):
-
-``posterior``
-    each quantity (chain, draw); ``weights`` (chain, draw, component),
-    ``means`` (..., dim), ``covariances`` (..., dim, dim2); ``meta`` in the
-    attributes (strings and numbers as they are, other values JSON-encoded and
-    listed in the attribute ``gmmmi_json_keys``).
-``point_estimate``
-    one scalar per quantity.
-``integration_error``
-    each quantity with an error estimate, (chain, draw).
-``fit_diagnostics``
-    ``n_iter``, ``converged``, ``metric_<key>`` per component-selection
-    column, and per loss-curve name ``loss_<name>_values`` (curves end to end)
-    with ``loss_<name>_lengths``; numeric arrays of ``extra`` as ``extra_<i>``
-    (their keys and dtypes in the JSON); scalars in the JSON attribute
-    ``gmmmi_diagnostics``.
-``reference_fit``
-    the full-data fit (fit, component, dim, dim2), when there is one.
-``sample_stats``
-    ``FitDiagnostics.sample_stats`` when it is an xarray Dataset.
+The netCDF file format and its codec are described in ``gmmmi._netcdf``.
 """
 
 from __future__ import annotations
 
-import gc
-import hashlib
-import json
 import math
-import sys
 from os import PathLike
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
-from . import _arviz
-from .diagnostics import DrawKind, EMSelection, FitDiagnostics, mixing_messages
-from .exceptions import ResultFileError
+from . import _arviz, _netcdf
+from ._intervals import HDI_PROB
+from .diagnostics import DrawKind, FitDiagnostics, mixing_messages
 from .mixture import MixtureDraws
 
 if TYPE_CHECKING:
@@ -61,12 +35,6 @@ QUANTITY_LABELS = {
     "kl_xy": "KL[p(x)||p(y)]",
     "kl_yx": "KL[p(y)||p(x)]",
 }
-_MIXTURE_DIMS = {
-    "weights": ("component",),
-    "means": ("component", "dim"),
-    "covariances": ("component", "dim", "dim2"),
-}
-_FORMAT_VERSION = 1
 
 
 class Result:
@@ -269,7 +237,7 @@ class Result:
     def _quantity_dataset(self) -> xr.Dataset:
         return xr.Dataset(
             {name: (("chain", "draw"), v) for name, v in self.draws.items()},
-            coords=_chain_draw_coords(self.draws[self.quantity].shape),
+            coords=_netcdf._chain_draw_coords(self.draws[self.quantity].shape),
         )
 
     def summary(self, prob: float = 0.95, method: str = "normal") -> pd.DataFrame:
@@ -343,7 +311,7 @@ class Result:
         half = float(norm.ppf(0.5 + prob / 2)) * _sd(values)
         return centre - half, centre + half
 
-    def hdi(self, prob: float = 0.94, quantity: str | None = None) -> tuple[float, float]:
+    def hdi(self, prob: float = HDI_PROB, quantity: str | None = None) -> tuple[float, float]:
         """Highest-density interval of a quantity's draws (chains pooled).
 
         It under-covers with 50 bootstrap replicas; `interval` gives the
@@ -351,7 +319,7 @@ class Result:
 
         Parameters
         ----------
-        prob : float, default 0.94
+        prob : float, default 0.94 (``HDI_PROB``, ArviZ's default)
         quantity : str, optional
             Default: the main quantity.
 
@@ -379,36 +347,9 @@ class Result:
             (chain, draw, component[, dim[, dim2]]), ``meta`` in its attrs;
             ``sample_stats`` when the backend gave an xarray Dataset; and the
             groups ``point_estimate``, ``integration_error``,
-            ``fit_diagnostics`` and ``reference_fit`` (see the module notes).
+            ``fit_diagnostics`` and ``reference_fit`` (see ``gmmmi._netcdf``).
         """
-        shape = self.draws[self.quantity].shape
-        posterior = self._quantity_dataset()
-        posterior.update(_mixture_dataset(self.mixture, ("chain", "draw"), shape))
-        posterior.attrs = _meta_attrs(self.meta)
-        groups = {
-            "posterior": posterior,
-            "point_estimate": xr.Dataset(
-                {k: ((), np.float64(v)) for k, v in self.point.items()},
-                attrs={"gmmmi_order": json.dumps(list(self.point))},
-            ),
-            "integration_error": xr.Dataset(
-                {k: (("chain", "draw"), v) for k, v in self.integration_error.items()},
-                coords=_chain_draw_coords(shape),
-                attrs={"gmmmi_order": json.dumps(list(self.integration_error))},
-            ),
-            "fit_diagnostics": _diagnostics_dataset(self.diagnostics),
-        }
-        ref = self.diagnostics.reference_fit
-        if ref is not None:
-            groups["reference_fit"] = _mixture_dataset(ref, ("fit",), (ref.n_draws,))
-        if isinstance(self.diagnostics.sample_stats, xr.Dataset):
-            groups["sample_stats"] = self.diagnostics.sample_stats
-        attrs = {
-            "gmmmi_format": _FORMAT_VERSION,
-            "gmmmi_version": str(self.meta.get("gmmmi_version", "")),
-            "gmmmi_checksum": _checksum(groups),
-        }
-        return _arviz.inference_data(groups, attrs=attrs)
+        return _netcdf.encode(self)
 
     @classmethod
     def from_arviz(cls, idata: arviz.InferenceData) -> Result:
@@ -432,62 +373,11 @@ class Result:
             is not a complete gmmmi result; the message names the file and
             what is missing or damaged.
         """
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"No file {str(path)!r} to load a gmmmi result from.")
-        groups, attrs, problem = _read_groups(path)
-        if problem is not None:
-            raise ResultFileError(
-                f"{str(path)!r} cannot be read as a netCDF-4 file ({problem}); it is damaged, "
-                "truncated or of another format. Save the result again."
-            )
-        expected = attrs.get("gmmmi_checksum")
-        if expected is not None and expected != _checksum(groups):
-            raise ResultFileError(
-                f"{str(path)!r} is damaged: its content does not match the checksum written "
-                "with it (bits changed on disk or in transfer). Save the result again."
-            )
-        try:
-            return cls._from_groups(groups, attrs)
-        except ResultFileError as err:
-            raise ResultFileError(f"{str(path)!r}: {err}") from None
-        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
-            raise ResultFileError(
-                f"{str(path)!r} is not a complete gmmmi result: {_describe(err)}. Save the "
-                "result again."
-            ) from err
+        return _netcdf.read(path, cls)
 
     @classmethod
     def _from_groups(cls, groups: dict, attrs: dict) -> Result:
-        posterior = groups.get("posterior")
-        if posterior is None or "gmmmi_json_keys" not in posterior.attrs:
-            raise ResultFileError(
-                "Not a gmmmi result: expected a 'posterior' group carrying gmmmi's metadata "
-                f"attributes; got groups {sorted(groups)}. Open plain ArviZ files with "
-                "arviz.from_netcdf."
-            )
-        missing = [g for g in ("point_estimate", "fit_diagnostics") if g not in groups]
-        if missing:
-            raise ResultFileError(
-                f"Not a complete gmmmi result: the group {missing[0]!r} is missing; got "
-                f"groups {sorted(groups)}."
-            )
-        meta = _meta_from_attrs(posterior.attrs)
-        names = _order(groups["point_estimate"])
-        draws = {k: posterior[k].values for k in names}
-        point = {k: float(groups["point_estimate"][k].values) for k in names}
-        err_ds = groups.get("integration_error")  # an empty group is not written
-        names = [] if err_ds is None else _order(err_ds)
-        integration_error = {k: err_ds[k].values for k in names}
-        mixture = _mixture_from_dataset(posterior)
-        diagnostics = _diagnostics_from_groups(groups)
-        return cls(
-            draws=draws,
-            point=point,
-            integration_error=integration_error,
-            mixture=mixture,
-            diagnostics=diagnostics,
-            meta=meta,
-        )
+        return _netcdf.decode(groups, attrs, cls)
 
     # ---------------------------------------------------------------- plots
     def plot(self, ax=None, truth=None, *, quantity=None, prob=0.95, method="normal", bins="auto"):
@@ -510,27 +400,9 @@ class Result:
         -------
         matplotlib Axes
         """
-        from .plot import plot_distribution
+        from .plot import plot_result
 
-        quantity = self.quantity if quantity is None else quantity
-        values = self._draws_of(quantity)
-        interval = self.interval(prob, method, quantity) if values.size > 1 else None
-        ax = plot_distribution(
-            values,
-            point=self.point[quantity],
-            interval=interval,
-            interval_label=interval_name(prob, method),
-            truth=truth,
-            label=QUANTITY_LABELS.get(quantity, quantity),
-            unit=self.unit,
-            ax=ax,
-            bins=bins,
-        )
-        ax.set_title(
-            f"{self.meta.get('backend', '?')}, {self._method_text()}, K={self.n_components}",
-            fontsize="medium",
-        )
-        return ax
+        return plot_result(self, ax, truth, quantity=quantity, prob=prob, method=method, bins=bins)
 
     def column_labels(self) -> list[str]:
         """Names of the joint mixture's coordinates, in column order (from meta labels/blocks)."""
@@ -597,22 +469,9 @@ class Result:
             If the data do not have the mixture's columns, or ``ax`` is given
             for more than two coordinates.
         """
-        from .plot import plot_density_contours, plot_fitted_contours
+        from .plot import plot_result_fit
 
-        X = self._data(x, y, z)
-        mix = self._fitted_mixture()
-        names = self.column_labels()
-        if ax is None:
-            return plot_fitted_contours(mix, X, parameters=names, kde=kde, rng=rng, levels=levels)
-        if mix.n_dim != 2:
-            raise ValueError(
-                f"ax is only accepted for two coordinates; this mixture has {mix.n_dim} "
-                "(leave ax out to get a corner grid)."
-            )
-        ax = plot_density_contours(mix, X, ax=ax, levels=levels)
-        ax.set_xlabel(names[0])
-        ax.set_ylabel(names[1])
-        return ax
+        return plot_result_fit(self, x, y, z=z, ax=ax, levels=levels, kde=kde, rng=rng)
 
     def plot_loss(self, ax=None):
         """EM log-likelihood per iteration of the cross-validation fits at the chosen K.
@@ -699,87 +558,6 @@ def load(path: str | PathLike) -> Result:
     return Result.from_netcdf(path)
 
 
-def _read_groups(path) -> tuple[dict, dict, str | None]:
-    """The file's groups and root attributes, or a description of why it cannot be read.
-
-    The reader's exception is not kept (nor chained): the half-opened h5netcdf
-    file it refers to is collected here, where its failing cleanup is silenced,
-    instead of printing "Exception ignored" later.
-    """
-    previous = sys.unraisablehook
-
-    def hook(unraisable):
-        if not getattr(unraisable.object, "__module__", "").startswith("h5netcdf"):
-            previous(unraisable)
-
-    sys.unraisablehook = hook
-    try:
-        try:
-            return (*_arviz.read_netcdf(path), None)
-        except Exception as err:
-            problem = f"{type(err).__name__}: {' '.join(str(err).split())}"
-        gc.collect()
-    finally:
-        sys.unraisablehook = previous
-    return {}, {}, problem
-
-
-def _checksum(groups: dict) -> str:
-    """SHA-256 of the groups' gmmmi content: every variable's values and the gmmmi attributes.
-
-    Computed the same way before writing and after reading, so any change of a
-    stored bit that the file format itself does not detect is caught on load.
-    Attributes that ArviZ adds (creation time, versions), empty groups (not
-    written) and groups of others (e.g. `gmmmi.EstimateMI.save`'s) are left out.
-    """
-    digest = hashlib.sha256()
-    for name in sorted(set(groups) & _RESULT_GROUPS):
-        ds = groups[name]
-        if not ds.data_vars:  # ArviZ does not write empty groups
-            continue
-        digest.update(name.encode())
-        for var in sorted(map(str, ds.variables)):
-            values = np.ascontiguousarray(ds[var].values)
-            digest.update(f"{var}{values.dtype.str}{values.shape}".encode())
-            digest.update(values.tobytes() if values.dtype.kind != "O" else repr(values).encode())
-        for key in sorted(k for k in ds.attrs if k.startswith("gmmmi_") or name == "posterior"):
-            if key in _ARVIZ_ATTRS:
-                continue
-            digest.update(f"{key}={_dumps(_plain(ds.attrs[key]))}".encode())
-    return digest.hexdigest()
-
-
-#: the groups a Result writes
-_RESULT_GROUPS = {
-    "posterior",
-    "point_estimate",
-    "integration_error",
-    "fit_diagnostics",
-    "reference_fit",
-    "sample_stats",
-}
-#: attributes ArviZ writes on its own into every group (not gmmmi content)
-_ARVIZ_ATTRS = {"created_at", "arviz_version", "inference_library", "inference_library_version"}
-
-
-def _plain(value):
-    """A netCDF attribute value as a plain Python value (numpy scalars and arrays unwrapped)."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _describe(err: BaseException) -> str:
-    """What went wrong while reading, in words."""
-    if isinstance(err, KeyError):
-        key = err.args[0] if err.args else "an entry"
-        return key if isinstance(key, str) and " " in key else f"{key!r} is missing"
-    if isinstance(err, json.JSONDecodeError):
-        return f"its metadata is damaged (invalid JSON: {err.msg})"
-    text = " ".join(str(err).split())
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
-
-
 # ------------------------------------------------------------ validation
 def _as_chain_draw(name, values, shape=None) -> np.ndarray:
     arr = np.array(values, dtype=np.float64)
@@ -862,247 +640,3 @@ def _check_interval(prob, method) -> None:
         )
     if not (isinstance(prob, (int, float, np.floating)) and 0 < prob < 1):
         raise ValueError(f"prob must be a probability in (0, 1), e.g. 0.95; got {prob!r}.")
-
-
-# ----------------------------------------------------------- persistence
-def _chain_draw_coords(shape) -> dict:
-    return {"chain": np.arange(shape[0]), "draw": np.arange(shape[1])}
-
-
-def _json_default(obj):
-    """Turn numpy scalars and arrays into JSON values."""
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
-
-
-def _dumps(obj) -> str:
-    return json.dumps(obj, default=_json_default)
-
-
-def _netcdf_scalar(value) -> bool:
-    """True for a str, a float, or an int that fits in int64 (bools go to JSON)."""
-    if isinstance(value, (bool, np.bool_)):
-        return False
-    if isinstance(value, (int, np.integer)):
-        return -(2**63) <= int(value) < 2**63
-    return isinstance(value, (str, float, np.floating))
-
-
-def _meta_attrs(meta: dict) -> dict:
-    """netCDF attributes of ``meta``: str/int/float kept, everything else JSON text."""
-    attrs, json_keys = {}, []
-    for key, value in meta.items():
-        if _netcdf_scalar(value):
-            attrs[key] = value
-        else:
-            attrs[key] = _dumps(value)
-            json_keys.append(key)
-    attrs["gmmmi_json_keys"] = json.dumps(json_keys)
-    return attrs
-
-
-def _meta_from_attrs(attrs) -> dict:
-    json_keys = set(json.loads(attrs["gmmmi_json_keys"]))
-    meta = {}
-    for key, value in attrs.items():
-        if key == "gmmmi_json_keys":
-            continue
-        if key in json_keys:
-            meta[key] = json.loads(value)
-        else:
-            meta[key] = value.item() if isinstance(value, np.generic) else value
-    return meta
-
-
-def _order(ds: xr.Dataset) -> list[str]:
-    return json.loads(ds.attrs["gmmmi_order"])
-
-
-def _mixture_dataset(mix: MixtureDraws, lead_dims: tuple, lead_shape: tuple) -> xr.Dataset:
-    """weights/means/covariances as variables with dims lead_dims + (component, dim, dim2)."""
-    arrays = {"weights": mix.weights, "means": mix.means, "covariances": mix.covariances}
-    return xr.Dataset(
-        {
-            name: (lead_dims + _MIXTURE_DIMS[name], arr.reshape(lead_shape + arr.shape[1:]))
-            for name, arr in arrays.items()
-        }
-    )
-
-
-def _mixture_from_dataset(ds: xr.Dataset) -> MixtureDraws:
-    """Inverse of `_mixture_dataset`: leading dims flattened into S (row-major = chain-major)."""
-    w = ds["weights"].values
-    K = w.shape[-1]
-    d = ds["means"].shape[-1]
-    return MixtureDraws(
-        w.reshape(-1, K),
-        ds["means"].values.reshape(-1, K, d),
-        ds["covariances"].values.reshape(-1, K, d, d),
-    )
-
-
-def _json_safe(value) -> bool:
-    """True if ``value`` can be written as JSON (numpy scalars and arrays inside included)."""
-    try:
-        _dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def _storable_array(value) -> bool:
-    """True for a numeric or boolean ndarray (kept as a netCDF variable with its dtype)."""
-    return isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
-
-
-def _diagnostics_dataset(diag: FitDiagnostics) -> xr.Dataset:
-    """FitDiagnostics as arrays plus one JSON attribute (reference_fit and sample_stats aside).
-
-    Each category's diagnostics (``per_category``) are stored in the same
-    dataset under the prefix ``category<i>_``, with their reference fit as
-    ``category<i>_ref_weights``, ...; their scalars in the JSON's
-    ``per_category`` list.
-    """
-    variables, scalars = _diagnostics_parts(diag)
-    per_category = []
-    for i, sub in enumerate(diag.per_category):
-        sub_vars, sub_scalars = _diagnostics_parts(sub)
-        sub_scalars["has_reference"] = sub.reference_fit is not None
-        if sub.reference_fit is not None:
-            ref = _mixture_dataset(sub.reference_fit, ("fit",), (sub.reference_fit.n_draws,))
-            sub_vars.update({f"ref_{k}": v for k, v in ref.data_vars.items()})
-        ds = xr.Dataset(sub_vars)
-        names = {name: f"category{i}_{name}" for name in [*ds.variables, *ds.dims]}
-        variables.update(ds.rename(names).data_vars)
-        per_category.append(sub_scalars)
-    scalars["per_category"] = per_category
-    return xr.Dataset(variables, attrs={"gmmmi_diagnostics": _dumps(scalars)})
-
-
-def _diagnostics_parts(diag: FitDiagnostics) -> tuple[dict, dict]:
-    """The arrays (name -> (dims, values)) and the JSON scalars of one FitDiagnostics."""
-    variables = {
-        "n_iter": (("fit_draw",), np.asarray(diag.n_iter)),
-        "converged": (("fit_draw",), np.asarray(diag.converged, dtype=bool)),
-    }
-    for key, column in diag.metric_per_k.items():
-        variables[f"metric_{key}"] = ((f"candidate_{key}",), np.asarray(column))
-    for name, curves in diag.loss_curves.items():
-        curves = [np.asarray(c, dtype=np.float64).ravel() for c in curves]
-        lengths = np.array([c.size for c in curves], dtype=np.int64)
-        values = np.concatenate(curves) if curves else np.zeros(0)
-        variables[f"loss_{name}_values"] = ((f"loss_{name}_point",), values)
-        variables[f"loss_{name}_lengths"] = ((f"loss_{name}_curve",), lengths)
-    arrays = {k: v for k, v in diag.extra.items() if _storable_array(v)}
-    for i, value in enumerate(arrays.values()):
-        dims = tuple(f"extra_{i}_dim{j}" for j in range(value.ndim))
-        variables[f"extra_{i}"] = (dims, value)
-    extra = {k: v for k, v in diag.extra.items() if k not in arrays and _json_safe(v)}
-    scalars = {
-        "kind": diag.kind.value,
-        "method": diag.method,
-        "sample_shape": list(diag.sample_shape),
-        "n_components": int(diag.n_components),
-        "has_selection": diag.selection is not None,
-        "metric_method": diag.metric_method,
-        "reached_max_components": bool(diag.reached_max_components),
-        "metric_keys": list(diag.metric_per_k),
-        "loss_curve_names": list(diag.loss_curves),
-        "extra": extra,
-        "extra_arrays": [[k, v.dtype.str] for k, v in arrays.items()],
-        "extra_order": [k for k in diag.extra if k in arrays or k in extra],
-        "extra_dropped": sorted(set(diag.extra) - set(extra) - set(arrays)),
-    }
-    return variables, scalars
-
-
-#: kind and display name of the ``method`` of files written before ``kind`` was stored
-_LEGACY_METHODS = {
-    "bootstrap": (DrawKind.BOOTSTRAP, "bootstrap"),
-    "single fit": (DrawKind.SINGLE_FIT, "single fit"),
-    "nuts": (DrawKind.POSTERIOR, "NUTS"),
-    "advi": (DrawKind.POSTERIOR, "ADVI"),
-}
-
-
-def _diagnostics_from_groups(groups: dict) -> FitDiagnostics:
-    ds = groups["fit_diagnostics"]
-    scalars = json.loads(ds.attrs["gmmmi_diagnostics"])
-    ref = groups.get("reference_fit")
-    shape = groups["posterior"]["weights"].shape[:2]
-    return _diagnostics_from(
-        ds,
-        scalars,
-        reference_fit=None if ref is None else _mixture_from_dataset(ref),
-        sample_stats=groups.get("sample_stats"),
-        shape=shape,
-    )
-
-
-def _diagnostics_from(ds, scalars, *, reference_fit, sample_stats, shape) -> FitDiagnostics:
-    """Inverse of `_diagnostics_parts` (and of the ``per_category`` part of the dataset)."""
-    loss_curves = {}
-    for name in scalars["loss_curve_names"]:
-        values = ds[f"loss_{name}_values"].values
-        lengths = ds[f"loss_{name}_lengths"].values
-        loss_curves[name] = list(np.split(values, np.cumsum(lengths)[:-1])) if lengths.size else []
-    if "kind" in scalars:
-        kind, method = DrawKind(scalars["kind"]), scalars["method"]
-    else:
-        legacy = scalars["method"]
-        kind, method = _LEGACY_METHODS.get(legacy, (DrawKind.POSTERIOR, legacy))
-    metric_per_k = {k: ds[f"metric_{k}"].values.tolist() for k in scalars["metric_keys"]}
-    selection = None
-    if scalars.get("has_selection", True):
-        selection = EMSelection(
-            metric_per_k=metric_per_k,
-            metric_method=scalars["metric_method"],
-            loss_curves=loss_curves,
-            reached_max_components=scalars["reached_max_components"],
-        )
-    per_category = []
-    for i, sub_scalars in enumerate(scalars.get("per_category", [])):
-        prefix = f"category{i}_"
-        names = [v for v in ds.data_vars if v.startswith(prefix)]
-        sub = ds[names]
-        sub = sub.rename({n: n[len(prefix) :] for n in [*sub.variables, *sub.dims]})
-        sub_ref = None
-        if sub_scalars["has_reference"]:
-            parts = ("weights", "means", "covariances")
-            sub_ref = _mixture_from_dataset(
-                sub[[f"ref_{k}" for k in parts]].rename({f"ref_{k}": k for k in parts})
-            )
-        per_category.append(
-            _diagnostics_from(
-                sub,
-                sub_scalars,
-                reference_fit=sub_ref,
-                sample_stats=None,
-                shape=tuple(sub_scalars["sample_shape"]),
-            )
-        )
-    return FitDiagnostics(
-        kind=kind,
-        n_components=scalars["n_components"],
-        sample_shape=tuple(scalars.get("sample_shape", shape)),
-        method=method,
-        reference_fit=reference_fit,
-        n_iter=ds["n_iter"].values,
-        converged=ds["converged"].values.astype(bool),
-        sample_stats=sample_stats,
-        extra=_extra_from(ds, scalars),
-        selection=selection,
-        per_category=per_category,
-    )
-
-
-def _extra_from(ds: xr.Dataset, scalars: dict) -> dict:
-    """``FitDiagnostics.extra``: JSON values and arrays (with their dtype), in saved order."""
-    extra = dict(scalars["extra"])
-    for i, (key, dtype) in enumerate(scalars.get("extra_arrays", [])):
-        extra[key] = ds[f"extra_{i}"].values.astype(np.dtype(dtype))
-    order = scalars.get("extra_order", list(extra))
-    return {k: extra[k] for k in order}

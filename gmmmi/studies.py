@@ -43,17 +43,27 @@ Intervals used by `calibration` (for each nominal level 68 % and 95 %):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
 from ._estimate_options import check_estimate_options, check_executor
+from ._intervals import HDI_PROB
 from ._progress import progress_bar, progress_enabled
 from ._seeds import int_seed, sequence_from_generator
 from ._validation import check_float, check_int
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike
+
+    from .datasets import Dataset
+    from .result import Result
 
 #: nominal probabilities of the intervals whose coverage `calibration` reports
 LEVELS = (0.68, 0.95)
@@ -318,12 +328,12 @@ class Comparison:
     hdi_prob : float
     """
 
-    table: object
-    results: dict
+    table: pd.DataFrame
+    results: dict[str, Result]
     truth: float | None = None
-    hdi_prob: float = 0.94
+    hdi_prob: float = HDI_PROB
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Overlay each method's distribution of MI draws, its estimate and the truth.
 
         Parameters
@@ -334,38 +344,22 @@ class Comparison:
         -------
         matplotlib Axes
         """
-        import matplotlib.pyplot as plt
+        from .plot import plot_comparison
 
-        ax = plt.subplots(figsize=(6, 4))[1] if ax is None else ax
-        unit = "nat"
-        for i, (name, res) in enumerate(self.results.items()):
-            color = f"C{i}"
-            draws = _draws(res)
-            unit = getattr(res, "unit", unit)
-            if draws.size > 1:
-                ax.hist(draws, bins="auto", density=True, histtype="step", color=color, label=name)
-            else:
-                ax.plot([], [], color=color, label=f"{name} (single fit)")
-            ax.axvline(float(res.value), color=color, lw=1)
-        if self.truth is not None:
-            ax.axvline(self.truth, color="k", ls="--", label="truth")
-        ax.set_xlabel(f"estimate [{unit}]")
-        ax.set_ylabel("density")
-        ax.legend(fontsize="small")
-        return ax
+        return plot_comparison(self, ax)
 
 
 def compare(
-    x,
-    y=None,
+    x: ArrayLike,
+    y: ArrayLike | None = None,
     *,
-    z=None,
-    methods=("bootstrap", "bayes"),
-    truth=None,
-    hdi_prob=0.94,
-    random_state=None,
-    progress=None,
-    **options,
+    z: ArrayLike | None = None,
+    methods: Sequence[str | Method] = ("bootstrap", "bayes"),
+    truth: float | None = None,
+    hdi_prob: float = HDI_PROB,
+    random_state: int | np.random.Generator | None = None,
+    progress: bool | None = None,
+    **options: Any,
 ) -> Comparison:
     """Run several uncertainty methods on the same data.
 
@@ -378,7 +372,7 @@ def compare(
         ``Method`` objects.
     truth : float, optional
         The true value (in the output unit), shown in the table and plot.
-    hdi_prob : float, default 0.94
+    hdi_prob : float, default 0.94 (``HDI_PROB``, ArviZ's default)
         Probability mass of the tabulated HDI.
     random_state : int, numpy.random.Generator or None
         Every method gets the same seed derived from it.
@@ -500,12 +494,12 @@ class Calibration:
     n : int
     """
 
-    table: object
-    estimates: object
-    dataset: object
+    table: pd.DataFrame
+    estimates: pd.DataFrame
+    dataset: Dataset
     n: int
 
-    def plot(self, axes=None, *, interval="normal"):
+    def plot(self, axes: Sequence[Axes] | None = None, *, interval: str = "normal") -> np.ndarray:
         """Estimates with their 95 % intervals against the truth, and a coverage bar chart.
 
         Parameters
@@ -518,66 +512,21 @@ class Calibration:
         -------
         ndarray of two matplotlib Axes
         """
-        import matplotlib.pyplot as plt
+        from .plot import plot_calibration
 
-        if axes is None:
-            axes = plt.subplots(1, 2, figsize=(10, 4), width_ratios=(2, 1))[1]
-        left, right = axes
-        truth = self.dataset.truth
-        methods = list(self.table["method"])
-        for i, name in enumerate(methods):
-            est = self.estimates
-            g = est[(est["method"] == name) & est["error"].isna()]
-            pos = g["repeat"].to_numpy() + (i - (len(methods) - 1) / 2) * 0.8 / len(methods)
-            lo, hi = g[f"{interval}95_low"], g[f"{interval}95_high"]
-            left.errorbar(
-                pos,
-                g["value"],
-                yerr=[g["value"] - lo, hi - g["value"]] if lo.notna().all() else None,
-                fmt="o",
-                ms=3,
-                lw=0.8,
-                color=f"C{i}",
-                label=name,
-            )
-        left.axhline(truth, color="k", ls="--", label="truth")
-        left.set_xlabel("repeat")
-        left.set_ylabel("estimate [nat]")
-        left.set_title(
-            f"{self.dataset.name}, n={self.n}: {interval} 95% intervals", fontsize="medium"
-        )
-        left.legend(fontsize="small")
-        self._plot_coverage(right, methods)
-        return np.asarray(axes)
-
-    def _plot_coverage(self, ax, methods):
-        width = 0.8 / len(INTERVALS)
-        x = np.arange(len(LEVELS) * len(methods))
-        for j, kind in enumerate(INTERVALS):
-            heights = [
-                self.table.loc[self.table["method"] == m, f"cover{round(lv * 100)}_{kind}"].iloc[0]
-                for m in methods
-                for lv in LEVELS
-            ]
-            ax.bar(x + (j - (len(INTERVALS) - 1) / 2) * width, heights, width, label=kind)
-        for lv in LEVELS:
-            ax.axhline(lv, color="k", lw=0.8, ls=":")
-        ax.set_xticks(x, [f"{m}\n{round(lv * 100)}%" for m in methods for lv in LEVELS])
-        ax.set_ylim(0, 1)
-        ax.set_ylabel("coverage")
-        ax.legend(fontsize="small", title="interval")
+        return plot_calibration(self, axes, interval=interval)
 
 
 def calibration(
-    dataset,
+    dataset: Dataset | str,
     *,
-    n,
-    repeats,
-    methods=("bootstrap",),
+    n: int,
+    repeats: int,
+    methods: Sequence[str | Method] = ("bootstrap",),
     executor: Executor | None = None,
-    random_state=None,
-    progress=None,
-    **options,
+    random_state: int | np.random.Generator | None = None,
+    progress: bool | None = None,
+    **options: Any,
 ) -> Calibration:
     """Coverage study: estimate ``repeats`` independent data sets drawn from ``dataset``.
 

@@ -15,7 +15,7 @@ import pytest
 
 import gmmmi
 from gmmmi.independence import IndependenceTest, _permutations, _strata, adjust_pvalues
-from gmmmi.parallel import _task_seeds
+from gmmmi.parallel.tasks import _task_seeds
 
 FAST = {"n_inits": 1, "max_components": 3}
 

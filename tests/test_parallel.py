@@ -15,7 +15,10 @@ import pandas as pd
 import pytest
 
 import gmmmi
-from gmmmi.parallel import MIMatrix, TaskError, TaskFailedWarning, _Shipment, _task_seeds
+from gmmmi.exceptions import TaskFailedWarning
+from gmmmi.parallel import MIMatrix, TaskError
+from gmmmi.parallel.shipping import _Shipment
+from gmmmi.parallel.tasks import _task_seeds
 from gmmmi.result import Result, format_pm
 
 #: small and fast: the point is the plumbing, not the statistics
@@ -297,7 +300,7 @@ def test_bad_options_are_refused_before_any_task_runs(rng, monkeypatch, kwargs, 
     def no_work(*args, **kw):
         raise AssertionError("no task may run with a bad option")
 
-    monkeypatch.setattr("gmmmi.parallel._estimate", no_work)
+    monkeypatch.setattr("gmmmi.parallel.run._estimate", no_work)
     d = correlated(rng, n=50)
     with pytest.raises(error, match=message):
         gmmmi.estimate_many([("a", "b"), ("a", "c")], data=d, **kwargs)

@@ -13,7 +13,8 @@ from matplotlib.patches import Ellipse
 from gmmmi import EstimateMI
 from gmmmi.datasets import paper_mixture
 from gmmmi.mixture import MixtureDraws
-from gmmmi.plot import _mass_levels, plot_fitted_contours
+from gmmmi.plot import plot_fitted_contours
+from gmmmi.plot.mixtures import _mass_levels
 
 
 def render(fig, path):

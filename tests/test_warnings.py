@@ -12,8 +12,12 @@ import pytest
 
 import gmmmi
 from gmmmi.backends.numba import NumbaBackend
-from gmmmi.exceptions import ConvergenceWarning, DataUnitsWarning, IntegrationWarning
-from gmmmi.parallel import TaskFailedWarning
+from gmmmi.exceptions import (
+    ConvergenceWarning,
+    DataUnitsWarning,
+    IntegrationWarning,
+    TaskFailedWarning,
+)
 
 QUICK = {"n_bootstrap": 2, "n_inits": 1, "max_components": 2}
 

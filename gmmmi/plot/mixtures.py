@@ -1,144 +1,25 @@
-"""Plots of estimates and fitted mixtures (matplotlib only).
-
-Sections:
-
-* distributions of an estimated quantity (`plot_distribution`);
-* fitted mixtures: component ellipses (`plot_mixture_ellipses`), a
-  corner grid of them (`plot_corner`), and data-vs-model density
-  contours, the model's exact (`plot_fitted_contours`, one panel:
-  `plot_density_contours`);
-* fit diagnostics: EM loss curves (`plot_loss_curves`) and PIT histograms
-  (`plot_pit`).
-
-Every function draws on the Axes it is given (or a new one), returns what it
-drew on and never calls ``plt.show()``.
-"""
+"""Fitted mixtures: component ellipses, corner grids and data-vs-model density contours."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
-from matplotlib.ticker import MaxNLocator
 
-from .mixture import MixtureDraws
+from ..mixture import MixtureDraws
+from ._style import DATA_COLOR, FIT_COLOR, _axes
 
-#: colours shared by the plots (matplotlib's default cycle names)
-DATA_COLOR = "0.45"
-FIT_COLOR = "C1"
-POINT_COLOR = "black"
-TRUTH_COLOR = "C3"
-INTERVAL_COLOR = "0.6"
-TRAIN_COLOR = "0.5"
-VALID_COLOR = "salmon"
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
+
+    from ..result import Result
 
 
-def _axes(ax, figsize=(6.0, 4.0)):
-    """``ax`` itself, or the Axes of a new figure of size ``figsize`` (inches)."""
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return ax
-
-
-# ----------------------------------------------------------- distributions
-def plot_distribution(
-    values,
-    *,
-    point=None,
-    interval=None,
-    interval_label="interval",
-    truth=None,
-    label="MI",
-    unit="nat",
-    ax=None,
-    bins="auto",
-    color="C0",
-):
-    """Histogram of the draws of one quantity, with its estimate, interval and truth.
-
-    Parameters
-    ----------
-    values : array_like, shape (chain, draw) or (draw,)
-        The draws (bootstrap replicas are one chain). With several chains each
-        is drawn as its own step histogram on shared bins.
-    point : float, optional
-        The reported estimate, drawn as a solid vertical line.
-    interval : (float, float), optional
-        An interval of the quantity (e.g. `gmmmi.Result.interval`), shaded.
-    interval_label : str, default "interval"
-        Its legend entry, e.g. ``"95% interval (value ± 1.96 sd)"``.
-    truth : float, optional
-        A known true value, drawn as a dashed vertical line.
-    label : str, default "MI"
-        Name of the quantity, used in the x-axis label.
-    unit : str, default "nat"
-    ax : matplotlib Axes, optional
-        Where to draw; a new figure when None.
-    bins : int, sequence or str, default "auto"
-        Passed to `numpy.histogram_bin_edges`.
-    color : str, default "C0"
-        Colour of a single-chain histogram.
-
-    Returns
-    -------
-    matplotlib Axes
-    """
-    ax = _axes(ax)
-    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
-    finite = values[np.isfinite(values)]
-    if finite.size > 1 and np.ptp(finite) > 0:
-        edges = np.histogram_bin_edges(finite, bins=bins)
-        if values.shape[0] == 1:
-            ax.hist(
-                finite,
-                bins=edges,
-                density=True,
-                color=color,
-                alpha=0.55,
-                label=f"{finite.size} draws",
-            )
-        else:
-            for c, chain in enumerate(values):
-                ax.hist(
-                    chain[np.isfinite(chain)],
-                    bins=edges,
-                    density=True,
-                    histtype="step",
-                    lw=1.5,
-                    label=f"chain {c}",
-                )
-        ax.set_ylabel("density")
-    else:
-        ax.set_yticks([])
-        lines = [v for v in (point, truth) if v is not None] + list(interval or [])
-        _frame_vertical_lines(ax, lines)
-    if interval is not None:
-        low, high = interval
-        ax.axvspan(
-            low, high, color=INTERVAL_COLOR, alpha=0.25, lw=0, zorder=0, label=interval_label
-        )
-    if point is not None:
-        ax.axvline(point, color=POINT_COLOR, lw=2, label=f"estimate {point:.4g}")
-    if truth is not None:
-        ax.axvline(truth, color=TRUTH_COLOR, lw=2, ls="--", label=f"truth {truth:.4g}")
-    ax.set_xlabel(f"{label} [{unit}]")
-    ax.legend(frameon=False, fontsize="small")
-    return ax
-
-
-def _frame_vertical_lines(ax, xs):
-    """x-limits around vertical lines alone (no histogram to set them)."""
-    if not xs:
-        return
-    lo, hi = min(xs), max(xs)
-    pad = max(0.5 * (hi - lo), 0.05 * max(abs(lo), abs(hi)), 1e-3)
-    ax.set_xlim(lo - pad, hi + pad)
-
-
-# ---------------------------------------------------------- fitted mixtures
 def _ellipse_axes(cov2):
     """Width, height (at 1 sigma, full axes lengths) and angle (degrees) of a 2x2 covariance."""
     vals, vecs = np.linalg.eigh(cov2)
@@ -148,18 +29,18 @@ def _ellipse_axes(cov2):
 
 
 def plot_mixture_ellipses(
-    weights,
-    means,
-    covariances,
+    weights: ArrayLike,
+    means: ArrayLike,
+    covariances: ArrayLike,
     *,
-    X=None,
-    ax=None,
-    dims=(0, 1),
-    color=FIT_COLOR,
-    alpha=0.9,
-    linewidth=1.5,
-    levels=(1, 2),
-):
+    X: ArrayLike | None = None,
+    ax: Axes | None = None,
+    dims: tuple[int, int] = (0, 1),
+    color: str = FIT_COLOR,
+    alpha: float = 0.9,
+    linewidth: float = 1.5,
+    levels: Sequence[float] = (1, 2),
+) -> Axes:
     """Contour ellipses of every component of one mixture, over the data.
 
     Each non-empty component gets an ellipse at Mahalanobis distance 1 (solid)
@@ -250,7 +131,13 @@ def _plot_marginal(ax, mixture: MixtureDraws, i, X, lim, color):
     ax.set_yticks([])
 
 
-def plot_corner(mixture: MixtureDraws, X=None, labels=None, *, color=FIT_COLOR):
+def plot_corner(
+    mixture: MixtureDraws,
+    X: ArrayLike | None = None,
+    labels: Sequence[str] | None = None,
+    *,
+    color: str = FIT_COLOR,
+) -> Figure:
     """Corner plot of one mixture: pairwise component ellipses and 1-D marginals.
 
     Parameters
@@ -324,18 +211,18 @@ _KDE_MAX_POINTS = 4000
 
 def plot_fitted_contours(
     mixture: MixtureDraws,
-    X,
+    X: ArrayLike,
     *,
-    parameters=None,
-    extents=None,
-    rng=None,
-    kde=True,
-    levels=(0.68, 0.95),
-    shade_alpha=0.35,
-    linewidths=1.5,
-    colors=(DATA_COLOR, FIT_COLOR),
-    legend_kwargs=None,
-):
+    parameters: Sequence[str] | None = None,
+    extents: Mapping[str, tuple[float, float]] | Sequence[tuple[float, float]] | None = None,
+    rng: np.random.Generator | int | None = None,
+    kde: bool = True,
+    levels: Sequence[float] = (0.68, 0.95),
+    shade_alpha: float = 0.35,
+    linewidths: float = 1.5,
+    colors: tuple[str, str] = (DATA_COLOR, FIT_COLOR),
+    legend_kwargs: dict | None = None,
+) -> Figure:
     """Corner plot of the data's density against a fitted mixture's, as contours.
 
     Below the diagonal, each pair of coordinates gets the contours enclosing
@@ -429,8 +316,14 @@ def plot_fitted_contours(
 
 
 def plot_density_contours(
-    mixture: MixtureDraws, X=None, *, ax=None, dims=(0, 1), levels=(0.68, 0.95), color=FIT_COLOR
-):
+    mixture: MixtureDraws,
+    X: ArrayLike | None = None,
+    *,
+    ax: Axes | None = None,
+    dims: tuple[int, int] = (0, 1),
+    levels: Sequence[float] = (0.68, 0.95),
+    color: str = FIT_COLOR,
+) -> Axes:
     """One panel: the data scattered under a mixture's exact, labelled density contours.
 
     Parameters
@@ -611,122 +504,46 @@ def _corner_labels(ax, row, col, d, names):
         ax.tick_params(labelleft=False)
 
 
-# -------------------------------------------------------------- diagnostics
-def plot_loss_curves(loss_curves, ax=None):
-    """EM loss curves of the cross-validation fits: train and validation log-likelihood.
+def plot_result_fit(
+    result: Result,
+    x: ArrayLike,
+    y: ArrayLike | None = None,
+    *,
+    z: ArrayLike | None = None,
+    ax: Axes | None = None,
+    levels: Sequence[float] = (0.68, 0.95),
+    kde: bool = True,
+    rng: np.random.Generator | int = 0,
+) -> Figure | Axes:
+    """Contours of a result's fitted mixture over the data.
+
+    The body of `gmmmi.Result.plot_fit`; see there for every parameter.
 
     Parameters
     ----------
-    loss_curves : dict or list
-        ``FitDiagnostics.loss_curves``: ``{"train": [arrays], "valid": [arrays]}``
-        (one array per fit, one value per EM iteration; further names are drawn
-        too), or the original GMM-MI's flat list alternating train and
-        validation curves.
+    result : Result
+    x, y, z : array_like or pandas object
+        The data given to `gmmmi.estimate`.
     ax : matplotlib Axes, optional
-        Where to draw (all fits overlaid); a new figure when None.
+    levels : sequence of float, default (0.68, 0.95)
+    kde : bool, default True
+    rng : int or numpy.random.Generator, default 0
 
     Returns
     -------
-    matplotlib Axes
+    matplotlib Figure, or the Axes ``ax``
     """
-    if not isinstance(loss_curves, dict):
-        curves = list(loss_curves)
-        loss_curves = {"train": curves[0::2], "valid": curves[1::2]}
-    if not any(len(v) for v in loss_curves.values()):
+    X = result._data(x, y, z)
+    mix = result._fitted_mixture()
+    names = result.column_labels()
+    if ax is None:
+        return plot_fitted_contours(mix, X, parameters=names, kde=kde, rng=rng, levels=levels)
+    if mix.n_dim != 2:
         raise ValueError(
-            "No loss curves to plot: the fit recorded none (K fixed by "
-            "fixed_components_number, or a backend without EM)."
+            f"ax is only accepted for two coordinates; this mixture has {mix.n_dim} "
+            "(leave ax out to get a corner grid)."
         )
-    ax = _axes(ax)
-    colors = {"train": TRAIN_COLOR, "valid": VALID_COLOR}
-    for n, (name, curves) in enumerate(loss_curves.items()):
-        color = colors.get(name, f"C{n}")
-        for c, curve in enumerate(curves):
-            curve = np.asarray(curve, dtype=np.float64)
-            ax.plot(
-                np.arange(1, curve.size + 1),
-                curve,
-                color=color,
-                lw=1.2,
-                alpha=0.8,
-                label=name if c == 0 else None,
-            )
-    ax.set_xlabel("EM iteration")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("mean log-likelihood")
-    ax.legend(frameon=False)
+    ax = plot_density_contours(mix, X, ax=ax, levels=levels)
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
     return ax
-
-
-def plot_pit(check, axes=None):
-    """Histograms of the probability integral transforms of a ``gmmmi.fit_check.FitCheck``.
-
-    Top row: the PIT of each coordinate under its fitted marginal, with the
-    expected count ± 2 sd (binomial) per bin as a grey band. Bottom row: for
-    each pair of coordinates, the counts of their conditional PITs on a grid
-    of squares relative to the expected count (white: as expected). A good fit
-    is flat in every panel. Each title gives the chi-squared statistic's
-    excess in sd units (z) and flags a misfit.
-
-    Parameters
-    ----------
-    check : gmmmi.fit_check.FitCheck
-    axes : array of matplotlib Axes, shape (2, max(d, d (d - 1) / 2)), optional
-        Where to draw; a new figure when None.
-
-    Returns
-    -------
-    numpy.ndarray of matplotlib Axes
-    """
-    import matplotlib.pyplot as plt
-
-    from .fit_check import pair_indices
-
-    n, d = check.marginal.shape
-    pairs = pair_indices(d)
-    ncols = max(d, len(pairs))
-    if axes is None:
-        _, axes = plt.subplots(
-            2, ncols, figsize=(2.6 * ncols + 0.6, 5.0), squeeze=False, layout="constrained"
-        )
-    axes = np.asarray(axes).reshape(2, ncols)
-    for ax in axes.ravel():
-        ax.axis("off")
-    expected = n / check.bins
-    band = 2 * np.sqrt(expected * (1 - 1 / check.bins))
-    for j, name in enumerate(check.names):
-        ax = axes[0, j]
-        ax.axis("on")
-        row = check.table.loc[("marginal", name)]
-        ax.axhspan(expected - band, expected + band, color=INTERVAL_COLOR, alpha=0.3, lw=0)
-        ax.axhline(expected, color=INTERVAL_COLOR, lw=1)
-        color = TRUTH_COLOR if row["misfit"] else "C0"
-        ax.hist(check.marginal[:, j], bins=check.bins, range=(0, 1), color=color, alpha=0.7)
-        ax.set(xlim=(0, 1), yticks=[], xlabel=f"F({name})")
-        ax.set_title(_pit_title(row), fontsize="small")
-    b = check.pair_bins
-    for c, (i, j) in enumerate(pairs):
-        ax = axes[1, c]
-        ax.axis("on")
-        label = f"{check.names[i]} & {check.names[j]}"
-        row = check.table.loc[("joint", label)]
-        u = check.conditional
-        counts = np.histogram2d(u[:, i], u[:, j], bins=b, range=[(0, 1), (0, 1)])[0]
-        ratio = counts.T / (n / b**2)
-        image = ax.imshow(ratio, origin="lower", extent=(0, 1, 0, 1), cmap="RdBu_r", vmin=0, vmax=2)
-        ax.set(xlabel=_conditional_cdf(check.names, i), ylabel=_conditional_cdf(check.names, j))
-        ax.set_title(_pit_title(row), fontsize="small")
-    if pairs:
-        axes[1, 0].figure.colorbar(image, ax=axes[1, len(pairs) - 1], label="count / expected")
-    return axes
-
-
-def _conditional_cdf(names, k) -> str:
-    """``F(x_k | x_0, ..., x_k-1)`` with the coordinates' names."""
-    given = "" if k == 0 else f" | {', '.join(names[:k])}"
-    return f"F({names[k]}{given})"
-
-
-def _pit_title(row) -> str:
-    """The test's excess in sd units, and MISFIT when flagged."""
-    return f"z = {row['z']:+.1f} sd" + ("  MISFIT" if row["misfit"] else "")
