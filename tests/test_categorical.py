@@ -1,5 +1,6 @@
 """MI with a discrete label (gmmmi.categorical): class weights by the kind of draws, and
-each category's diagnostics kept, so that no category's convergence is lost."""
+each category's diagnostics kept, so that no category's convergence is lost.
+"""
 
 import dataclasses
 

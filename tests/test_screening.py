@@ -1,5 +1,6 @@
 """Screening before the fit: copies of rows, atoms, quantised columns, outliers, few rows,
-few distinct rows, deterministic relations."""
+few distinct rows, deterministic relations.
+"""
 
 import re
 import warnings
@@ -252,7 +253,8 @@ def test_ordinary_data_raise_no_data_warning():
 # --------------------------------------------------------------------------- few distinct rows
 def test_fewer_distinct_rows_than_the_fit_needs_are_refused():
     """1000 rows made of 12 distinct continuous rows: each column has 12 values, so the
-    few-values rule passes, but a 6-dimensional fit with 2 folds needs 28 distinct rows."""
+    few-values rule passes, but a 6-dimensional fit with 2 folds needs 28 distinct rows.
+    """
     rng = np.random.default_rng(0)
     distinct = rng.normal(size=(12, 6))
     X = distinct[np.r_[np.arange(12), rng.integers(0, 12, 988)]]
@@ -447,7 +449,8 @@ def test_high_mi_and_hard_margins_are_not_called_deterministic(data, n):
 
 def test_a_linear_relation_with_resolvable_noise_is_estimated():
     """y = x + 1e-5 noise is as determined as the rule's cut but linear: one Gaussian follows
-    it, so it is estimated, near its Gaussian truth ln(1e5) = 11.5 nat."""
+    it, so it is estimated, near its Gaussian truth ln(1e5) = 11.5 nat.
+    """
     rng = np.random.default_rng(7)
     x, e = rng.normal(size=(2, 1000))
     _screen_quietly(x, x + 0.01 * e)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels.resample import resample_sets
-from .._progress import progress_bar
+from gmmmi._kernels.resample import resample_sets
+from gmmmi._progress import progress_bar
+
 from .fit import EMSettings, concatenate, fit_batch
 from .repair import repair_collapsed
 from .select import copy_groups, make_folds, select_components

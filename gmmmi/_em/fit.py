@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._kernels.em import (
+from gmmmi._kernels.em import (
     STATUS_BAD_INIT,
     STATUS_MAX_ITER,
     STATUS_NAN,
     STATUS_SINGULAR,
     em_fit_batch,
 )
-from .._threads import threads_for
-from ..mixture import MixtureDraws
+from gmmmi._threads import threads_for
+from gmmmi.mixture import MixtureDraws
+
 from .options import ESTIMATE_DEFAULTS
 
 _EMPTY_ROWS = np.zeros(0, dtype=np.int64)

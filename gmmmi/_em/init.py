@@ -10,8 +10,9 @@ import math
 
 import numpy as np
 
-from .._kernels.em import moments_from_responsibilities
-from .._kernels.kmeans import kmeans_lloyd
+from gmmmi._kernels.em import moments_from_responsibilities
+from gmmmi._kernels.kmeans import kmeans_lloyd
+
 from .options import INIT_TYPES
 
 

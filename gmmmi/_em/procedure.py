@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._kernels.em import STATUS_BAD_INIT, STATUS_MAX_ITER, STATUS_NAN
-from .._stacklevel import user_stacklevel
-from ..exceptions import ConvergenceWarning
+from gmmmi._kernels.em import STATUS_BAD_INIT, STATUS_MAX_ITER, STATUS_NAN
+from gmmmi._stacklevel import user_stacklevel
+from gmmmi.exceptions import ConvergenceWarning
+
 from .bootstrap import bootstrap_fits, reselected_bootstrap_fits, selection_options
 from .fit import BatchFit, EMSettings, count_status
 from .repair import COLLAPSE_EIGENVALUE

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._kernels.em import mean_loglik
-from .._progress import progress_bar
+from gmmmi._kernels.em import mean_loglik
+from gmmmi._progress import progress_bar
+
 from .fit import BatchFit, EMSettings, count_status, fit_batch
 from .init import initialise
 from .repair import repair_collapsed

@@ -6,9 +6,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .._validation import validate_options
-from ..diagnostics import DrawKind, EMSelection, FitDiagnostics
-from ..mixture import MixtureDraws
+from gmmmi._validation import validate_options
+from gmmmi.diagnostics import DrawKind, EMSelection, FitDiagnostics
+from gmmmi.mixture import MixtureDraws
 
 __all__ = ["Backend", "BaseBackend", "DrawKind", "EMSelection", "FitDiagnostics"]
 
@@ -48,11 +48,17 @@ class Backend(Protocol):
         rng: np.random.Generator,
         progress: bool,
         **options: Any,
-    ) -> tuple[MixtureDraws, FitDiagnostics]: ...
+    ) -> tuple[MixtureDraws, FitDiagnostics]:
+        """Fit standardised ``X`` (n, d); return S mixtures and their diagnostics."""
+        ...
 
-    def check(self, diagnostics: FitDiagnostics) -> list[str]: ...
+    def check(self, diagnostics: FitDiagnostics) -> list[str]:
+        """Messages about the fit, raised as ``ConvergenceWarning`` by `gmmmi.estimate`."""
+        ...
 
-    def check_options(self, options: dict) -> dict: ...
+    def check_options(self, options: dict) -> dict:
+        """Every option with its default filled in; raises for a bad one, without fitting."""
+        ...
 
 
 class BaseBackend:

@@ -17,12 +17,13 @@ import os
 
 import numpy as np
 
-from .._em.fit import BatchFit
-from .._em.options import ESTIMATE_DEFAULTS, check_options
-from .._em.procedure import NOT_CONVERGED, EMOutcome, fit_procedure
-from .._em.select import Selection
-from .._validation import check_int, validate_options
-from ..mixture import MixtureDraws
+from gmmmi._em.fit import BatchFit
+from gmmmi._em.options import ESTIMATE_DEFAULTS, check_options
+from gmmmi._em.procedure import NOT_CONVERGED, EMOutcome, fit_procedure
+from gmmmi._em.select import Selection
+from gmmmi._validation import check_int, validate_options
+from gmmmi.mixture import MixtureDraws
+
 from .base import BaseBackend, DrawKind, EMSelection, FitDiagnostics
 
 

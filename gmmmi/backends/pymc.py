@@ -30,11 +30,12 @@ import warnings
 
 import numpy as np
 
-from .._em.options import ESTIMATE_DEFAULTS
-from .._em.options import check_options as check_em_options
-from .._em.procedure import fit_procedure
-from .._validation import check_choice, check_float, check_int, validate_options
-from ..mixture import MixtureDraws
+from gmmmi._em.options import ESTIMATE_DEFAULTS
+from gmmmi._em.options import check_options as check_em_options
+from gmmmi._em.procedure import fit_procedure
+from gmmmi._validation import check_choice, check_float, check_int, validate_options
+from gmmmi.mixture import MixtureDraws
+
 from .base import BaseBackend, DrawKind, EMSelection, FitDiagnostics
 
 _INSTALL_HINT = (

@@ -32,7 +32,8 @@ One module per job:
     `mi_matrix` and `MIMatrix` (its heat map is `gmmmi.plot.plot_mi_matrix`).
 """
 
-from ..exceptions import TaskFailedWarning
+from gmmmi.exceptions import TaskFailedWarning
+
 from .matrix import MIMatrix, mi_matrix
 from .run import estimate_many
 from .tasks import TaskError

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._seeds import sequence_from_generator
-from .._stacklevel import user_stacklevel
-from .._validation import check_choice, check_int
-from ..exceptions import PValueResolutionWarning
+from gmmmi._seeds import sequence_from_generator
+from gmmmi._stacklevel import user_stacklevel
+from gmmmi._validation import check_choice, check_int
+from gmmmi.exceptions import PValueResolutionWarning
+
 from .run import _check_run_options, estimate_many
 from .tasks import TaskError, _message, _task_seeds
 
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from ..independence import IndependenceTest
-    from ..result import Result
+    from gmmmi.independence import IndependenceTest
+    from gmmmi.result import Result
 
 
 def _named_columns(data, labels, prefix: str) -> dict:
@@ -151,7 +152,7 @@ def mi_matrix(
 
     _check_run_options(executor, task_threads, options)
     if pvalues:
-        from ..independence import CORRECTIONS
+        from gmmmi.independence import CORRECTIONS
 
         correction = check_choice("correction", str(correction).lower(), CORRECTIONS)
         if n_permutations is not None:
@@ -227,7 +228,7 @@ def _pair_pvalues(pairs, columns, symmetric, errors, random_state, test_kw, corr
     seeds); a pair whose estimate or test failed has a NaN p-value and is left
     out of the correction.
     """
-    from ..independence import adjust_pvalues, independence_test
+    from gmmmi.independence import adjust_pvalues, independence_test
 
     names = [list(columns[0]), list(columns[1])]
     shape = (len(names[0]), len(names[1]))
@@ -400,7 +401,7 @@ class MIMatrix:
         -------
         matplotlib Axes
         """
-        from ..plot import plot_mi_matrix
+        from gmmmi.plot import plot_mi_matrix
 
         return plot_mi_matrix(
             self, ax, annotate=annotate, cmap=cmap, min_ratio=min_ratio, alpha=alpha

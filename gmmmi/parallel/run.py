@@ -11,21 +11,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._estimate_options import check_estimate_options, check_executor
-from .._progress import progress_bar, progress_enabled
-from .._stacklevel import user_stacklevel
-from .._threads import numba_threads
-from .._validation import check_int
-from ..exceptions import TaskFailedWarning
+from gmmmi._estimate_options import check_estimate_options, check_executor
+from gmmmi._progress import progress_bar, progress_enabled
+from gmmmi._stacklevel import user_stacklevel
+from gmmmi._threads import numba_threads
+from gmmmi._validation import check_int
+from gmmmi.exceptions import TaskFailedWarning
+
 from .shipping import _ColumnFile, _Shipment
 from .tasks import _ROLES, TaskError, _message, _task_seeds, _TaskTable
 
 if TYPE_CHECKING:
-    from ..result import Result
+    from gmmmi.result import Result
 
 
 def _estimate(*args, **kwargs):
-    from ..api import estimate
+    from gmmmi.api import estimate
 
     return estimate(*args, **kwargs)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._seeds import sequence_from_generator, spawn_int_seeds
+from gmmmi._seeds import sequence_from_generator, spawn_int_seeds
 
 _ROLES = ("x", "y", "z")
 

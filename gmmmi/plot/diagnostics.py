@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from numpy.typing import ArrayLike
 
-    from ..fit_check import FitCheck
+    from gmmmi.fit_check import FitCheck
 
 
 def plot_loss_curves(
@@ -87,7 +87,7 @@ def plot_pit(check: FitCheck, axes: np.ndarray | None = None) -> np.ndarray:
     """
     import matplotlib.pyplot as plt
 
-    from ..fit_check import pair_indices
+    from gmmmi.fit_check import pair_indices
 
     n, d = check.marginal.shape
     pairs = pair_indices(d)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from numpy.typing import ArrayLike
 
-    from ..result import Result
+    from gmmmi.result import Result
 
 
 def plot_distribution(
@@ -138,7 +138,7 @@ def plot_result(
     -------
     matplotlib Axes
     """
-    from ..result import QUANTITY_LABELS, interval_name
+    from gmmmi.result import QUANTITY_LABELS, interval_name
 
     quantity = result.quantity if quantity is None else quantity
     values = result._draws_of(quantity)

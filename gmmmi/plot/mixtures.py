@@ -9,7 +9,8 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 
-from ..mixture import MixtureDraws
+from gmmmi.mixture import MixtureDraws
+
 from ._style import DATA_COLOR, FIT_COLOR, _axes
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from numpy.typing import ArrayLike
 
-    from ..result import Result
+    from gmmmi.result import Result
 
 
 def _ellipse_axes(cov2):

@@ -10,8 +10,8 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from ..parallel import MIMatrix
-    from ..studies import Calibration, Comparison
+    from gmmmi.parallel import MIMatrix
+    from gmmmi.studies import Calibration, Comparison
 
 
 def plot_mi_matrix(
@@ -55,7 +55,7 @@ def plot_mi_matrix(
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from ..result import format_pm
+    from gmmmi.result import format_pm
 
     mean, sd = matrix.mean.to_numpy(float), matrix.sd.to_numpy(float)
     padj = None if matrix.p_adjusted is None else matrix.p_adjusted.to_numpy(float)
@@ -123,7 +123,7 @@ def plot_comparison(comparison: Comparison, ax: Axes | None = None) -> Axes:
     """
     import matplotlib.pyplot as plt
 
-    from ..studies import _draws
+    from gmmmi.studies import _draws
 
     ax = plt.subplots(figsize=(6, 4))[1] if ax is None else ax
     unit = "nat"
@@ -197,7 +197,7 @@ def plot_calibration(
 
 def _plot_coverage(calibration, ax, methods):
     """Bars of each method's coverage per interval kind and nominal level."""
-    from ..studies import INTERVALS, LEVELS
+    from gmmmi.studies import INTERVALS, LEVELS
 
     table = calibration.table
     width = 0.8 / len(INTERVALS)
