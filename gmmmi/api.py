@@ -315,7 +315,8 @@ def estimate(
     """
     data = validate_data(x, y, z, discrete_y=discrete_y, kl=kl, min_category_size=min_category_size)
     be = get_backend(backend)
-    opts = validate_options(options, {**be.options, **API_OPTIONS})
+    defaults = {**be.options, **getattr(be, "estimate_overrides", {})}
+    opts = validate_options(options, {**defaults, **API_OPTIONS})
     method, mc_samples, fixed_k, base = check_api_options(opts, base)
     seed, rng = _make_rng(random_state)
     show = progress_enabled(progress)

@@ -1,0 +1,92 @@
+"""The component search's defaults: the cases it must fix, and what they cost.
+
+Run from the repository root::
+
+    python benchmarks/bench_search.py                       # N = 1e4 and 1e5, every setting
+    python benchmarks/bench_search.py --n 1000000 --settings original estimate
+    python benchmarks/bench_search.py --repeats 3           # three data sets per case
+
+For the paper's mixtures D3 and D5 (truth by quadrature) at each N, and X
+uniform on [0, 1] with Y = X + N(0, 0.1^2) at N = 5000 (truth by 1-d
+quadrature), one seeded sample per repeat is given to ``gmmmi.estimate``
+with each setting of the search (``SETTINGS``), and the script prints the
+estimate ± sd, its distance from the truth in sd (z), the chosen K, the
+number of EM fits restarted because they stopped at their starting point
+(``fit_status_counts["stalled"]``) and the wall time. ``original`` is GMM-MI's
+search (what `gmmmi.EstimateMI` uses), ``estimate`` is ``gmmmi.estimate``'s
+own defaults. This is a benchmark, not a test: it never fails on a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+
+import gmmmi
+from gmmmi import datasets
+
+#: the searches compared (options of gmmmi.estimate; "estimate": its defaults)
+SETTINGS = {
+    "original": {"init_type": "random_sklearn", "patience": 1},
+    "estimate": {},
+    "kmeans_p1": {"init_type": "kmeans", "patience": 1},
+    "kmeans_p2": {"init_type": "kmeans", "patience": 2},
+    "kmeans_p3": {"init_type": "kmeans", "patience": 3},
+}
+
+
+def cases(sizes: list[int]) -> list[tuple]:
+    """(dataset, N) of every case: D3 and D5 at each size, uniform + noise at 5000."""
+    out = [(datasets.paper(name), n) for name in ("D3", "D5") for n in sizes]
+    return out + [(datasets.uniform_noise(0.1), 5000)]
+
+
+def run(dataset, n: int, options: dict, seed: int) -> dict:
+    """One estimate: MI, sd, z against the truth, K, stalled fits restarted, seconds."""
+    x, y = dataset.sample(n, seed)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = gmmmi.estimate(x, y, random_state=seed, progress=False, **options)
+    seconds = time.perf_counter() - start
+    return {
+        "mi": res.mi,
+        "sd": res.sd,
+        "z": (res.mi - dataset.truth) / res.sd if res.sd > 0 else np.inf,
+        "K": res.n_components,
+        "stalled": res.diagnostics.extra.get("fit_status_counts", {}).get("stalled", 0),
+        "seconds": seconds,
+    }
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    ap.add_argument("--repeats", type=int, default=1, help="data sets per case (seeds 0, 1, ...)")
+    ap.add_argument("--no-uniform", action="store_true", help="skip uniform + noise")
+    args = ap.parse_args(argv)
+    x, y = datasets.gaussian(0.6).sample(500, 0)
+    gmmmi.estimate(x, y, random_state=0, progress=False)  # load the compiled kernels
+    print("| data set | N | truth | setting | seed | MI ± sd | z | K | stalled | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    todo = cases(args.n)
+    if args.no_uniform:
+        todo = todo[:-1]
+    for dataset, n in todo:
+        for name in args.settings:
+            for seed in range(args.repeats):
+                r = run(dataset, n, SETTINGS[name], seed)
+                print(
+                    f"| {dataset.name} | {n:.0e} | {dataset.truth:.4f} | {name} | {seed} | "
+                    f"{r['mi']:.4f} ± {r['sd']:.4f} | {r['z']:+.1f} | {r['K']} | "
+                    f"{r['stalled']} | {r['seconds']:.1f} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
