@@ -20,8 +20,11 @@ own defaults. This is a benchmark, not a test: it never fails on a number.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -35,6 +38,7 @@ SETTINGS = {
     "kmeans_p1": {"init_type": "kmeans", "patience": 1},
     "kmeans_p2": {"init_type": "kmeans", "patience": 2},
     "kmeans_p3": {"init_type": "kmeans", "patience": 3},
+    "kmeans_i1": {"init_type": "kmeans", "n_inits": 1},
 }
 
 
@@ -62,13 +66,69 @@ def run(dataset, n: int, options: dict, seed: int) -> dict:
     }
 
 
+def speed(repeats: int) -> None:
+    """Warm time of bench_core's cases: the code before this change against the defaults.
+
+    "before" is GMM-MI's search without the restart of stalled fits (what
+    ``gmmmi.estimate`` ran before), "after" its current defaults; the calls
+    alternate in this process, so both see the same machine load. Prints the
+    median CPU and wall seconds and the ratio after / before.
+    """
+    import gmmmi.selection as selection
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_core import make_cases
+
+    stalled_at_start = selection.stalled_at_start
+
+    def never_stalled(fits):
+        return np.zeros(fits.n_iter.shape, dtype=bool)
+
+    print(
+        "| case | before CPU s | after CPU s | CPU after/before | before wall s | after wall s "
+        "| wall after/before |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for case in make_cases():
+        times = {"before": [], "after": []}
+        for _ in range(repeats):
+            for label in times:
+                selection.stalled_at_start = (
+                    never_stalled if label == "before" else stalled_at_start
+                )
+                options = SETTINGS["original"] if label == "before" else {}
+                cpu, wall = time.process_time(), time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    gmmmi.estimate(case.X, random_state=0, progress=False, **options)
+                times[label].append((time.process_time() - cpu, time.perf_counter() - wall))
+        selection.stalled_at_start = stalled_at_start
+        (bc, bw), (ac, aw) = (np.median(times[k], axis=0) for k in ("before", "after"))
+        print(
+            f"| {case.name} | {bc:.3f} | {ac:.3f} | {ac / bc:.2f} | {bw:.3f} | {aw:.3f} "
+            f"| {aw / bw:.2f} |",
+            flush=True,
+        )
+    print(f"\nload average {os.getloadavg()[0]:.1f}")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     ap.add_argument("--repeats", type=int, default=1, help="data sets per case (seeds 0, 1, ...)")
     ap.add_argument("--no-uniform", action="store_true", help="skip uniform + noise")
+    ap.add_argument(
+        "--speed",
+        type=int,
+        metavar="R",
+        default=0,
+        help="only time bench_core's cases before/after, R calls each",
+    )
     args = ap.parse_args(argv)
+    if args.speed:
+        speed(args.speed)
+        return
     x, y = datasets.gaussian(0.6).sample(500, 0)
     gmmmi.estimate(x, y, random_state=0, progress=False)  # load the compiled kernels
     print("| data set | N | truth | setting | seed | MI ± sd | z | K | stalled | s |")

@@ -123,7 +123,9 @@ def estimate(
         order. Only for backends whose ``fit`` accepts ``init`` (numba).
     **options
         Hyperparameters, with the names and defaults of the original GMM-MI
-        (listed by ``gmmmi.get_backend(backend).options``), given as keyword
+        (listed by ``gmmmi.get_backend(backend).options``) except those of the
+        backend's ``estimate_overrides`` (numba: ``init_type="kmeans"``,
+        ``n_inits=1``; see the README's option table), given as keyword
         arguments; see Other Parameters below. ``backend="pymc"`` also takes
         its priors (``prior_weight_concentration=1.0``,
         ``prior_mean_sd=2.0``, ``prior_scale_sd=1.0``,
@@ -133,10 +135,12 @@ def estimate(
 
     Other Parameters
     ----------------
-    init_type : str, default "random_sklearn"
-        Initialisation of each EM fit: ``"random_sklearn"``, ``"random"``,
-        ``"minmax"``, ``"kmeans"``, ``"randomized_kmeans"`` or
-        ``"kmeans_sklearn"``.
+    init_type : str, default "kmeans"
+        Initialisation of each EM fit: ``"random_sklearn"`` (the original's
+        default, which `EstimateMI` keeps), ``"random"``, ``"minmax"``,
+        ``"kmeans"``, ``"randomized_kmeans"`` or ``"kmeans_sklearn"``. A
+        cross-validation fit that stops at a start of identical components
+        is started again from k-means.
     scale : float or None, default None
         Scale of the ``"random"``, ``"minmax"`` and ``"randomized_kmeans"``
         initialisations, in units of each column's standard deviation.
@@ -146,8 +150,9 @@ def estimate(
         Added to the diagonal of every covariance at every M-step.
     max_iter : int, default 10000
         Maximum EM iterations per fit (a `ConvergenceWarning` if reached).
-    n_inits : int, default 3
-        Initialisations tried per number of components.
+    n_inits : int, default 1
+        Initialisations tried per number of components (the original's
+        default, which `EstimateMI` keeps, is 3).
     n_folds : int, default 2
         Cross-validation folds used to choose the number of components.
     metric_method : {"valid", "aic", "bic"}, default "valid"

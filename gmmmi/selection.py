@@ -521,9 +521,24 @@ class CVResult:
     best_init: int
     best_fold: int
     init: tuple = ()  # (weights, means, covariances) of every fit, init-major
-    stalled: int = (
-        0  # fits restarted from k-means: they stopped at their start (`stalled_at_start`)
-    )
+    #: (F,) bool: fits restarted from k-means, as they stopped at their start (`stalled_at_start`)
+    restarted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    @property
+    def stalled(self) -> int:
+        """Number of fits restarted from k-means because they stopped at their start."""
+        return int(np.count_nonzero(self.restarted))
+
+    def stopped_early(self) -> bool:
+        """Every fit stopped within 2 EM iterations (GMM-MI's sign of a poor fit).
+
+        A fit restarted from k-means counts if its restart stopped within
+        `STALL_ITERATIONS`: ``threshold_fit`` is then too loose for EM to move.
+        """
+        early = self.fits.n_iter <= 2
+        if self.restarted.size:
+            early |= self.restarted & (self.fits.n_iter <= STALL_ITERATIONS)
+        return bool(np.all(early))
 
     @property
     def best_score(self) -> float:
@@ -577,7 +592,9 @@ def cross_validate(
             a[i * n_folds : (i + 1) * n_folds] = b
     _replace_fits(fits, again, _fit_folds(X, folds, init, settings, record_curves, again))
     scores, best_init, best_fold = _best(fits, n_inits, n_folds)
-    return CVResult(n_components, fits, scores, best_init, best_fold, init, again.size)
+    restarted = np.zeros(n_inits * n_folds, dtype=bool)
+    restarted[again] = True
+    return CVResult(n_components, fits, scores, best_init, best_fold, init, restarted)
 
 
 def _best(fits: BatchFit, n_inits: int, n_folds: int) -> tuple[np.ndarray, int, int]:
@@ -669,7 +686,7 @@ def with_curves(X: np.ndarray, cv: CVResult, folds: np.ndarray, settings: EMSett
         return cv
     fits = _fit_folds(X, folds, cv.init, settings, record_curves=True)
     return CVResult(
-        cv.n_components, fits, cv.val_scores, cv.best_init, cv.best_fold, cv.init, cv.stalled
+        cv.n_components, fits, cv.val_scores, cv.best_init, cv.best_fold, cv.init, cv.restarted
     )
 
 
@@ -726,7 +743,8 @@ class Selection:
         Counts of EM fits per status flag, over every fit made.
     all_cv_fits_short : bool
         Every cross-validation fit with 2 <= K <= the chosen K stopped within 2
-        iterations (GMM-MI's sign of a poor fit).
+        iterations (GMM-MI's sign of a poor fit), or within 3 after a restart
+        from k-means (`CVResult.stopped_early`).
     """
 
     n_components: int
@@ -858,7 +876,7 @@ def select_components(
         cv = cross_validate(X, n_components, folds, **cv_kw)
         count_status(status, cv.fits.status, stalled=cv.stalled)
         cv, full = finish(cv, None)
-        short = n_components > 1 and bool(np.all(cv.fits.n_iter <= 2))
+        short = n_components > 1 and cv.stopped_early()
         return Selection(
             n_components, cv.best_parameters(), cv, full, {}, False, folds, status, short
         )
@@ -874,7 +892,7 @@ def select_components(
         for K in range(k_min, k_cap + 1):
             cv, full, full_ll = run(K, False)
             results[K] = (cv, full)
-            short[K] = bool(np.all(cv.fits.n_iter <= 2))
+            short[K] = cv.stopped_early()
             aic, bic = information_criteria(full_ll, n, K, d)
             for key, value in zip(table, (K, cv.best_score, aic, bic), strict=True):
                 table[key].append(value)
