@@ -112,6 +112,24 @@ def speed(repeats: int) -> None:
     print(f"\nload average {os.getloadavg()[0]:.1f}")
 
 
+def calibrate(repeats: int, names: list[str]) -> None:
+    """Bias and coverage over ``repeats`` data sets of N=1000: original search and defaults."""
+    from gmmmi.studies import Method
+
+    methods = (Method("original", SETTINGS["original"]), Method("estimate", {}))
+    for name in names:
+        ds = datasets.gamma_exponential(1.0) if name == "gamma" else datasets.paper(name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cal = gmmmi.calibration(
+                ds, n=1000, repeats=repeats, methods=methods, random_state=2024, progress=False
+            )
+        columns = ["method", "repeats", "truth", "bias", "bias_se", "mean_sd", "sd_estimates"]
+        columns += ["cover95_normal"]
+        print(f"\n{ds.name}, N=1000\n")
+        print(cal.table[columns].to_string(index=False, float_format="%.4f"), flush=True)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000])
@@ -125,7 +143,18 @@ def main(argv=None) -> None:
         default=0,
         help="only time bench_core's cases before/after, R calls each",
     )
+    ap.add_argument(
+        "--calibrate",
+        type=int,
+        metavar="R",
+        default=0,
+        help="only the calibration (R data sets of N=1000) of --datasets",
+    )
+    ap.add_argument("--datasets", nargs="+", default=["D3", "D5", "gamma"])
     args = ap.parse_args(argv)
+    if args.calibrate:
+        calibrate(args.calibrate, args.datasets)
+        return
     if args.speed:
         speed(args.speed)
         return
