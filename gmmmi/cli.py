@@ -219,10 +219,10 @@ _ESTIMATE_FLAGS = [
     ("--n-bootstrap", "n_bootstrap", int, "bootstrap refits (default 50; <1: one fit, no sd)"),
     ("--components", "fixed_components_number", int, "fix K (default 0: choose K by CV)"),
     ("--max-components", "max_components", int, "largest K tried (default 50)"),
-    ("--n-inits", "n_inits", int, "initialisations per K (default 3)"),
+    ("--n-inits", "n_inits", int, "initialisations per K (default 1; the original's 3)"),
     ("--n-folds", "n_folds", int, "cross-validation folds (default 2)"),
     ("--metric-method", "metric_method", str, "valid | aic | bic (default valid)"),
-    ("--init-type", "init_type", str, "initialisation scheme (default random_sklearn)"),
+    ("--init-type", "init_type", str, "initialisation (default kmeans; original random_sklearn)"),
     ("--threshold-fit", "threshold_fit", float, "EM log-likelihood tolerance (default 1e-5)"),
     ("--threshold-components", "threshold_components", float, "K-selection tolerance (1e-5)"),
     ("--patience", "patience", int, "extra K tried after no improvement (default 1)"),
@@ -236,7 +236,7 @@ _ESTIMATE_FLAGS = [
 
 def _estimate_options_parser() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
-    g = parent.add_argument_group("estimator options (defaults: the original gmm-mi's)")
+    g = parent.add_argument_group("estimator options (defaults: gmmmi.estimate's)")
     g.add_argument("--backend", default="numba", help="numba (default) | pymc | a plugin name")
     g.add_argument("--bits", action="store_true", help="report in bits instead of nats")
     g.add_argument("--seed", type=int, default=None, help="random seed (default: fresh)")
