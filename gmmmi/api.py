@@ -302,8 +302,8 @@ def estimate(
     >>> X = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 200)
     >>> res = gmmmi.estimate(X, random_state=0)
     >>> print(res)
-    MI(X1; X2) = 0.207 ± 0.042 nat (numba, 50 bootstrap, K=1)
-      95% interval (value ± 1.96 sd): [0.125, 0.290] nat
+    MI(X1; X2) = 0.207 ± 0.043 nat (numba, 50 bootstrap, K=1)
+      95% interval (value ± 1.96 sd): [0.123, 0.291] nat
     >>> mean, sd = res
 
     Conditional MI in bits, with named blocks:
@@ -311,7 +311,7 @@ def estimate(
     >>> W = rng.multivariate_normal([0, 0, 0], [[1, 0.3, 0.5], [0.3, 1, 0.2], [0.5, 0.2, 1]], 500)
     >>> print(gmmmi.estimate(W[:, 0], W[:, 1], z=W[:, 2], base=2, random_state=0))
     CMI(x0; y0 | z0) = 0.044 ± 0.014 bit (numba, 50 bootstrap, K=1)
-      95% interval (value ± 1.96 sd): [0.016, 0.072] bit
+      95% interval (value ± 1.96 sd): [0.017, 0.071] bit
 
     A single fit, without the bootstrap:
 
