@@ -3,7 +3,9 @@
 Run from the repository root::
 
     python benchmarks/bench_search.py                       # N = 1e4 and 1e5, every setting
-    python benchmarks/bench_search.py --n 1000000 --settings original estimate
+    python benchmarks/bench_search.py --n 1000000 --settings before estimate
+    python benchmarks/bench_search.py --speed 5           # bench_core's cases, before/after
+    python benchmarks/bench_search.py --calibrate 200     # coverage on D3, D5, gamma-exp
     python benchmarks/bench_search.py --repeats 3           # three data sets per case
 
 For the paper's mixtures D3 and D5 (truth by quadrature) at each N, and X
@@ -12,9 +14,11 @@ quadrature), one seeded sample per repeat is given to ``gmmmi.estimate``
 with each setting of the search (``SETTINGS``), and the script prints the
 estimate ± sd, its distance from the truth in sd (z), the chosen K, the
 number of EM fits restarted because they stopped at their starting point
-(``fit_status_counts["stalled"]``) and the wall time. ``original`` is GMM-MI's
-search (what `gmmmi.EstimateMI` uses), ``estimate`` is ``gmmmi.estimate``'s
-own defaults. This is a benchmark, not a test: it never fails on a number.
+(``fit_status_counts["stalled"]``) and the wall time. ``before`` is GMM-MI's
+search as gmmmi ran it before issue 9 (stalled fits kept), ``original`` the
+same search now (what `gmmmi.EstimateMI` runs: stalled fits restarted from
+k-means), ``estimate`` is ``gmmmi.estimate``'s own defaults. This is a
+benchmark, not a test: it never fails on a number.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +38,8 @@ from gmmmi import datasets
 
 #: the searches compared (options of gmmmi.estimate; "estimate": its defaults)
 SETTINGS = {
-    "original": {"init_type": "random_sklearn", "patience": 1},
+    "before": {"init_type": "random_sklearn", "n_inits": 3, "patience": 1},
+    "original": {"init_type": "random_sklearn", "n_inits": 3, "patience": 1},
     "estimate": {},
     "kmeans_p1": {"init_type": "kmeans", "patience": 1},
     "kmeans_p2": {"init_type": "kmeans", "patience": 2},
@@ -48,13 +54,27 @@ def cases(sizes: list[int]) -> list[tuple]:
     return out + [(datasets.uniform_noise(0.1), 5000)]
 
 
-def run(dataset, n: int, options: dict, seed: int) -> dict:
+@contextmanager
+def code_before(before: bool = True):
+    """Within: stalled fits are kept, not restarted (the code before issue 9), if ``before``."""
+    import gmmmi.selection as selection
+
+    stalled_at_start = selection.stalled_at_start
+    if before:
+        selection.stalled_at_start = lambda fits: np.zeros(fits.n_iter.shape, dtype=bool)
+    try:
+        yield
+    finally:
+        selection.stalled_at_start = stalled_at_start
+
+
+def run(dataset, n: int, setting: str, seed: int) -> dict:
     """One estimate: MI, sd, z against the truth, K, stalled fits restarted, seconds."""
     x, y = dataset.sample(n, seed)
     start = time.perf_counter()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), code_before(setting == "before"):
         warnings.simplefilter("ignore")
-        res = gmmmi.estimate(x, y, random_state=seed, progress=False, **options)
+        res = gmmmi.estimate(x, y, random_state=seed, progress=False, **SETTINGS[setting])
     seconds = time.perf_counter() - start
     return {
         "mi": res.mi,
@@ -74,15 +94,8 @@ def speed(repeats: int) -> None:
     alternate in this process, so both see the same machine load. Prints the
     median CPU and wall seconds and the ratio after / before.
     """
-    import gmmmi.selection as selection
-
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_core import make_cases
-
-    stalled_at_start = selection.stalled_at_start
-
-    def never_stalled(fits):
-        return np.zeros(fits.n_iter.shape, dtype=bool)
 
     print(
         "| case | before CPU s | after CPU s | CPU after/before | before wall s | after wall s "
@@ -93,16 +106,12 @@ def speed(repeats: int) -> None:
         times = {"before": [], "after": []}
         for _ in range(repeats):
             for label in times:
-                selection.stalled_at_start = (
-                    never_stalled if label == "before" else stalled_at_start
-                )
-                options = SETTINGS["original"] if label == "before" else {}
+                options = SETTINGS["before"] if label == "before" else {}
                 cpu, wall = time.process_time(), time.perf_counter()
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), code_before(label == "before"):
                     warnings.simplefilter("ignore")
                     gmmmi.estimate(case.X, random_state=0, progress=False, **options)
                 times[label].append((time.process_time() - cpu, time.perf_counter() - wall))
-        selection.stalled_at_start = stalled_at_start
         (bc, bw), (ac, aw) = (np.median(times[k], axis=0) for k in ("before", "after"))
         print(
             f"| {case.name} | {bc:.3f} | {ac:.3f} | {ac / bc:.2f} | {bw:.3f} | {aw:.3f} "
@@ -168,7 +177,7 @@ def main(argv=None) -> None:
     for dataset, n in todo:
         for name in args.settings:
             for seed in range(args.repeats):
-                r = run(dataset, n, SETTINGS[name], seed)
+                r = run(dataset, n, name, seed)
                 print(
                     f"| {dataset.name} | {n:.0e} | {dataset.truth:.4f} | {name} | {seed} | "
                     f"{r['mi']:.4f} ± {r['sd']:.4f} | {r['z']:+.1f} | {r['K']} | "
