@@ -16,6 +16,11 @@ full-data fit is then run once, at the chosen K. Loss curves are recorded
 only for the chosen K (its cross-validation fits are re-run with recording,
 which reproduces them exactly).
 
+Not in GMM-MI: a K whose best cross-validation fits stopped at a start of
+identical components (which uniform random responsibilities give on large
+data) is not scored as such; those fits are started again from k-means
+(`stalled_at_start`).
+
 All randomness comes from the caller's ``numpy.random.Generator``; the fits
 themselves run in `gmmmi._kernels.em.em_fit_batch`, in parallel over fits.
 """
@@ -571,6 +576,11 @@ def cross_validate(
     (a NaN score counts as -inf); within it, the best fold has the highest
     score. Without ``record_curves`` (which costs one validation pass per EM
     iteration) the curves can be added later by `with_curves`.
+
+    If the best initialisation stopped at its start (`stalled_at_start`: a
+    single Gaussian in disguise, whose score is not that of K components),
+    every stalled initialisation is replaced by a k-means start, drawn from
+    ``rng``, and its fits are run again (``CVResult.restarted``).
     """
     n_folds = int(folds.max()) + 1
     inits = [
