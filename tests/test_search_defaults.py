@@ -9,6 +9,7 @@ import pytest
 import gmmmi
 from gmmmi import datasets
 from gmmmi.backends.numba import ESTIMATE_OVERRIDES, NumbaBackend
+from gmmmi.exceptions import ConvergenceWarning
 from gmmmi.param_holders import GMMFitParamHolder, MIDistParamHolder, SelectComponentsParamHolder
 from gmmmi.selection import (
     STALL_ITERATIONS,
@@ -176,3 +177,13 @@ def test_no_false_alarm_on_a_gaussian():
     assert res.n_components == 1
     assert res.diagnostics.extra["fit_status_counts"]["stalled"] == 0
     assert abs(res.mi - ds.truth) < 3 * res.sd
+
+
+def test_restarts_that_stop_at_once_still_warn_of_a_loose_threshold():
+    """Stalled fits restarted from k-means that stop again within 3 iterations are short."""
+    x, y = datasets.paper("D3").sample(1000, 0)
+    with pytest.warns(ConvergenceWarning, match="stopped within 2 EM iterations"):
+        res = gmmmi.estimate(
+            x, y, random_state=1, init_type="random_sklearn", threshold_fit=0.1, n_bootstrap=2
+        )
+    assert res.diagnostics.extra["fit_status_counts"]["stalled"] > 0
