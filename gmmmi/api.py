@@ -128,7 +128,9 @@ def estimate(
         order. Only for backends with ``supports_init`` (numba, pymc).
     **options
         Hyperparameters, with the names and defaults of the original GMM-MI
-        (listed by ``gmmmi.get_backend(backend).options``), given as keyword
+        (listed by ``gmmmi.get_backend(backend).options``) except where the
+        numba backend departs from them (``init_type="kmeans"``, ``n_inits=1``;
+        see the README's option table), given as keyword
         arguments; see Other Parameters below. ``backend="pymc"`` also takes
         its priors (``prior_weight_concentration=1.0``,
         ``prior_mean_sd=2.0``, ``prior_scale_sd=1.0``,
@@ -138,10 +140,12 @@ def estimate(
 
     Other Parameters
     ----------------
-    init_type : str, default "random_sklearn"
-        Initialisation of each EM fit: ``"random_sklearn"``, ``"random"``,
-        ``"minmax"``, ``"kmeans"``, ``"randomized_kmeans"`` or
-        ``"kmeans_sklearn"``.
+    init_type : str, default "kmeans"
+        Initialisation of each EM fit: ``"random_sklearn"`` (the original's
+        default, which `EstimateMI` keeps), ``"random"``, ``"minmax"``,
+        ``"kmeans"``, ``"randomized_kmeans"`` or ``"kmeans_sklearn"``. A
+        cross-validation fit that stops at a start of identical components
+        is started again from k-means.
     scale : float or None, default None
         Scale of the ``"random"``, ``"minmax"`` and ``"randomized_kmeans"``
         initialisations, in units of each column's standard deviation.
@@ -151,8 +155,9 @@ def estimate(
         Added to the diagonal of every covariance at every M-step.
     max_iter : int, default 10000
         Maximum EM iterations per fit (a `ConvergenceWarning` if reached).
-    n_inits : int, default 3
-        Initialisations tried per number of components.
+    n_inits : int, default 1
+        Initialisations tried per number of components (the original's
+        default, which `EstimateMI` keeps, is 3).
     n_folds : int, default 2
         Cross-validation folds used to choose the number of components.
     metric_method : {"valid", "aic", "bic"}, default "valid"
@@ -302,8 +307,8 @@ def estimate(
     >>> X = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 200)
     >>> res = gmmmi.estimate(X, random_state=0)
     >>> print(res)
-    MI(X1; X2) = 0.207 ± 0.042 nat (numba, 50 bootstrap, K=1)
-      95% interval (value ± 1.96 sd): [0.125, 0.290] nat
+    MI(X1; X2) = 0.207 ± 0.043 nat (numba, 50 bootstrap, K=1)
+      95% interval (value ± 1.96 sd): [0.123, 0.291] nat
     >>> mean, sd = res
 
     Conditional MI in bits, with named blocks:
@@ -311,7 +316,7 @@ def estimate(
     >>> W = rng.multivariate_normal([0, 0, 0], [[1, 0.3, 0.5], [0.3, 1, 0.2], [0.5, 0.2, 1]], 500)
     >>> print(gmmmi.estimate(W[:, 0], W[:, 1], z=W[:, 2], base=2, random_state=0))
     CMI(x0; y0 | z0) = 0.044 ± 0.014 bit (numba, 50 bootstrap, K=1)
-      95% interval (value ± 1.96 sd): [0.016, 0.072] bit
+      95% interval (value ± 1.96 sd): [0.017, 0.071] bit
 
     A single fit, without the bootstrap:
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._em.options import ESTIMATE_DEFAULTS
+from ._em.options import ESTIMATE_DEFAULTS, ORIGINAL_DEFAULTS
 from ._json import json_default
 
 _DESCRIPTION = """\
@@ -222,8 +222,14 @@ def _key_value(text: str):
 
 
 def _default(name: str) -> str:
-    """`gmmmi.estimate`'s default of an EM option, as the help shows it."""
-    value = ESTIMATE_DEFAULTS[name]
+    """`gmmmi.estimate`'s default of an EM option for the help (and GMM-MI's if it differs)."""
+    shown = _shown(ESTIMATE_DEFAULTS[name])
+    if ORIGINAL_DEFAULTS[name] != ESTIMATE_DEFAULTS[name]:
+        shown += f"; GMM-MI's {_shown(ORIGINAL_DEFAULTS[name])}"
+    return shown
+
+
+def _shown(value) -> str:
     if isinstance(value, float):
         return f"{value:g}".replace("e-0", "e-")
     return "none" if value is None else str(value)
@@ -261,7 +267,7 @@ _ESTIMATE_FLAGS = [
 
 def _estimate_options_parser() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
-    g = parent.add_argument_group("estimator options (defaults: the original gmm-mi's)")
+    g = parent.add_argument_group("estimator options (defaults: gmmmi.estimate's)")
     g.add_argument("--backend", default="numba", help="numba (default) | pymc | a plugin name")
     g.add_argument("--bits", action="store_true", help="report in bits instead of nats")
     g.add_argument("--seed", type=int, default=None, help="random seed (default: fresh)")

@@ -73,8 +73,8 @@ def test_estimate_defaults_are_the_originals_with_the_overrides():
 
 def test_cli_help_shows_the_estimate_defaults():
     helps = {name: text for _, name, _, text in cli._ESTIMATE_FLAGS}
-    assert helps["n_inits"] == "initialisations per K (default 3)"
-    assert helps["init_type"] == "initialisation scheme (default random_sklearn)"
+    assert helps["n_inits"] == "initialisations per K (default 1; GMM-MI's 3)"
+    assert helps["init_type"] == "initialisation scheme (default kmeans; GMM-MI's random_sklearn)"
     assert helps["threshold_fit"] == "EM log-likelihood tolerance (default 1e-5)"
     assert helps["reg_covar"] == "added to covariance diagonals (default 1e-15)"
     assert helps["scale"] == "initialisation scale (default: none)"

@@ -188,11 +188,12 @@ def concatenate(parts: list) -> BatchFit:
     return out
 
 
-def count_status(counts: dict, status: np.ndarray, repaired: int = 0) -> None:
-    """Add the number of fits with each status flag, ``"fits"`` and ``"repaired"`` to ``counts``.
+def count_status(counts: dict, status: np.ndarray, repaired: int = 0, stalled: int = 0) -> None:
+    """Add the number of fits per status flag, ``"fits"``, ``"repaired"``, ``"stalled"``.
 
     ``repaired`` is the number of those fits refitted without a collapsed
-    component (`repair_collapsed`).
+    component (`repair_collapsed`), ``stalled`` the number restarted from
+    k-means because they stopped at their start (`stalled_at_start`).
     """
     for name, flag in (
         ("max_iter", STATUS_MAX_ITER),
@@ -203,3 +204,4 @@ def count_status(counts: dict, status: np.ndarray, repaired: int = 0) -> None:
         counts[name] = counts.get(name, 0) + int(np.count_nonzero(status & flag))
     counts["fits"] = counts.get("fits", 0) + int(status.size)
     counts["repaired"] = counts.get("repaired", 0) + int(repaired)
+    counts["stalled"] = counts.get("stalled", 0) + int(stalled)

@@ -16,6 +16,11 @@ full-data fit is then run once, at the chosen K. Loss curves are recorded
 only for the chosen K (its cross-validation fits are re-run with recording,
 which reproduces them exactly).
 
+Not in GMM-MI: a K whose best cross-validation fits stopped at a start of
+identical components (which uniform random responsibilities give on large
+data) is not scored as such; those fits are started again from k-means
+(`stalled_at_start`).
+
 All randomness comes from the caller's ``numpy.random.Generator``; the fits
 themselves run in `gmmmi._em.fit.fit_batch`, in parallel over fits.
 """
@@ -23,7 +28,7 @@ themselves run in `gmmmi._em.fit.fit_batch`, in parallel over fits.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -103,6 +108,24 @@ class CVResult:
     best_init: int
     best_fold: int
     init: tuple = ()  # (weights, means, covariances) of every fit, init-major
+    #: (F,) bool: fits restarted from k-means, as they stopped at their start (`stalled_at_start`)
+    restarted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    @property
+    def stalled(self) -> int:
+        """Number of fits restarted from k-means because they stopped at their start."""
+        return int(np.count_nonzero(self.restarted))
+
+    def stopped_early(self) -> bool:
+        """Every fit stopped within 2 EM iterations (GMM-MI's sign of a poor fit).
+
+        A fit restarted from k-means counts if its restart stopped within
+        `STALL_ITERATIONS`: ``threshold_fit`` is then too loose for EM to move.
+        """
+        early = self.fits.n_iter <= 2
+        if self.restarted.size:
+            early |= self.restarted & (self.fits.n_iter <= STALL_ITERATIONS)
+        return bool(np.all(early))
 
     @property
     def best_score(self) -> float:
@@ -135,6 +158,11 @@ def cross_validate(
     (a NaN score counts as -inf); within it, the best fold has the highest
     score. Without ``record_curves`` (which costs one validation pass per EM
     iteration) the curves can be added later by `with_curves`.
+
+    If the best initialisation stopped at its start (`stalled_at_start`: a
+    single Gaussian in disguise, whose score is not that of K components),
+    every stalled initialisation is replaced by a k-means start, drawn from
+    ``rng``, and its fits are run again (``CVResult.restarted``).
     """
     n_folds = int(folds.max()) + 1
     inits = [
@@ -143,23 +171,97 @@ def cross_validate(
     ]
     init = tuple(np.repeat(np.stack(a), n_folds, axis=0) for a in zip(*inits, strict=True))
     fits = _fit_folds(X, folds, init, settings, record_curves)
+    scores, best_init, best_fold = _best(fits, n_inits, n_folds)
+    stalled = stalled_at_start(fits).reshape(n_inits, n_folds).any(axis=1)
+    if not stalled[best_init]:
+        return CVResult(n_components, fits, scores, best_init, best_fold, init)
+    # the best score is that of a single Gaussian in disguise: K was not tried. Start the
+    # stalled initialisations again from k-means, whose clusters are distinct
+    again = np.flatnonzero(np.repeat(stalled, n_folds))
+    for i in np.flatnonzero(stalled):
+        restart = initialise(X, n_components, init_type="kmeans", scale=None, rng=rng)
+        for a, b in zip(init, restart, strict=True):
+            a[i * n_folds : (i + 1) * n_folds] = b
+    _replace_fits(fits, again, _fit_folds(X, folds, init, settings, record_curves, again))
+    scores, best_init, best_fold = _best(fits, n_inits, n_folds)
+    restarted = np.zeros(n_inits * n_folds, dtype=bool)
+    restarted[again] = True
+    return CVResult(n_components, fits, scores, best_init, best_fold, init, restarted)
+
+
+def _best(fits: BatchFit, n_inits: int, n_folds: int) -> tuple[np.ndarray, int, int]:
+    """Validation scores (n_inits, n_folds), NaN as -inf; the best init and its best fold."""
     scores = np.where(np.isfinite(fits.valid_ll), fits.valid_ll, -np.inf)
     scores = scores.reshape(n_inits, n_folds)
     best_init = int(np.argmax(scores.mean(axis=1)))
-    best_fold = int(np.argmax(scores[best_init]))
-    return CVResult(n_components, fits, scores, best_init, best_fold, init)
+    return scores, best_init, int(np.argmax(scores[best_init]))
 
 
-def _fit_folds(X, folds, init, settings, record_curves) -> BatchFit:
-    """The init-major n_inits x n_folds cross-validation fits from ``init``."""
+#: EM iterations within which a fit that stops has not had a chance to move: the first
+#: log-likelihood change is measured at iteration 2 (stalled fits stop at 2 or 3)
+STALL_ITERATIONS = 3
+#: largest distance, in standardised units (data sd 1), between two components' means or
+#: covariance entries of a mixture that is a single Gaussian in disguise; stalled
+#: 'random_sklearn' starts of the paper's D3 and D5 at N = 1e4-1e6 lie within 0.03,
+#: fits that left their start 0.86 or more apart
+STALL_SEPARATION = 0.1
+
+
+def stalled_at_start(fits: BatchFit) -> np.ndarray:
+    """Which fits of K > 1 components stopped at a start that is one Gaussian in disguise.
+
+    A start whose components are all (nearly) the same Gaussian, as uniform
+    random responsibilities give on large data, is a saddle point of the
+    likelihood: EM's first steps change the log-likelihood by less than
+    ``threshold_fit`` and it stops there, with the score of a single
+    Gaussian. Such a fit has not converged to a K-component mixture. A fit
+    is stalled if it stopped within `STALL_ITERATIONS` iterations and every
+    component's mean and covariance lie within `STALL_SEPARATION` of the
+    weighted average ones.
+
+    Parameters
+    ----------
+    fits : BatchFit
+        F fits of K components to standardised data.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (F,)
+    """
+    weights, means, covs = fits.weights, fits.means, fits.covariances
+    if weights.shape[1] < 2:
+        return np.zeros(weights.shape[0], dtype=bool)
+    w = weights[:, :, None]
+    mean_spread = np.abs(means - np.sum(w * means, axis=1, keepdims=True)).max(axis=(1, 2))
+    pooled = np.sum(w[..., None] * covs, axis=1, keepdims=True)
+    cov_spread = np.abs(covs - pooled).max(axis=(1, 2, 3))
+    close = (mean_spread < STALL_SEPARATION) & (cov_spread < STALL_SEPARATION)
+    return (fits.n_iter <= STALL_ITERATIONS) & close
+
+
+def _replace_fits(fits: BatchFit, which: np.ndarray, new: BatchFit) -> None:
+    """Put the fits ``new`` in place of ``fits``' fits ``which`` (in place)."""
+    for name in ("weights", "means", "covariances", "n_iter", "status", "train_ll", "valid_ll"):
+        getattr(fits, name)[which] = getattr(new, name)
+    for curves, new_curves in (
+        (fits.curves_train, new.curves_train),
+        (fits.curves_valid, new.curves_valid),
+    ):
+        for j, f in enumerate(which if curves else ()):
+            curves[f] = new_curves[j]
+
+
+def _fit_folds(X, folds, init, settings, record_curves, which=None) -> BatchFit:
+    """The init-major n_inits x n_folds cross-validation fits from ``init`` (or fits ``which``)."""
     n_folds = int(folds.max()) + 1
     train = [np.flatnonzero(folds != j) for j in range(n_folds)]
     valid = [np.flatnonzero(folds == j) for j in range(n_folds)]
+    which = np.arange(len(init[0])) if which is None else which
     return fit_batch(
         X,
         [(r, np.ones(len(r))) for r in train],
-        np.tile(np.arange(n_folds), len(init[0]) // n_folds),
-        init,
+        which % n_folds,
+        tuple(a[which] for a in init),
         settings,
         valid_sets=valid,
         record_curves=record_curves,
@@ -175,7 +277,9 @@ def with_curves(X: np.ndarray, cv: CVResult, folds: np.ndarray, settings: EMSett
     if cv.fits.curves_train:
         return cv
     fits = _fit_folds(X, folds, cv.init, settings, record_curves=True)
-    return CVResult(cv.n_components, fits, cv.val_scores, cv.best_init, cv.best_fold, cv.init)
+    return CVResult(
+        cv.n_components, fits, cv.val_scores, cv.best_init, cv.best_fold, cv.init, cv.restarted
+    )
 
 
 def n_parameters(n_components: int, n_features: int) -> int:
@@ -230,7 +334,8 @@ class Selection:
         Counts of EM fits per status flag, over every fit made.
     all_cv_fits_short : bool
         Every cross-validation fit with 2 <= K <= the chosen K stopped within 2
-        iterations (GMM-MI's sign of a poor fit).
+        iterations (GMM-MI's sign of a poor fit), or within 3 after a restart
+        from k-means (`CVResult.stopped_early`).
     """
 
     n_components: int
@@ -321,7 +426,7 @@ def select_components(
 
     def run(K, curves):
         cv = cross_validate(X, K, folds, record_curves=curves, **cv_kw)
-        count_status(status, cv.fits.status)
+        count_status(status, cv.fits.status, stalled=cv.stalled)
         if not per_k_full_fit:
             return cv, None, mean_loglik(X, *cv.best_parameters())
         full = full_data_fit(X, cv.best_parameters(), settings)
@@ -340,9 +445,9 @@ def select_components(
     if n_components is not None:
         check_sample_size(n, n_folds, n_components)
         cv = cross_validate(X, n_components, folds, **cv_kw)
-        count_status(status, cv.fits.status)
+        count_status(status, cv.fits.status, stalled=cv.stalled)
         cv, full = finish(cv, None)
-        short = n_components > 1 and bool(np.all(cv.fits.n_iter <= 2))
+        short = n_components > 1 and cv.stopped_early()
         return Selection(
             n_components, cv.best_parameters(), cv, full, {}, False, folds, status, short
         )
@@ -358,7 +463,7 @@ def select_components(
         for K in range(k_min, k_cap + 1):
             cv, full, full_ll = run(K, False)
             results[K] = (cv, full)
-            short[K] = bool(np.all(cv.fits.n_iter <= 2))
+            short[K] = cv.stopped_early()
             aic, bic = information_criteria(full_ll, n, K, d)
             for key, value in zip(table, (K, cv.best_score, aic, bic), strict=True):
                 table[key].append(value)
