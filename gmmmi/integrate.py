@@ -447,12 +447,17 @@ def _active_first(p: MixtureDraws, q: MixtureDraws) -> np.ndarray:
     d = p.n_dim
     lp = _safe_cholesky(p)
     inv_lp = np.linalg.inv(lp)
-    lq = _safe_cholesky(q)
-    b = inv_lp[:, :, None] @ lq[:, None]  # (S, Kp, Kq, d, d): whitened square roots of q_j
-    t = np.linalg.inv(b @ np.swapaxes(b, -1, -2)) - np.eye(d)
+    inv_lq = np.linalg.inv(_safe_cholesky(q))
+    # T_j = (L_p^-1 Sigma_j L_p^-T)^-1 = a^T a with a = L_j^-1 L_p: no inverse of a matrix
+    # that a component of q much narrower than p's makes (numerically) singular
+    a = inv_lq[:, None] @ lp[:, :, None]  # (S, Kp, Kq, d, d)
+    t = np.swapaxes(a, -1, -2) @ a - np.eye(d)
     c = np.einsum("skab,skjb->skja", inv_lp, q.means[:, None] - p.means[:, :, None])
     used = (q.weights > 0)[:, None, :, None, None]
     m = np.where(used, c[..., :, None] * c[..., None, :] + t @ t, 0.0).sum(axis=2)
+    # only the directions matter: rescale each matrix so that huge ratios cannot overflow
+    m = m / np.maximum(np.abs(m).max(axis=(-1, -2), keepdims=True), np.finfo(float).tiny)
+    m = np.where(np.isfinite(m), m, 0.0)
     _, v = np.linalg.eigh(m)
     return np.ascontiguousarray(lp @ v[..., ::-1])
 
