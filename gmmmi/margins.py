@@ -9,7 +9,7 @@ module fits, per column, the smooth monotone map
 
     T(x) = Φ⁻¹(F̂(x)),
 
-where F̂ is the CDF of a 1-D Gaussian mixture fitted to that column (K by BIC)
+where F̂ is the CDF of a 1-D Gaussian mixture fitted to that column (K by cross-validation)
 and Φ the standard normal CDF, so that T(x) is close to standard normal. The
 MI of the mapped data is the MI of the data, whatever F̂ is, so the map need
 not be exact, only smooth and monotone.
@@ -46,7 +46,7 @@ TRANSFORMS = ("auto", "none", "gaussianize")
 #: rows used to fit one column's mixture (a fixed random subset above this)
 MAX_MAP_ROWS = 10_000
 #: largest K of one column's mixture
-MAX_MAP_COMPONENTS = 8
+MAX_MAP_COMPONENTS = 20
 #: a column with fewer distinct values keeps the identity map (it is screened as discrete)
 MIN_DISTINCT = 20
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -153,8 +153,10 @@ class MarginalMap:
 def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMap:
     """Fit the Gaussianising map of one column.
 
-    A Gaussian mixture with K = 1 .. `MAX_MAP_COMPONENTS` chosen by BIC is
-    fitted by the compiled EM (k-means initialisation) to at most
+    A Gaussian mixture with K = 1 .. `MAX_MAP_COMPONENTS` chosen by
+    cross-validated log-likelihood (2 folds, patience 2; a component must
+    raise it by BIC's price of 3 parameters, 1.5 ln(n) / n per row) is fitted by the
+    compiled EM (k-means initialisation), on a median/IQR scale, to at most
     `MAX_MAP_ROWS` rows of the column. A column with fewer than
     `MIN_DISTINCT` distinct values keeps the affine map (such columns are
     screened as discrete by `gmmmi.estimate`).
@@ -175,18 +177,25 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     from .backends import get_backend
 
     values = np.asarray(values, dtype=np.float64)
-    centre, spread = float(values.mean()), float(values.std())
-    affine = MarginalMap(label, np.ones(1), np.array([centre]), np.array([spread or 1.0]))
-    if spread == 0 or np.unique(values).size < MIN_DISTINCT:
+    affine = MarginalMap(
+        label, np.ones(1), np.array([values.mean()]), np.array([values.std() or 1.0])
+    )
+    if values.std() == 0 or np.unique(values).size < MIN_DISTINCT:
         return affine
     if values.size > MAX_MAP_ROWS:
         values = rng.choice(values, MAX_MAP_ROWS, replace=False)
+    # a robust scale, so that heavy tails do not squeeze the bulk of the column to a point
+    centre = float(np.median(values))
+    q25, q75 = np.percentile(values, [25, 75])
+    spread = float(q75 - q25) or float(values.std())
     column = ((values - centre) / spread)[:, None]
     options = {
         "init_type": "kmeans",
         "n_inits": 2,
-        "metric_method": "bic",
+        "metric_method": "valid",
         "patience": 2,
+        # a component must gain BIC's price of its 3 parameters per row: noise does not
+        "threshold_components": 1.5 * math.log(values.size) / values.size,
         "max_components": MAX_MAP_COMPONENTS,
         "reg_covar": 1e-6,
         "n_bootstrap": 0,
