@@ -54,24 +54,36 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 @dataclass(frozen=True)
 class MarginalMap:
-    """The map T(x) = Φ⁻¹(F̂(x)) of one column, F̂ the CDF of a 1-D Gaussian mixture.
+    """The map T(x) = Φ⁻¹(F̂(u(x))) of one column, F̂ the CDF of a 1-D Gaussian mixture.
 
-    With one component the map is affine, ``(x - mean) / sd``, and changes no
-    estimate (MI is invariant under affine maps, and `gmmmi.estimate`
-    standardises every column anyway).
+    ``u`` is the scale the mixture was fitted on: the data themselves
+    (``"linear"``, u(x) = x) or ``"asinh"``, u(x) = asinh((x - centre) /
+    spread), which turns exponential and power-law tails into Gaussian-like
+    or exponential ones that a few components describe (a log-normal
+    column becomes nearly Gaussian). With the linear scale and one component
+    the map is affine, ``(x - mean) / sd``, and changes no estimate (MI is
+    invariant under affine maps, and `gmmmi.estimate` standardises every
+    column anyway).
 
     Attributes
     ----------
     label : str
         The column's name.
     weights, means, sds : numpy.ndarray, shape (K,)
-        The 1-D mixture, in data units (``sds`` are standard deviations).
+        The 1-D mixture on the scale u (``sds`` are standard deviations).
+    scale_kind : {"linear", "asinh"}
+        The scale u.
+    centre, spread : float
+        The asinh scale's centre and unit, in data units (0 and 1 for linear).
     """
 
     label: str
     weights: np.ndarray
     means: np.ndarray
     sds: np.ndarray
+    scale_kind: str = "linear"
+    centre: float = 0.0
+    spread: float = 1.0
 
     @property
     def n_components(self) -> int:
@@ -80,13 +92,22 @@ class MarginalMap:
 
     @property
     def affine(self) -> bool:
-        """Whether the map is affine (one component)."""
-        return self.n_components == 1
+        """Whether the map is affine (linear scale, one component)."""
+        return self.scale_kind == "linear" and self.n_components == 1
 
-    def _log_cdf_sf(self, x):
-        z = (np.asarray(x, dtype=np.float64)[..., None] - self.means) / self.sds
-        logw = np.log(self.weights)
-        return logsumexp(logw + log_ndtr(z), axis=-1), logsumexp(logw + log_ndtr(-z), axis=-1)
+    def _u(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        if self.scale_kind == "linear":
+            return x
+        return np.arcsinh((x - self.centre) / self.spread)
+
+    def _log_du(self, x):
+        """log u'(x), shape of x."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.scale_kind == "linear":
+            return np.zeros(x.shape)
+        r = (x - self.centre) / self.spread
+        return -math.log(self.spread) - 0.5 * np.log1p(r * r)
 
     def __call__(self, x) -> np.ndarray:
         """T(x), computed in log space so that no tail rounds to ±inf.
@@ -102,15 +123,35 @@ class MarginalMap:
             Normal scores; strictly increasing in x and finite for every
             finite x whose tail probability does not underflow ~1e-308.
         """
-        if self.affine:
-            return (np.asarray(x, dtype=np.float64) - self.means[0]) / self.sds[0]
-        log_cdf, log_sf = self._log_cdf_sf(x)
+        u = self._u(x)
+        if self.n_components == 1:
+            return (u - self.means[0]) / self.sds[0]
+        z = (u[..., None] - self.means) / self.sds
+        logw = np.log(self.weights)
+        log_cdf = logsumexp(logw + log_ndtr(z), axis=-1)
+        log_sf = logsumexp(logw + log_ndtr(-z), axis=-1)
         # the smaller tail probability is the accurate one
         lower = log_cdf < log_sf
         out = np.empty_like(log_cdf)
         out[lower] = ndtri_exp(log_cdf[lower])
         out[~lower] = -ndtri_exp(log_sf[~lower])
         return out
+
+    def log_density(self, x) -> np.ndarray:
+        """log f̂(x), the column's fitted density in data units.
+
+        Parameters
+        ----------
+        x : array_like, shape (n,)
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+        """
+        u = self._u(x)
+        z = (u[..., None] - self.means) / self.sds
+        log_f = logsumexp(np.log(self.weights / self.sds) - 0.5 * z**2, axis=-1)
+        return log_f - 0.5 * _LOG_2PI + self._log_du(x)
 
     def log_derivative(self, x) -> np.ndarray:
         """log T'(x) = log f̂(x) − log φ(T(x)), the log-Jacobian of the map.
@@ -123,18 +164,16 @@ class MarginalMap:
         -------
         numpy.ndarray, shape (n,)
         """
-        x = np.asarray(x, dtype=np.float64)
-        if self.affine:
-            return np.full(x.shape, -math.log(self.sds[0]))
-        z = (x[..., None] - self.means) / self.sds
-        log_f = logsumexp(np.log(self.weights / self.sds) - 0.5 * z**2, axis=-1) - 0.5 * _LOG_2PI
         t = self(x)
-        return log_f - (-0.5 * t**2 - 0.5 * _LOG_2PI)
+        return self.log_density(x) + 0.5 * t**2 + 0.5 * _LOG_2PI
 
     def to_dict(self) -> dict:
         """The map as plain JSON values (for ``Result.meta["transform"]``)."""
         return {
             "label": self.label,
+            "scale": self.scale_kind,
+            "centre": self.centre,
+            "spread": self.spread,
             "n_components": self.n_components,
             "weights": self.weights.tolist(),
             "means": self.means.tolist(),
@@ -144,22 +183,30 @@ class MarginalMap:
     @classmethod
     def from_dict(cls, record: dict) -> MarginalMap:
         """Inverse of `to_dict`."""
+        arrays = (np.asarray(record[k], dtype=np.float64) for k in ("weights", "means", "sds"))
         return cls(
             str(record["label"]),
-            *(np.asarray(record[k], dtype=np.float64) for k in ("weights", "means", "sds")),
+            *arrays,
+            str(record["scale"]),
+            float(record["centre"]),
+            float(record["spread"]),
         )
 
 
 def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMap:
     """Fit the Gaussianising map of one column.
 
-    A Gaussian mixture with K = 1 .. `MAX_MAP_COMPONENTS` chosen by
-    cross-validated log-likelihood (2 folds, patience 2; a component must
-    raise it by BIC's price of 3 parameters, 1.5 ln(n) / n per row) is fitted by the
-    compiled EM (k-means initialisation), on a median/IQR scale, to at most
-    `MAX_MAP_ROWS` rows of the column. A column with fewer than
-    `MIN_DISTINCT` distinct values keeps the affine map (such columns are
-    screened as discrete by `gmmmi.estimate`).
+    A Gaussian mixture is fitted by the compiled EM (k-means
+    initialisation) to at most `MAX_MAP_ROWS` rows of the column, on two
+    scales: the data (linear) and asinh((x - median) / IQR). On each, K = 1
+    .. `MAX_MAP_COMPONENTS` is chosen by cross-validated log-likelihood (2
+    folds, patience 2; a component must raise it by BIC's price of its 3
+    parameters, 1.5 ln(n) / n per row, so noise does not). The scale with
+    the higher held-out log-likelihood in data units (the asinh scale's
+    Jacobian included) is kept; a Gaussian column keeps the linear scale and
+    K = 1, an affine map. A column with fewer than `MIN_DISTINCT` distinct
+    values keeps the affine map (such columns are screened as discrete by
+    `gmmmi.estimate`).
 
     Parameters
     ----------
@@ -174,8 +221,6 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     -------
     MarginalMap
     """
-    from .backends import get_backend
-
     values = np.asarray(values, dtype=np.float64)
     affine = MarginalMap(
         label, np.ones(1), np.array([values.mean()]), np.array([values.std() or 1.0])
@@ -184,18 +229,41 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
         return affine
     if values.size > MAX_MAP_ROWS:
         values = rng.choice(values, MAX_MAP_ROWS, replace=False)
-    # a robust scale, so that heavy tails do not squeeze the bulk of the column to a point
     centre = float(np.median(values))
     q25, q75 = np.percentile(values, [25, 75])
     spread = float(q75 - q25) or float(values.std())
-    column = ((values - centre) / spread)[:, None]
+    best, best_score = affine, -np.inf
+    for kind in ("linear", "asinh"):
+        shape = MarginalMap(label, np.ones(1), np.zeros(1), np.ones(1), kind, centre, spread)
+        u = shape._u(values)
+        fitted = _fit_1d(u, rng)
+        if fitted is None:
+            continue
+        weights, means, sds, heldout = fitted
+        score = heldout + float(shape._log_du(values).mean())
+        if score > best_score:
+            best = MarginalMap(label, weights, means, sds, kind, centre, spread)
+            best_score = score
+    if best.scale_kind == "linear" and best.n_components == 1:
+        return affine
+    return best
+
+
+def _fit_1d(u, rng):
+    """A 1-D mixture on ``u``: (weights, means, sds, held-out log-lik per row), or None."""
+    from .backends import get_backend
+
+    centre = float(np.median(u))
+    q25, q75 = np.percentile(u, [25, 75])
+    # a robust scale, so that heavy tails do not squeeze the bulk of the column to a point
+    spread = float(q75 - q25) or float(u.std())
+    column = ((u - centre) / spread)[:, None]
     options = {
         "init_type": "kmeans",
         "n_inits": 2,
         "metric_method": "valid",
         "patience": 2,
-        # a component must gain BIC's price of its 3 parameters per row: noise does not
-        "threshold_components": 1.5 * math.log(values.size) / values.size,
+        "threshold_components": 1.5 * math.log(u.size) / u.size,
         "max_components": MAX_MAP_COMPONENTS,
         "reg_covar": 1e-6,
         "n_bootstrap": 0,
@@ -203,16 +271,16 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the joint fit reports on the data, not this helper fit
         try:
-            fit, _ = get_backend("numba").fit(column, rng=rng, **options)
+            fit, diag = get_backend("numba").fit(column, rng=rng, **options)
         except ValueError:
-            return affine
+            return None
+    table = diag.metric_per_k
+    heldout = table["valid"][table["n_components"].index(diag.n_components)] - math.log(spread)
     keep = fit.weights[0] > 0
     weights = fit.weights[0][keep] / fit.weights[0][keep].sum()
-    if weights.size == 1:
-        return affine
     means = centre + spread * fit.means[0][keep, 0]
     sds = spread * np.sqrt(fit.covariances[0][keep, 0, 0])
-    return MarginalMap(label, weights, means, sds)
+    return weights, means, sds, float(heldout)
 
 
 @dataclass(frozen=True)
@@ -282,7 +350,9 @@ def describe(record: dict | None) -> str | None:
     if not record or (record["chosen"] == "none" and not record.get("criterion")):
         return None
     crit = record.get("criterion") or {}
-    ks = ", ".join(f"{c['label']}:K={c['n_components']}" for c in record.get("columns", []))
+    ks = ", ".join(
+        f"{c['label']}:{c['scale']},K={c['n_components']}" for c in record.get("columns", [])
+    )
     if record["chosen"] == "gaussianize":
         text = f"margins: normal scores through 1-D mixture CDFs ({ks})"
     else:
