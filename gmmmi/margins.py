@@ -9,8 +9,10 @@ module fits, per column, the smooth monotone map
 
     T(x) = Φ⁻¹(F̂(x)),
 
-where F̂ is the CDF of a 1-D Gaussian mixture fitted to that column (K by cross-validation)
-and Φ the standard normal CDF, so that T(x) is close to standard normal. The
+where F̂ is the CDF of a 1-D Gaussian mixture fitted to that column (K by
+cross-validation; on the data's own scale or on asinh((x - median) / IQR),
+whichever fits better) and Φ the standard normal CDF, so that T(x) is close
+to standard normal. The
 MI of the mapped data is the MI of the data, whatever F̂ is, so the map need
 not be exact, only smooth and monotone.
 
@@ -201,10 +203,10 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     scales: the data (linear) and asinh((x - median) / IQR). On each, K = 1
     .. `MAX_MAP_COMPONENTS` is chosen by cross-validated log-likelihood (2
     folds, patience 2; a component must raise it by BIC's price of its 3
-    parameters, 1.5 ln(n) / n per row, so noise does not). The scale with
-    the higher held-out log-likelihood in data units (the asinh scale's
-    Jacobian included) is kept; a Gaussian column keeps the linear scale and
-    K = 1, an affine map. A column with fewer than `MIN_DISTINCT` distinct
+    parameters, 1.5 ln(n) / n per row, so noise does not). A column that
+    one Gaussian fits on the linear scale keeps the affine map; otherwise
+    the scale with the higher held-out log-likelihood in data units (the
+    asinh scale's Jacobian included) is kept. A column with fewer than `MIN_DISTINCT` distinct
     values keeps the affine map (such columns are screened as discrete by
     `gmmmi.estimate`).
 
@@ -244,6 +246,8 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
         if score > best_score:
             best = MarginalMap(label, weights, means, sds, kind, centre, spread)
             best_score = score
+        if best.n_components == 1:  # one Gaussian fits the column: no other scale is needed
+            break
     if best.scale_kind == "linear" and best.n_components == 1:
         return affine
     return best
@@ -370,8 +374,10 @@ def choose_margins(data, transform, *, kl, fit_options, n_components, rng):
 
     Parameters
     ----------
-    data : gmmmi._validation.ValidatedData
-        The validated data; ``data.X`` has shape (n, d), in data units.
+    data : object
+        The validated data of `gmmmi.estimate` (a frozen dataclass with
+        ``X``, shape (n, d), in data units; ``blocks``; ``labels``;
+        ``categories``).
     transform : {"auto", "none", "gaussianize"}
         ``"none"``: the raw data. ``"gaussianize"``: every continuous column
         through its map. ``"auto"``: the map when it models the data better
@@ -392,8 +398,8 @@ def choose_margins(data, transform, *, kl, fit_options, n_components, rng):
 
     Returns
     -------
-    data : gmmmi._validation.ValidatedData
-        With ``X`` mapped if a map was chosen, else unchanged.
+    data : object
+        The same, with ``X`` mapped if a map was chosen, else unchanged.
     choice : MarginChoice
     """
     transform = check_choice("transform", transform, TRANSFORMS)
