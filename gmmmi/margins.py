@@ -46,9 +46,11 @@ from ._validation import check_choice, standardise
 TRANSFORMS = ("auto", "none", "gaussianize")
 
 #: rows used to fit one column's mixture (a fixed random subset above this)
-MAX_MAP_ROWS = 10_000
+MAX_MAP_ROWS = 5_000
 #: largest K of one column's mixture
 MAX_MAP_COMPONENTS = 20
+#: Jarque–Bera statistic below which a column counts as Gaussian (χ²₂ at p = 0.001)
+GAUSSIAN_JB = 13.8
 #: a column with fewer distinct values keeps the identity map (it is screened as discrete)
 MIN_DISTINCT = 20
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -206,7 +208,9 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     parameters, 1.5 ln(n) / n per row, so noise does not). A column that
     one Gaussian fits on the linear scale keeps the affine map; otherwise
     the scale with the higher held-out log-likelihood in data units (the
-    asinh scale's Jacobian included) is kept. A column with fewer than `MIN_DISTINCT` distinct
+    asinh scale's Jacobian included) is kept. A column whose skewness and
+    kurtosis are a Gaussian's (`looks_gaussian`) keeps the affine map without
+    a fit. A column with fewer than `MIN_DISTINCT` distinct
     values keeps the affine map (such columns are screened as discrete by
     `gmmmi.estimate`).
 
@@ -227,7 +231,7 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     affine = MarginalMap(
         label, np.ones(1), np.array([values.mean()]), np.array([values.std() or 1.0])
     )
-    if values.std() == 0 or np.unique(values).size < MIN_DISTINCT:
+    if values.std() == 0 or looks_gaussian(values) or np.unique(values).size < MIN_DISTINCT:
         return affine
     if values.size > MAX_MAP_ROWS:
         values = rng.choice(values, MAX_MAP_ROWS, replace=False)
@@ -251,6 +255,29 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     if best.scale_kind == "linear" and best.n_components == 1:
         return affine
     return best
+
+
+def looks_gaussian(values) -> bool:
+    """Whether the column's skewness and kurtosis are those of a Gaussian sample.
+
+    The Jarque–Bera statistic n/6 (S² + (κ - 3)²/4), χ² with 2 degrees of
+    freedom for a Gaussian sample, below `GAUSSIAN_JB` (p = 0.001): such a
+    column keeps the affine map without any fit (most data sets with Gaussian
+    margins cost nothing more than before).
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n,)
+
+    Returns
+    -------
+    bool
+    """
+    centred = values - values.mean()
+    var = np.mean(centred**2)
+    skew = np.mean(centred**3) / var**1.5
+    kurt = np.mean(centred**4) / var**2 - 3.0
+    return bool(values.size / 6.0 * (skew**2 + kurt**2 / 4.0) < GAUSSIAN_JB)
 
 
 def _fit_1d(u, rng):
