@@ -51,6 +51,8 @@ MAX_MAP_ROWS = 5_000
 MAX_MAP_COMPONENTS = 20
 #: Jarque–Bera statistic below which a column counts as Gaussian (χ²₂ at p = 0.001)
 GAUSSIAN_JB = 13.8
+#: fewer rows keep the affine map (too few to tell a margin's shape)
+MIN_MAP_ROWS = 100
 #: a column with fewer distinct values keeps the identity map (it is screened as discrete)
 MIN_DISTINCT = 20
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -210,7 +212,8 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     the scale with the higher held-out log-likelihood in data units (the
     asinh scale's Jacobian included) is kept. A column whose skewness and
     kurtosis are a Gaussian's (`looks_gaussian`) keeps the affine map without
-    a fit. A column with fewer than `MIN_DISTINCT` distinct
+    a fit, and so does a column of fewer than `MIN_MAP_ROWS` rows or of fewer
+    than `MIN_DISTINCT` distinct
     values keeps the affine map (such columns are screened as discrete by
     `gmmmi.estimate`).
 
@@ -228,13 +231,39 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     MarginalMap
     """
     values = np.asarray(values, dtype=np.float64)
+    # work in units of the largest magnitude, so that no moment over- or underflows
+    unit = float(np.abs(values).max()) or 1.0
+    v = values / unit
+    spread_v = float(v.std())
     affine = MarginalMap(
-        label, np.ones(1), np.array([values.mean()]), np.array([values.std() or 1.0])
+        label, np.ones(1), np.array([v.mean() * unit]), np.array([spread_v * unit or 1.0])
     )
-    if values.std() == 0 or looks_gaussian(values) or np.unique(values).size < MIN_DISTINCT:
+    if v.size < MIN_MAP_ROWS or spread_v == 0 or looks_gaussian(v):
         return affine
-    if values.size > MAX_MAP_ROWS:
-        values = rng.choice(values, MAX_MAP_ROWS, replace=False)
+    if np.unique(v).size < MIN_DISTINCT:
+        return affine
+    if v.size > MAX_MAP_ROWS:
+        v = rng.choice(v, MAX_MAP_ROWS, replace=False)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        best = _best_scale(v, label, rng)
+        scaled = MarginalMap(
+            label,
+            best.weights,
+            best.means * (unit if best.scale_kind == "linear" else 1.0),
+            best.sds * (unit if best.scale_kind == "linear" else 1.0),
+            best.scale_kind,
+            best.centre * unit,
+            best.spread * unit,
+        )
+    finite = [scaled.means, scaled.sds, [scaled.centre, scaled.spread]]
+    if best.affine or not all(np.isfinite(a).all() for a in finite) or (scaled.sds <= 0).any():
+        return affine
+    return scaled
+
+
+def _best_scale(values, label, rng) -> MarginalMap:
+    """The 1-D mixture on the linear or the asinh scale, whichever has the higher held-out score."""
+    affine = MarginalMap(label, np.ones(1), np.zeros(1), np.ones(1))
     centre = float(np.median(values))
     q25, q75 = np.percentile(values, [25, 75])
     spread = float(q75 - q25) or float(values.std())
@@ -252,8 +281,6 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
             best_score = score
         if best.n_components == 1:  # one Gaussian fits the column: no other scale is needed
             break
-    if best.scale_kind == "linear" and best.n_components == 1:
-        return affine
     return best
 
 
@@ -273,10 +300,9 @@ def looks_gaussian(values) -> bool:
     -------
     bool
     """
-    centred = values - values.mean()
-    var = np.mean(centred**2)
-    skew = np.mean(centred**3) / var**1.5
-    kurt = np.mean(centred**4) / var**2 - 3.0
+    z = (values - values.mean()) / values.std()
+    skew = np.mean(z**3)
+    kurt = np.mean(z**4) - 3.0
     return bool(values.size / 6.0 * (skew**2 + kurt**2 / 4.0) < GAUSSIAN_JB)
 
 
