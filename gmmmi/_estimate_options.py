@@ -19,6 +19,7 @@ ESTIMATE_KEYWORDS = {
     "base": math.e,
     "discrete_y": False,
     "min_category_size": None,
+    "transform": "auto",
 }
 
 
@@ -42,10 +43,12 @@ def check_estimate_options(options: dict) -> None:
     """
     from .api import API_OPTIONS
     from .backends import get_backend
+    from .margins import TRANSFORMS
 
     backend = get_backend(options.get("backend", "numba"))
     allowed = {**ESTIMATE_KEYWORDS, "init": None, **backend.options, **API_OPTIONS}
     opts = validate_options(options, allowed)
+    check_choice("transform", opts["transform"], TRANSFORMS)
     check_api_options(opts, opts["base"])
     backend.check_options({k: opts[k] for k in backend.options})
 

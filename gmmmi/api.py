@@ -31,6 +31,7 @@ from .backends import Backend, get_backend
 from .categorical import categorical_mi, fit_categories
 from .diagnostics import FitDiagnostics
 from .exceptions import ConvergenceWarning, DataUnitsWarning
+from .margins import choose_margins
 from .mixture import MixtureDraws
 from .result import Result
 
@@ -56,6 +57,7 @@ def estimate(
     discrete_y: bool = False,
     min_category_size: int | None = None,
     init: MixtureDraws | Sequence[MixtureDraws] | None = None,
+    transform: str = "auto",
     **options: Any,
 ) -> Result:
     """Estimate mutual information (or conditional MI) with its uncertainty.
@@ -126,6 +128,21 @@ def estimate(
         skipped (K is the number of components of ``init``). With
         ``discrete_y``, a list of one such mixture per category, in category
         order. Only for backends with ``supports_init`` (numba, pymc).
+    transform : {"auto", "none", "gaussianize"}, default "auto"
+        Per-column monotone maps, which leave MI, CMI and the MI with a
+        category unchanged (`gmmmi.margins`). ``"gaussianize"``: every
+        continuous column through T(x) = Φ⁻¹(F̂(x)), F̂ the CDF of a 1-D
+        Gaussian mixture fitted to it, so that skewed, bounded or
+        heavy-tailed margins (exp, cube, a sensor curve) do not need many
+        components. ``"auto"``: the raw data when every margin is fitted by
+        one Gaussian; else whichever of raw and mapped data has the higher
+        held-out log-likelihood on the original scale (Jacobian included),
+        so that mixtures with multimodal margins keep the raw fit. ``"none"``:
+        the raw data (the original GMM-MI; `EstimateMI` uses it). With a map,
+        ``result.mixture`` is in the mapped coordinates and
+        ``result.transform`` records the maps and the criterion. With
+        ``kl=True``, ``"auto"`` keeps the raw data (KL is not invariant under
+        separate maps of x and y) and ``"gaussianize"`` is refused.
     **options
         Hyperparameters, with the names and defaults of the original GMM-MI
         (listed by ``gmmmi.get_backend(backend).options``) except where the
@@ -332,6 +349,10 @@ def estimate(
     fit_options = {k: opts[k] for k in be.options}
     n_components = fixed_k or None
     integrate_kw = {"method": method, "mc_samples": mc_samples, "rng": rng}
+    # margins (gmmmi.margins): per-column monotone maps leave MI and CMI unchanged
+    data, margins = choose_margins(
+        data, transform, kl=kl, fit_options=fit_options, n_components=n_components, rng=rng
+    )
 
     column_names = [name for key in data.blocks for name in data.labels[key]]
     Xs, shift, scale = standardise(data.X, labels=column_names)
@@ -389,6 +410,7 @@ def estimate(
         "options": {**fit_options, **{k: opts[k] for k in API_OPTIONS}},
         "random_state": seed,
         "gmmmi_version": __version__,
+        "transform": margins.to_dict(),
     }
     if data.category_values is not None:
         meta["categories"] = [str(v) for v in data.category_values]

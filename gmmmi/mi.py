@@ -190,6 +190,7 @@ class EstimateMI:
             random_state=seed,
             progress=True if verbose else None,
             init=init,
+            transform="none",  # the original GMM-MI fits the raw data
             **options,
         )
 

@@ -20,6 +20,8 @@ import xarray as xr
 from . import _arviz, _netcdf
 from ._intervals import HDI_PROB
 from .diagnostics import DrawKind, FitDiagnostics, mixing_messages
+from .margins import apply_maps
+from .margins import describe as describe_margins
 from .mixture import MixtureDraws
 
 if TYPE_CHECKING:
@@ -60,7 +62,7 @@ class Result:
         ``backend``, ``method``, ``quantity`` (the main quantity), ``unit``
         (``"nat"`` or ``"bit"``), ``base``, ``n_samples``, ``labels``,
         ``blocks``, ``integral_method``, ``options``, ``random_state``,
-        ``gmmmi_version``.
+        ``gmmmi_version``, ``transform`` (see `transform`).
 
     Notes
     -----
@@ -162,6 +164,18 @@ class Result:
         return self.point["kl_xy"], self.point["kl_yx"]
 
     @property
+    def transform(self) -> dict | None:
+        """What was done to the margins (`gmmmi.margins`), or None for results without it.
+
+        ``{"requested", "chosen", "reason", "columns", "criterion"}``:
+        ``chosen`` is ``"none"`` (raw data) or ``"gaussianize"``; ``columns``
+        holds each column's 1-D mixture (label, n_components, weights, means,
+        sds); ``criterion`` the held-out log-likelihood per row on the data
+        scale of each option when they were compared.
+        """
+        return self.meta.get("transform")
+
+    @property
     def n_components(self) -> int:
         """K, the number of components of every fitted mixture."""
         return int(self.diagnostics.n_components)
@@ -228,6 +242,9 @@ class Result:
         interval = self._interval_line()
         if interval is not None:
             lines.append(f"  {interval}")
+        margins = describe_margins(self.transform)
+        if margins is not None:
+            lines.append(f"  {margins}")
         lines += [self._line(k) for k in ("kl_xy", "kl_yx") if k in self.draws]
         return "\n".join(lines)
 
@@ -258,7 +275,8 @@ class Result:
             ``sd``, ``<method>_<lo>%`` and ``<method>_<hi>%`` (e.g.
             ``normal_2.5%``, ``normal_97.5%``), ``mcse_mean``, ``mcse_sd``,
             ``ess_bulk``, ``ess_tail``, ``r_hat`` (NaN with one chain). The
-            interval's name is in ``table.attrs["interval"]``.
+            interval's name is in ``table.attrs["interval"]``, what was done
+            to the margins in ``table.attrs["margins"]``.
         """
         _check_interval(prob, method)
         names = list(self.draws)
@@ -270,6 +288,7 @@ class Result:
             table[hdi_columns[0]], table[hdi_columns[1]] = bounds[:, 0], bounds[:, 1]
             table = table.rename(columns={c: "normal" + c[3:] for c in hdi_columns})
         table.attrs["interval"] = interval_name(prob, method)
+        table.attrs["margins"] = describe_margins(self.transform) or "raw data"
         return table
 
     def interval(
@@ -431,7 +450,7 @@ class Result:
                 f"{self.mixture.n_dim} ({', '.join(self.column_labels())}); pass the x, y "
                 "(and z) given to gmmmi.estimate."
             )
-        return X
+        return apply_maps(self.transform, X)  # the mixture's coordinates
 
     def plot_fit(self, x, y=None, *, z=None, ax=None, levels=(0.68, 0.95), kde=True, rng=0):
         """Contours of the fitted mixture's density over the data.

@@ -1,0 +1,556 @@
+"""Margins that do not matter: a per-column Gaussianising map and the choice of using it.
+
+Mutual information, conditional MI and the MI between continuous columns and a
+category are unchanged when a column is replaced by a strictly increasing
+function of itself. A Gaussian mixture fitted to the raw values is not: exp,
+cube or a saturating sensor curve turn one Gaussian into a skewed, heavy-tailed
+or bounded shape that needs many components, and the estimate drifts. This
+module fits, per column, the smooth monotone map
+
+    T(x) = Φ⁻¹(F̂(x)),
+
+where F̂ is the CDF of a 1-D Gaussian mixture fitted to that column (K by
+cross-validation; on the data's own scale or on asinh((x - median) / IQR),
+whichever fits better) and Φ the standard normal CDF, so that T(x) is close
+to standard normal. The
+MI of the mapped data is the MI of the data, whatever F̂ is, so the map need
+not be exact, only smooth and monotone.
+
+``transform="auto"`` (the default of `gmmmi.estimate`) keeps the raw data when
+every column is fitted by one Gaussian (the map is then affine, which changes
+nothing). Otherwise it fits the joint mixture to the raw data and to the
+mapped data (the component search only, no bootstrap) and keeps the one whose
+model of the data has the higher held-out log-likelihood per row **on the
+original scale**: for the mapped data the density of x is q(T(x)) Π_j T_j'(x_j),
+so the criterion adds the mean log-Jacobian to the mapped fit's held-out
+log-likelihood. Genuinely multimodal margins whose joint law is a Gaussian
+mixture (the paper's D3 and D5) keep the raw fit, which serves them exactly.
+
+The map is fitted once on the full data and held fixed in the bootstrap; the
+measurement that this does not change the error bar is in docs/robustness.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.special import log_ndtr, logsumexp, ndtri_exp
+
+from ._validation import check_choice, standardise
+
+#: the values of ``transform=``
+TRANSFORMS = ("auto", "none", "gaussianize")
+
+#: rows used to fit one column's mixture (a fixed random subset above this)
+MAX_MAP_ROWS = 5_000
+#: largest K of one column's mixture
+MAX_MAP_COMPONENTS = 20
+#: Jarque–Bera statistic below which a column counts as Gaussian (χ²₂ at p = 0.001)
+GAUSSIAN_JB = 13.8
+#: fewer rows keep the affine map (too few to tell a margin's shape)
+MIN_MAP_ROWS = 100
+#: a column with fewer distinct values keeps the identity map (it is screened as discrete)
+MIN_DISTINCT = 20
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+@dataclass(frozen=True)
+class MarginalMap:
+    """The map T(x) = Φ⁻¹(F̂(u(x))) of one column, F̂ the CDF of a 1-D Gaussian mixture.
+
+    ``u`` is the scale the mixture was fitted on: the data themselves
+    (``"linear"``, u(x) = x) or ``"asinh"``, u(x) = asinh((x - centre) /
+    spread), which turns exponential and power-law tails into Gaussian-like
+    or exponential ones that a few components describe (a log-normal
+    column becomes nearly Gaussian). With the linear scale and one component
+    the map is affine, ``(x - mean) / sd``, and changes no estimate (MI is
+    invariant under affine maps, and `gmmmi.estimate` standardises every
+    column anyway).
+
+    Attributes
+    ----------
+    label : str
+        The column's name.
+    weights, means, sds : numpy.ndarray, shape (K,)
+        The 1-D mixture on the scale u (``sds`` are standard deviations).
+    scale_kind : {"linear", "asinh"}
+        The scale u.
+    centre, spread : float
+        The asinh scale's centre and unit, in data units (0 and 1 for linear).
+    """
+
+    label: str
+    weights: np.ndarray
+    means: np.ndarray
+    sds: np.ndarray
+    scale_kind: str = "linear"
+    centre: float = 0.0
+    spread: float = 1.0
+
+    @property
+    def n_components(self) -> int:
+        """K of the column's mixture."""
+        return int(self.weights.size)
+
+    @property
+    def affine(self) -> bool:
+        """Whether the map is affine (linear scale, one component)."""
+        return self.scale_kind == "linear" and self.n_components == 1
+
+    def _u(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        if self.scale_kind == "linear":
+            return x
+        return np.arcsinh((x - self.centre) / self.spread)
+
+    def _log_du(self, x):
+        """log u'(x), shape of x."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.scale_kind == "linear":
+            return np.zeros(x.shape)
+        r = (x - self.centre) / self.spread
+        return -math.log(self.spread) - 0.5 * np.log1p(r * r)
+
+    def __call__(self, x) -> np.ndarray:
+        """T(x), computed in log space so that no tail rounds to ±inf.
+
+        Parameters
+        ----------
+        x : array_like, shape (n,)
+            Values of the column, in data units.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+            Normal scores; strictly increasing in x and finite for every
+            finite x whose tail probability does not underflow ~1e-308.
+        """
+        u = self._u(x)
+        if self.n_components == 1:
+            return (u - self.means[0]) / self.sds[0]
+        z = (u[..., None] - self.means) / self.sds
+        logw = np.log(self.weights)
+        log_cdf = logsumexp(logw + log_ndtr(z), axis=-1)
+        log_sf = logsumexp(logw + log_ndtr(-z), axis=-1)
+        # the smaller tail probability is the accurate one
+        lower = log_cdf < log_sf
+        out = np.empty_like(log_cdf)
+        out[lower] = ndtri_exp(log_cdf[lower])
+        out[~lower] = -ndtri_exp(log_sf[~lower])
+        return out
+
+    def log_density(self, x) -> np.ndarray:
+        """log f̂(x), the column's fitted density in data units.
+
+        Parameters
+        ----------
+        x : array_like, shape (n,)
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+        """
+        u = self._u(x)
+        z = (u[..., None] - self.means) / self.sds
+        log_f = logsumexp(np.log(self.weights / self.sds) - 0.5 * z**2, axis=-1)
+        return log_f - 0.5 * _LOG_2PI + self._log_du(x)
+
+    def log_derivative(self, x) -> np.ndarray:
+        """log T'(x) = log f̂(x) − log φ(T(x)), the log-Jacobian of the map.
+
+        Parameters
+        ----------
+        x : array_like, shape (n,)
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+        """
+        t = self(x)
+        return self.log_density(x) + 0.5 * t**2 + 0.5 * _LOG_2PI
+
+    def to_dict(self) -> dict:
+        """The map as plain JSON values (for ``Result.meta["transform"]``)."""
+        return {
+            "label": self.label,
+            "scale": self.scale_kind,
+            "centre": self.centre,
+            "spread": self.spread,
+            "n_components": self.n_components,
+            "weights": self.weights.tolist(),
+            "means": self.means.tolist(),
+            "sds": self.sds.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, record: dict) -> MarginalMap:
+        """Inverse of `to_dict`."""
+        arrays = (np.asarray(record[k], dtype=np.float64) for k in ("weights", "means", "sds"))
+        return cls(
+            str(record["label"]),
+            *arrays,
+            str(record["scale"]),
+            float(record["centre"]),
+            float(record["spread"]),
+        )
+
+
+def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMap:
+    """Fit the Gaussianising map of one column.
+
+    A Gaussian mixture is fitted by the compiled EM (k-means
+    initialisation) to at most `MAX_MAP_ROWS` rows of the column, on two
+    scales: the data (linear) and asinh((x - median) / IQR). On each, K = 1
+    .. `MAX_MAP_COMPONENTS` is chosen by cross-validated log-likelihood (2
+    folds, patience 2; a component must raise it by BIC's price of its 3
+    parameters, 1.5 ln(n) / n per row, so noise does not). A column that
+    one Gaussian fits on the linear scale keeps the affine map; otherwise
+    the scale with the higher held-out log-likelihood in data units (the
+    asinh scale's Jacobian included) is kept. A column whose skewness and
+    kurtosis are a Gaussian's (`looks_gaussian`) keeps the affine map without
+    a fit, and so does a column of fewer than `MIN_MAP_ROWS` rows or of fewer
+    than `MIN_DISTINCT` distinct
+    values keeps the affine map (such columns are screened as discrete by
+    `gmmmi.estimate`).
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n,)
+        The column, finite, in data units.
+    label : str
+        Its name.
+    rng : numpy.random.Generator
+        Source of the subset and of the initialisations.
+
+    Returns
+    -------
+    MarginalMap
+    """
+    values = np.asarray(values, dtype=np.float64)
+    # work in units of the largest magnitude, so that no moment over- or underflows
+    unit = float(np.abs(values).max()) or 1.0
+    v = values / unit
+    spread_v = float(v.std())
+    affine = MarginalMap(
+        label, np.ones(1), np.array([v.mean() * unit]), np.array([spread_v * unit or 1.0])
+    )
+    if v.size < MIN_MAP_ROWS or spread_v == 0 or looks_gaussian(v):
+        return affine
+    if np.unique(v).size < MIN_DISTINCT:
+        return affine
+    if v.size > MAX_MAP_ROWS:
+        v = rng.choice(v, MAX_MAP_ROWS, replace=False)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        best = _best_scale(v, label, rng)
+        scaled = MarginalMap(
+            label,
+            best.weights,
+            best.means * (unit if best.scale_kind == "linear" else 1.0),
+            best.sds * (unit if best.scale_kind == "linear" else 1.0),
+            best.scale_kind,
+            best.centre * unit,
+            best.spread * unit,
+        )
+    finite = [scaled.means, scaled.sds, [scaled.centre, scaled.spread]]
+    if best.affine or not all(np.isfinite(a).all() for a in finite) or (scaled.sds <= 0).any():
+        return affine
+    return scaled
+
+
+def _best_scale(values, label, rng) -> MarginalMap:
+    """The 1-D mixture on the linear or the asinh scale, whichever has the higher held-out score."""
+    affine = MarginalMap(label, np.ones(1), np.zeros(1), np.ones(1))
+    centre = float(np.median(values))
+    q25, q75 = np.percentile(values, [25, 75])
+    spread = float(q75 - q25) or float(values.std())
+    best, best_score = affine, -np.inf
+    for kind in ("linear", "asinh"):
+        shape = MarginalMap(label, np.ones(1), np.zeros(1), np.ones(1), kind, centre, spread)
+        u = shape._u(values)
+        fitted = _fit_1d(u, rng)
+        if fitted is None:
+            continue
+        weights, means, sds, heldout = fitted
+        score = heldout + float(shape._log_du(values).mean())
+        if score > best_score:
+            best = MarginalMap(label, weights, means, sds, kind, centre, spread)
+            best_score = score
+        if best.n_components == 1:  # one Gaussian fits the column: no other scale is needed
+            break
+    return best
+
+
+def looks_gaussian(values) -> bool:
+    """Whether the column's skewness and kurtosis are those of a Gaussian sample.
+
+    The Jarque–Bera statistic n/6 (S² + (κ - 3)²/4), χ² with 2 degrees of
+    freedom for a Gaussian sample, below `GAUSSIAN_JB` (p = 0.001): such a
+    column keeps the affine map without any fit (most data sets with Gaussian
+    margins cost nothing more than before).
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n,)
+
+    Returns
+    -------
+    bool
+    """
+    z = (values - values.mean()) / values.std()
+    skew = np.mean(z**3)
+    kurt = np.mean(z**4) - 3.0
+    return bool(values.size / 6.0 * (skew**2 + kurt**2 / 4.0) < GAUSSIAN_JB)
+
+
+def _fit_1d(u, rng):
+    """A 1-D mixture on ``u``: (weights, means, sds, held-out log-lik per row), or None."""
+    from .backends import get_backend
+
+    centre = float(np.median(u))
+    q25, q75 = np.percentile(u, [25, 75])
+    # a robust scale, so that heavy tails do not squeeze the bulk of the column to a point
+    spread = float(q75 - q25) or float(u.std())
+    column = ((u - centre) / spread)[:, None]
+    options = {
+        "init_type": "kmeans",
+        "n_inits": 2,
+        "metric_method": "valid",
+        "patience": 2,
+        "threshold_components": 1.5 * math.log(u.size) / u.size,
+        "max_components": MAX_MAP_COMPONENTS,
+        "reg_covar": 1e-6,
+        "n_bootstrap": 0,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the joint fit reports on the data, not this helper fit
+        try:
+            fit, diag = get_backend("numba").fit(column, rng=rng, **options)
+        except ValueError:
+            return None
+    table = diag.metric_per_k
+    heldout = table["valid"][table["n_components"].index(diag.n_components)] - math.log(spread)
+    keep = fit.weights[0] > 0
+    weights = fit.weights[0][keep] / fit.weights[0][keep].sum()
+    means = centre + spread * fit.means[0][keep, 0]
+    sds = spread * np.sqrt(fit.covariances[0][keep, 0, 0])
+    return weights, means, sds, float(heldout)
+
+
+@dataclass(frozen=True)
+class MarginChoice:
+    """What `choose_margins` decided, as stored in ``Result.meta["transform"]``.
+
+    Attributes
+    ----------
+    requested : str
+        The ``transform=`` asked for.
+    chosen : str
+        ``"none"`` (raw data) or ``"gaussianize"`` (every column mapped).
+    reason : str
+        Why, in words.
+    maps : list of MarginalMap
+        One per continuous column (empty when no map was fitted).
+    criterion : dict
+        ``{"none": float, "gaussianize": float, "kind": str}``: the held-out
+        log-likelihood per row on the original scale of each option (the
+        larger wins), empty when no comparison was made.
+    """
+
+    requested: str
+    chosen: str
+    reason: str
+    maps: list
+    criterion: dict
+
+    def to_dict(self) -> dict:
+        """Plain JSON values."""
+        return {
+            "requested": self.requested,
+            "chosen": self.chosen,
+            "reason": self.reason,
+            "columns": [m.to_dict() for m in self.maps],
+            "criterion": dict(self.criterion),
+        }
+
+
+def apply_maps(record: dict | None, X: np.ndarray) -> np.ndarray:
+    """The columns of ``X`` mapped as a result's ``meta["transform"]`` says.
+
+    Parameters
+    ----------
+    record : dict or None
+        ``Result.meta.get("transform")``.
+    X : numpy.ndarray, shape (n, d)
+        Data in data units, columns in the result's order.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, d)
+        ``X`` itself unless a map was chosen.
+    """
+    if not record or record.get("chosen") != "gaussianize":
+        return X
+    maps = [MarginalMap.from_dict(c) for c in record["columns"]]
+    return np.column_stack([m(X[:, j]) for j, m in enumerate(maps)])
+
+
+def describe(record: dict | None) -> str | None:
+    """One line on the margins for ``print(result)``; None when there is nothing to say.
+
+    Nothing is said when the raw data were kept without a comparison (every
+    margin fitted by one Gaussian, or ``transform="none"``).
+    """
+    if not record or (record["chosen"] == "none" and not record.get("criterion")):
+        return None
+    crit = record.get("criterion") or {}
+    ks = ", ".join(
+        f"{c['label']}:{c['scale']},K={c['n_components']}" for c in record.get("columns", [])
+    )
+    if record["chosen"] == "gaussianize":
+        text = f"margins: normal scores through 1-D mixture CDFs ({ks})"
+    else:
+        text = "margins: raw data kept"
+    if crit:
+        text += (
+            f"; held-out log-lik/row on the data scale: mapped {crit['gaussianize']:.4f}, "
+            f"raw {crit['none']:.4f}"
+        )
+    return text
+
+
+def choose_margins(data, transform, *, kl, fit_options, n_components, rng):
+    """Apply, choose or skip the per-column Gaussianising maps (the hook of `gmmmi.estimate`).
+
+    Parameters
+    ----------
+    data : object
+        The validated data of `gmmmi.estimate` (a frozen dataclass with
+        ``X``, shape (n, d), in data units; ``blocks``; ``labels``;
+        ``categories``).
+    transform : {"auto", "none", "gaussianize"}
+        ``"none"``: the raw data. ``"gaussianize"``: every continuous column
+        through its map. ``"auto"``: the map when it models the data better
+        (see the module notes); the raw data when ``kl=True``.
+    kl : bool
+        Whether KL divergences between the x and y marginals are asked for.
+        KL is not invariant under separate maps of x and y, so ``"auto"``
+        then keeps the raw data and ``"gaussianize"`` is refused.
+    fit_options : dict
+        The options of the joint fit; those of the numba backend are used by
+        the comparison of ``"auto"`` (with ``n_bootstrap=0``).
+    n_components : int or None
+        A fixed K of the joint fit, or None to choose it.
+    rng : numpy.random.Generator
+        Not advanced: the maps and the comparison draw from copies of it, so
+        the estimate that follows uses the same random numbers as with
+        ``transform="none"``.
+
+    Returns
+    -------
+    data : object
+        The same, with ``X`` mapped if a map was chosen, else unchanged.
+    choice : MarginChoice
+    """
+    transform = check_choice("transform", transform, TRANSFORMS)
+    if transform == "none":
+        return data, MarginChoice("none", "none", "transform='none'", [], {})
+    if kl:
+        if transform == "gaussianize":
+            raise ValueError(
+                "transform='gaussianize' with kl=True: KL[p(x) || p(y)] is not invariant under "
+                "separate maps of x and y, so it cannot be computed from mapped columns. Use "
+                "transform='none' (or 'auto', which keeps the raw data when kl=True)."
+            )
+        return data, MarginChoice("auto", "none", "kl=True needs the raw data", [], {})
+    seeds = copy.deepcopy(rng)
+    names = [str(n) for key in data.blocks for n in data.labels[key]]
+    maps = [fit_marginal_map(data.X[:, j], names[j], seeds) for j in range(data.X.shape[1])]
+    mapped = replace(data, X=np.ascontiguousarray(_mapped(data.X, maps)))
+    if transform == "gaussianize":
+        return mapped, MarginChoice("gaussianize", "gaussianize", "requested", maps, {})
+    if all(m.affine for m in maps):
+        return data, MarginChoice("auto", "none", "every margin fits one Gaussian", maps, {})
+    try:
+        raw = heldout_loglik(data.X, data.categories, fit_options, n_components, rng)
+        log_jac = np.mean(sum(m.log_derivative(data.X[:, j]) for j, m in enumerate(maps)))
+        # the maps were fitted on these rows: AIC's correction of their in-sample log-Jacobian
+        n_params = sum(3 * m.n_components - 1 for m in maps)
+        fitted = heldout_loglik(mapped.X, data.categories, fit_options, n_components, rng)
+        gauss = fitted + float(log_jac) - n_params / data.X.shape[0]
+    except ValueError as err:  # too few rows etc.: the estimate itself says what is wrong
+        return data, MarginChoice("auto", "none", f"no comparison possible ({err})", maps, {})
+    criterion = {"none": raw, "gaussianize": gauss, "kind": "held-out log-likelihood per row"}
+    if gauss > raw:
+        return mapped, MarginChoice(
+            "auto", "gaussianize", "higher held-out likelihood", maps, criterion
+        )
+    return data, MarginChoice("auto", "none", "higher held-out likelihood", maps, criterion)
+
+
+def _mapped(X, maps):
+    return np.column_stack([m(X[:, j]) for j, m in enumerate(maps)])
+
+
+def heldout_loglik(X, categories, fit_options, n_components, rng) -> float:
+    """Held-out log-likelihood per row of a joint mixture fit, in data units of ``X``.
+
+    The component search of the numba backend (no bootstrap) on the
+    standardised ``X``: its cross-validated log-likelihood at the chosen K,
+    plus the log-Jacobian of the standardisation. With a fixed K (no
+    cross-validation table) the full-data log-likelihood minus AIC's
+    correction (parameters / n) stands in. With categories, one fit per
+    category, weighted by the category frequencies (the category term
+    itself is the same for every option and left out).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, d)
+    categories : numpy.ndarray of int, shape (n,), or None
+    fit_options : dict
+    n_components : int or None
+    rng : numpy.random.Generator
+        Copied, not advanced.
+
+    Returns
+    -------
+    float
+        Nats per row.
+    """
+    if categories is None:
+        return _heldout_one(X, fit_options, n_components, copy.deepcopy(rng))
+    n = X.shape[0]
+    total = 0.0
+    for c in range(int(categories.max()) + 1):
+        rows = categories == c
+        total += (
+            rows.sum()
+            / n
+            * _heldout_one(
+                np.ascontiguousarray(X[rows]), fit_options, n_components, copy.deepcopy(rng)
+            )
+        )
+    return total
+
+
+def _heldout_one(X, fit_options, n_components, rng) -> float:
+    from ._em.select import n_parameters
+    from .backends import get_backend
+
+    be = get_backend("numba")
+    options = {k: v for k, v in fit_options.items() if k in be.options}
+    options["n_bootstrap"] = 0
+    Xs, _, scale = standardise(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fit that is kept warns for itself
+        fit, diag = be.fit(Xs, n_components=n_components, rng=rng, **options)
+    table = diag.metric_per_k
+    if table.get("valid"):
+        score = table["valid"][table["n_components"].index(diag.n_components)]
+    else:
+        k, d = diag.n_components, X.shape[1]
+        score = float(fit.logpdf(Xs)[0].mean()) - n_parameters(k, d) / X.shape[0]
+    return float(score) - float(np.log(scale).sum())
