@@ -300,39 +300,46 @@ def looks_gaussian(values) -> bool:
     -------
     bool
     """
-    z = (values - values.mean()) / values.std()
-    skew = np.mean(z**3)
-    kurt = np.mean(z**4) - 3.0
+    centred = values - values.mean()
+    z2 = centred * centred
+    variance = z2.mean()
+    skew = np.dot(z2, centred) / values.size / variance**1.5
+    kurt = np.dot(z2, z2) / values.size / variance**2 - 3.0
     return bool(values.size / 6.0 * (skew**2 + kurt**2 / 4.0) < GAUSSIAN_JB)
 
 
 def _fit_1d(u, rng):
-    """A 1-D mixture on ``u``: (weights, means, sds, held-out log-lik per row), or None."""
-    from .backends import get_backend
+    """A 1-D mixture on ``u``: (weights, means, sds, held-out log-lik per row), or None.
+
+    The component search of the EM wing (one k-means start per K, 2 folds,
+    patience 2, no loss curves: nothing of this helper fit is reported).
+    """
+    from ._em.fit import EMSettings
+    from ._em.select import select_components
 
     centre = float(np.median(u))
     q25, q75 = np.percentile(u, [25, 75])
     # a robust scale, so that heavy tails do not squeeze the bulk of the column to a point
     spread = float(q75 - q25) or float(u.std())
-    column = ((u - centre) / spread)[:, None]
-    options = {
-        "init_type": "kmeans",
-        "n_inits": 2,
-        "metric_method": "valid",
-        "patience": 2,
-        "threshold_components": 1.5 * math.log(u.size) / u.size,
-        "max_components": MAX_MAP_COMPONENTS,
-        "reg_covar": 1e-6,
-        "n_bootstrap": 0,
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the joint fit reports on the data, not this helper fit
-        try:
-            fit, diag = get_backend("numba").fit(column, rng=rng, **options)
-        except ValueError:
-            return None
-    table = diag.metric_per_k
-    heldout = table["valid"][table["n_components"].index(diag.n_components)] - math.log(spread)
+    column = np.ascontiguousarray(((u - centre) / spread)[:, None])
+    try:
+        sel = select_components(
+            column,
+            rng=rng,
+            init_type="kmeans",
+            n_inits=1,
+            metric_method="valid",
+            patience=2,
+            threshold_components=1.5 * math.log(u.size) / u.size,
+            max_components=MAX_MAP_COMPONENTS,
+            settings=EMSettings(1e-6, 1e-5, 10_000),
+            curves=False,
+        )
+    except ValueError:
+        return None
+    fit = sel.full_fit  # one fit: weights (1, K), means (1, K, 1), covariances (1, K, 1, 1)
+    table = sel.metric_per_k
+    heldout = table["valid"][table["n_components"].index(sel.n_components)] - math.log(spread)
     keep = fit.weights[0] > 0
     weights = fit.weights[0][keep] / fit.weights[0][keep].sum()
     means = centre + spread * fit.means[0][keep, 0]

@@ -124,6 +124,26 @@ def test_mixture_with_multimodal_margins_keeps_the_raw_fit():
     assert "margins: raw data kept; held-out log-lik/row on the data scale" in str(res)
 
 
+def test_the_search_of_the_comparison_is_reused_bit_for_bit(monkeypatch):
+    """'auto' compares raw and mapped data with the same search as the fit that follows; the
+    fit reuses it (gmmmi._em.procedure._RECENT), and gives exactly what a fresh search gives."""
+    import gmmmi._em.procedure as procedure
+
+    X = paper_mixture("D3").sample(2000, np.random.default_rng(3))[0]
+    searches = []
+    select = procedure.select_components
+    monkeypatch.setattr(
+        procedure, "select_components", lambda *a, **k: searches.append(1) or select(*a, **k)
+    )
+    reused = gmmmi.estimate(X, random_state=0, n_bootstrap=5)
+    assert reused.transform["chosen"] == "none" and len(searches) == 2  # raw, mapped; no third
+    monkeypatch.setattr(procedure, "_RECENT", procedure._RecentSelections())
+    fresh = gmmmi.estimate(X, random_state=0, n_bootstrap=5, transform="none")
+    np.testing.assert_array_equal(reused.draws["mi"], fresh.draws["mi"])
+    assert reused.value == fresh.value
+    assert reused.diagnostics.metric_per_k == fresh.diagnostics.metric_per_k
+
+
 def test_forced_map_is_recorded_printed_saved_and_loaded(tmp_path):
     x, y = with_margins(gaussian(0.6), "exp").sample(800, 0)
     res = gmmmi.estimate(x, y, random_state=0, n_bootstrap=5, transform="gaussianize")

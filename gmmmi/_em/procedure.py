@@ -14,7 +14,11 @@ builds the backend's diagnostics from its `EMOutcome`):
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,14 +103,18 @@ def fit_procedure(
     if init is not None:
         sel = warm_start(X, init, settings)
     else:
-        sel = select_components(
-            X,
-            rng=rng,
-            n_components=n_components,
-            settings=settings,
-            progress=progress,
-            **selection_options(options),
-        )
+        key = _RECENT.key(X, n_components, rng, options)
+        sel = _RECENT.take(key, rng)
+        if sel is None:
+            sel = select_components(
+                X,
+                rng=rng,
+                n_components=n_components,
+                settings=settings,
+                progress=progress,
+                **selection_options(options),
+            )
+            _RECENT.keep(key, sel, rng)
     status = dict(sel.status)
     replica_k = None
     bootstrapped = options["n_bootstrap"] >= 1
@@ -118,6 +126,52 @@ def fit_procedure(
         draws = sel.full_fit
     warn_fits(sel, status, options)
     return EMOutcome(sel, draws, bootstrapped, replica_k, status)
+
+
+class _RecentSelections:
+    """The last few choices of K, so that the same search is not run twice.
+
+    ``transform="auto"`` (`gmmmi.margins`) runs the search of the fit that
+    follows on a copy of its generator, to compare raw and mapped data; the
+    fit then finds its search here instead of repeating it. A search is
+    reused only for the same data (bytes), K, options and generator state,
+    and the generator is left in the state the search would have left it,
+    so results are bit-identical to running it again.
+    """
+
+    size = 2
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(X: np.ndarray, n_components, rng: np.random.Generator, options: dict) -> tuple:
+        digest = hashlib.blake2b(np.ascontiguousarray(X).data, digest_size=16).hexdigest()
+        chosen = sorted(selection_options(options).items())
+        settings = (options["reg_covar"], options["threshold_fit"], options["max_iter"])
+        state = repr(rng.bit_generator.state)
+        return (digest, X.shape, n_components, repr(chosen), settings, state)
+
+    def take(self, key: tuple, rng: np.random.Generator) -> Selection | None:
+        """A copy of the search made under ``key`` (``rng`` moved past it), or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None:
+            return None
+        selection, state = entry
+        rng.bit_generator.state = state
+        return copy.deepcopy(selection)
+
+    def keep(self, key: tuple, selection: Selection, rng: np.random.Generator) -> None:
+        """Remember a search made under ``key``; ``rng`` is in the state it left."""
+        with self._lock:
+            self._entries[key] = (copy.deepcopy(selection), rng.bit_generator.state)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_RECENT = _RecentSelections()
 
 
 def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress):
