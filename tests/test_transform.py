@@ -126,7 +126,8 @@ def test_mixture_with_multimodal_margins_keeps_the_raw_fit():
 
 def test_the_search_of_the_comparison_is_reused_bit_for_bit(monkeypatch):
     """'auto' compares raw and mapped data with the same search as the fit that follows; the
-    fit reuses it (gmmmi._em.procedure._RECENT), and gives exactly what a fresh search gives."""
+    fit reuses it (gmmmi._em.procedure._RECENT), and gives exactly what a fresh search gives.
+    """
     import gmmmi._em.procedure as procedure
 
     X = paper_mixture("D3").sample(2000, np.random.default_rng(3))[0]
