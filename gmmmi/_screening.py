@@ -117,6 +117,7 @@ def screen(
     *,
     categorical: bool,
     n_folds: int = 1,
+    outliers: bool = True,
 ) -> None:
     """Refuse what has no finite or resolvable MI; warn about data that give a wrong estimate.
 
@@ -136,6 +137,10 @@ def screen(
     n_folds : int, default 1
         Cross-validation folds of the fit (1 without cross-validation), for
         the distinct rows needed (`gmmmi._validation.rows_needed`).
+    outliers : bool, default True
+        Whether to warn about isolated far rows here; `gmmmi.estimate` checks
+        them with `warn_outliers` on the data it fits (after the margins' maps,
+        which bring heavy tails in).
 
     Raises
     ------
@@ -162,7 +167,8 @@ def screen(
     # rows can coincide by chance only if every column has ties among the distinct rows
     if (counts == distinct.shape[0]).any():
         _warn_copies(Xs.shape[0], distinct.shape[0])
-    _warn_outliers(Xs, shift, scale, names)
+    if outliers:
+        warn_outliers(Xs, shift, scale, names)
     if not categorical:
         _warn_few_rows(Xs.shape[0], blocks)
 
@@ -427,20 +433,40 @@ def isolated_outliers(column: np.ndarray) -> np.ndarray:
     return np.sort(np.concatenate(flagged)) if flagged else np.zeros(0, dtype=np.int64)
 
 
-def _warn_outliers(Xs, shift, scale, names) -> None:
-    """Warn about rows that `isolated_outliers` flags in some column."""
-    found = {j: isolated_outliers(Xs[:, j]) for j in range(Xs.shape[1])}
+def warn_outliers(
+    Xs: np.ndarray,
+    shift: np.ndarray,
+    scale: np.ndarray,
+    names: list,
+    fitted: np.ndarray | None = None,
+) -> None:
+    """Warn about rows that `isolated_outliers` flags in some column of the fitted data.
+
+    Parameters
+    ----------
+    Xs : numpy.ndarray, shape (n, d)
+        Standardised data; data = ``Xs * scale + shift`` (the values shown).
+    shift, scale : numpy.ndarray, shape (d,)
+    names : list of str
+        Column names.
+    fitted : numpy.ndarray, shape (n, d), optional
+        The data the mixture is fitted to, if not ``Xs`` (the margins' maps
+        applied, standardised): rows are flagged, and their distance given,
+        in it.
+    """
+    fitted = Xs if fitted is None else fitted
+    found = {j: isolated_outliers(fitted[:, j]) for j in range(fitted.shape[1])}
     found = {j: rows for j, rows in found.items() if rows.size}
     if not found:
         return
     rows = np.unique(np.concatenate(list(found.values())))
     parts = []
     for j, flagged in found.items():
-        centre = np.median(Xs[:, j])
-        spread = _MAD_TO_SD * np.median(np.abs(Xs[:, j] - centre))
+        centre = np.median(fitted[:, j])
+        spread = _MAD_TO_SD * np.median(np.abs(fitted[:, j] - centre))
         shown = ", ".join(
             f"row {i}: {Xs[i, j] * scale[j] + shift[j]:.6g}, "
-            f"{abs(Xs[i, j] - centre) / spread:.3g} robust sd from the median"
+            f"{abs(fitted[i, j] - centre) / spread:.3g} robust sd from the median"
             for i in flagged[:_NAMED]
         )
         more = f" and {flagged.size - _NAMED} more" if flagged.size > _NAMED else ""

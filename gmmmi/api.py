@@ -15,7 +15,7 @@ from . import integrate as _integrate
 from ._estimate_options import check_api_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
-from ._screening import screen
+from ._screening import screen, warn_outliers
 from ._seeds import fresh_seed
 from ._stacklevel import user_stacklevel
 from ._validation import (
@@ -349,17 +349,31 @@ def estimate(
     fit_options = {k: opts[k] for k in be.options}
     n_components = fixed_k or None
     integrate_kw = {"method": method, "mc_samples": mc_samples, "rng": rng}
-    # margins (gmmmi.margins): per-column monotone maps leave MI and CMI unchanged
-    data, margins = choose_margins(
-        data, transform, kl=kl, fit_options=fit_options, n_components=n_components, rng=rng
-    )
-
     column_names = [name for key in data.blocks for name in data.labels[key]]
     Xs, shift, scale = standardise(data.X, labels=column_names)
     n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
     _check_fittable(Xs, data, n_folds)
     categorical = data.categories is not None
-    screen(Xs, shift, scale, data.blocks, data.labels, categorical=categorical, n_folds=n_folds)
+    # the screen looks at the data as measured (copies, atoms, functions), the outlier
+    # check at the data as fitted: the margins' maps bring heavy tails in
+    screen(
+        Xs,
+        shift,
+        scale,
+        data.blocks,
+        data.labels,
+        categorical=categorical,
+        n_folds=n_folds,
+        outliers=False,
+    )
+    # margins (gmmmi.margins): per-column monotone maps leave MI and CMI unchanged
+    data, margins = choose_margins(
+        data, transform, kl=kl, fit_options=fit_options, n_components=n_components, rng=rng
+    )
+    measured = Xs, shift, scale
+    if margins.chosen != "none":
+        Xs, shift, scale = standardise(data.X, labels=column_names)
+    warn_outliers(*measured, column_names, fitted=Xs)
     inits = _standardised_inits(init, be, data, scale, shift)
     # MI and CMI are invariant under per-column affine maps, so every integral
     # is computed in standardised units, which cannot overflow; only the stored

@@ -207,15 +207,16 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     scales: the data (linear) and asinh((x - median) / IQR). On each, K = 1
     .. `MAX_MAP_COMPONENTS` is chosen by cross-validated log-likelihood (2
     folds, patience 2; a component must raise it by BIC's price of its 3
-    parameters, 1.5 ln(n) / n per row, so noise does not). A column that
-    one Gaussian fits on the linear scale keeps the affine map; otherwise
-    the scale with the higher held-out log-likelihood in data units (the
-    asinh scale's Jacobian included) is kept. A column whose skewness and
-    kurtosis are a Gaussian's (`looks_gaussian`) keeps the affine map without
-    a fit, and so does a column of fewer than `MIN_MAP_ROWS` rows or of fewer
-    than `MIN_DISTINCT` distinct
-    values keeps the affine map (such columns are screened as discrete by
-    `gmmmi.estimate`).
+    parameters, 1.5 ln(n) / n per row, so noise does not). The scale with the
+    higher held-out log-likelihood in data units (the asinh scale's Jacobian
+    included) is kept; one Gaussian on the linear scale is the affine map.
+    Both scales are always tried: on a heavy-tailed column (Cauchy) the
+    k-means starts of the linear scale put a cluster on a few extremes and
+    the search stops at one Gaussian, which the asinh scale beats. A column
+    whose skewness and kurtosis are a Gaussian's (`looks_gaussian`) keeps the
+    affine map without a fit, and so does a column of fewer than
+    `MIN_MAP_ROWS` rows or of fewer than `MIN_DISTINCT` distinct values (such
+    columns are screened as discrete by `gmmmi.estimate`).
 
     Parameters
     ----------
@@ -279,8 +280,6 @@ def _best_scale(values, label, rng) -> MarginalMap:
         if score > best_score:
             best = MarginalMap(label, weights, means, sds, kind, centre, spread)
             best_score = score
-        if best.n_components == 1:  # one Gaussian fits the column: no other scale is needed
-            break
     return best
 
 
@@ -311,7 +310,7 @@ def looks_gaussian(values) -> bool:
 def _fit_1d(u, rng):
     """A 1-D mixture on ``u``: (weights, means, sds, held-out log-lik per row), or None.
 
-    The component search of the EM wing (one k-means start per K, 2 folds,
+    The component search of the EM wing (two k-means starts per K, 2 folds,
     patience 2, no loss curves: nothing of this helper fit is reported).
     """
     from ._em.fit import EMSettings
@@ -327,7 +326,7 @@ def _fit_1d(u, rng):
             column,
             rng=rng,
             init_type="kmeans",
-            n_inits=1,
+            n_inits=2,
             metric_method="valid",
             patience=2,
             threshold_components=1.5 * math.log(u.size) / u.size,
