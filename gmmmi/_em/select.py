@@ -34,6 +34,7 @@ import numpy as np
 
 from gmmmi._kernels.em import mean_loglik
 from gmmmi._progress import progress_bar
+from gmmmi.diagnostics import EMSelection
 
 from .fit import BatchFit, EMSettings, count_status, fit_batch
 from .init import initialise
@@ -347,6 +348,19 @@ class Selection:
     folds: np.ndarray
     status: dict
     all_cv_fits_short: bool
+
+    def diagnostics(self, metric_method: str) -> EMSelection:
+        """What the choice of K tells a backend's diagnostics (curves of the chosen K's fits)."""
+        cv_fits = self.cv.fits if self.cv is not None else None
+        return EMSelection(
+            metric_per_k=self.metric_per_k,
+            metric_method=metric_method if self.metric_per_k else None,
+            loss_curves={
+                "train": cv_fits.curves_train if cv_fits else [],
+                "valid": cv_fits.curves_valid if cv_fits else [],
+            },
+            reached_max_components=self.reached_max_components,
+        )
 
 
 def check_sample_size(n_samples: int, n_folds: int, n_components: int) -> None:

@@ -24,7 +24,7 @@ from gmmmi._em.select import Selection
 from gmmmi._validation import check_int, validate_options
 from gmmmi.mixture import MixtureDraws
 
-from .base import BaseBackend, DrawKind, EMSelection, FitDiagnostics
+from .base import BaseBackend, DrawKind, FitDiagnostics
 
 
 class NumbaBackend(BaseBackend):
@@ -162,7 +162,6 @@ class NumbaBackend(BaseBackend):
 def _diagnostics(outcome: EMOutcome, reference: MixtureDraws, opts: dict) -> FitDiagnostics:
     """The backend's diagnostics of one run of the EM procedure."""
     sel = outcome.selection
-    cv_fits = sel.cv.fits if sel.cv is not None else None
     return FitDiagnostics(
         kind=DrawKind.BOOTSTRAP if outcome.bootstrapped else DrawKind.SINGLE_FIT,
         n_components=sel.n_components,
@@ -174,15 +173,7 @@ def _diagnostics(outcome: EMOutcome, reference: MixtureDraws, opts: dict) -> Fit
             **_extra(sel, outcome.status, opts),
             "replica_n_components": outcome.replica_n_components,
         },
-        selection=EMSelection(
-            metric_per_k=sel.metric_per_k,
-            metric_method=opts["metric_method"] if sel.metric_per_k else None,
-            loss_curves={
-                "train": cv_fits.curves_train if cv_fits else [],
-                "valid": cv_fits.curves_valid if cv_fits else [],
-            },
-            reached_max_components=sel.reached_max_components,
-        ),
+        selection=sel.diagnostics(opts["metric_method"]),
     )
 
 

@@ -36,7 +36,7 @@ from gmmmi._em.procedure import fit_procedure
 from gmmmi._validation import check_choice, check_float, check_int, validate_options
 from gmmmi.mixture import MixtureDraws
 
-from .base import BaseBackend, DrawKind, EMSelection, FitDiagnostics
+from .base import BaseBackend, DrawKind, FitDiagnostics
 
 _INSTALL_HINT = (
     'The "pymc" backend needs PyMC; install it from a clone of gmmmi with: pip install ".[pymc]"'
@@ -342,17 +342,9 @@ def _em_start(X, n_components, init, rng, opts):
     )
     sel = outcome.selection
     full = sel.full_fit
-    cv_fits = sel.cv.fits if sel.cv is not None else None
-    selection = EMSelection(
-        metric_per_k=sel.metric_per_k,
-        metric_method=opts["metric_method"] if sel.metric_per_k else None,
-        loss_curves={
-            "train": cv_fits.curves_train if cv_fits else [],
-            "valid": cv_fits.curves_valid if cv_fits else [],
-        },
-        reached_max_components=sel.reached_max_components,
+    return MixtureDraws(full.weights, full.means, full.covariances), sel.diagnostics(
+        opts["metric_method"]
     )
-    return MixtureDraws(full.weights, full.means, full.covariances), selection
 
 
 def _pack_cholesky(L: np.ndarray) -> np.ndarray:
