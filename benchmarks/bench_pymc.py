@@ -50,9 +50,10 @@ def _ess_bulk(values) -> float:
     import xarray as xr
 
     from gmmmi import _arviz
+    from gmmmi._intervals import HDI_PROB
 
     ds = xr.Dataset({"mi": (("chain", "draw"), values)})
-    return float(_arviz.summary(ds, var_names=["mi"], hdi_prob=0.94).loc["mi", "ess_bulk"])
+    return float(_arviz.summary(ds, var_names=["mi"], hdi_prob=HDI_PROB).loc["mi", "ess_bulk"])
 
 
 def worker(case: str, sampler: str, runs: str) -> dict:
