@@ -127,7 +127,10 @@ def estimate(
         full-data fit and every bootstrap replica start; the choice of K is
         skipped (K is the number of components of ``init``). With
         ``discrete_y``, a list of one such mixture per category, in category
-        order. Only for backends with ``supports_init`` (numba, pymc).
+        order. Only for backends with ``supports_init`` (numba, pymc). Its
+        coordinates are the raw data's, and ``transform="auto"`` then keeps
+        the raw data; with ``transform="gaussianize"`` they are the mapped
+        data's (the ``mixture`` of a result whose margins were mapped).
     transform : {"auto", "none", "gaussianize"}, default "auto"
         Per-column monotone maps, which leave MI, CMI and the MI with a
         category unchanged (`gmmmi.margins`). ``"gaussianize"``: every
@@ -368,7 +371,13 @@ def estimate(
     )
     # margins (gmmmi.margins): per-column monotone maps leave MI and CMI unchanged
     data, margins = choose_margins(
-        data, transform, kl=kl, fit_options=fit_options, n_components=n_components, rng=rng
+        data,
+        transform,
+        kl=kl,
+        fit_options=fit_options,
+        n_components=n_components,
+        rng=rng,
+        init=init is not None,
     )
     measured = Xs, shift, scale
     if margins.chosen != "none":

@@ -404,12 +404,21 @@ def apply_maps(record: dict | None, X: np.ndarray) -> np.ndarray:
     return np.column_stack([m(X[:, j]) for j, m in enumerate(maps)])
 
 
+#: why ``transform="auto"`` keeps the raw data when the fit starts from ``init=``
+INIT_KEEPS_RAW = (
+    "init= is read as a mixture of the raw data; pass transform='gaussianize' to start from "
+    "a mapped result's mixture"
+)
+
+
 def describe(record: dict | None) -> str | None:
     """One line on the margins for ``print(result)``; None when there is nothing to say.
 
     Nothing is said when the raw data were kept without a comparison (every
     margin fitted by one Gaussian, or ``transform="none"``).
     """
+    if record and record.get("reason") == INIT_KEEPS_RAW:
+        return f"margins: raw data kept ({INIT_KEEPS_RAW})"
     if not record or (record["chosen"] == "none" and not record.get("criterion")):
         return None
     crit = record.get("criterion") or {}
@@ -428,7 +437,7 @@ def describe(record: dict | None) -> str | None:
     return text
 
 
-def choose_margins(data, transform, *, kl, fit_options, n_components, rng):
+def choose_margins(data, transform, *, kl, fit_options, n_components, rng, init=False):
     """Apply, choose or skip the per-column Gaussianising maps (the hook of `gmmmi.estimate`).
 
     Parameters
@@ -454,6 +463,11 @@ def choose_margins(data, transform, *, kl, fit_options, n_components, rng):
         Not advanced: the maps and the comparison draw from copies of it, so
         the estimate that follows uses the same random numbers as with
         ``transform="none"``.
+    init : bool, default False
+        Whether the fit starts from a given mixture (``estimate(init=...)``).
+        Its coordinates are the caller's: ``"auto"`` then keeps the raw data
+        without a comparison (and says so), ``"gaussianize"`` reads it in
+        the mapped coordinates (a mapped result's ``mixture``).
 
     Returns
     -------
@@ -472,6 +486,8 @@ def choose_margins(data, transform, *, kl, fit_options, n_components, rng):
                 "transform='none' (or 'auto', which keeps the raw data when kl=True)."
             )
         return data, MarginChoice("auto", "none", "kl=True needs the raw data", [], {})
+    if init and transform == "auto":
+        return data, MarginChoice("auto", "none", INIT_KEEPS_RAW, [], {})
     seeds = copy.deepcopy(rng)
     names = [str(n) for key in data.blocks for n in data.labels[key]]
     maps = [fit_marginal_map(data.X[:, j], names[j], seeds) for j in range(data.X.shape[1])]

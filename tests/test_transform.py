@@ -227,3 +227,30 @@ def test_cauchy_columns_get_the_asinh_map(seed):
     assert res.transform["chosen"] == "gaussianize"
     assert [c["scale"] for c in res.transform["columns"]] == ["asinh", "asinh"]
     assert abs(res.value - ds.truth) < 3 * res.sd
+
+
+def test_a_start_from_init_is_read_in_the_coordinates_it_was_fitted_in():
+    """init= is a mixture of the raw data unless transform='gaussianize' says it is mapped; with
+    'auto', the maps used to be chosen anyway and the raw-data start was read as normal scores
+    (K forced to the raw fit's 6 on data that one Gaussian fits once mapped).
+    """
+    rng = np.random.default_rng(0)
+    X = np.exp(rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 2000))
+    raw = gmmmi.estimate(X, random_state=0, transform="none", n_bootstrap=10)
+    again = gmmmi.estimate(X, random_state=0, init=raw.diagnostics.reference_fit, n_bootstrap=10)
+    assert again.transform["chosen"] == "none"
+    assert "margins: raw data kept (init= is read as a mixture of the raw data" in str(again)
+    assert again.n_components == raw.n_components
+    assert abs(again.value - raw.value) < 0.5 * raw.sd
+    mapped = gmmmi.estimate(X, random_state=0, n_bootstrap=10)
+    assert mapped.transform["chosen"] == "gaussianize"
+    restarted = gmmmi.estimate(
+        X,
+        random_state=0,
+        init=mapped.diagnostics.reference_fit,
+        transform="gaussianize",
+        n_bootstrap=10,
+    )
+    assert restarted.transform["chosen"] == "gaussianize"
+    assert restarted.n_components == mapped.n_components
+    assert abs(restarted.value - mapped.value) < 0.5 * mapped.sd
