@@ -559,6 +559,7 @@ def heldout_loglik(X, categories, fit_options, n_components, rng) -> float:
 
 
 def _heldout_one(X, fit_options, n_components, rng) -> float:
+    from ._em.procedure import remember_searches
     from ._em.select import n_parameters
     from .backends import get_backend
 
@@ -568,7 +569,8 @@ def _heldout_one(X, fit_options, n_components, rng) -> float:
     Xs, _, scale = standardise(X)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the fit that is kept warns for itself
-        fit, diag = be.fit(Xs, n_components=n_components, rng=rng, **options)
+        with remember_searches():  # the fit that follows takes this search
+            fit, diag = be.fit(Xs, n_components=n_components, rng=rng, **options)
     table = diag.metric_per_k
     if table.get("valid"):
         score = table["valid"][table["n_components"].index(diag.n_components)]

@@ -19,6 +19,7 @@ import hashlib
 import threading
 import warnings
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,8 +104,8 @@ def fit_procedure(
     if init is not None:
         sel = warm_start(X, init, settings)
     else:
-        key = _RECENT.key(X, n_components, rng, options)
-        sel = _RECENT.take(key, rng)
+        key = _RECENT.key(X, n_components, rng, options) if _RECENT or _RECENT.on else None
+        sel = _RECENT.take(key, rng) if _RECENT else None
         if sel is None:
             sel = select_components(
                 X,
@@ -114,7 +115,8 @@ def fit_procedure(
                 progress=progress,
                 **selection_options(options),
             )
-            _RECENT.keep(key, sel, rng)
+            if _RECENT.on:
+                _RECENT.keep(key, sel, rng)
     status = dict(sel.status)
     replica_k = None
     bootstrapped = options["n_bootstrap"] >= 1
@@ -129,14 +131,16 @@ def fit_procedure(
 
 
 class _RecentSelections:
-    """The last few choices of K, so that the same search is not run twice.
+    """Searches made to be reused, so that the same search is not run twice.
 
     ``transform="auto"`` (`gmmmi.margins`) runs the search of the fit that
-    follows on a copy of its generator, to compare raw and mapped data; the
-    fit then finds its search here instead of repeating it. A search is
-    reused only for the same data (bytes), K, options and generator state,
-    and the generator is left in the state the search would have left it,
-    so results are bit-identical to running it again.
+    follows on a copy of its generator, to compare raw and mapped data, inside
+    `remembering`; the fit then takes its search from here instead of
+    repeating it. A search is reused once, only for the same data (bytes), K,
+    options and generator state, and the generator is left in the state the
+    search would have left it, so results are bit-identical to running it
+    again. Outside `remembering` nothing is kept, and a fit pays one look at
+    an empty table.
     """
 
     size = 2
@@ -144,6 +148,20 @@ class _RecentSelections:
     def __init__(self) -> None:
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextmanager
+    def remembering(self):
+        """Within: every search made in this thread is kept for the fit that follows."""
+        self._local.on = True
+        try:
+            yield
+        finally:
+            self._local.on = False
+
+    @property
+    def on(self) -> bool:
+        return getattr(self._local, "on", False)
 
     @staticmethod
     def key(X: np.ndarray, n_components, rng: np.random.Generator, options: dict) -> tuple:
@@ -154,24 +172,32 @@ class _RecentSelections:
         return (digest, X.shape, n_components, repr(chosen), settings, state)
 
     def take(self, key: tuple, rng: np.random.Generator) -> Selection | None:
-        """A copy of the search made under ``key`` (``rng`` moved past it), or None."""
+        """The search made under ``key`` (removed; ``rng`` moved past it), or None."""
         with self._lock:
-            entry = self._entries.get(key)
+            entry = self._entries.pop(key, None)
         if entry is None:
             return None
         selection, state = entry
         rng.bit_generator.state = state
-        return copy.deepcopy(selection)
+        return selection
 
     def keep(self, key: tuple, selection: Selection, rng: np.random.Generator) -> None:
-        """Remember a search made under ``key``; ``rng`` is in the state it left."""
+        """Keep a copy of a search made under ``key``; ``rng`` is in the state it left."""
         with self._lock:
             self._entries[key] = (copy.deepcopy(selection), rng.bit_generator.state)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
 
 _RECENT = _RecentSelections()
+
+
+def remember_searches():
+    """Context in which every search is kept for the fit that follows (`_RecentSelections`)."""
+    return _RECENT.remembering()
 
 
 def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress):
