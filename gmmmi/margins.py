@@ -404,6 +404,12 @@ def apply_maps(record: dict | None, X: np.ndarray) -> np.ndarray:
     return np.column_stack([m(X[:, j]) for j, m in enumerate(maps)])
 
 
+#: why ``transform="auto"`` keeps the raw data with ``kl=True`` when a margin is not Gaussian
+KL_KEEPS_RAW = (
+    "kl=True: KL is not invariant under separate maps of x and y, so the MI is that of the raw "
+    "data and depends on how each variable is measured; estimate the MI without kl=True to use "
+    "the maps"
+)
 #: why ``transform="auto"`` keeps the raw data when the fit starts from ``init=``
 INIT_KEEPS_RAW = (
     "init= is read as a mixture of the raw data; pass transform='gaussianize' to start from "
@@ -417,8 +423,8 @@ def describe(record: dict | None) -> str | None:
     Nothing is said when the raw data were kept without a comparison (every
     margin fitted by one Gaussian, or ``transform="none"``).
     """
-    if record and record.get("reason") == INIT_KEEPS_RAW:
-        return f"margins: raw data kept ({INIT_KEEPS_RAW})"
+    if record and record.get("reason") in (INIT_KEEPS_RAW, KL_KEEPS_RAW):
+        return f"margins: raw data kept ({record['reason']})"
     if not record or (record["chosen"] == "none" and not record.get("criterion")):
         return None
     crit = record.get("criterion") or {}
@@ -485,7 +491,12 @@ def choose_margins(data, transform, *, kl, fit_options, n_components, rng, init=
                 "separate maps of x and y, so it cannot be computed from mapped columns. Use "
                 "transform='none' (or 'auto', which keeps the raw data when kl=True)."
             )
-        return data, MarginChoice("auto", "none", "kl=True needs the raw data", [], {})
+        # with a margin that is not a Gaussian's, the MI then depends on it: say so
+        with np.errstate(all="ignore"):  # in units of the largest magnitude, as for the maps
+            gaussian = [looks_gaussian(c / (np.abs(c).max() or 1.0)) for c in data.X.T]
+        if all(gaussian):
+            return data, MarginChoice("auto", "none", "kl=True needs the raw data", [], {})
+        return data, MarginChoice("auto", "none", KL_KEEPS_RAW, [], {})
     if init and transform == "auto":
         return data, MarginChoice("auto", "none", INIT_KEEPS_RAW, [], {})
     seeds = copy.deepcopy(rng)
