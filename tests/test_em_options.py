@@ -25,26 +25,6 @@ from gmmmi.param_holders import (
 )
 
 
-def test_the_original_defaults_are_gmm_mi_0_8_2s():
-    # GMM-MI 0.8.2's param_holders.py, read off its signatures
-    original = {
-        "init_type": "random_sklearn",
-        "scale": None,
-        "threshold_fit": 1e-5,
-        "reg_covar": 1e-15,
-        "max_iter": 10000,
-        "n_inits": 3,
-        "n_folds": 2,
-        "metric_method": "valid",
-        "threshold_components": 1e-5,
-        "patience": 1,
-        "max_components": 50,
-        "n_bootstrap": 50,
-    }
-    assert {k: ORIGINAL_DEFAULTS[k] for k in original} == original
-    assert ORIGINAL_DEFAULTS["reselect_components"] is False
-
-
 @pytest.mark.parametrize(
     "holder", [GMMFitParamHolder, SelectComponentsParamHolder, MIDistParamHolder]
 )

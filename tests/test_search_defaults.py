@@ -57,6 +57,8 @@ def test_parameter_holders_keep_gmm_mi_082_defaults_exactly():
     assert held == GMM_MI_082_DEFAULTS
     original = {k: v for k, v in ORIGINAL_DEFAULTS.items() if k in GMM_MI_082_DEFAULTS}
     assert original == {k: GMM_MI_082_DEFAULTS[k] for k in original}
+    assert len(original) == 12  # every EM and bootstrap option of GMM-MI is in the table
+    assert ORIGINAL_DEFAULTS["reselect_components"] is False  # not in GMM-MI: off, as it had
 
 
 def test_estimate_defaults_are_the_originals_with_the_overrides_only():
