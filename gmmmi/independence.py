@@ -276,8 +276,8 @@ def independence_test(
             "independence_test sets n_bootstrap itself (one fit per permutation); drop "
             "n_bootstrap=."
         )
-    check_estimate_options(options)
     _check_backend(options.get("backend", "numba"))
+    check_estimate_options(options)
     discrete = bool(options.get("discrete_y", False))
     pooled = options.pop("min_category_size", None)  # applied once, to the labels
     transform = options.pop("transform", "auto")
