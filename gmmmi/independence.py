@@ -269,6 +269,11 @@ def independence_test(
     permutation = check_choice("permutation", permutation, PERMUTATIONS)
     if block_length is not None:
         block_length = check_int("block_length", block_length, minimum=1)
+        if permutation == "iid":
+            raise ValueError(
+                "block_length applies to permutation='block' or 'circular' (time series); "
+                "permutation='iid' shuffles single rows."
+            )
     stratum_size = check_int("stratum_size", stratum_size, minimum=2)
     check_executor(executor)
     if "n_bootstrap" in options:

@@ -270,6 +270,14 @@ def test_plot_shows_the_null_histogram_and_the_statistic(independent):
         ({"n_inist": 1}, TypeError, "n_inist"),
         ({"permutation": "shift"}, ValueError, "Unknown permutation 'shift'"),
         ({"block_length": 0}, ValueError, "block_length must be at least 1; got 0"),
+        (
+            {"block_length": 20},
+            ValueError,
+            re.escape(
+                "block_length applies to permutation='block' or 'circular' (time series); "
+                "permutation='iid' shuffles single rows."
+            ),
+        ),
     ],
 )
 def test_bad_arguments_are_refused_before_any_fit(independent, kwargs, error, match):
