@@ -220,7 +220,7 @@ def independence_test(
     block_length : int or None, default None
         L of ``"block"`` (and the smallest shift of ``"circular"``); None
         chooses it from the series' lag-1 autocorrelations
-        (`gmmmi._permutations.block_length_rule`). A block permutation keeps
+        (the rule of ``docs/independence.md``). A block permutation keeps
         at least 8 blocks.
     random_state : int, numpy.random.Generator or None
         Seed of the permutations and of every fit. The same seed gives the
