@@ -14,6 +14,7 @@ from . import __version__
 from . import integrate as _integrate
 from ._estimate_options import check_api_options
 from ._interrupt import interruptible
+from ._misfit import check_estimate, warn_misfit
 from ._progress import progress_enabled
 from ._screening import screen, warn_outliers
 from ._seeds import fresh_seed
@@ -403,6 +404,8 @@ def estimate(
             _check_fit_output(be, category_draws, category_diagnostics)
         values, point, diagnostics, draws = categorical_mi(fits, data.categories, rng, integrate_kw)
         quantity = "mi"
+        category_draws = [d for d, _ in fits]
+        diagnostics = check_estimate(diagnostics, category_draws, Xs, column_names, data.categories)
     else:
         init_kw = {} if inits is None else {"init": inits[0]}
         draws, diagnostics = be.fit(
@@ -411,6 +414,7 @@ def estimate(
         _check_fit_output(be, draws, diagnostics)
         quantity = "cmi" if "z" in data.blocks else "mi"
         values, point = _integrate_all(draws, diagnostics, data.blocks, kl_frame, integrate_kw)
+        diagnostics = check_estimate(diagnostics, draws, Xs, column_names)
     mixture, diagnostics = _to_data_units(draws, diagnostics, scale, shift, column_names)
 
     log_base = math.log(base)
@@ -419,6 +423,7 @@ def estimate(
     errors_out = {k: v.errors.reshape(shape) / log_base for k, v in values.items()}
     point_out = {k: float(v) / log_base for k, v in point.items()}
     _warn_backend(be, diagnostics)
+    warn_misfit(diagnostics)
 
     meta = {
         "backend": be.name,

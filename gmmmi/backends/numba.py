@@ -174,6 +174,8 @@ def _diagnostics(outcome: EMOutcome, reference: MixtureDraws, opts: dict) -> Fit
             "replica_n_components": outcome.replica_n_components,
         },
         selection=sel.diagnostics(opts["metric_method"]),
+        fit_check=outcome.fit_check,
+        search=outcome.search,
     )
 
 
