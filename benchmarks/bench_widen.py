@@ -57,13 +57,17 @@ SPIRAL_T = 3 * np.pi
 
 def spiral(n, rng):
     t = rng.uniform(0, SPIRAL_T, n)
-    return t * np.cos(t) + 0.3 * rng.standard_normal(n), t * np.sin(t) + 0.3 * rng.standard_normal(n)
+    return t * np.cos(t) + 0.3 * rng.standard_normal(n), t * np.sin(t) + 0.3 * rng.standard_normal(
+        n
+    )
 
 
 def spiral_density(gx, gy):
     out = np.zeros((gx.size, gy.size))
     for t in np.linspace(0, SPIRAL_T, 4000):
-        out += np.outer(stats.norm.pdf(gx, t * np.cos(t), 0.3), stats.norm.pdf(gy, t * np.sin(t), 0.3))
+        out += np.outer(
+            stats.norm.pdf(gx, t * np.cos(t), 0.3), stats.norm.pdf(gy, t * np.sin(t), 0.3)
+        )
     return out / 4000
 
 
@@ -137,8 +141,10 @@ def main():
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--seeds", type=int, default=2)
     args = parser.parse_args()
-    print(f"{'case':13s} {'truth':>6s} seed | {'before':>15s} K  worst z  warn  s  | "
-          f"{'after':>15s} K  worst z  warn  s  | search")
+    print(
+        f"{'case':13s} {'truth':>6s} seed | {'before':>15s} K  worst z  warn  s  | "
+        f"{'after':>15s} K  worst z  warn  s  | search"
+    )
     for name, sampler, truth, n in cases():
         for seed in range(args.seeds):
             row = []

@@ -46,18 +46,20 @@ def random_gaussian(d: int, seed: int) -> datasets.Dataset:
 
 def cases():
     """(name, dataset, largest N) of every well-specified case."""
-    out = [(f"gauss{d}d", random_gaussian(d, 0), 100000 if d < 10 else 20000) for d in (2, 4, 6, 10)]
+    out = [
+        (f"gauss{d}d", random_gaussian(d, 0), 100000 if d < 10 else 20000) for d in (2, 4, 6, 10)
+    ]
     out += [(name, datasets.paper(name), 100000) for name in ("D1", "D3", "D5")]
     return out
 
 
-def run(out_path: str) -> None:
+def run(out_path: str, first_seed: int = 0) -> None:
     with open(out_path, "a") as out:
         for name, data, n_max in cases():
             for n, seeds in PLAN:
                 if n > n_max:
                     continue
-                for seed in range(seeds):
+                for seed in range(first_seed, first_seed + seeds):
                     x, y = data.sample(n, 10_000 + seed)
                     t0 = time.perf_counter()
                     with warnings.catch_warnings(record=True) as caught:
@@ -76,9 +78,7 @@ def run(out_path: str) -> None:
                         "p_adjusted": float(min(1.0, check.table["pvalue"].min() * m)),
                         "max_z": float(check.table["z"].max()),
                         "fit_ok": bool(check.ok),
-                        "warned": any(
-                            type(w.message).__name__ == "MisfitWarning" for w in caught
-                        ),
+                        "warned": any(type(w.message).__name__ == "MisfitWarning" for w in caught),
                         "widened": res.diagnostics.search is not None,
                         "seconds": seconds,
                     }
@@ -86,18 +86,22 @@ def run(out_path: str) -> None:
                     out.flush()
 
 
-def report(path: str) -> None:
-    rows = [json.loads(line) for line in open(path)]
+def report(paths: list[str]) -> None:
+    rows = [json.loads(line) for path in paths for line in open(path)]
     levels = (1e-3, 1e-2)
     print(f"{len(rows)} runs; false alarms at family level (runs flagged / runs)")
     by_case: dict = {}
     for r in rows:
         by_case.setdefault((r["case"], r["n"]), []).append(r)
-    print(f"{'case':10s} {'N':>7s} {'runs':>5s} " + " ".join(f"{a:>8g}" for a in levels) + "  warned")
+    print(
+        f"{'case':10s} {'N':>7s} {'runs':>5s} " + " ".join(f"{a:>8g}" for a in levels) + "  warned"
+    )
     for (name, n), rs in sorted(by_case.items()):
         flags = [sum(r["p_adjusted"] < a for r in rs) for a in levels]
         warned = sum(r["warned"] for r in rs)
-        print(f"{name:10s} {n:7d} {len(rs):5d} " + " ".join(f"{f:8d}" for f in flags) + f"  {warned}")
+        print(
+            f"{name:10s} {n:7d} {len(rs):5d} " + " ".join(f"{f:8d}" for f in flags) + f"  {warned}"
+        )
     total = len(rows)
     for a in levels:
         k = sum(r["p_adjusted"] < a for r in rows)
@@ -110,9 +114,10 @@ def report(path: str) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="append one JSON line per run to this file")
-    parser.add_argument("--report", help="summarise a file written by --out")
+    parser.add_argument("--report", nargs="+", help="summarise files written by --out")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds start here (default 0)")
     args = parser.parse_args()
     if args.out:
-        run(args.out)
+        run(args.out, args.first_seed)
     if args.report:
         report(args.report)

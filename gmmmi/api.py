@@ -266,6 +266,10 @@ def estimate(
     IntegrationWarning
         The numerical error of an integral stayed above 1e-3 nat after
         refinement; ``result.integration_error`` bounds it.
+    MisfitWarning
+        The fit to all the data fails its goodness-of-fit check
+        (``result.fit_check``), after a wider component search did not fix
+        it; the message names the margin or pair and by how many sd.
     DataWarning
         Before the fit: exact copies of rows, a coarsely rounded column, a
         far isolated outlier (named by row and column), or few rows for the

@@ -98,9 +98,10 @@ class WidenedSearch:
         (empty when no candidate scored better).
     accepted : bool
         True when the best candidate replaced the first fit: it scored
-        better and passed the fit check. A candidate that still fails is not
-        kept: more components on data they cannot describe (saturated
-        margins, sharp curves) raise the held-out score by fitting local
+        better, and it passed the fit check or at least halved the worst z
+        of the first fit. A candidate that scores better but barely changes
+        the check is not kept: more components on data they cannot describe
+        (saturated margins) raise the held-out score by fitting local
         detail, and can move the MI further from the truth.
     """
 
@@ -121,12 +122,12 @@ class WidenedSearch:
         if self.accepted:
             outcome = (
                 f"kept K={self.n_components} (held-out log-likelihood/row {self.start_score:.4f} "
-                f"-> {self.score:.4f})"
+                f"-> {self.score:.4f}; check: {self.best_check})"
             )
         elif self.best_check:
             outcome = (
-                f"found K={self.n_components} scoring better, but it also fails the check "
-                f"({self.best_check}), so K={self.start_n_components} was kept"
+                f"found K={self.n_components} scoring better, but it fails the check almost as "
+                f"badly ({self.best_check}), so K={self.start_n_components} was kept"
             )
         else:
             outcome = f"found nothing better than K={self.start_n_components}"

@@ -142,10 +142,10 @@ def fit_procedure(
             max_components=options["max_components"],
         )
         if wider is not sel:
-            # the wider fit replaces the first only if it passes (`WidenedSearch.accepted`)
             wider_check = _check(X, wider)
-            search = replace(search, best_check=wider_check.verdict(), accepted=wider_check.ok)
-            if wider_check.ok:
+            accepted = _closer(wider_check, check)
+            search = replace(search, best_check=wider_check.verdict(), accepted=accepted)
+            if accepted:
                 sel, check = wider, wider_check
     status = dict(sel.status)
     replica_k = None
@@ -158,6 +158,17 @@ def fit_procedure(
         draws = sel.full_fit
     warn_fits(sel, status, options)
     return EMOutcome(sel, draws, bootstrapped, replica_k, status, check, search)
+
+
+#: a wider fit that still fails its check replaces the first only if it cuts the worst z by
+#: this factor: bmi's waves (z 106 -> 22) is kept, saturating tanh margins (z 18 -> 11, more
+#: components fitted to the pile-up at the bounds, the MI further off) are not
+ACCEPT_Z_RATIO = 0.5
+
+
+def _closer(wider, first) -> bool:
+    """Whether the wider search's fit replaces the first (see `WidenedSearch.accepted`)."""
+    return wider.ok or wider.worst()[2] <= ACCEPT_Z_RATIO * first.worst()[2]
 
 
 def _check(X: np.ndarray, sel: Selection):
