@@ -298,7 +298,7 @@ class Result:
             interval's name is in ``table.attrs["interval"]``, what was done
             to the margins in ``table.attrs["margins"]``, the fit check's
             verdict in ``table.attrs["fit_check"]`` (``"passed"``, or the
-            line `print` shows under the interval).
+            line ``print`` shows under the interval).
         """
         _check_interval(prob, method)
         names = list(self.draws)
