@@ -31,6 +31,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 
+from ._validation import check_float, check_int
 from .mixture import MixtureDraws
 
 if TYPE_CHECKING:
@@ -145,24 +146,20 @@ def check_fit(
 
     Raises
     ------
+    TypeError
+        For an argument of the wrong type (``alpha="0.05"``, ``bins="10"``,
+        a ``mixture`` that is not a `MixtureDraws`, non-numeric data).
     ValueError
-        For data of the wrong shape, fewer than 2 bins or alpha outside (0, 1).
+        For data of the wrong shape or not finite, bins not a whole number of at
+        least 2, names
+        not one per column, or alpha outside (0, 1).
     """
     import pandas as pd
 
-    X = np.asarray(X, dtype=np.float64)
+    X, names, alpha, bins, pair_bins = _checked_arguments(
+        mixture, X, names=names, alpha=alpha, bins=bins, pair_bins=pair_bins
+    )
     d = mixture.n_dim
-    if X.ndim != 2 or X.shape[1] != d or X.shape[0] < 2:
-        raise ValueError(f"X must have shape (n, {d}) with n >= 2; got {X.shape}.")
-    n = X.shape[0]
-    bins = int(np.clip(n // _POINTS_PER_BIN, 5, 20)) if bins is None else int(bins)
-    if pair_bins is None:
-        pair_bins = int(np.clip(np.sqrt(n / _POINTS_PER_BIN), 3, 8))
-    if min(bins, pair_bins) < 2:
-        raise ValueError(f"bins and pair_bins must be at least 2; got {bins}, {pair_bins}.")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
-    names = [f"x{i}" for i in range(d)] if names is None else [str(v) for v in names]
     marginal, conditional = pit(mixture, X)
     rows, index = [], []
     for j, name in enumerate(names):
@@ -197,6 +194,56 @@ def _chi2_uniform(counts) -> dict:
         "z": (chi2 - dof) / np.sqrt(2 * dof),
         "pvalue": float(stats.chi2.sf(chi2, dof)),
     }
+
+
+
+def _checked_arguments(mixture, X, *, names, alpha, bins, pair_bins):
+    """`check_fit`'s arguments checked, with the defaults filled in; one clear error each.
+
+    Returns
+    -------
+    X : numpy.ndarray, shape (n, d), float64
+    names : list of str, length d
+    alpha : float
+    bins, pair_bins : int
+    """
+    if not isinstance(mixture, MixtureDraws):
+        raise TypeError(
+            f"mixture must be a gmmmi.MixtureDraws (a fitted mixture); got "
+            f"{type(mixture).__name__}."
+        )
+    d = mixture.n_dim
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"X must be a numeric array of shape (n, {d}); got {type(X).__name__} whose "
+            "values are not all numbers."
+        ) from None
+    if X.ndim != 2 or X.shape[1] != d or X.shape[0] < 2:
+        raise ValueError(f"X must have shape (n, {d}) with n >= 2; got {X.shape}.")
+    bad = int(np.count_nonzero(~np.isfinite(X)))
+    if bad:
+        raise ValueError(f"X must be finite; got {bad} NaN or infinite values.")
+    n = X.shape[0]
+    alpha = check_float("alpha", alpha)
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
+    if bins is None:
+        bins = int(np.clip(n // _POINTS_PER_BIN, 5, 20))
+    if pair_bins is None:
+        pair_bins = int(np.clip(np.sqrt(n / _POINTS_PER_BIN), 3, 8))
+    bins = check_int("bins", bins, minimum=2)
+    pair_bins = check_int("pair_bins", pair_bins, minimum=2)
+    if names is None:
+        return X, [f"x{i}" for i in range(d)], alpha, bins, pair_bins
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence | np.ndarray):
+        raise TypeError(
+            f"names must be a sequence of {d} column names; got {type(names).__name__}."
+        )
+    if len(names) != d:
+        raise ValueError(f"names must hold one name per column ({d}); got {len(names)}.")
+    return X, [str(v) for v in names], alpha, bins, pair_bins
 
 
 def pit(mixture: MixtureDraws, X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
