@@ -196,7 +196,6 @@ def _chi2_uniform(counts) -> dict:
     }
 
 
-
 def _checked_arguments(mixture, X, *, names, alpha, bins, pair_bins):
     """`check_fit`'s arguments checked, with the defaults filled in; one clear error each.
 
