@@ -125,8 +125,7 @@ def read(path: str | PathLike, cls):
         raise ResultFileError(f"{str(path)!r}: {err}") from None
     except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
         raise ResultFileError(
-            f"{str(path)!r} is not a complete gmmmi result: {describe(err)}. Save the "
-            "result again."
+            f"{str(path)!r} is not a complete gmmmi result: {describe(err)}. Save the result again."
         ) from err
 
 

@@ -309,6 +309,7 @@ def test_load_of_a_damaged_file_is_one_error_naming_it(fitted, tmp_path, capfd):
         EstimateMI.load(tmp_path / "cut.nc")
     with pytest.raises(FileNotFoundError, match=r"^No file '.*none\.nc' to load"):
         EstimateMI.load(tmp_path / "none.nc")
+
     # one stored data value edited (it moved the MI from 0.2 to 1e-8 silently): the
     # estimator's data and settings are inside a checksum of their own
     def edit_data(groups, attrs):
