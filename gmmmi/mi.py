@@ -545,7 +545,9 @@ class EstimateMI:
         """Save the fitted estimator to a netCDF-4 file (arrays and JSON text, no pickle).
 
         The file is also a `gmmmi.load`-able result (the fit's). It holds the
-        data, so an estimate after `load` gives the same numbers.
+        data, so an estimate after `load` gives the same numbers; the data and
+        settings are under a SHA-256 checksum of their own, so `load` refuses a
+        file in which any of them changed.
         """
         self._check_fitted(action="save")
         groups, attrs = _arviz.groups_of(self.fit_result.to_arviz())
