@@ -148,7 +148,7 @@ def check_fit(
     ------
     TypeError
         For an argument of the wrong type (``alpha="0.05"``, ``bins="10"``,
-        a ``mixture`` that is not a `MixtureDraws`, non-numeric data).
+        a ``mixture`` that is not a `gmmmi.MixtureDraws`, non-numeric data).
     ValueError
         For data of the wrong shape or not finite, bins not a whole number of at
         least 2, names
