@@ -100,3 +100,25 @@ def test_walkthrough_cmi_prints_the_same_under_two_blas_kernels():
         f"{info_a['kernels']} printed {printed_a!r}, {info_b['kernels']} printed {printed_b!r}"
     )
     assert " ± " in printed_a
+
+
+def test_psd_cholesky_is_the_cholesky_factor_and_handles_singular_covariances():
+    """randomized_kmeans jitters its starts with this factor: unique, so the same on any CPU."""
+    from gmmmi._em.init import _mvn_draw, psd_cholesky
+
+    rng = np.random.default_rng(0)
+    for d in range(1, 7):
+        A = rng.standard_normal((d, d + 2))
+        cov = A @ A.T
+        np.testing.assert_allclose(psd_cholesky(cov), np.linalg.cholesky(cov), rtol=1e-12)
+        # rank-deficient: a cluster with fewer points than dimensions, and a single point
+        B = rng.standard_normal((d, max(d - 2, 0)))
+        for singular in (B @ B.T, np.zeros((d, d))):
+            L = psd_cholesky(singular)
+            np.testing.assert_allclose(L @ L.T, singular, atol=1e-12)
+            assert np.all(np.triu(L, 1) == 0)
+    # a repeated eigenvalue (the walkthrough's cov3): the draw is L z, with L unique
+    cov3 = np.full((3, 3), 0.5) + 0.5 * np.eye(3)
+    z = np.random.default_rng(1).standard_normal(3)
+    draw = _mvn_draw(cov3, np.random.default_rng(1))
+    np.testing.assert_array_equal(draw, psd_cholesky(cov3) @ z)
