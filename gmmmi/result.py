@@ -21,6 +21,7 @@ from . import _arviz, _netcdf
 from ._intervals import HDI_PROB
 from .diagnostics import DrawKind, FitDiagnostics, mixing_messages
 from .margins import apply_maps
+from ._mixed_text import describe as describe_discrete
 from .margins import describe as describe_margins
 from .mixture import MixtureDraws
 
@@ -176,6 +177,15 @@ class Result:
         return self.meta.get("transform")
 
     @property
+    def discrete(self) -> dict | None:
+        """The discrete columns and point masses split off by the chain rule, or None.
+
+        ``{"requested", "columns", "levels", "atoms", "pooled_below", "cells",
+        "correction", "mixture_columns"}`` (see `gmmmi.mixed`).
+        """
+        return self.meta.get("discrete")
+
+    @property
     def n_components(self) -> int:
         """K, the number of components of every fitted mixture."""
         return int(self.diagnostics.n_components)
@@ -245,6 +255,8 @@ class Result:
         margins = describe_margins(self.transform)
         if margins is not None:
             lines.append(f"  {margins}")
+        if self.discrete is not None:
+            lines.append(f"  {describe_discrete(self.discrete)}")
         lines += [self._line(k) for k in ("kl_xy", "kl_yx") if k in self.draws]
         return "\n".join(lines)
 
@@ -425,6 +437,8 @@ class Result:
 
     def column_labels(self) -> list[str]:
         """Names of the joint mixture's coordinates, in column order (from meta labels/blocks)."""
+        if self.discrete is not None:
+            return list(self.discrete["mixture_columns"])
         d = self.mixture.n_dim
         names = [f"x{i}" for i in range(d)]
         labels, blocks = self.meta.get("labels", {}), self.meta.get("blocks", {})
@@ -443,6 +457,12 @@ class Result:
         """The data as the mixture's columns, validated as `gmmmi.estimate` does."""
         from ._validation import validate_data
 
+        if self.discrete is not None:
+            raise ValueError(
+                "This result has discrete columns or point masses, fitted one cell at a time "
+                "(result.diagnostics.per_category); plot_fit and check_fit take one joint fit. "
+                "Check a cell by estimating on its rows alone."
+            )
         X = validate_data(x, y, z, discrete_y="categories" in self.meta).X
         if X.shape[1] != self.mixture.n_dim:
             raise ValueError(
