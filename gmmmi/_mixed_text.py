@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 def describe(record: dict | None) -> str | None:
     """One line on the discrete columns for ``print(result)``; None without any."""
     if not record:
@@ -12,7 +13,9 @@ def describe(record: dict | None) -> str | None:
         for name, atoms in record["atoms"].items()
     ]
     how = "auto" if record["requested"] == "auto" else "as given"
-    pooled = f", levels under {record['pooled_below']} rows pooled" if record["pooled_below"] else ""
+    pooled = (
+        f", levels under {record['pooled_below']} rows pooled" if record["pooled_below"] else ""
+    )
     return (
         f"discrete ({how}): {'; '.join(parts)}; chain rule over {record['cells']} cells"
         f"{pooled}, {record['correction']} correction"

@@ -29,6 +29,7 @@ from ._validation import (
 )
 from .backends import Backend, get_backend
 from .categorical import categorical_mi, fit_categories
+from .dequantize import dequantize_columns
 from .diagnostics import FitDiagnostics
 from .exceptions import ConvergenceWarning, DataUnitsWarning
 from .margins import choose_margins
@@ -60,6 +61,7 @@ def estimate(
     init: MixtureDraws | Sequence[MixtureDraws] | None = None,
     transform: str = "auto",
     discrete: str | Sequence[str | int] | None = "auto",
+    dequantize: bool | Sequence[str | int] | None = None,
     **options: Any,
 ) -> Result:
     """Estimate mutual information (or conditional MI) with its uncertainty.
@@ -359,10 +361,11 @@ def estimate(
     column_names = [name for key in data.blocks for name in data.labels[key]]
     n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
     categorical = data.categories is not None
+    data, dequantized = dequantize_columns(data, dequantize, column_names, rng)
     plan = None if categorical else plan_columns(data.X, column_names, discrete)
     if plan is not None:  # discrete columns or point masses: the chain rule (gmmmi.mixed)
         _check_mixed(plan, column_names, kl, init, transform)
-        return estimate_mixed(
+        result = estimate_mixed(
             data,
             plan,
             backend=be,
@@ -378,6 +381,9 @@ def estimate(
             min_category_size=min_category_size,
             check_fit_output=_check_fit_output,
         )
+        if dequantized:
+            result.meta["dequantized"] = dequantized
+        return result
     if min_category_size is not None and not categorical:
         validate_data(x, y, z, min_category_size=min_category_size)  # its error says why
     Xs, shift, scale = standardise(data.X, labels=column_names)
@@ -462,6 +468,8 @@ def estimate(
     }
     if data.category_values is not None:
         meta["categories"] = [str(v) for v in data.category_values]
+    if dequantized:
+        meta["dequantized"] = dequantized
     result = Result(
         draws=draws_out,
         point=point_out,

@@ -80,9 +80,7 @@ def _jackknife(c: np.ndarray, n: np.ndarray, h: np.ndarray) -> np.ndarray:
     return out
 
 
-def contingency_mi(
-    x_codes: np.ndarray, y_codes: np.ndarray, correction: str = CORRECTION
-) -> float:
+def contingency_mi(x_codes: np.ndarray, y_codes: np.ndarray, correction: str = CORRECTION) -> float:
     """I(x; y) of two discrete variables from their contingency table, in nats.
 
     ``H(x) + H(y) - H(x, y)``, each entropy with ``correction`` (see

@@ -67,6 +67,13 @@ ATOM_MIN_ROWS = 10
 ATOM_REST_DISTINCT = 0.5
 
 
+#: why the margins' maps were not applied (``Result.meta["transform"]["reason"]``)
+TRANSFORM_REASON = {
+    "mi": "the chain rule fits the raw continuous columns of each cell",
+    "entropy": "differential entropy is not invariant under maps of the columns",
+}
+
+
 @dataclass(frozen=True)
 class ColumnPlan:
     """Which columns are discrete and which hold point masses.
@@ -96,8 +103,9 @@ def plan_columns(X: np.ndarray, names: list, discrete: Any) -> ColumnPlan | None
     names : list of str
         Column names.
     discrete : "auto", None, or sequence of str or int
-        ``"auto"``: columns with at most `FEW_VALUES` distinct values, and the
-        point masses of the others (`find_atoms`). None: none. A sequence:
+        ``"auto"``: columns with 2 to `FEW_VALUES` distinct values, each
+        repeated on average (at most n / 2 values), and the point masses of
+        the others (`find_atoms`). None: none. A sequence:
         those columns (names or indices into ``X``'s columns), nothing else.
 
     Returns
@@ -117,8 +125,12 @@ def plan_columns(X: np.ndarray, names: list, discrete: Any) -> ColumnPlan | None
                 f"discrete must be 'auto', None or a list of column names or indices; got "
                 f"{discrete!r}."
             )
-        # a constant column is left to the refusal of constant columns
-        cols = tuple(j for j in range(X.shape[1]) if 1 < np.unique(X[:, j]).size <= FEW_VALUES)
+        # a constant column is left to the refusal of constant columns, and a column
+        # without repeated values (a handful of continuous rows) to the row-count checks
+        n = X.shape[0]
+        cols = tuple(
+            j for j in range(X.shape[1]) if 1 < np.unique(X[:, j]).size <= min(FEW_VALUES, n / 2)
+        )
         atoms = {}
         for j in range(X.shape[1]):
             found = find_atoms(X[:, j]) if j not in cols else ()
@@ -213,6 +225,7 @@ def estimate_mixed(
     n_folds: int,
     min_category_size: int | None,
     check_fit_output: Any,
+    estimand: str = "mi",
 ) -> Result:
     """The (conditional) MI of data with discrete columns or point masses, as a `Result`.
 
@@ -241,6 +254,10 @@ def estimate_mixed(
         Pool the levels of each discrete column with fewer rows.
     check_fit_output : callable
         ``(backend, draws, diagnostics)``: the contract check of `gmmmi.estimate`.
+    estimand : {"mi", "entropy"}, default "mi"
+        ``"mi"``: the MI of x and y (given z). ``"entropy"``: the entropy
+        of x, -E[log p(D, C)] = H(D) + sum_s p(s) h(C | s), with the
+        differential part in data units (`gmmmi.entropy`).
 
     Returns
     -------
@@ -252,9 +269,12 @@ def estimate_mixed(
     block_of = {j: key for key, cols in blocks.items() for j in cols}
     variables = _discrete_variables(X, plan, names, block_of, min_category_size)
     continuous = [j for j in range(X.shape[1]) if j not in plan.discrete]
-    D = np.stack([v.codes for v in variables], axis=1)
-    configs, cell_of_row = np.unique(D, axis=0, return_inverse=True)
-    cell_of_row = cell_of_row.ravel()
+    if variables:
+        D = np.stack([v.codes for v in variables], axis=1)
+        configs, cell_of_row = np.unique(D, axis=0, return_inverse=True)
+        cell_of_row = cell_of_row.ravel()
+    else:  # entropy of continuous columns: one cell
+        configs, cell_of_row = np.zeros((1, 0), dtype=np.int64), np.zeros(len(X), dtype=np.int64)
     counts = np.bincount(cell_of_row, minlength=len(configs)).astype(float)
     atom_var = {v.column: i for i, v in enumerate(variables) if v.column in plan.atoms}
     active = [
@@ -281,11 +301,16 @@ def estimate_mixed(
     kind, shape = _kind_and_shape(fits, fit_options)
     n_draws = shape[0] * shape[1]
     weights = class_weight_draws(kind, counts, n_draws, rng)
-    subsets = _subsets("z" in blocks)
+    subsets = [(-1.0, ("x",))] if estimand == "entropy" else _subsets("z" in blocks)
     n = counts.sum()
+    # -E[log f(C)] in data units is the standardised one plus sum_j log scale_j over the
+    # columns continuous in the cell (for MI these cancel)
+    jacobian = np.array([np.log(scale[cols]).sum() for cols in active])
+    if estimand != "entropy":
+        jacobian[:] = 0.0
 
     def chain(mixtures, w):
-        disc = _discrete_part(subsets, configs, variables, w * n)
+        disc = _discrete_part(subsets, configs, variables, w * n) + w @ jacobian
         terms = _cell_terms(subsets, configs, variables, active, block_of, mixtures, w)
         cont = _integrate.expected_log_densities(
             [mixtures.get(s) for s in range(len(configs))], w, terms, **integrate_kw
@@ -299,7 +324,7 @@ def estimate_mixed(
         point = float(chain(references, (counts / n)[None])[0][0])
     else:
         point = float(values.mean())
-    quantity = "cmi" if "z" in blocks else "mi"
+    quantity = estimand if estimand == "entropy" else ("cmi" if "z" in blocks else "mi")
     log_base = math.log(base)
     mixture, reference = _pooled_mixtures(fits, references, weights, counts, active, continuous)
     mixture = mixture.affine(scale[continuous], shift[continuous])
@@ -325,14 +350,17 @@ def estimate_mixed(
         "random_state": seed,
         "gmmmi_version": __version__,
         "transform": {
-            "requested": "auto",
+            "requested": "none" if estimand == "entropy" else "auto",
             "chosen": "none",
-            "reason": "the chain rule fits the raw continuous columns of each cell",
+            "reason": TRANSFORM_REASON[estimand],
             "columns": [],
             "criterion": {},
         },
-        "discrete": _record(plan, variables, names, cells, counts, continuous, min_category_size),
     }
+    if variables:
+        meta["discrete"] = _record(
+            plan, variables, names, cells, counts, continuous, min_category_size
+        )
     return Result(
         draws={quantity: values.reshape(shape) / log_base},
         point={quantity: point / log_base},
@@ -361,7 +389,9 @@ def _standardisation(X, continuous, active, cell_of_row, names):
 
 def _describe_cell(cfg, variables, names) -> str:
     """``'z0'=2, 'y0'=0`` for a cell."""
-    return ", ".join(f"{names[v.column]}{_level_text(v, c)}" for v, c in zip(variables, cfg))
+    return ", ".join(
+        f"{names[v.column]}{_level_text(v, c)}" for v, c in zip(variables, cfg, strict=False)
+    )
 
 
 def _level_text(v: _Variable, code: int) -> str:

@@ -19,9 +19,9 @@ import xarray as xr
 
 from . import _arviz, _netcdf
 from ._intervals import HDI_PROB
+from ._mixed_text import describe as describe_discrete
 from .diagnostics import DrawKind, FitDiagnostics, mixing_messages
 from .margins import apply_maps
-from ._mixed_text import describe as describe_discrete
 from .margins import describe as describe_margins
 from .mixture import MixtureDraws
 
@@ -37,6 +37,9 @@ QUANTITY_LABELS = {
     "cmi": "CMI",
     "kl_xy": "KL[p(x)||p(y)]",
     "kl_yx": "KL[p(y)||p(x)]",
+    "entropy": "H",
+    "kl": "KL",
+    "js": "JS",
 }
 
 
@@ -230,6 +233,10 @@ class Result:
     def _variables_text(self) -> str:
         """``x; y`` or ``x; y | z`` with the column names of each block."""
         labels = self.meta.get("labels", {})
+        if "variables" in self.meta:  # a divergence between two samples
+            return self.meta["variables"]
+        if self.quantity == "entropy":
+            return ", ".join(map(str, labels.get("x", ["x"])))
         blocks = [", ".join(map(str, labels.get(key, [key]))) for key in ("x", "y")]
         text = "; ".join(blocks)
         if labels.get("z"):
@@ -257,6 +264,9 @@ class Result:
             lines.append(f"  {margins}")
         if self.discrete is not None:
             lines.append(f"  {describe_discrete(self.discrete)}")
+        if self.meta.get("dequantized"):
+            names = ", ".join(map(repr, self.meta["dequantized"]))
+            lines.append(f"  dequantized: {names} + U(0, 1) noise (counts; the MI is unchanged)")
         lines += [self._line(k) for k in ("kl_xy", "kl_yx") if k in self.draws]
         return "\n".join(lines)
 

@@ -23,7 +23,9 @@ def mixture_entropy_1d(weights, means, sds=None):
     sds = np.ones(len(means)) if sds is None else np.asarray(sds)
 
     def pdf(t):
-        return sum(w * stats.norm.pdf(t, m, s) for w, m, s in zip(weights, means, sds))
+        return sum(
+            w * stats.norm.pdf(t, m, s) for w, m, s in zip(weights, means, sds, strict=False)
+        )
 
     lo, hi = min(means) - 12 * max(sds), max(means) + 12 * max(sds)
     return integrate.quad(lambda t: -pdf(t) * np.log(pdf(t)), lo, hi, limit=200)[0]
