@@ -522,6 +522,26 @@ class Result:
 
         return plot_result_fit(self, x, y, z=z, ax=ax, levels=levels, kde=kde, rng=rng)
 
+    def pointwise(self, x: Any, y: Any = None, *, z: Any = None) -> np.ndarray:
+        """Pointwise MI log p(x, y) / (p(x) p(y)) (given z: the conditional form) at each row.
+
+        From the full-data fit; its mean under the fit is the MI. See
+        `gmmmi.pointwise`.
+
+        Parameters
+        ----------
+        x, y, z : array_like or pandas object
+            Rows with the columns given to `gmmmi.estimate`.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+            In `unit`.
+        """
+        from .pointwise import pointwise_mi
+
+        return pointwise_mi(self, x, y, z)
+
     def plot_loss(self, ax=None):
         """EM log-likelihood per iteration of the cross-validation fits at the chosen K.
 
