@@ -24,7 +24,7 @@ def dequantize_columns(data: Any, columns: Any, names: list, rng: np.random.Gene
     data : gmmmi._validation.ValidatedData
     columns : None, True, or sequence of str or int
         None: nothing. True: every column whose values are all integers and
-        that has more than `gmmmi._screening.FEW_VALUES` distinct values. A
+        that has more than ``gmmmi._screening.FEW_VALUES`` (10) distinct values. A
         sequence: those columns (names, or indices into the joint columns).
     names : list of str
         The joint columns' names.

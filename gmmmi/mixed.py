@@ -1,7 +1,7 @@
 """Discrete columns and point masses, by the chain rule: no Gaussian is fitted to an atom.
 
 ``gmmmi.estimate(..., discrete="auto")`` treats a column with at most
-`gmmmi._screening.FEW_VALUES` distinct values as discrete, and splits the
+``gmmmi._screening.FEW_VALUES`` (10) distinct values as discrete, and splits the
 point masses off a continuous column (values that hold at least `ATOM_SHARE`
 of the rows while the other values are distinct: zero-inflated, censored or
 hurdle data) into an indicator of the atom. The rows are split into *cells*,
@@ -103,7 +103,7 @@ def plan_columns(X: np.ndarray, names: list, discrete: Any) -> ColumnPlan | None
     names : list of str
         Column names.
     discrete : "auto", None, or sequence of str or int
-        ``"auto"``: columns with 2 to `FEW_VALUES` distinct values, each
+        ``"auto"``: columns with 2 to 10 distinct values, each
         repeated on average (at most n / 2 values), and the point masses of
         the others (`find_atoms`). None: none. A sequence:
         those columns (names or indices into ``X``'s columns), nothing else.
@@ -236,7 +236,7 @@ def estimate_mixed(
     plan : ColumnPlan
     backend : gmmmi.backends.Backend
     fit_options, api_options : dict
-        The backend's options and `gmmmi.api.API_OPTIONS`' values.
+        The backend's options and ``gmmmi.api.API_OPTIONS``' values.
     n_components : int or None
         A fixed K of every cell's fit, or None to choose it per cell.
     rng : numpy.random.Generator

@@ -253,9 +253,10 @@ class Result:
 
     def __repr__(self) -> str:
         backend = self.meta.get("backend", "?")
-        lines = [
-            f"{self._line(self.quantity)} ({backend}, {self._method_text()}, K={self.n_components})"
-        ]
+        fit = f"{backend}, {self._method_text()}, K={self.n_components}"
+        if self.mixture.n_dim == 0:  # discrete columns only: no mixture was fitted
+            fit = f"contingency table, {self._method_text()}"
+        lines = [f"{self._line(self.quantity)} ({fit})"]
         interval = self._interval_line()
         if interval is not None:
             lines.append(f"  {interval}")
