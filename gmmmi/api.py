@@ -151,6 +151,21 @@ def estimate(
         ``result.transform`` records the maps and the criterion. With
         ``kl=True``, ``"auto"`` keeps the raw data (KL is not invariant under
         separate maps of x and y) and ``"gaussianize"`` is refused.
+    discrete : "auto", None or sequence of str or int, default "auto"
+        Discrete columns, split off by the chain rule so that no Gaussian is
+        fitted to an atom (`gmmmi.mixed`, docs/mixed.md). ``"auto"``: a
+        column of x, y or z with 2 to 10 distinct values is discrete, and a
+        value holding at least 5% of a continuous column's rows is a point
+        mass split off into an indicator; all-continuous data take the
+        usual path, with the same numbers. A list of column names or
+        indices: those columns, nothing else. None: every column is fitted
+        as continuous (columns of few values are refused). Recorded in
+        ``result.discrete`` and shown by ``print``.
+    dequantize : bool, sequence of str or int, or None, default None
+        Add U(0, 1) noise to these integer (count) columns, which leaves
+        their MI unchanged exactly (`gmmmi.dequantize`); True: every integer
+        column with more than 10 distinct values. Recorded in
+        ``result.meta["dequantized"]``.
     **options
         Hyperparameters, with the names and defaults of the original GMM-MI
         (listed by ``gmmmi.get_backend(backend).options``) except where the

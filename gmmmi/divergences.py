@@ -12,7 +12,7 @@ draws is integrated by `gmmmi.integrate`:
 Both samples are standardised with one shift and scale per column (KL is
 invariant only under one affine map applied to both). KL is unbounded where
 q's tails are thinner than p's: there the estimate is driven by how the
-fits model the tails, and a `gmmmi.exceptions.DataWarning` says so when more
+fits model the tails, and a `gmmmi.DataWarning` says so when more
 than half the estimate comes from where q's sample has (almost) no rows. This is
 not ``estimate(kl=True)``, which compares the two marginals of one joint fit
 (GMM-MI's quantity).
@@ -96,7 +96,7 @@ def divergence(
     Warns
     -----
     DataWarning
-        KL of which most comes from where q's sample has no rows (`TAIL_SHARE`).
+        KL of which more than half comes from where q's sample has no rows.
     """
     kind = check_choice("kind", kind, KINDS)
     p_values, p_names = _as_samples("p_sample", p_sample)

@@ -27,7 +27,7 @@ I(x; 1[y = a]) + P(y != a) I(x; y | y != a).
 
 Uncertainty: each cell's fit has the backend's draws (a bootstrap of the
 cell's rows), and the cell weights of each draw are drawn alongside them as
-`gmmmi.categorical.class_weight_draws` does (multinomial counts for a
+``gmmmi.categorical.class_weight_draws`` does (multinomial counts for a
 bootstrap); every term of the sum is computed from the same draw's fits and
 weights, so one interval covers the whole sum. This is the row bootstrap
 stratified by cell: a row bootstrap of all the data draws the cell counts
@@ -261,7 +261,7 @@ def estimate_mixed(
 
     Returns
     -------
-    Result
+    gmmmi.Result
         With ``meta["discrete"]`` saying what was treated as discrete.
     """
     X, blocks = data.X, data.blocks

@@ -312,6 +312,8 @@ class Result:
             table = table.rename(columns={c: "normal" + c[3:] for c in hdi_columns})
         table.attrs["interval"] = interval_name(prob, method)
         table.attrs["margins"] = describe_margins(self.transform) or "raw data"
+        if self.discrete is not None:
+            table.attrs["discrete"] = describe_discrete(self.discrete)
         return table
 
     def interval(
@@ -527,7 +529,7 @@ class Result:
         """Pointwise MI log p(x, y) / (p(x) p(y)) (given z: the conditional form) at each row.
 
         From the full-data fit; its mean under the fit is the MI. See
-        `gmmmi.pointwise`.
+        ``gmmmi.pointwise``.
 
         Parameters
         ----------
