@@ -227,7 +227,7 @@ def estimate_mixed(
     check_fit_output: Any,
     estimand: str = "mi",
 ) -> Result:
-    """The (conditional) MI of data with discrete columns or point masses, as a `Result`.
+    """The (conditional) MI of data with discrete columns or point masses, as a `gmmmi.Result`.
 
     Parameters
     ----------

@@ -47,7 +47,7 @@ def test_entropy_of_a_mixture_against_quadrature(seed):
     within(gmmmi.entropy(x, random_state=seed, **FAST), truth)
 
 
-def test_entropy_with_a_discrete_column_by_the_chain_rule(rng):
+def test_entropy_with_a_discrete_column_by_the_chain_rule(rng, tmp_path):
     d = rng.integers(0, 3, 2000)
     x = rng.normal(d, 1.0 + d)
     # H(d) + sum_d p(d) h(x | d)
@@ -55,6 +55,10 @@ def test_entropy_with_a_discrete_column_by_the_chain_rule(rng):
     res = gmmmi.entropy(np.column_stack([d, x]), random_state=0, **FAST)
     within(res, truth)
     assert res.discrete["columns"] == ["x0"]
+    res.to_netcdf(tmp_path / "h.nc")
+    back = gmmmi.load(tmp_path / "h.nc")
+    assert str(back) == str(res) and back.discrete == res.discrete
+    np.testing.assert_array_equal(back.draws["entropy"], res.draws["entropy"])
 
 
 def test_entropy_of_a_tied_continuous_column_is_refused(rng):
