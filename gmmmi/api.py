@@ -379,7 +379,7 @@ def estimate(
     data, dequantized = dequantize_columns(data, dequantize, column_names, rng)
     plan = None if categorical else plan_columns(data.X, column_names, discrete)
     if plan is not None:  # discrete columns or point masses: the chain rule (gmmmi.mixed)
-        _check_mixed(plan, column_names, kl, init, transform)
+        _check_mixed(plan, column_names, kl, init)
         result = estimate_mixed(
             data,
             plan,
@@ -395,6 +395,7 @@ def estimate(
             n_folds=n_folds,
             min_category_size=min_category_size,
             check_fit_output=_check_fit_output,
+            transform=transform,
         )
         if dequantized:
             result.meta["dequantized"] = dequantized
@@ -554,13 +555,12 @@ def _standardised_inits(init, be, data, scale, shift):
     return inits
 
 
-def _check_mixed(plan, names, kl, init, transform) -> None:
+def _check_mixed(plan, names, kl, init) -> None:
     """Refuse the options the chain rule over discrete columns does not take."""
     what = ", ".join(repr(names[j]) for j in (*plan.discrete, *plan.atoms))
     refused = [
         (kl, "kl=True (KL between the marginals of continuous x and y)"),
         (init is not None, "init= (one warm start for one joint fit)"),
-        (transform == "gaussianize", "transform='gaussianize' (the maps of the joint fit)"),
     ]
     for bad, option in refused:
         if bad:

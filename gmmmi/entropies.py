@@ -116,6 +116,7 @@ def entropy(
         min_category_size=min_category_size,
         check_fit_output=_check_fit_output,
         estimand="entropy",
+        transform=None,  # not invariant under maps
     )
 
 

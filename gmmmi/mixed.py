@@ -49,11 +49,12 @@ from . import __version__
 from . import integrate as _integrate
 from ._screening import FEW_VALUES
 from ._stacklevel import user_stacklevel
-from ._validation import pool_categories, rows_needed
+from ._validation import ValidatedData, pool_categories, rows_needed
 from .categorical import class_weight_draws
 from .contingency import CORRECTION, entropy_from_counts
 from .diagnostics import DrawKind, FitDiagnostics
 from .exceptions import ConvergenceWarning
+from .margins import choose_margins
 from .mixture import MixtureDraws
 from .result import Result
 
@@ -67,11 +68,8 @@ ATOM_MIN_ROWS = 10
 ATOM_REST_DISTINCT = 0.5
 
 
-#: why the margins' maps were not applied (``Result.meta["transform"]["reason"]``)
-TRANSFORM_REASON = {
-    "mi": "the chain rule fits the raw continuous columns of each cell",
-    "entropy": "differential entropy is not invariant under maps of the columns",
-}
+#: why entropy keeps the raw data (``Result.meta["transform"]["reason"]``)
+ENTROPY_KEEPS_RAW = "differential entropy is not invariant under maps of the columns"
 
 
 @dataclass(frozen=True)
@@ -226,6 +224,7 @@ def estimate_mixed(
     min_category_size: int | None,
     check_fit_output: Any,
     estimand: str = "mi",
+    transform: str | None = "auto",
 ) -> Result:
     """The (conditional) MI of data with discrete columns or point masses, as a `gmmmi.Result`.
 
@@ -258,6 +257,12 @@ def estimate_mixed(
         ``"mi"``: the MI of x and y (given z). ``"entropy"``: the entropy
         of x, -E[log p(D, C)] = H(D) + sum_s p(s) h(C | s), with the
         differential part in data units (`gmmmi.entropy`).
+    transform : {"auto", "none", "gaussianize"} or None, default "auto"
+        The margins' maps of the continuous columns (`gmmmi.margins`), chosen
+        on the rows of the cells where every continuous column is continuous
+        and applied to each column's continuous values in every cell (one
+        monotone map per column leaves every term of the chain unchanged).
+        None (entropy, which maps change): the raw data.
 
     Returns
     -------
@@ -280,6 +285,9 @@ def estimate_mixed(
     active = [
         [j for j in continuous if j not in atom_var or cfg[atom_var[j]] == 0] for cfg in configs
     ]
+    X, margins = _margins(
+        data, continuous, active, cell_of_row, transform, fit_options, n_components, rng
+    )
     shift, scale = _standardisation(X, continuous, active, cell_of_row, names)
     Xs = (X - shift) / scale
     cells = [_describe_cell(cfg, variables, names) for cfg in configs]
@@ -349,13 +357,7 @@ def estimate_mixed(
         "options": {**fit_options, **api_options},
         "random_state": seed,
         "gmmmi_version": __version__,
-        "transform": {
-            "requested": "none" if estimand == "entropy" else "auto",
-            "chosen": "none",
-            "reason": TRANSFORM_REASON[estimand],
-            "columns": [],
-            "criterion": {},
-        },
+        "transform": margins,
     }
     if variables:
         meta["discrete"] = _record(
@@ -369,6 +371,46 @@ def estimate_mixed(
         diagnostics=diagnostics,
         meta=meta,
     )
+
+
+def _margins(data, continuous, active, cell_of_row, transform, fit_options, n_components, rng):
+    """The data with each continuous column's values mapped as `gmmmi.margins` chooses.
+
+    The choice runs on the rows of the cells where every continuous column
+    is continuous, one fit per cell (as for a category label); the chosen
+    map of a column is applied to its values in every cell where it is
+    continuous, so all cells share one coordinate per column. Returns the
+    data and the record of ``Result.meta["transform"]``.
+    """
+    X = data.X
+    full = [s for s, cols in enumerate(active) if cols == continuous]
+    if transform is None or not continuous or not full:
+        reason = ENTROPY_KEEPS_RAW if transform is None else "no cell has every continuous column"
+        record = {"requested": transform or "none", "chosen": "none", "reason": reason}
+        return X, {**record, "columns": [], "criterion": {}}
+    rows = np.isin(cell_of_row, full)
+    position = {j: k for k, j in enumerate(continuous)}
+    sub = ValidatedData(
+        X=np.ascontiguousarray(X[rows][:, continuous]),
+        blocks={
+            key: [position[j] for j in cols if j in position] for key, cols in data.blocks.items()
+        },
+        labels={
+            key: [name for j, name in zip(cols, data.labels[key], strict=True) if j in position]
+            for key, cols in data.blocks.items()
+        },
+        categories=np.searchsorted(full, cell_of_row[rows]),
+        category_values=list(range(len(full))),
+    )
+    _, choice = choose_margins(
+        sub, transform, kl=False, fit_options=fit_options, n_components=n_components, rng=rng
+    )
+    if choice.chosen != "none":
+        X = X.copy()
+        for j, marginal_map in zip(continuous, choice.maps, strict=True):
+            where = np.isin(cell_of_row, [s for s, cols in enumerate(active) if j in cols])
+            X[where, j] = marginal_map(X[where, j])
+    return X, choice.to_dict()
 
 
 def _standardisation(X, continuous, active, cell_of_row, names):
