@@ -338,7 +338,12 @@ def estimate_mixed(
     mixture = mixture.affine(scale[continuous], shift[continuous])
     if reference is not None:
         reference = reference.affine(scale[continuous], shift[continuous])
-    diagnostics = _combine(fits, kind, shape, reference, counts, weights, cells, active, names)
+    # each cell's own full-data fit, like the pooled one, in data units (of the mapped columns)
+    in_units = {
+        s: (draws, _reference_in_units(diag, scale[active[s]], shift[active[s]]))
+        for s, (draws, diag) in fits.items()
+    }
+    diagnostics = _combine(in_units, kind, shape, reference, counts, weights, cells, active, names)
     for s, (_, diag) in fits.items():
         for message in backend.check(diag):
             warnings.warn(
@@ -541,8 +546,19 @@ def _pooled_mixtures(fits, references, weights, counts, active, continuous):
     return mixture, reference
 
 
+def _reference_in_units(diag, scale, shift):
+    """A copy of ``diag`` with its reference fit mapped to data units."""
+    if diag.reference_fit is None:
+        return diag
+    return replace(diag, reference_fit=diag.reference_fit.affine(scale, shift))
+
+
 def _combine(fits, kind, shape, reference, counts, weights, cells, active, names):
-    """One FitDiagnostics for the chain: each cell's in ``per_category``, in cell order."""
+    """One FitDiagnostics for the chain: each fitted cell's in ``per_category``.
+
+    ``per_category`` holds the cells with continuous columns, in cell order;
+    ``extra["cells"]`` describes every cell (its values, rows, columns and K).
+    """
     extra = {
         "cells": [
             {

@@ -81,6 +81,11 @@ def test_cmi_given_a_three_level_z(seed):
     res = gmmmi.estimate(x, y, z=z.astype(float), random_state=seed, **FAST)
     within(res, float(np.sum(LEVELS * -0.5 * np.log(1 - RHOS**2))))
     assert res.quantity == "cmi" and res.discrete["levels"] == {"z0": ["0", "1", "2"]}
+    # each level's full-data fit is stored in data units: its mean is the level's mean
+    for c, diag in enumerate(res.diagnostics.per_category):
+        ref = diag.reference_fit
+        mean = (ref.weights[0][:, None] * ref.means[0]).sum(axis=0)
+        np.testing.assert_allclose(mean, [x[z == c].mean(), y[z == c].mean()], atol=1e-3)
 
 
 P4, MU4 = np.array([0.5, 0.25, 0.15, 0.1]), np.array([0.0, 1.0, 2.0, -1.5])
