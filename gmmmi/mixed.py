@@ -47,7 +47,7 @@ import numpy as np
 
 from . import __version__
 from . import integrate as _integrate
-from ._screening import FEW_VALUES
+from ._screening import FEW_VALUES, screen
 from ._stacklevel import user_stacklevel
 from ._validation import ValidatedData, pool_categories, rows_needed
 from .categorical import class_weight_draws
@@ -292,6 +292,7 @@ def estimate_mixed(
     Xs = (X - shift) / scale
     cells = [_describe_cell(cfg, variables, names) for cfg in configs]
     _check_cell_rows(counts, active, cells, n_folds, names)
+    _screen_cells(Xs, shift, scale, cell_of_row, active, block_of, cells, names, n_folds)
 
     fits = {}
     for s, cols in enumerate(active):
@@ -432,6 +433,38 @@ def _standardisation(X, continuous, active, cell_of_row, names):
             )
         shift[j], scale[j] = values.mean(), sd
     return shift, scale
+
+
+def _screen_cells(Xs, shift, scale, cell_of_row, active, block_of, cells, names, n_folds):
+    """`gmmmi._screening.screen` on each cell's continuous columns; errors name the cell.
+
+    A cell where some continuous column has at most 10 distinct values is too
+    small to judge (the screen would call that column discrete) and is skipped;
+    a cell where x or y has no continuous column is screened without the check
+    of deterministic relations, which compares the two.
+    """
+    for s, cols in enumerate(active):
+        rows = Xs[cell_of_row == s][:, cols]
+        if not cols or any(np.unique(c).size <= FEW_VALUES for c in rows.T):
+            continue
+        blocks = {}
+        for key in ("x", "y", "z"):
+            idx = [k for k, j in enumerate(cols) if block_of[j] == key]
+            if idx:
+                blocks[key] = idx
+        labels = {key: [names[cols[k]] for k in idx] for key, idx in blocks.items()}
+        try:
+            screen(
+                np.ascontiguousarray(rows),
+                shift[cols],
+                scale[cols],
+                blocks,
+                labels,
+                categorical=not ("x" in blocks and "y" in blocks),
+                n_folds=n_folds,
+            )
+        except ValueError as err:
+            raise ValueError(f"Cell {cells[s]}: {err}") from err
 
 
 def _describe_cell(cfg, variables, names) -> str:

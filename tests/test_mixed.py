@@ -261,3 +261,14 @@ def test_mixed_result_prints_saves_and_loads(tmp_path):
     assert len(back.diagnostics.per_category) == 4
     with pytest.raises(ValueError, match=r"^This result has discrete columns or point masses"):
         res.check_fit(x, y, z=z)
+
+
+def test_each_cell_is_screened_and_named(rng):
+    z = rng.integers(0, 2, 1000).astype(float)
+    x = rng.normal(size=1000)
+    message = (
+        "Cell z0=0: x and y are (near-)deterministically related: y column 'y0' is a smooth "
+        "function of x"
+    )
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        gmmmi.estimate(x, np.sin(3 * x), z=z, n_bootstrap=5)
