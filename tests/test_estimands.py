@@ -196,6 +196,12 @@ def test_counts_with_and_without_dequantisation(dequantize):
             assert "dequantized: 'x0' + U(0, 1) noise" in str(res)
 
 
+def test_dequantize_true_takes_every_integer_column_with_many_values(rng):
+    c = rng.poisson(8.0, 600).astype(float)
+    res = gmmmi.estimate(c, rng.normal(size=600), dequantize=True, random_state=0, n_bootstrap=5)
+    assert res.meta["dequantized"] == ["x0"]
+
+
 def test_dequantize_refuses_non_integer_columns(rng):
     with pytest.raises(ValueError, match=r"^dequantize: column 'x0' has values that are not"):
         gmmmi.estimate(rng.normal(size=300), rng.normal(size=300), dequantize=["x0"])
