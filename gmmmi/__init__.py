@@ -33,6 +33,8 @@ _PUBLIC = {
     "PValueResolutionWarning": "gmmmi.exceptions",
     "TaskFailedWarning": "gmmmi.exceptions",
     "get_backend": "gmmmi.backends",
+    "entropy": "gmmmi.entropies",
+    "divergence": "gmmmi.divergences",
 }
 _SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture", "diagnostics", "testing"}
 

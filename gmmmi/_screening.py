@@ -199,8 +199,9 @@ def _check_distinct_values(
             f"Column(s) {listed} take at most {FEW_VALUES} distinct values: they are discrete "
             "(binary, counts, an ordinal scale), and a Gaussian mixture fitted to atoms can put a "
             "component of vanishing width on each one, so the estimated MI would grow without "
-            f"bound (it is at most the entropy of the discrete variable). {fix}gmmmi estimates MI "
-            "of continuous variables; for discrete x and y use the MI of their contingency table."
+            f"bound (it is at most the entropy of the discrete variable). {fix}gmmmi.estimate "
+            "splits discrete columns off by the chain rule with discrete='auto' (its default) or "
+            "a list of the discrete columns (docs/mixed.md)."
         )
     tied = 1.0 - counts / n
     flagged = np.flatnonzero((counts <= QUANTISED_VALUES) & (tied > TIED_FRACTION))

@@ -193,6 +193,7 @@ class EstimateMI:
             progress=True if verbose else None,
             init=init,
             transform="none",  # the original GMM-MI fits the raw data
+            discrete=None,  # ... and every column as continuous
             **options,
         )
 
