@@ -32,6 +32,10 @@ _PUBLIC = {
     "IndependenceTest": "gmmmi.independence",
     "PValueResolutionWarning": "gmmmi.exceptions",
     "TaskFailedWarning": "gmmmi.exceptions",
+    "SerialDependenceWarning": "gmmmi.exceptions",
+    "lagged_mi": "gmmmi.lagged",
+    "LaggedMI": "gmmmi.lagged",
+    "transfer_entropy": "gmmmi.transfer",
     "get_backend": "gmmmi.backends",
 }
 _SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture", "diagnostics", "testing"}
