@@ -24,6 +24,7 @@ def resolve_bootstrap(
     labels: Sequence,
     *,
     categorical: bool,
+    resampled: bool,
 ) -> dict:
     """The keyword arguments of ``backend.fit`` for the bootstrap asked for.
 
@@ -38,6 +39,10 @@ def resolve_bootstrap(
         Their names.
     categorical : bool
         Whether y is a discrete label (``discrete_y``).
+    resampled : bool
+        Whether the uncertainty will come from the rows as independent draws
+        (a bootstrap with ``n_bootstrap >= 1``, or a posterior); a single
+        fit has no interval to be misled, and is not warned about.
 
     Returns
     -------
@@ -54,7 +59,8 @@ def resolve_bootstrap(
     Warns
     -----
     SerialDependenceWarning
-        With ``bootstrap="iid"``, when the rows look serially dependent.
+        With ``bootstrap="iid"`` and ``resampled``, when the rows look serially
+        dependent.
     """
     kind, length = check_bootstrap(bootstrap, block_length, X.shape[0])
     supports = getattr(backend, "supports_block_bootstrap", False)
@@ -65,7 +71,8 @@ def resolve_bootstrap(
             else f'backend="numba" with bootstrap="block" (the {backend.name!r} backend '
             "treats rows as independent)"
         )
-        warn_serial_dependence(X, labels, fix=fix)
+        if resampled:
+            warn_serial_dependence(X, labels, fix=fix)
         return {}
     if not supports:
         raise ValueError(

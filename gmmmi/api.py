@@ -287,7 +287,8 @@ def estimate(
         number of columns (see ``docs/refusals.md``, "Warnings about the
         data").
     SerialDependenceWarning
-        With ``bootstrap="iid"``: a column is autocorrelated in row order
+        With ``bootstrap="iid"`` (and ``n_bootstrap >= 1``, or a posterior):
+        a column is autocorrelated in row order
         (the rows look like a time series); the message names the columns
         and the fix, ``bootstrap="block"``.
 
@@ -390,7 +391,13 @@ def estimate(
         outliers=False,
     )
     block_kw = resolve_bootstrap(
-        bootstrap, block_length, be, Xs, column_names, categorical=categorical
+        bootstrap,
+        block_length,
+        be,
+        Xs,
+        column_names,
+        categorical=categorical,
+        resampled=opts.get("n_bootstrap", 1) >= 1,
     )
     # margins (gmmmi.margins): per-column monotone maps leave MI and CMI unchanged
     data, margins = choose_margins(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +12,6 @@ import pandas as pd
 from ._seeds import fresh_seed
 from ._series import check_same_length, series_values
 from ._validation import check_int
-from .exceptions import SerialDependenceWarning
 from .parallel import estimate_many
 from .result import Result
 from .surrogates import random_shifts, surrogate_p_value
@@ -138,16 +136,13 @@ def lagged_mi(
     if count:
         null_options = {**estimate_options, "n_bootstrap": 0}
         null_options.pop("block_length", None)
-        with warnings.catch_warnings():
-            # single fits: no resampling, so the order of the rows does not matter
-            warnings.simplefilter("ignore", SerialDependenceWarning)
-            null_results = estimate_many(
-                null_tasks,
-                executor=executor,
-                progress=progress,
-                random_state=np.random.SeedSequence([seed, 2]),
-                **null_options,
-            )
+        null_results = estimate_many(
+            null_tasks,
+            executor=executor,
+            progress=progress,
+            random_state=np.random.SeedSequence([seed, 2]),
+            **null_options,
+        )
         null = np.array([r.value if isinstance(r, Result) else np.nan for r in null_results])
     table = _table(lags, results, null if count else None)
     unit = next((r.unit for r in results if isinstance(r, Result)), "nat")

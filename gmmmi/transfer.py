@@ -12,7 +12,6 @@ past (Barnett, Barrett & Seth 2009, *Phys. Rev. Lett.* 103, 238701).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,6 @@ from ._seeds import fresh_seed
 from ._series import check_positive, check_same_length, series_values
 from ._validation import check_int
 from .api import estimate
-from .exceptions import SerialDependenceWarning
 from .result import Result
 from .surrogates import random_shifts, surrogate_p_value
 
@@ -194,12 +192,7 @@ def _surrogate_null(x, rows, present, cond, count, seed, progress, options):
     options = {**options, "n_bootstrap": 0}
     options.pop("block_length", None)
     null = np.empty(count)
-    with (
-        progress_bar(count, "surrogates", progress_enabled(progress), unit="fit") as bar,
-        warnings.catch_warnings(),
-    ):
-        # single fits: no resampling, so the order of the rows does not matter
-        warnings.simplefilter("ignore", SerialDependenceWarning)
+    with progress_bar(count, "surrogates", progress_enabled(progress), unit="fit") as bar:
         for i, shift in enumerate(shifts):
             r = estimate(
                 present,

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 def plot_lagged_mi(lagged: LaggedMI, ax: Axes | None = None, *, truth=None) -> Axes:
     """MI against lag, with the 95% interval as a band.
 
-    Lags with a surrogate p-value below 0.05 are drawn filled, the others
-    hollow (when the result has p-values).
+    Lags with a surrogate p-value of at most 0.05 are drawn filled, the
+    others hollow (when the result has p-values; with 19 surrogates the
+    smallest p-value is 0.05).
 
     Parameters
     ----------
@@ -40,9 +41,17 @@ def plot_lagged_mi(lagged: LaggedMI, ax: Axes | None = None, *, truth=None) -> A
     )
     ax.plot(lags, t["mi"], color=POINT_COLOR, lw=1)
     if "p_value" in t:
-        significant = t["p_value"].to_numpy() < 0.05
-        ax.plot(lags[significant], t["mi"][significant], "o", color=POINT_COLOR, label="p < 0.05")
-        ax.plot(lags[~significant], t["mi"][~significant], "o", mfc="white", color=POINT_COLOR)
+        significant = t["p_value"].to_numpy() <= 0.05
+        mi = t["mi"].to_numpy()
+        ax.plot(lags[significant], mi[significant], "o", color=POINT_COLOR, label="p ≤ 0.05")
+        ax.plot(
+            lags[~significant],
+            mi[~significant],
+            "o",
+            mfc="white",
+            color=POINT_COLOR,
+            label="p > 0.05",
+        )
     else:
         ax.plot(lags, t["mi"], "o", color=POINT_COLOR, ms=4, label="MI")
     if truth is not None:
