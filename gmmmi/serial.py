@@ -52,8 +52,8 @@ def normal_scores(x: np.ndarray) -> np.ndarray:
     return special.ndtri((ranks - 0.5) / n)
 
 
-def ljung_box(X: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Ljung–Box p-values of the columns' normal scores, and their lag-1 autocorrelations.
+def ljung_box(X: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ljung–Box p-values of the columns' normal scores, and their largest autocorrelations.
 
     Parameters
     ----------
@@ -66,11 +66,13 @@ def ljung_box(X: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     p_values : numpy.ndarray, shape (d,)
-    lag1 : numpy.ndarray, shape (d,)
-        r̂₁ of each column's normal scores.
+    lag : numpy.ndarray of int, shape (d,)
+        The lag k (1..m) of each column's largest |r̂ₖ|.
+    r : numpy.ndarray, shape (d,)
+        That autocorrelation r̂ₖ.
     """
     n, d = X.shape
-    p_values, lag1 = np.ones(d), np.zeros(d)
+    p_values, top_lag, top_r = np.ones(d), np.ones(d, dtype=np.int64), np.zeros(d)
     k = np.arange(1, m + 1)
     for j in range(d):
         z = normal_scores(X[:, j])
@@ -82,8 +84,9 @@ def ljung_box(X: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
         r = np.array([np.sum(z[:-lag] * z[lag:]) for lag in k]) / denominator
         q = n * (n + 2) * np.sum(r**2 / (n - k))
         p_values[j] = special.chdtrc(m, q)
-        lag1[j] = r[0]
-    return p_values, lag1
+        top = int(np.argmax(np.abs(r)))
+        top_lag[j], top_r[j] = top + 1, r[top]
+    return p_values, top_lag, top_r
 
 
 def holm_reject(p_values: np.ndarray, alpha: float) -> np.ndarray:
@@ -98,7 +101,9 @@ def holm_reject(p_values: np.ndarray, alpha: float) -> np.ndarray:
     return reject
 
 
-def serially_dependent(X: np.ndarray, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
+def serially_dependent(
+    X: np.ndarray, alpha: float = ALPHA
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Columns whose row order shows autocorrelation, by Ljung–Box and Holm.
 
     Parameters
@@ -111,8 +116,9 @@ def serially_dependent(X: np.ndarray, alpha: float = ALPHA) -> tuple[np.ndarray,
     -------
     reject : numpy.ndarray of bool, shape (d,)
         All False when n < `MIN_ROWS`.
-    lag1 : numpy.ndarray, shape (d,)
-        Lag-1 autocorrelation of each column's normal scores.
+    lag, r : numpy.ndarray, shape (d,)
+        Each column's largest autocorrelation of its normal scores (in
+        absolute value) and its lag.
 
     Notes
     -----
@@ -121,12 +127,12 @@ def serially_dependent(X: np.ndarray, alpha: float = ALPHA) -> tuple[np.ndarray,
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
     if n < MIN_ROWS:
-        return np.zeros(d, dtype=bool), np.zeros(d)
+        return np.zeros(d, dtype=bool), np.ones(d, dtype=np.int64), np.zeros(d)
     if n > MAX_ROWS:
         start = (n - MAX_ROWS) // 2
         X, n = X[start : start + MAX_ROWS], MAX_ROWS
-    p_values, lag1 = ljung_box(X, n_lags(n))
-    return holm_reject(p_values, alpha), lag1
+    p_values, lag, r = ljung_box(X, n_lags(n))
+    return holm_reject(p_values, alpha), lag, r
 
 
 def warn_serial_dependence(X: np.ndarray, labels: Sequence, *, fix: str) -> bool:
@@ -146,10 +152,10 @@ def warn_serial_dependence(X: np.ndarray, labels: Sequence, *, fix: str) -> bool
     bool
         Whether it warned.
     """
-    reject, lag1 = serially_dependent(X)
+    reject, lag, r = serially_dependent(X)
     if not reject.any():
         return False
-    named = ", ".join(f"{labels[j]!r} (r1 = {lag1[j]:.2f})" for j in np.flatnonzero(reject))
+    named = ", ".join(f"{labels[j]!r} (r{lag[j]} = {r[j]:.2f})" for j in np.flatnonzero(reject))
     m = n_lags(min(X.shape[0], MAX_ROWS))
     warnings.warn(
         f"The rows look serially dependent (a time series?): column(s) {named} are "
