@@ -159,7 +159,7 @@ def estimate(
     block_length : float or None, default None
         Mean block length in rows for ``bootstrap="block"``; None chooses it
         from the data by Politis & White (2004) with the correction of
-        Patton, Politis & White (2009) (`gmmmi.block_length`). The result
+        Patton, Politis & White (2009) (``gmmmi.block_length``). The result
         records both in ``result.diagnostics.extra["bootstrap"]`` and
         ``["block_length"]``, and its text shows them.
     **options

@@ -59,6 +59,6 @@ class SerialDependenceWarning(UserWarning):
     """The rows look like a time series, but are resampled as independent draws.
 
     Raised by `gmmmi.estimate` with ``bootstrap="iid"`` when a column's
-    autocorrelation in row order is significant (`gmmmi.serial`); the message
+    autocorrelation in row order is significant (``gmmmi.serial``); the message
     names the columns and the fix, ``bootstrap="block"``.
     """

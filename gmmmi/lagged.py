@@ -25,7 +25,7 @@ class LaggedMI:
     ----------
     lags : numpy.ndarray of int, shape (L,)
     results : list of Result or TaskError, length L
-        One estimate per lag (a `TaskError` where it failed).
+        One estimate per lag (a `gmmmi.TaskError` where it failed).
     table : pandas.DataFrame
         One row per lag: ``lag``, ``mi``, ``sd``, ``low`` and ``high`` (the
         95% interval value ± 1.96 sd), and ``p_value`` with surrogates.

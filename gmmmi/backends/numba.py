@@ -134,7 +134,7 @@ class NumbaBackend(BaseBackend):
             its number of components of non-zero weight).
         block_length : float, optional
             Mean block length in rows of a stationary (block) bootstrap
-            (`gmmmi._em.bootstrap.draw_rows`), for rows in time order; None
+            (``gmmmi._em.bootstrap.draw_rows``), for rows in time order; None
             (the default): the IID bootstrap.
         **options
             See the class docstring.
