@@ -332,7 +332,7 @@ def _var1(n, seed, a=0.5, b=0.6, c=0.4):
     return x[100:], y[100:], 0.5 * math.log(residual_without / 1.0)
 
 
-def test_transfer_entropy_of_a_gaussian_var1():
+def test_transfer_entropy_of_a_gaussian_var1(tmp_path):
     x, y, truth = _var1(3100, seed=0)
     te = gmmmi.transfer_entropy(x, y, random_state=0, n_bootstrap=40, surrogates=19)
     back = gmmmi.transfer_entropy(y, x, random_state=0, n_bootstrap=40)
@@ -350,6 +350,8 @@ def test_transfer_entropy_of_a_gaussian_var1():
     }
     assert te.meta["p_value"] == pytest.approx(1 / 20)  # no surrogate reaches the coupling
     assert "  p = 0.05 (19 time-shifted surrogates)" in str(te)
+    te.to_netcdf(tmp_path / "te.nc")
+    assert str(gmmmi.load(tmp_path / "te.nc")) == str(te)
 
 
 @pytest.mark.slow
