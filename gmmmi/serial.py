@@ -3,19 +3,21 @@
 The IID bootstrap (and a permutation test) treats every row as an
 independent draw. On a time series, where neighbouring rows are alike, its
 interval is too narrow. `warn_serial_dependence` runs, on each column, a
-Ljung–Box test of the autocorrelations at lags 1..m of its normal scores
-(rank-based, so any monotone margin gives the same test), corrects the
+Ljung–Box test of the autocorrelations at lags 1..m (m = ln n, at most 10)
+of its normal scores (rank-based, so any monotone margin gives the same
+test), corrects the
 p-values over columns by Holm's step-down, and raises a
 `gmmmi.SerialDependenceWarning` naming the columns and the fix
 (``bootstrap="block"``).
 
 The level `ALPHA` = 0.01 is the family-wise false-alarm rate over the columns
-on rows in random order (measured in ``tests/test_serial.py`` and
+on rows in random order (measured in ``tests/test_timeseries.py`` and
 ``docs/timeseries.md``).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -37,8 +39,12 @@ MAX_ROWS = 20_000
 
 
 def n_lags(n: int) -> int:
-    """Lags tested for n rows: min(10, n // 10)."""
-    return max(1, min(10, n // 10))
+    """Lags tested for n rows: ln n rounded, between 1 and 10 (Tsay 2010's rule of thumb).
+
+    With m = n / 10 lags the χ² approximation was liberal at 100 rows (1.7-2.7%
+    false alarms at the 1% level, against 1.4-1.6% with ln n).
+    """
+    return max(1, min(10, round(math.log(n))))
 
 
 def normal_scores(x: np.ndarray) -> np.ndarray:

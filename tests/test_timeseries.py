@@ -162,7 +162,7 @@ def test_estimate_warns_on_a_time_series_at_the_users_line():
     assert str(w.message) == (
         "The rows look serially dependent (a time series?): column(s) 'X1' (r1 = 0.84), 'X2' "
         "(r1 = 0.87) are autocorrelated in row order (Ljung-Box test on normal scores, lags "
-        "1-10, Holm-corrected at 0.01). Resampling rows one by one treats them as independent "
+        "1-6, Holm-corrected at 0.01). Resampling rows one by one treats them as independent "
         'draws, so the uncertainty is too small; use bootstrap="block" (a stationary bootstrap '
         "of runs of consecutive rows). If the row order carries no meaning (e.g. rows sorted by "
         "a variable), ignore this."
