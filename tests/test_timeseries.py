@@ -217,6 +217,20 @@ def test_block_bootstrap_chooses_k_on_consecutive_segments():
     assert gmmmi.estimate(X, random_state=1, n_bootstrap=0, bootstrap="block").n_components == 1
 
 
+def test_block_bootstrap_with_k_chosen_again_per_replica():
+    X = ar1_pair(0.8, 300, seed=6)
+    r = gmmmi.estimate(
+        X,
+        random_state=0,
+        bootstrap="block",
+        block_length=8,
+        n_bootstrap=3,
+        reselect_components=True,
+    )
+    assert r.diagnostics.extra["bootstrap"] == "block"
+    assert len(r.diagnostics.extra["replica_n_components"]) == 3
+
+
 _THREADS_SCRIPT = """
 import hashlib, numpy as np
 import gmmmi._threads as threads
