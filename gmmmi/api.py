@@ -15,6 +15,7 @@ from . import integrate as _integrate
 from ._estimate_options import check_api_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
+from ._resampling import resolve_bootstrap
 from ._screening import screen, warn_outliers
 from ._seeds import fresh_seed
 from ._stacklevel import user_stacklevel
@@ -62,6 +63,8 @@ def estimate(
     transform: str = "auto",
     discrete: str | Sequence[str | int] | None = "auto",
     dequantize: bool | Sequence[str | int] | None = None,
+    bootstrap: str = "iid",
+    block_length: float | None = None,
     **options: Any,
 ) -> Result:
     """Estimate mutual information (or conditional MI) with its uncertainty.
@@ -166,6 +169,19 @@ def estimate(
         their MI unchanged exactly (`gmmmi.dequantize`); True: every integer
         column with more than 10 distinct values. Recorded in
         ``result.meta["dequantized"]``.
+    bootstrap : {"iid", "block"}, default "iid"
+        How the numba backend resamples the rows. ``"iid"``: one by one, as
+        independent draws (a `SerialDependenceWarning` says when the rows
+        look like a time series). ``"block"``: the stationary bootstrap of
+        Politis & Romano (1994), runs of consecutive rows of random
+        (geometric) length, for rows in time order; not with
+        ``discrete_y`` or ``backend="pymc"``. See ``docs/timeseries.md``.
+    block_length : float or None, default None
+        Mean block length in rows for ``bootstrap="block"``; None chooses it
+        from the data by Politis & White (2004) with the correction of
+        Patton, Politis & White (2009) (``gmmmi.block_length``). The result
+        records both in ``result.diagnostics.extra["bootstrap"]`` and
+        ``["block_length"]``, and its text shows them.
     **options
         Hyperparameters, with the names and defaults of the original GMM-MI
         (listed by ``gmmmi.get_backend(backend).options``) except where the
@@ -290,6 +306,11 @@ def estimate(
         far isolated outlier (named by row and column), or few rows for the
         number of columns (see ``docs/refusals.md``, "Warnings about the
         data").
+    SerialDependenceWarning
+        With ``bootstrap="iid"`` (and ``n_bootstrap >= 1``, or a posterior):
+        a column is autocorrelated in row order
+        (the rows look like a time series); the message names the columns
+        and the fix, ``bootstrap="block"``.
 
     See Also
     --------
@@ -416,6 +437,15 @@ def estimate(
         n_folds=n_folds,
         outliers=False,
     )
+    block_kw = resolve_bootstrap(
+        bootstrap,
+        block_length,
+        be,
+        Xs,
+        column_names,
+        categorical=categorical,
+        resampled=opts.get("n_bootstrap", 1) >= 1,
+    )
     # margins (gmmmi.margins): per-column monotone maps leave MI and CMI unchanged
     data, margins = choose_margins(
         data,
@@ -453,7 +483,13 @@ def estimate(
     else:
         init_kw = {} if inits is None else {"init": inits[0]}
         draws, diagnostics = be.fit(
-            Xs, n_components=n_components, rng=rng, progress=show, **init_kw, **fit_options
+            Xs,
+            n_components=n_components,
+            rng=rng,
+            progress=show,
+            **init_kw,
+            **block_kw,
+            **fit_options,
         )
         _check_fit_output(be, draws, diagnostics)
         quantity = "cmi" if "z" in data.blocks else "mi"

@@ -53,3 +53,12 @@ class PValueResolutionWarning(UserWarning):
 
 class TaskFailedWarning(UserWarning):
     """Some tasks of `gmmmi.estimate_many` or `gmmmi.mi_matrix` failed (see their `TaskError`)."""
+
+
+class SerialDependenceWarning(UserWarning):
+    """The rows look like a time series, but are resampled as independent draws.
+
+    Raised by `gmmmi.estimate` with ``bootstrap="iid"`` when a column's
+    autocorrelation in row order is significant (``gmmmi.serial``); the message
+    names the columns and the fix, ``bootstrap="block"``.
+    """

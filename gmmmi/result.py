@@ -205,6 +205,9 @@ class Result:
     def _method_text(self) -> str:
         kind, c, d = self.diagnostics.kind, self.n_chains, self.n_draws
         if kind is DrawKind.BOOTSTRAP:
+            if self.diagnostics.extra.get("bootstrap") == "block":
+                length = self.diagnostics.extra["block_length"]
+                return f"{c * d} block bootstrap, mean block {length:.3g} rows"
             return f"{c * d} bootstrap"
         if kind is DrawKind.SINGLE_FIT:
             return "single fit"
@@ -227,7 +230,8 @@ class Result:
     def _line(self, name: str) -> str:
         label = QUANTITY_LABELS.get(name, name)
         if name == self.quantity:
-            label = f"{label}({self._variables_text()})"
+            # an estimand with its own name (e.g. "TE(x → y)") in meta["title"]
+            label = self.meta.get("title") or f"{label}({self._variables_text()})"
         return f"{label} = {format_pm(self.point[name], _sd(self.draws[name]))} {self.unit}"
 
     def _variables_text(self) -> str:
@@ -260,6 +264,9 @@ class Result:
         interval = self._interval_line()
         if interval is not None:
             lines.append(f"  {interval}")
+        if "p_value" in self.meta:  # a surrogate test (gmmmi.transfer_entropy)
+            count = len(self.meta.get("surrogate_values", []))
+            lines.append(f"  p = {self.meta['p_value']:.3g} ({count} time-shifted surrogates)")
         margins = describe_margins(self.transform)
         if margins is not None:
             lines.append(f"  {margins}")
