@@ -15,6 +15,7 @@ from . import integrate as _integrate
 from ._estimate_options import check_api_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
+from ._resolution import warn_unresolved
 from ._screening import screen, warn_outliers
 from ._seeds import fresh_seed
 from ._stacklevel import user_stacklevel
@@ -270,6 +271,10 @@ def estimate(
         far isolated outlier (named by row and column), or few rows for the
         number of columns (see ``docs/refusals.md``, "Warnings about the
         data").
+    SharpRelationWarning
+        After the fit: the mixture's spread of a column given the other
+        block is well above the data's around a local nearest-neighbour fit,
+        so the MI is likely too low (``docs/trust.md``).
 
     See Also
     --------
@@ -409,6 +414,8 @@ def estimate(
             Xs, n_components=n_components, rng=rng, progress=show, **init_kw, **fit_options
         )
         _check_fit_output(be, draws, diagnostics)
+        reference = diagnostics.reference_fit
+        warn_unresolved(Xs, draws if reference is None else reference, data.blocks, data.labels)
         quantity = "cmi" if "z" in data.blocks else "mi"
         values, point = _integrate_all(draws, diagnostics, data.blocks, kl_frame, integrate_kw)
     mixture, diagnostics = _to_data_units(draws, diagnostics, scale, shift, column_names)
