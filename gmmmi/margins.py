@@ -241,7 +241,7 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     heavy-tailed column (Cauchy) the k-means starts of the linear scale put a
     cluster on a few extremes and the search stops at one Gaussian, which
     the asinh scale beats; a column spanning many decades needs the log
-    scale. Rows that `gmmmi._screening.isolated_outliers` finds on a scale
+    scale. Rows that the outlier screen (``isolated_outliers``) finds on a scale
     (a value 1e10 among standard normals) are left out of its search and get
     one component each, of weight 1/n and the spread of the rest: a mixture
     cannot give one row a component of positive width, and without it the

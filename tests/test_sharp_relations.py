@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import gmmmi
-from gmmmi._resolution import UNRESOLVED_RATIO, resolution_ratios
+from gmmmi._resolution import allowed_ratio, resolution_ratios
 from gmmmi._screening import curve_determination
 
 
@@ -89,7 +89,7 @@ def test_a_sharp_sine_is_warned_about_with_the_shortfall():
         "column given the other block is larger than the spread of the data around their "
         "nearest neighbours' local fit (y column 'y0' given x: "
     )
-    assert f"allowed {UNRESOLVED_RATIO:g}x" in message
+    assert f"allowed {allowed_ratio(2000):.3g}x" in message and "allowed 1.35x" in message
     assert "the estimate is likely too low, by up to about ln " in message
 
 
@@ -110,3 +110,7 @@ def test_a_component_stretched_over_an_outlier_is_not_called_a_sharp_relation():
     categories = {w.category for w in record}
     assert gmmmi.DataWarning in categories
     assert gmmmi.SharpRelationWarning not in categories
+
+
+def test_the_allowed_ratio_grows_as_the_rows_get_fewer():
+    assert [round(allowed_ratio(m), 2) for m in (50, 200, 2000)] == [2.05, 1.6, 1.35]
