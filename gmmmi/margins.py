@@ -67,6 +67,7 @@ BASIS_TEXT = {
     "gaussian": "its skewness and kurtosis are a Gaussian's",
     "one component": "one Gaussian fits it best",
     "few values": f"fewer than {MIN_DISTINCT} distinct values",
+    "not finite": "its 1-D mixture was not finite in data units",
     "fitted": "a 1-D mixture was fitted",
 }
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -285,9 +286,11 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
             best = replace(best, centre=best.centre * unit, spread=best.spread * unit)
         else:  # log x = log v + log unit
             best = replace(best, means=best.means + math.log(unit))
-    finite = [best.means, best.sds, [best.centre, best.spread]]
-    if best.affine or not all(np.isfinite(a).all() for a in finite) or (best.sds <= 0).any():
+    if best.affine:
         return affine("one component")
+    finite = [best.means, best.sds, [best.centre, best.spread]]
+    if not all(np.isfinite(a).all() for a in finite) or (best.sds <= 0).any():
+        return affine("not finite")
     return best
 
 
@@ -601,10 +604,11 @@ def choose_margins(data, transform, *, kl, fit_options, n_components, rng, init=
 
 def _why_affine(maps) -> str:
     """Why every map is affine, in words (the reason of the raw data kept without comparison)."""
-    if all(m.basis in ("gaussian", "one component") for m in maps):
+    unmapped = [m for m in maps if m.basis not in ("gaussian", "one component")]
+    if not unmapped:
         return "every margin fits one Gaussian"
-    others = [f"{m.label!r}: {BASIS_TEXT[m.basis]}" for m in maps if m.basis == "few values"]
-    return f"no margin was mapped ({'; '.join(others)})"
+    listed = "; ".join(f"{m.label!r}: {BASIS_TEXT[m.basis]}" for m in unmapped)
+    return f"no margin was mapped ({listed})"
 
 
 def _mapped(X, maps):
