@@ -17,6 +17,7 @@ _PUBLIC = {
     "IntegrationWarning": "gmmmi.exceptions",
     "DataUnitsWarning": "gmmmi.exceptions",
     "DataWarning": "gmmmi.exceptions",
+    "SharpRelationWarning": "gmmmi.exceptions",
     "ResultFileError": "gmmmi.exceptions",
     "EstimateMI": "gmmmi.mi",
     "GMMFitParamHolder": "gmmmi.param_holders",

@@ -16,6 +16,7 @@ from ._estimate_options import check_api_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
 from ._resampling import resolve_bootstrap
+from ._resolution import warn_unresolved
 from ._screening import screen, warn_outliers
 from ._seeds import fresh_seed
 from ._stacklevel import user_stacklevel
@@ -311,6 +312,10 @@ def estimate(
         a column is autocorrelated in row order
         (the rows look like a time series); the message names the columns
         and the fix, ``bootstrap="block"``.
+    SharpRelationWarning
+        After the fit: the mixture's spread of a column given the other
+        block is well above the data's around a local nearest-neighbour fit,
+        so the MI is likely too low (``docs/trust.md``).
 
     See Also
     --------
@@ -492,6 +497,8 @@ def estimate(
             **fit_options,
         )
         _check_fit_output(be, draws, diagnostics)
+        reference = diagnostics.reference_fit
+        warn_unresolved(Xs, draws if reference is None else reference, data.blocks, data.labels)
         quantity = "cmi" if "z" in data.blocks else "mi"
         values, point = _integrate_all(draws, diagnostics, data.blocks, kl_frame, integrate_kw)
     mixture, diagnostics = _to_data_units(draws, diagnostics, scale, shift, column_names)

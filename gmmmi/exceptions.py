@@ -62,3 +62,14 @@ class SerialDependenceWarning(UserWarning):
     autocorrelation in row order is significant (``gmmmi.serial``); the message
     names the columns and the fix, ``bootstrap="block"``.
     """
+
+
+class SharpRelationWarning(UserWarning):
+    """The relation between x and y is sharper than the fitted mixture resolves.
+
+    Raised after the fit when the components' spread of a column given the
+    other block is well above the spread of the data around a local fit on
+    nearest neighbours (``docs/trust.md``): a thin curve followed by a few
+    broad components, so the estimate is likely too low and its error bar
+    does not show it. The message gives the ratio and the likely shortfall.
+    """
