@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import chdtrc, logsumexp, ndtr
 
+from ._validation import check_float, check_int
 from .mixture import MixtureDraws
 
 if TYPE_CHECKING:
@@ -196,25 +197,21 @@ def check_fit(
 
     Raises
     ------
+    TypeError
+        For an argument of the wrong type (``alpha="0.05"``, ``bins="10"``,
+        a ``mixture`` that is not a `gmmmi.MixtureDraws`, non-numeric data).
     ValueError
-        For data of the wrong shape, fewer than 2 bins or alpha outside (0, 1).
+        For data of the wrong shape or not finite, bins not a whole number of at
+        least 2, names
+        not one per column, or alpha outside (0, 1).
     """
-    X = np.asarray(X, dtype=np.float64)
-    d = mixture.n_dim
-    if X.ndim != 2 or X.shape[1] != d or X.shape[0] < 2:
-        raise ValueError(f"X must have shape (n, {d}) with n >= 2; got {X.shape}.")
-    _check_alpha(alpha)
+    X, names, alpha, bins, pair_bins = _checked_arguments(
+        mixture, X, names=names, alpha=alpha, bins=bins, pair_bins=pair_bins
+    )
     marginal, conditional = pit(mixture, X)
     return test_pits(
         marginal, conditional, names=names, alpha=alpha, bins=bins, pair_bins=pair_bins, pairs=pairs
     )
-
-
-def _check_alpha(alpha) -> None:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise TypeError(f"alpha must be a number in (0, 1); got {alpha!r}.")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
 
 
 def test_pits(
@@ -233,7 +230,7 @@ def test_pits(
     ----------
     marginal, conditional : numpy.ndarray, shape (n, d)
     names, alpha, bins, pair_bins, pairs
-        As in `check_fit`.
+        As in `check_fit` (checked there).
 
     Returns
     -------
@@ -245,9 +242,6 @@ def test_pits(
     bins = int(np.clip(n // _POINTS_PER_BIN, 5, 20)) if bins is None else int(bins)
     if pair_bins is None:
         pair_bins = int(np.clip(np.sqrt(n / _POINTS_PER_BIN), 3, 8))
-    if min(bins, pair_bins) < 2:
-        raise ValueError(f"bins and pair_bins must be at least 2; got {bins}, {pair_bins}.")
-    _check_alpha(alpha)
     names = [f"x{i}" for i in range(d)] if names is None else [str(v) for v in names]
     rows, index = [], []
     for j, name in enumerate(names):
@@ -414,6 +408,55 @@ def _chi2_uniform(counts) -> dict:
         "z": (chi2 - dof) / np.sqrt(2 * dof),
         "pvalue": float(chdtrc(dof, chi2)),
     }
+
+
+def _checked_arguments(mixture, X, *, names, alpha, bins, pair_bins):
+    """`check_fit`'s arguments checked, with the defaults filled in; one clear error each.
+
+    Returns
+    -------
+    X : numpy.ndarray, shape (n, d), float64
+    names : list of str, length d
+    alpha : float
+    bins, pair_bins : int
+    """
+    if not isinstance(mixture, MixtureDraws):
+        raise TypeError(
+            f"mixture must be a gmmmi.MixtureDraws (a fitted mixture); got "
+            f"{type(mixture).__name__}."
+        )
+    d = mixture.n_dim
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"X must be a numeric array of shape (n, {d}); got {type(X).__name__} whose "
+            "values are not all numbers."
+        ) from None
+    if X.ndim != 2 or X.shape[1] != d or X.shape[0] < 2:
+        raise ValueError(f"X must have shape (n, {d}) with n >= 2; got {X.shape}.")
+    bad = int(np.count_nonzero(~np.isfinite(X)))
+    if bad:
+        raise ValueError(f"X must be finite; got {bad} NaN or infinite values.")
+    n = X.shape[0]
+    alpha = check_float("alpha", alpha)
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha}.")
+    if bins is None:
+        bins = int(np.clip(n // _POINTS_PER_BIN, 5, 20))
+    if pair_bins is None:
+        pair_bins = int(np.clip(np.sqrt(n / _POINTS_PER_BIN), 3, 8))
+    bins = check_int("bins", bins, minimum=2)
+    pair_bins = check_int("pair_bins", pair_bins, minimum=2)
+    if names is None:
+        return X, [f"x{i}" for i in range(d)], alpha, bins, pair_bins
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence | np.ndarray):
+        raise TypeError(
+            f"names must be a sequence of {d} column names; got {type(names).__name__}."
+        )
+    if len(names) != d:
+        raise ValueError(f"names must hold one name per column ({d}); got {len(names)}.")
+    return X, [str(v) for v in names], alpha, bins, pair_bins
 
 
 def pit(mixture: MixtureDraws, X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:

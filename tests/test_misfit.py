@@ -131,12 +131,6 @@ def test_pairs_are_all_pairs_up_to_12_columns_then_a_bounded_set_covering_every_
     assert check.alpha == pytest.approx(FAMILY_ALPHA / (d + len(pairs)))
 
 
-def test_check_fit_refuses_an_alpha_that_is_not_a_number():
-    mix = MixtureDraws(np.ones((1, 1)), np.zeros((1, 1, 2)), np.eye(2)[None, None])
-    with pytest.raises(TypeError, match=r"^alpha must be a number in \(0, 1\); got '0.05'\.$"):
-        check_fit(mix, np.zeros((10, 2)), alpha="0.05")
-
-
 def test_the_wider_search_goes_past_the_plateau_from_other_starts():
     """Three clusters fitted by K=1: the wider search finds 3 and stops PATIENCE K later."""
     rng = np.random.default_rng(5)

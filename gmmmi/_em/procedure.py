@@ -33,7 +33,7 @@ from gmmmi.exceptions import ConvergenceWarning
 from .bootstrap import bootstrap_fits, reselected_bootstrap_fits, selection_options
 from .fit import BatchFit, EMSettings, count_status
 from .repair import COLLAPSE_EIGENVALUE
-from .select import Selection, select_components, warm_start
+from .select import Selection, contiguous_folds, select_components, warm_start
 from .widen import widen_search
 
 #: status flags of a fit that did not converge
@@ -81,6 +81,7 @@ def fit_procedure(
     options: dict,
     init: tuple | None = None,
     progress: bool = False,
+    block_length: float | None = None,
 ) -> EMOutcome:
     """Choose K (or take ``n_components``, or start from ``init``), then bootstrap.
 
@@ -100,6 +101,10 @@ def fit_procedure(
         choice of K is then skipped.
     progress : bool
         Progress bars over K and over bootstrap chunks.
+    block_length : float or None
+        Mean block length of a stationary (block) bootstrap; None: IID rows.
+        With blocks, the rows are in time order, and K is chosen by
+        cross-validation on consecutive segments (`contiguous_folds`).
 
     Returns
     -------
@@ -113,6 +118,16 @@ def fit_procedure(
     settings = EMSettings(options["reg_covar"], options["threshold_fit"], options["max_iter"])
     if init is not None:
         sel = warm_start(X, init, settings)
+    elif block_length is not None:
+        sel = select_components(
+            X,
+            rng=rng,
+            n_components=n_components,
+            settings=settings,
+            progress=progress,
+            folds=contiguous_folds(X.shape[0], options["n_folds"]),
+            **selection_options(options),
+        )
     else:
         key = _RECENT.key(X, n_components, rng, options) if _RECENT or _RECENT.on else None
         sel = _RECENT.take(key, rng) if _RECENT else None
@@ -152,7 +167,7 @@ def fit_procedure(
     bootstrapped = options["n_bootstrap"] >= 1
     if bootstrapped:
         draws, replica_k = _bootstrap(
-            X, sel, n_components is None, rng, options, settings, status, progress
+            X, sel, n_components is None, rng, options, settings, status, progress, block_length
         )
     else:
         draws = sel.full_fit
@@ -250,7 +265,7 @@ def remember_searches():
     return _RECENT.remembering()
 
 
-def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress):
+def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress, block_length):
     """The bootstrap fits and each replica's K (None unless K is re-selected).
 
     K is re-selected per replica only if asked and K was chosen by
@@ -266,12 +281,19 @@ def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress):
             opts=opts,
             settings=settings,
             progress=progress,
+            block_length=block_length,
         )
         for key, value in boot_status.items():
             status[key] = status.get(key, 0) + value
         return boot, replica_k
     boot = bootstrap_fits(
-        X, sel.start, opts["n_bootstrap"], rng=rng, settings=settings, progress=progress
+        X,
+        sel.start,
+        opts["n_bootstrap"],
+        rng=rng,
+        settings=settings,
+        progress=progress,
+        block_length=block_length,
     )
     count_status(status, boot.status, boot.repaired)
     return boot, None

@@ -13,7 +13,7 @@ import numpy as np
 
 from gmmmi._seeds import sequence_from_generator
 from gmmmi._stacklevel import user_stacklevel
-from gmmmi._validation import check_choice, check_int
+from gmmmi._validation import check_choice
 from gmmmi.exceptions import PValueResolutionWarning
 
 from .run import _check_run_options, estimate_many
@@ -152,11 +152,12 @@ def mi_matrix(
 
     _check_run_options(executor, task_threads, options)
     if pvalues:
-        from gmmmi.independence import CORRECTIONS
+        from gmmmi.independence import CORRECTIONS, _check_backend, check_permutation_count
 
+        _check_backend(options.get("backend", "numba"))
         correction = check_choice("correction", str(correction).lower(), CORRECTIONS)
         if n_permutations is not None:
-            n_permutations = check_int("n_permutations", n_permutations, minimum=1)
+            n_permutations = check_permutation_count(n_permutations)
     rows = _named_columns(data, labels, "x")
     symmetric = against is None
     cols = rows if symmetric else _named_columns(against, against_labels, "y")
@@ -175,6 +176,8 @@ def mi_matrix(
         store = {f"r{i}": rows[n] for i, n in enumerate(rnames)}
         store.update({f"c{j}": cols[n] for j, n in enumerate(cnames)})
         tasks = [(f"r{i}", f"c{j}") for i, j in pairs]
+    if pvalues:  # before any estimate: a count that cannot run is refused at once
+        n_permutations = _permutation_count(n_permutations, len(pairs), correction)
     results = estimate_many(
         tasks,
         data=store,
@@ -198,8 +201,8 @@ def mi_matrix(
             mean[j, i], sd[j, i] = mean[i, j], sd[i, j]
     tests = {}
     if pvalues:
-        n_permutations = _permutation_count(n_permutations, len(pairs), correction)
         test_kw = {"executor": executor, "n_permutations": n_permutations, **options}
+        test_kw["progress"] = progress
         raw, adjusted, tests = _pair_pvalues(
             pairs, (rows, cols), symmetric, errors, random_state, test_kw, correction
         )
@@ -260,7 +263,9 @@ def _pair_pvalues(pairs, columns, symmetric, errors, random_state, test_kw, corr
 def _permutation_count(n_permutations, n_pairs: int, correction: str) -> int:
     """B for each pair's test: the user's, or enough to resolve a corrected 0.025."""
     if n_permutations is None:
-        return max(199, 40 * n_pairs - 1)
+        from gmmmi.independence import check_permutation_count
+
+        return check_permutation_count(max(199, 40 * n_pairs - 1))
     if correction == "holm" and n_pairs / (n_permutations + 1) > 0.05:
         warnings.warn(
             f"With n_permutations={n_permutations} and {n_pairs} pairs, the smallest "
