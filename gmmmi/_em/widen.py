@@ -94,9 +94,15 @@ def split_worst(X, folds, K, previous, rng, settings) -> list[Trial]:
     if previous is None:
         return []
     w, mu, cov = (np.array(a, dtype=np.float64) for a in previous)
-    log_joint = np.column_stack(
-        [np.log(w[j]) + stats.multivariate_normal(mu[j], cov[j]).logpdf(X) for j in range(len(w))]
-    ).reshape(X.shape[0], len(w))
+    try:
+        log_joint = np.column_stack(
+            [
+                np.log(w[j]) + stats.multivariate_normal(mu[j], cov[j]).logpdf(X)
+                for j in range(len(w))
+            ]
+        ).reshape(X.shape[0], len(w))
+    except np.linalg.LinAlgError:
+        return []  # a collapsed component: nothing to split from this mixture
     log_density = logsumexp(log_joint, axis=1)
     resp = np.exp(log_joint - log_density[:, None])
     mass = resp.sum(axis=0)
