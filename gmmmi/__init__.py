@@ -17,6 +17,7 @@ _PUBLIC = {
     "IntegrationWarning": "gmmmi.exceptions",
     "DataUnitsWarning": "gmmmi.exceptions",
     "DataWarning": "gmmmi.exceptions",
+    "MisfitWarning": "gmmmi.exceptions",
     "SharpRelationWarning": "gmmmi.exceptions",
     "ResultFileError": "gmmmi.exceptions",
     "EstimateMI": "gmmmi.mi",

@@ -32,6 +32,7 @@ JSON text only, so loading never executes anything from the file):
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
@@ -44,7 +45,7 @@ import xarray as xr
 
 from . import _arviz
 from ._json import json_default
-from .diagnostics import DrawKind, EMSelection, FitDiagnostics
+from .diagnostics import DrawKind, EMSelection, FitDiagnostics, WidenedSearch
 from .exceptions import ResultFileError
 from .mixture import MixtureDraws
 
@@ -441,6 +442,13 @@ def _diagnostics_parts(diag: FitDiagnostics) -> tuple[dict, dict]:
         "extra_order": [k for k in diag.extra if k in arrays or k in extra],
         "extra_dropped": sorted(set(diag.extra) - set(extra) - set(arrays)),
     }
+    if diag.fit_check is not None:
+        from .fit_check import to_parts
+
+        check_arrays, scalars["fit_check"] = to_parts(diag.fit_check)
+        variables.update(check_arrays)
+    if diag.search is not None:
+        scalars["search"] = dataclasses.asdict(diag.search)
     return variables, scalars
 
 
@@ -521,7 +529,25 @@ def _diagnostics_from(ds, scalars, *, reference_fit, sample_stats, shape) -> Fit
         extra=_extra_from(ds, scalars),
         selection=selection,
         per_category=per_category,
+        fit_check=_fit_check_from(ds, scalars.get("fit_check")),
+        search=_search_from(scalars.get("search")),
     )
+
+
+def _fit_check_from(ds: xr.Dataset, scalars: dict | None):
+    if scalars is None:
+        return None
+    from .fit_check import from_parts
+
+    names = ("fit_check_marginal", "fit_check_conditional")
+    return from_parts({n: ds[n].values for n in names}, scalars)
+
+
+def _search_from(scalars: dict | None) -> WidenedSearch | None:
+    if scalars is None:
+        return None
+    tried = tuple((str(a), int(k), float(s)) for a, k, s in scalars.pop("tried"))
+    return WidenedSearch(**scalars, tried=tried)
 
 
 def _extra_from(ds: xr.Dataset, scalars: dict) -> dict:

@@ -14,6 +14,7 @@ from . import __version__
 from . import integrate as _integrate
 from ._estimate_options import check_api_options
 from ._interrupt import interruptible
+from ._misfit import check_estimate, warn_misfit
 from ._progress import progress_enabled
 from ._resampling import resolve_bootstrap
 from ._resolution import warn_unresolved
@@ -302,6 +303,10 @@ def estimate(
     IntegrationWarning
         The numerical error of an integral stayed above 1e-3 nat after
         refinement; ``result.integration_error`` bounds it.
+    MisfitWarning
+        The fit to all the data fails its goodness-of-fit check
+        (``result.fit_check``), after a wider component search did not fix
+        it; the message names the margin or pair and by how many sd.
     DataWarning
         Before the fit: exact copies of rows, a coarsely rounded column, a
         far isolated outlier (named by row and column), or few rows for the
@@ -485,6 +490,8 @@ def estimate(
             _check_fit_output(be, category_draws, category_diagnostics)
         values, point, diagnostics, draws = categorical_mi(fits, data.categories, rng, integrate_kw)
         quantity = "mi"
+        category_draws = [d for d, _ in fits]
+        diagnostics = check_estimate(diagnostics, category_draws, Xs, column_names, data.categories)
     else:
         init_kw = {} if inits is None else {"init": inits[0]}
         draws, diagnostics = be.fit(
@@ -501,6 +508,7 @@ def estimate(
         warn_unresolved(Xs, draws if reference is None else reference, data.blocks, data.labels)
         quantity = "cmi" if "z" in data.blocks else "mi"
         values, point = _integrate_all(draws, diagnostics, data.blocks, kl_frame, integrate_kw)
+        diagnostics = check_estimate(diagnostics, draws, Xs, column_names)
     mixture, diagnostics = _to_data_units(draws, diagnostics, scale, shift, column_names)
 
     log_base = math.log(base)
@@ -509,6 +517,7 @@ def estimate(
     errors_out = {k: v.errors.reshape(shape) / log_base for k, v in values.items()}
     point_out = {k: float(v) / log_base for k, v in point.items()}
     _warn_backend(be, diagnostics)
+    warn_misfit(diagnostics)
 
     meta = {
         "backend": be.name,

@@ -407,7 +407,10 @@ def _result_json(res) -> dict:
         "interval": _interval_json(res),
         "draws_mean": res.draws_mean,
         "n_components": res.n_components,
+        "fit_ok": None if res.fit_check is None else bool(res.fit_check.ok),
     }
+    if res.fit_check is not None and not res.fit_check.ok:
+        out["fit_check"] = res.fit_check.verdict()
     if "kl_xy" in res.point:
         out["kl_xy"], out["kl_yx"] = res.kl
     keys = ("backend", "method", "n_samples", "integral_method", "random_state", "labels")

@@ -40,6 +40,17 @@ class DataWarning(UserWarning):
     """
 
 
+class MisfitWarning(UserWarning):
+    """The fitted mixture does not describe the data: the estimate may be far off.
+
+    Raised by `gmmmi.estimate` when the goodness-of-fit check of its fit to
+    all the data (``result.fit_check``, `gmmmi.fit_check.automatic_check`)
+    fails, after a wider component search did not fix it. The message names
+    the margin or pair of coordinates that departs most, by how many sd, and
+    what to try; its interval does not include this error (docs/trust.md).
+    """
+
+
 class ResultFileError(ValueError):
     """A file given to `gmmmi.load` is damaged, truncated, or not a gmmmi result.
 

@@ -202,6 +202,23 @@ class Result:
         return float(self.value)
 
     # ---------------------------------------------------------------- text
+    @property
+    def fit_check(self) -> FitCheck | None:
+        """The goodness-of-fit check of the fit to all the data (None if not made).
+
+        `gmmmi.estimate` makes it on every fit
+        (`gmmmi.fit_check.automatic_check`); ``fit_check.ok`` is False when
+        the fit is detectably wrong, and a `gmmmi.MisfitWarning` said so.
+        """
+        return self.diagnostics.fit_check
+
+    def _misfit_line(self) -> str | None:
+        """The line under the interval when the fit check failed, else None."""
+        check = self.fit_check
+        if check is None or check.ok:
+            return None
+        return f"fit check failed: {check.verdict()}; the interval does not cover this misfit"
+
     def _method_text(self) -> str:
         kind, c, d = self.diagnostics.kind, self.n_chains, self.n_draws
         if kind is DrawKind.BOOTSTRAP:
@@ -264,6 +281,9 @@ class Result:
         interval = self._interval_line()
         if interval is not None:
             lines.append(f"  {interval}")
+        misfit = self._misfit_line()
+        if misfit is not None:
+            lines.append(f"  {misfit}")
         if "p_value" in self.meta:  # a surrogate test (gmmmi.transfer_entropy)
             count = len(self.meta.get("surrogate_values", []))
             lines.append(f"  p = {self.meta['p_value']:.3g} ({count} time-shifted surrogates)")
@@ -306,7 +326,9 @@ class Result:
             ``normal_2.5%``, ``normal_97.5%``), ``mcse_mean``, ``mcse_sd``,
             ``ess_bulk``, ``ess_tail``, ``r_hat`` (NaN with one chain). The
             interval's name is in ``table.attrs["interval"]``, what was done
-            to the margins in ``table.attrs["margins"]``.
+            to the margins in ``table.attrs["margins"]``, the fit check's
+            verdict in ``table.attrs["fit_check"]`` (``"passed"``, or the
+            line ``print`` shows under the interval).
         """
         _check_interval(prob, method)
         names = list(self.draws)
@@ -319,6 +341,7 @@ class Result:
             table = table.rename(columns={c: "normal" + c[3:] for c in hdi_columns})
         table.attrs["interval"] = interval_name(prob, method)
         table.attrs["margins"] = describe_margins(self.transform) or "raw data"
+        table.attrs["fit_check"] = self._misfit_line() or "passed"
         if self.discrete is not None:
             table.attrs["discrete"] = describe_discrete(self.discrete)
         return table

@@ -210,6 +210,9 @@ def test_readme_example_posterior_of_mi(readme_results):
     assert res.diagnostics.kind is DrawKind.POSTERIOR and res.diagnostics.sample_shape == (2, 1000)
     assert res.diagnostics.extra["sampler"] in SAMPLERS
     assert abs(mi.mean() - README_TRUTH) < 2 * mi.std()
+    # the fit check of a posterior looks at its most likely draw, and passes here
+    assert res.fit_check is not None and res.fit_check.ok
+    assert not any(issubclass(w.category, gmmmi.MisfitWarning) for w in caught)
     rhat, ess = _rhat(mi)
     assert rhat < 1.01 and ess > 400
     assert res.diagnostics.extra["divergences"] == 0

@@ -185,6 +185,8 @@ def _diagnostics(
             "block_length": block_length,
         },
         selection=sel.diagnostics(opts["metric_method"]),
+        fit_check=outcome.fit_check,
+        search=outcome.search,
     )
 
 

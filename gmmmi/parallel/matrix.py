@@ -336,6 +336,27 @@ class MIMatrix:
             f"unit={self.unit!r})"
         )
 
+    @property
+    def fit_ok(self) -> pd.DataFrame:
+        """Whether each pair's fit passed its goodness-of-fit check (``Result.fit_check``).
+
+        Returns
+        -------
+        pandas.DataFrame of object, shape (p, q)
+            True or False per estimated pair (mirrored when symmetric), None
+            where there is no estimate (diagonal, failed pairs).
+        """
+        import pandas as pd
+
+        empty = np.full(self.mean.shape, None, dtype=object)
+        ok = pd.DataFrame(empty, index=self.mean.index, columns=self.mean.columns)
+        for (r, c), res in self.results.items():
+            check = res.fit_check
+            ok.loc[r, c] = None if check is None else bool(check.ok)
+            if self.symmetric:
+                ok.loc[c, r] = ok.loc[r, c]
+        return ok
+
     def _pairs(self):
         rows, cols = list(self.mean.index), list(self.mean.columns)
         for i, r in enumerate(rows):
@@ -349,20 +370,24 @@ class MIMatrix:
         Returns
         -------
         pandas.DataFrame
-            Columns ``x``, ``y``, ``mean``, ``sd``, ``unit``, ``error`` (the
-            failure message, or "" for a pair that succeeded), and with
-            p-values ``pvalue`` and ``p_adjusted`` before ``error``.
+            Columns ``x``, ``y``, ``mean``, ``sd``, ``unit``, ``fit_ok``
+            (the pair's fit passed its check; None for a failed pair),
+            ``error`` (the failure message, or "" for a pair that
+            succeeded), and with p-values ``pvalue`` and ``p_adjusted``
+            before ``error``.
         """
         import pandas as pd
 
-        names = ["x", "y", "mean", "sd", "unit"]
+        names = ["x", "y", "mean", "sd", "unit", "fit_ok"]
         if self.pvalues is not None:
             names += ["pvalue", "p_adjusted"]
         rows = []
+        fit_ok = self.fit_ok
         for r, c in self._pairs():
             err = self.errors.get((r, c))
             row = {"x": r, "y": c, "mean": self.mean.loc[r, c], "sd": self.sd.loc[r, c]}
             row["unit"] = self.unit
+            row["fit_ok"] = fit_ok.loc[r, c]
             if self.pvalues is not None:
                 row["pvalue"] = self.pvalues.loc[r, c]
                 row["p_adjusted"] = self.p_adjusted.loc[r, c]
@@ -387,7 +412,9 @@ class MIMatrix:
         cells whose corrected p-value exceeds ``alpha`` (independence not
         rejected) are hatched; without, the cells whose mean is less than
         ``min_ratio`` standard deviations from zero (a rough screen, with no
-        known false-positive rate). Failed pairs are grey and marked "failed".
+        known false-positive rate). Failed pairs are grey and marked "failed";
+        pairs whose fit failed its goodness-of-fit check (`fit_ok`) get a red
+        frame and a "!": their mean and sd are not to be trusted.
 
         Parameters
         ----------
