@@ -20,6 +20,7 @@ ESTIMATE_KEYWORDS = {
     "discrete_y": False,
     "min_category_size": None,
     "transform": "auto",
+    "sample_weight": None,
 }
 
 

@@ -27,6 +27,7 @@ from ._validation import (
     validate_data,
     validate_options,
 )
+from ._weights import check_sample_weight, effective_sample_size
 from .backends import Backend, get_backend
 from .categorical import categorical_mi, fit_categories
 from .diagnostics import FitDiagnostics
@@ -58,6 +59,7 @@ def estimate(
     min_category_size: int | None = None,
     init: MixtureDraws | Sequence[MixtureDraws] | None = None,
     transform: str = "auto",
+    sample_weight: Any = None,
     **options: Any,
 ) -> Result:
     """Estimate mutual information (or conditional MI) with its uncertainty.
@@ -146,6 +148,16 @@ def estimate(
         ``result.transform`` records the maps and the criterion. With
         ``kl=True``, ``"auto"`` keeps the raw data (KL is not invariant under
         separate maps of x and y) and ``"gaussianize"`` is refused.
+    sample_weight : array_like, shape (n,), optional
+        Non-negative weight of each row (survey or importance weights;
+        default None: every row counts once). The estimate is then that of
+        the weighted law: a weighted EM, weighted cross-validation scores,
+        and bootstrap replicas that draw rows uniformly and keep their
+        weights (see `gmmmi._weights`). ``transform="auto"`` keeps the raw
+        data (``"gaussianize"`` works). Refused by ``backend="pymc"`` and
+        with ``discrete_y=True``, ``reselect_components=True`` or
+        ``metric_method="aic"``/``"bic"``, each with the reason.
+        ``result.meta["effective_n"]`` is Kish's effective number of rows.
     **options
         Hyperparameters, with the names and defaults of the original GMM-MI
         (listed by ``gmmmi.get_backend(backend).options``) except where the
@@ -354,6 +366,11 @@ def estimate(
     integrate_kw = {"method": method, "mc_samples": mc_samples, "rng": rng}
     column_names = [name for key in data.blocks for name in data.labels[key]]
     Xs, shift, scale = standardise(data.X, labels=column_names)
+    weights = None
+    if sample_weight is not None:
+        weights = check_sample_weight(
+            sample_weight, data.X.shape[0], be, opts, discrete_y=discrete_y
+        )
     n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
     _check_fittable(Xs, data, n_folds)
     categorical = data.categories is not None
@@ -378,6 +395,7 @@ def estimate(
         n_components=n_components,
         rng=rng,
         init=init is not None,
+        weighted=weights is not None,
     )
     measured = Xs, shift, scale
     if margins.chosen != "none":
@@ -405,6 +423,8 @@ def estimate(
         quantity = "mi"
     else:
         init_kw = {} if inits is None else {"init": inits[0]}
+        if weights is not None:
+            init_kw["sample_weight"] = weights
         draws, diagnostics = be.fit(
             Xs, n_components=n_components, rng=rng, progress=show, **init_kw, **fit_options
         )
@@ -435,6 +455,8 @@ def estimate(
         "gmmmi_version": __version__,
         "transform": margins.to_dict(),
     }
+    if weights is not None:
+        meta["effective_n"] = effective_sample_size(weights)
     if data.category_values is not None:
         meta["categories"] = [str(v) for v in data.category_values]
     result = Result(

@@ -71,6 +71,7 @@ def fit_procedure(
     options: dict,
     init: tuple | None = None,
     progress: bool = False,
+    sample_weight: np.ndarray | None = None,
 ) -> EMOutcome:
     """Choose K (or take ``n_components``, or start from ``init``), then bootstrap.
 
@@ -90,6 +91,9 @@ def fit_procedure(
         choice of K is then skipped.
     progress : bool
         Progress bars over K and over bootstrap chunks.
+    sample_weight : numpy.ndarray, shape (n,), optional
+        Row weights of mean 1 (checked by `gmmmi._weights.check_sample_weight`);
+        None: every row counts once.
 
     Returns
     -------
@@ -100,7 +104,9 @@ def fit_procedure(
     ConvergenceWarning
         See `warn_fits`.
     """
-    settings = EMSettings(options["reg_covar"], options["threshold_fit"], options["max_iter"])
+    settings = EMSettings(
+        options["reg_covar"], options["threshold_fit"], options["max_iter"], sample_weight
+    )
     if init is not None:
         sel = warm_start(X, init, settings)
     else:

@@ -74,6 +74,7 @@ class NumbaBackend(BaseBackend):
     #: the defaults of `gmmmi.estimate` (``gmmmi._em.options.ESTIMATE_DEFAULTS``)
     options: dict = ESTIMATE_DEFAULTS
     supports_init = True
+    supports_sample_weight = True
 
     @staticmethod
     def check_options(options: dict, n_dim: int = 1) -> dict:
@@ -111,6 +112,7 @@ class NumbaBackend(BaseBackend):
         rng: np.random.Generator,
         progress: bool = False,
         init: MixtureDraws | None = None,
+        sample_weight: np.ndarray | None = None,
         **options,
     ) -> tuple[MixtureDraws, FitDiagnostics]:
         """Fit mixtures to standardised data.
@@ -130,6 +132,10 @@ class NumbaBackend(BaseBackend):
             Warm start (S = 1, standardised units): the full-data fit and every
             bootstrap fit start from it, and the choice of K is skipped (K is
             its number of components of non-zero weight).
+        sample_weight : ndarray, shape (n,), optional
+            Row weights of mean 1 (`gmmmi._weights`): a weighted EM, weighted
+            cross-validation scores and replicas that keep each drawn row's
+            weight. None: unweighted.
         **options
             See the class docstring.
 
@@ -153,6 +159,7 @@ class NumbaBackend(BaseBackend):
             options=opts,
             init=None if init is None else _check_init(init, X.shape[1]),
             progress=progress,
+            sample_weight=sample_weight,
         )
         reference = _as_draws(outcome.selection.full_fit)
         draws = _as_draws(outcome.draws) if outcome.bootstrapped else reference
