@@ -35,6 +35,7 @@ _PUBLIC = {
     "get_backend": "gmmmi.backends",
 }
 _SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture", "diagnostics", "testing"}
+_SUBMODULES |= {"feature_selection", "sklearn"}  # gmmmi.sklearn needs scikit-learn
 
 __all__ = sorted(_PUBLIC) + sorted(_SUBMODULES)
 

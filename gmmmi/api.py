@@ -153,7 +153,7 @@ def estimate(
         default None: every row counts once). The estimate is then that of
         the weighted law: a weighted EM, weighted cross-validation scores,
         and bootstrap replicas that draw rows uniformly and keep their
-        weights (see `gmmmi._weights`). ``transform="auto"`` keeps the raw
+        weights (see ``gmmmi._weights``). ``transform="auto"`` keeps the raw
         data (``"gaussianize"`` works). Refused by ``backend="pymc"`` and
         with ``discrete_y=True``, ``reselect_components=True`` or
         ``metric_method="aic"``/``"bic"``, each with the reason.

@@ -168,7 +168,7 @@ class SelectionPath:
     def plot(self, ax: Axes | None = None) -> Axes:
         """The MI of the chosen set with the target, step by step.
 
-        Drawn by `gmmmi.plot.selection.plot_selection_path`.
+        Drawn by `gmmmi.plot.plot_selection_path`.
 
         Parameters
         ----------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import warnings
 from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -28,6 +28,9 @@ from gmmmi._stacklevel import user_stacklevel
 from gmmmi._validation import check_int
 from gmmmi._weights import weight_vector
 from gmmmi.feature_selection import METHODS, SelectionPath, select_features
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["MISelector", "mutual_info_scores"]
 
@@ -52,7 +55,7 @@ def mutual_info_scores(
     """MI of every feature with the target, and its permutation p-value.
 
     Usable as ``SelectKBest(score_func=...)`` and ``SelectFpr(score_func=...)``
-    (give the extra arguments with `functools.partial`). The scores are single
+    (give the extra arguments with ``functools.partial``). The scores are single
     fits (``n_bootstrap=0`` unless given), one task of `gmmmi.estimate_many`
     per feature; each p-value is a `gmmmi.independence_test` of that feature
     alone against the target.
@@ -296,7 +299,7 @@ class MISelector(SelectorMixin, BaseEstimator):
         check_is_fitted(self, "support_")
         return self.support_
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """The selection path (`gmmmi.plot.plot_selection_path`).
 
         Parameters

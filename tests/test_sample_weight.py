@@ -73,7 +73,7 @@ def test_unit_weights_give_the_unweighted_answer():
         (
             np.zeros(100),
             {},
-            "sample_weight is 0 for every row; at least one weight must be positive.",
+            "sample_weight is zero for every row; at least one weight must be positive.",
         ),
         (
             np.ones(100),

@@ -133,7 +133,7 @@ class NumbaBackend(BaseBackend):
             bootstrap fit start from it, and the choice of K is skipped (K is
             its number of components of non-zero weight).
         sample_weight : ndarray, shape (n,), optional
-            Row weights of mean 1 (`gmmmi._weights`): a weighted EM, weighted
+            Row weights of mean 1 (``gmmmi._weights``): a weighted EM, weighted
             cross-validation scores and replicas that keep each drawn row's
             weight. None: unweighted.
         **options

@@ -64,7 +64,7 @@ def plot_selection_path(path: SelectionPath, ax: Axes | None = None) -> Axes:
     for xi, s, top in zip(x, steps, np.where(np.isfinite(high), high, mi), strict=True):
         if np.isfinite(s.pvalue):
             ax.annotate(
-                f"p={s.pvalue:.2g}\n(≤{s.threshold:.2g}?)",
+                f"p = {s.pvalue:.2g}\nlevel {s.threshold:.2g}",
                 (xi, top),
                 textcoords="offset points",
                 xytext=(0, 4),
@@ -74,8 +74,10 @@ def plot_selection_path(path: SelectionPath, ax: Axes | None = None) -> Axes:
     ax.set_xticks(x)
     ax.set_xticklabels([s.name for s in steps], rotation=45, ha="right", fontsize=8)
     ax.set_xlim(0.4, len(steps) + 0.6)
-    ax.set_ylim(bottom=min(0.0, float(np.nanmin(low)) if np.isfinite(low).any() else 0.0))
-    ax.margins(y=0.2)
+    tops = np.where(np.isfinite(high), high, mi)
+    top = float(np.nanmax(tops)) if np.isfinite(tops).any() else 1.0
+    bottom = min(0.0, float(np.nanmin(low)) if np.isfinite(low).any() else 0.0)
+    ax.set_ylim(bottom, top + 0.25 * (top - bottom) + 1e-12)  # room for the p-values
     ax.set_ylabel("I(chosen features; y) [nat]")
     ax.set_title(f"{path.method} selection: {len(path.selected)} kept", fontsize=9)
     return ax
