@@ -105,7 +105,9 @@ def weight_vector(sample_weight: Any, n: int) -> np.ndarray:
             f"sample_weight must be non-negative; row {first} has weight {w[first]:g}."
         )
     if not w.any():
-        raise ValueError("sample_weight is zero for every row; at least one weight must be positive.")
+        raise ValueError(
+            "sample_weight is zero for every row; at least one weight must be positive."
+        )
     return w
 
 

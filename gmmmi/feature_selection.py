@@ -248,7 +248,10 @@ def select_features(
     if k is not None:
         k = check_int("k", k, minimum=1)
         if k > p:
-            raise ValueError(f"k={k} is larger than the number of features ({p}).")
+            raise ValueError(
+                f"k={k} is larger than the number of features ({p}); choose k <= {p}, or "
+                "k=None to let the stopping test decide."
+            )
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
     if n_permutations is not None:

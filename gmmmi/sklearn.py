@@ -1,6 +1,6 @@
 """gmmmi in scikit-learn's conventions: an MI score function and a feature selector.
 
-Needs scikit-learn (``pip install "gmmmi[sklearn]"``); ``import gmmmi`` never
+Needs scikit-learn (``pip install ".[sklearn]"``); ``import gmmmi`` never
 imports this module or scikit-learn.
 
 * `mutual_info_scores` scores every feature against the target, with a
@@ -262,18 +262,13 @@ class MISelector(SelectorMixin, BaseEstimator):
         _check_rows(X.shape[0], type(self).__name__)
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}; got {self.method!r}.")
-        if self.k is not None:
-            k = check_int("k", self.k, minimum=1)
-            if k > X.shape[1]:
-                raise ValueError(
-                    f"k={k} is larger than the number of features ({X.shape[1]}); choose "
-                    f"k <= {X.shape[1]}, or k=None to let the stopping test decide."
-                )
         discrete, codes = _target(y, self.discrete_target, type(self).__name__)
         if sample_weight is not None:
             sample_weight = weight_vector(sample_weight, X.shape[0])
         if discrete:
             self.classes_ = np.unique(y)
+        elif hasattr(self, "classes_"):  # from an earlier fit to class labels
+            del self.classes_
         names = getattr(self, "feature_names_in_", None)
         self.path_: SelectionPath = select_features(
             X,

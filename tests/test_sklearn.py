@@ -222,7 +222,10 @@ def test_k_larger_than_the_number_of_features():
     )
     with pytest.raises(ValueError) as err:
         select_features(X, y, 5)
-    assert str(err.value) == "k=5 is larger than the number of features (4)."
+    assert str(err.value) == (
+        "k=5 is larger than the number of features (4); choose k <= 4, or k=None to let the "
+        "stopping test decide."
+    )
 
 
 def test_unknown_method_and_too_few_rows():
