@@ -235,8 +235,8 @@ def select_features(
     **estimate_options
         Options of `gmmmi.estimate` for every estimate (e.g. ``n_inits``,
         ``max_components``); ``n_bootstrap`` sets the replicas of each step's
-        interval only (default `PATH_BOOTSTRAP`), whose integrals are Monte
-        Carlo (`PATH_INTEGRAL`) unless ``integral_method`` is given.
+        interval only (default ``PATH_BOOTSTRAP`` = 20), whose integrals are
+        Monte Carlo (``PATH_INTEGRAL``) unless ``integral_method`` is given.
 
     Returns
     -------

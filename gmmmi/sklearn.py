@@ -138,8 +138,10 @@ class MISelector(SelectorMixin, BaseEstimator):
 
     A scikit-learn selector: ``fit``, ``transform``, ``get_support``,
     ``get_feature_names_out``; works in a ``Pipeline`` and in
-    ``cross_val_score``, and keeps pandas column names. The greedy criteria
-    and the stopping rule are described in `gmmmi.feature_selection`.
+    ``cross_val_score``, and keeps pandas column names (fitted, it has
+    scikit-learn's ``n_features_in_`` and, for a DataFrame,
+    ``feature_names_in_``). The greedy criteria and the stopping rule are
+    described in `gmmmi.feature_selection`.
 
     Parameters
     ----------
@@ -180,13 +182,10 @@ class MISelector(SelectorMixin, BaseEstimator):
         p-value. ``print(selector.path_)``, ``selector.plot()``.
     stop_reason_ : str
         Why the selection stopped.
-    support_ : numpy.ndarray of bool, shape (n_features_in_,)
+    support_ : numpy.ndarray of bool, shape (p,)
         The kept features.
     classes_ : numpy.ndarray
         The class labels (categorical target only).
-    n_features_in_ : int
-    feature_names_in_ : numpy.ndarray of str
-        With a DataFrame.
 
     Examples
     --------
