@@ -365,7 +365,8 @@ class _Work:
 
     def __init__(self, X, y, discrete, options, root, executor):
         self.discrete = bool(discrete)
-        map_rng = np.random.default_rng(root.spawn(1)[0])
+        self.root = root
+        map_rng = np.random.default_rng(self._seed(0))
         self.F = np.column_stack(
             [fit_marginal_map(X[:, j], f"x{j}", map_rng)(X[:, j]) for j in range(X.shape[1])]
         )
@@ -375,17 +376,21 @@ class _Work:
         self.options = {"transform": "none", **options, "discrete_y": self.discrete}
         given = "integral_method" in options
         self.path_options = {} if given else PATH_INTEGRAL
-        self.root = root
         self.executor = executor
         self.caught: Counter = Counter()
 
-    def _seed(self) -> np.random.SeedSequence:
-        return self.root.spawn(1)[0]
+    def _seed(self, *key: int) -> np.random.SeedSequence:
+        """The seed of one piece of work, named by ``key`` (not by the order of the work).
 
-    def _int_seed(self) -> int:
-        return int(self._seed().generate_state(1, np.uint64)[0] % 2**63)
+        So the choices up to step j are the same whatever ``k``: the stopping
+        test's draws do not shift the seeds of the estimates that follow.
+        """
+        return np.random.SeedSequence(self.root.entropy, spawn_key=(*self.root.spawn_key, *key))
 
-    def _run(self, tasks, **overrides) -> tuple[list, list]:
+    def _int_seed(self, *key: int) -> int:
+        return int(self._seed(*key).generate_state(1, np.uint64)[0] % 2**63)
+
+    def _run(self, tasks, key, **overrides) -> tuple[list, list]:
         """Single-fit estimates of ``tasks``: results (None where failed) and the TaskErrors."""
         from .parallel import TaskError, estimate_many
 
@@ -395,7 +400,7 @@ class _Work:
                 tasks,
                 executor=self.executor,
                 progress=False,
-                random_state=self._seed(),
+                random_state=self._seed(*key),
                 **{**self.options, **overrides, "n_bootstrap": 0},
             )
         self._keep(rec, skip=TaskFailedWarning)
@@ -411,10 +416,10 @@ class _Work:
                 message = message.split(": ", 1)[-1]
             self.caught[(w.category, message)] += 1
 
-    def many(self, columns, names) -> tuple[np.ndarray, dict]:
+    def many(self, columns, names, key=(1,)) -> tuple[np.ndarray, dict]:
         """I(F[:, cols]; y) for each tuple of columns; NaN and a reason where it failed."""
         tasks = [(self.F[:, list(c)], self.y) for c in columns]
-        results, errors = self._run(tasks)
+        results, errors = self._run(tasks, key)
         values = np.array([math.nan if r is None else float(r.value) for r in results])
         by_index = {e.index: f"{e.type}: {e.message}" for e in errors}
         failed = {names[c[0]]: by_index[i] for i, c in enumerate(columns) if i in by_index}
@@ -425,10 +430,10 @@ class _Work:
         out = np.full(self.F.shape[1], math.nan)
         if method == "mrmr":  # I(f; s)
             tasks = [(self.F[:, j], self.F[:, s]) for j in candidates]
-            results, _ = self._run(tasks, discrete_y=False)
+            results, _ = self._run(tasks, (2, s), discrete_y=False)
             values = [math.nan if r is None else float(r.value) for r in results]
         else:  # I(f, s; y)
-            values, _ = self.many([(j, s) for j in candidates], names)
+            values, _ = self.many([(j, s) for j in candidates], names, key=(2, s))
         out[candidates] = values
         return out
 
@@ -446,7 +451,7 @@ class _Work:
                 result = estimate(
                     self.F[:, columns],
                     self.y,
-                    random_state=self._int_seed(),
+                    random_state=self._int_seed(3, len(columns)),
                     progress=False,
                     **{**self.options, **self.path_options, "n_bootstrap": self.path_bootstrap},
                 )
@@ -464,7 +469,12 @@ class _Work:
             try:
                 if self.discrete and chosen:
                     p = _label_conditional_test(
-                        self.F[:, f], self.F[:, chosen], self.y, n_permutations, self._seed(), opts
+                        self.F[:, f],
+                        self.F[:, chosen],
+                        self.y,
+                        n_permutations,
+                        self._seed(4, len(chosen)),
+                        opts,
                     )
                 else:
                     from .independence import independence_test
@@ -474,7 +484,7 @@ class _Work:
                         self.y,
                         z=self.F[:, chosen] if chosen else None,
                         n_permutations=n_permutations,
-                        random_state=self._int_seed(),
+                        random_state=self._int_seed(4, len(chosen)),
                         executor=self.executor,
                         discrete_y=self.discrete,
                         **opts,

@@ -81,6 +81,10 @@ def test_k_none_stops_at_the_first_feature_that_adds_nothing():
     )
     # the level is alpha over the number of candidates
     assert [s.threshold for s in sel.path_.steps] == [0.05 / 4, 0.05 / 3, 0.05 / 2]
+    # the same choices with k given: the tests' draws do not shift the estimates' seeds
+    fixed = MISelector(2, method="mrmr", random_state=0, **FAST).fit(X, y)
+    assert fixed.path_.selected == sel.path_.selected
+    assert [s.score for s in fixed.path_.steps] == [s.score for s in sel.path_.steps[:2]]
 
 
 def test_k_none_on_noise_keeps_nothing():
