@@ -27,6 +27,11 @@ REFUSED = {
         "reselect_components=True: the bootstrap replicas then choose K again by an unweighted "
         "search"
     ),
+    "mixed": (
+        "discrete columns or point masses (discrete=): they are split off by the chain rule, "
+        "whose cell probabilities are counts of rows; pass discrete=None to fit every column "
+        "as continuous"
+    ),
     "metric_method": (
         "metric_method='aic'/'bic': the criteria count parameters against n rows, which "
         "weighted rows do not define; use metric_method='valid'"
