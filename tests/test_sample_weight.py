@@ -107,6 +107,13 @@ def test_categories_pymc_and_independence_test_refuse_weights():
         "category are counts of rows (their bootstrap and posterior are those of counts), which "
         "weighted rows do not give."
     )
+    with pytest.raises(ValueError) as err:  # a column of 3 values: split off by the chain rule
+        gmmmi.estimate(x, rng.integers(0, 3, 200).astype(float), sample_weight=np.ones(200))
+    assert str(err.value) == (
+        "sample_weight cannot be used with discrete columns or point masses (discrete=): they are "
+        "split off by the chain rule, whose cell probabilities are counts of rows; pass "
+        "discrete=None to fit every column as continuous."
+    )
     with pytest.raises(ValueError) as err:
         gmmmi.estimate(rng.normal(size=(200, 2)), backend="pymc", sample_weight=np.ones(200))
     assert str(err.value) == (
