@@ -31,8 +31,9 @@ def test_zero_weights_remove_a_population():
     rng = np.random.default_rng(1)
     a = rng.multivariate_normal([0, 0], [[1, 0.8], [0.8, 1]], 1500)
     b = rng.normal(size=(1500, 2)) * 2.0 + 3.0
-    X = np.vstack([b, a])
-    w = np.r_[np.zeros(1500), np.ones(1500)]
+    order = rng.permutation(3000)  # rows in no particular order (not a time series)
+    X = np.vstack([b, a])[order]
+    w = np.r_[np.zeros(1500), np.ones(1500)][order]
     res = gmmmi.estimate(X, sample_weight=w, random_state=0, n_bootstrap=30)
     assert abs(res.value - _gaussian_mi(0.8)) < 3 * res.sd
     # conditional MI with weights, I(x; y | z) with the weights on all three columns
