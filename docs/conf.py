@@ -94,7 +94,7 @@ nitpick_ignore_regex = [
     (
         r"py:.*",
         r"(numpy|np|scipy|xarray|arviz|pandas|matplotlib|mpl_toolkits|dask"
-        r"|distributed|pymc|pytensor|nutpie|h5netcdf|concurrent)(\..+)?",
+        r"|distributed|pymc|pytensor|nutpie|h5netcdf|concurrent|sklearn|functools)(\..+)?",
     ),
     # builtins and typing names (no Python inventory offline)
     (

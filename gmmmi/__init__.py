@@ -43,6 +43,7 @@ _PUBLIC = {
     "divergence": "gmmmi.divergences",
 }
 _SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture", "diagnostics", "testing"}
+_SUBMODULES |= {"feature_selection", "sklearn"}  # gmmmi.sklearn needs scikit-learn
 
 __all__ = sorted(_PUBLIC) + sorted(_SUBMODULES)
 

@@ -22,6 +22,7 @@ ESTIMATE_KEYWORDS = {
     "transform": "auto",
     "bootstrap": "iid",
     "block_length": None,
+    "sample_weight": None,
 }
 
 

@@ -30,6 +30,7 @@ from ._validation import (
     validate_data,
     validate_options,
 )
+from ._weights import REFUSED, check_sample_weight, effective_sample_size
 from .backends import Backend, get_backend
 from .categorical import categorical_mi, fit_categories
 from .dequantize import dequantize_columns
@@ -67,6 +68,7 @@ def estimate(
     dequantize: bool | Sequence[str | int] | None = None,
     bootstrap: str = "iid",
     block_length: float | None = None,
+    sample_weight: Any = None,
     **options: Any,
 ) -> Result:
     """Estimate mutual information (or conditional MI) with its uncertainty.
@@ -184,6 +186,18 @@ def estimate(
         Patton, Politis & White (2009) (``gmmmi.block_length``). The result
         records both in ``result.diagnostics.extra["bootstrap"]`` and
         ``["block_length"]``, and its text shows them.
+    sample_weight : array_like, shape (n,), optional
+        Non-negative weight of each row (survey or importance weights;
+        default None: every row counts once). The estimate is then that of
+        the weighted law: a weighted EM, weighted cross-validation scores,
+        and bootstrap replicas that draw rows uniformly and keep their
+        weights (see ``gmmmi._weights``). ``transform="auto"`` keeps the raw
+        data (``"gaussianize"`` works). Refused by ``backend="pymc"`` and
+        with ``discrete_y=True``, ``reselect_components=True`` or
+        ``metric_method="aic"``/``"bic"``, and with discrete columns
+        or point masses (``discrete=``), each with the reason. The automatic
+        fit check is skipped (it compares the fit with unweighted rows).
+        ``result.meta["effective_n"]`` is Kish's effective number of rows.
     **options
         Hyperparameters, with the names and defaults of the original GMM-MI
         (listed by ``gmmmi.get_backend(backend).options``) except where the
@@ -405,10 +419,17 @@ def estimate(
     n_components = fixed_k or None
     integrate_kw = {"method": method, "mc_samples": mc_samples, "rng": rng}
     column_names = [name for key in data.blocks for name in data.labels[key]]
+    weights = None
+    if sample_weight is not None:
+        weights = check_sample_weight(
+            sample_weight, data.X.shape[0], be, opts, discrete_y=discrete_y
+        )
     n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
     categorical = data.categories is not None
     data, dequantized = dequantize_columns(data, dequantize, column_names, rng)
     plan = None if categorical else plan_columns(data.X, column_names, discrete)
+    if plan is not None and weights is not None:
+        raise ValueError(f"sample_weight cannot be used with {REFUSED['mixed']}.")
     if plan is not None:  # discrete columns or point masses: the chain rule (gmmmi.mixed)
         _check_mixed(plan, column_names, kl, init, bootstrap)
         result = estimate_mixed(
@@ -465,6 +486,7 @@ def estimate(
         n_components=n_components,
         rng=rng,
         init=init is not None,
+        weighted=weights is not None,
     )
     measured = Xs, shift, scale
     if margins.chosen != "none":
@@ -494,6 +516,8 @@ def estimate(
         diagnostics = check_estimate(diagnostics, category_draws, Xs, column_names, data.categories)
     else:
         init_kw = {} if inits is None else {"init": inits[0]}
+        if weights is not None:
+            init_kw["sample_weight"] = weights
         draws, diagnostics = be.fit(
             Xs,
             n_components=n_components,
@@ -508,7 +532,8 @@ def estimate(
         warn_unresolved(Xs, draws if reference is None else reference, data.blocks, data.labels)
         quantity = "cmi" if "z" in data.blocks else "mi"
         values, point = _integrate_all(draws, diagnostics, data.blocks, kl_frame, integrate_kw)
-        diagnostics = check_estimate(diagnostics, draws, Xs, column_names)
+        if weights is None:  # the check compares the fit with unweighted rows
+            diagnostics = check_estimate(diagnostics, draws, Xs, column_names)
     mixture, diagnostics = _to_data_units(draws, diagnostics, scale, shift, column_names)
 
     log_base = math.log(base)
@@ -534,6 +559,8 @@ def estimate(
         "gmmmi_version": __version__,
         "transform": margins.to_dict(),
     }
+    if weights is not None:
+        meta["effective_n"] = effective_sample_size(weights)
     if data.category_values is not None:
         meta["categories"] = [str(v) for v in data.category_values]
     if dequantized:

@@ -291,6 +291,11 @@ def independence_test(
             "n_bootstrap=."
         )
     _check_backend(options.get("backend", "numba"))
+    if options.get("sample_weight") is not None:
+        raise ValueError(
+            "independence_test does not take sample_weight: permuting the rows of y moves them "
+            "away from their weights, so the permuted copies are not draws of the weighted null."
+        )
     check_estimate_options(options)
     discrete = bool(options.get("discrete_y", False))
     pooled = options.pop("min_category_size", None)  # applied once, to the labels

@@ -486,6 +486,13 @@ INIT_KEEPS_RAW = (
 )
 
 
+#: why ``transform="auto"`` keeps the raw data with ``sample_weight=``
+WEIGHTS_KEEP_RAW = (
+    "sample_weight= is given and the comparison of raw and mapped data is unweighted; pass "
+    "transform='gaussianize' to map the margins"
+)
+
+
 def describe(record: dict | None) -> str | None:
     """One line on the margins for ``print(result)``; None when there is nothing to say.
 
@@ -512,7 +519,9 @@ def describe(record: dict | None) -> str | None:
     return text
 
 
-def choose_margins(data, transform, *, kl, fit_options, n_components, rng, init=False):
+def choose_margins(
+    data, transform, *, kl, fit_options, n_components, rng, init=False, weighted=False
+):
     """Apply, choose or skip the per-column Gaussianising maps (the hook of `gmmmi.estimate`).
 
     Parameters
@@ -543,6 +552,10 @@ def choose_margins(data, transform, *, kl, fit_options, n_components, rng, init=
         Its coordinates are the caller's: ``"auto"`` then keeps the raw data
         without a comparison (and says so), ``"gaussianize"`` reads it in
         the mapped coordinates (a mapped result's ``mixture``).
+    weighted : bool, default False
+        Whether the fit has sample weights: ``"auto"`` then keeps the raw
+        data without a comparison (its held-out fits are unweighted) and
+        says so; ``"gaussianize"`` works (a monotone map needs no weights).
 
     Returns
     -------
@@ -568,6 +581,8 @@ def choose_margins(data, transform, *, kl, fit_options, n_components, rng, init=
         return data, MarginChoice("auto", "none", KL_KEEPS_RAW, [], {})
     if init and transform == "auto":
         return data, MarginChoice("auto", "none", INIT_KEEPS_RAW, [], {})
+    if weighted and transform == "auto":
+        return data, MarginChoice("auto", "none", WEIGHTS_KEEP_RAW, [], {})
     seeds = copy.deepcopy(rng)
     names = [str(n) for key in data.blocks for n in data.labels[key]]
     maps = [fit_marginal_map(data.X[:, j], names[j], seeds) for j in range(data.X.shape[1])]

@@ -33,6 +33,7 @@ def _fit(X, init, *, tol=1e-8, max_iter=500, reg=1e-12, curve=False, weights=Non
         np.array([0, n]),
         np.zeros(1, dtype=np.int64),
         np.zeros(0, dtype=np.int64),
+        np.zeros(0),
         np.zeros(2, dtype=np.int64),
         np.zeros(1, dtype=np.int64),
         w0,

@@ -29,6 +29,8 @@ ANNOTATED = {
     "gmmmi.mi",
     "gmmmi.mixture",
     "gmmmi.param_holders",
+    "gmmmi.feature_selection",
+    "gmmmi.sklearn",
 }
 #: public entry points outside ``gmmmi.__all__``: the console script, and the fit check
 #: that ``Result.check_fit`` runs

@@ -178,6 +178,8 @@ def bootstrap_fits(
         for start in range(0, n_bootstrap, chunk):
             size = min(chunk, n_bootstrap - start)
             sets = _replica_sets(draw_rows(rng, size, n, block_length), n, len(init[0]))
+            if settings.row_weight is not None:  # a drawn row keeps its weight: count x weight
+                sets = (sets[0], sets[1] * settings.row_weight[sets[0]], sets[2])
             batch_init = tuple(np.repeat(a[None], size, axis=0) for a in init)
             fit_set = np.arange(size)
             fit = fit_batch(X, sets, fit_set, batch_init, settings, score_final=False)

@@ -31,11 +31,24 @@ _EMPTY_PTR = np.zeros(2, dtype=np.int64)
 
 @dataclass
 class EMSettings:
-    """Settings shared by every EM fit (names as in GMM-MI)."""
+    """Settings shared by every EM fit (names as in GMM-MI), and the rows' sample weights.
+
+    ``row_weight`` (shape (n,), mean 1; None: every row 1) multiplies the
+    weight of every row of ``X`` in the cross-validation fits and their
+    validation scores, the full-data fit and the bootstrap replicas
+    (`gmmmi._weights`).
+    """
 
     reg_covar: float = ESTIMATE_DEFAULTS["reg_covar"]
     threshold_fit: float = ESTIMATE_DEFAULTS["threshold_fit"]
     max_iter: int = ESTIMATE_DEFAULTS["max_iter"]
+    row_weight: np.ndarray | None = None
+
+    def weights_of(self, rows: np.ndarray) -> np.ndarray:
+        """The sample weights of ``rows`` (indices into ``X``): ones without weights."""
+        if self.row_weight is None:
+            return np.ones(len(rows))
+        return self.row_weight[rows]
 
 
 @dataclass
@@ -84,6 +97,7 @@ def fit_batch(
     valid_sets: list | None = None,
     record_curves: bool = False,
     score_final: bool = True,
+    valid_weights: list | None = None,
 ) -> BatchFit:
     """Run F EM fits in parallel (one compiled call).
 
@@ -104,13 +118,17 @@ def fit_batch(
         Keep per-iteration training and validation mean log-likelihoods.
     score_final : bool
         Compute ``train_ll`` of the final parameters (one more data pass).
+    valid_weights : list of ndarray, optional
+        Weights of the validation rows per set (default 1: sample weights).
     """
     rows, row_w, ptr = train_sets if isinstance(train_sets, tuple) else _csr(train_sets)
     fit_set = np.ascontiguousarray(fit_set, dtype=np.int64)
     if valid_sets is None:
-        vrows, vptr, fit_vset = _EMPTY_ROWS, _EMPTY_PTR, np.zeros_like(fit_set)
+        vrows, vrow_w, vptr = _EMPTY_ROWS, np.zeros(0), _EMPTY_PTR
+        fit_vset = np.zeros_like(fit_set)
     else:
-        vrows, _, vptr = _csr([(v, np.ones(len(v))) for v in valid_sets])
+        vw = valid_weights or [np.ones(len(v)) for v in valid_sets]
+        vrows, vrow_w, vptr = _csr(list(zip(valid_sets, vw, strict=True)))
         fit_vset = fit_set
     w0, m0, c0 = (np.ascontiguousarray(a, dtype=np.float64) for a in init)
     curve_len = min(int(settings.max_iter), CURVE_BUFFER) if record_curves else 0
@@ -123,6 +141,7 @@ def fit_batch(
             ptr,
             fit_set[which],
             vrows,
+            vrow_w,
             vptr,
             fit_vset[which],
             w0[which],

@@ -82,6 +82,7 @@ def fit_procedure(
     init: tuple | None = None,
     progress: bool = False,
     block_length: float | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> EMOutcome:
     """Choose K (or take ``n_components``, or start from ``init``), then bootstrap.
 
@@ -105,6 +106,9 @@ def fit_procedure(
         Mean block length of a stationary (block) bootstrap; None: IID rows.
         With blocks, the rows are in time order, and K is chosen by
         cross-validation on consecutive segments (`contiguous_folds`).
+    sample_weight : numpy.ndarray, shape (n,), optional
+        Row weights of mean 1 (checked by `gmmmi._weights.check_sample_weight`);
+        None: every row counts once.
 
     Returns
     -------
@@ -115,7 +119,9 @@ def fit_procedure(
     ConvergenceWarning
         See `warn_fits`.
     """
-    settings = EMSettings(options["reg_covar"], options["threshold_fit"], options["max_iter"])
+    settings = EMSettings(
+        options["reg_covar"], options["threshold_fit"], options["max_iter"], sample_weight
+    )
     if init is not None:
         sel = warm_start(X, init, settings)
     elif block_length is not None:
@@ -143,7 +149,8 @@ def fit_procedure(
             if _RECENT.on:
                 _RECENT.keep(key, sel, rng)
     # a search made for transform="auto"'s comparison is not checked: the fit that follows is
-    check = None if _RECENT.on else _check(X, sel)
+    # with sample weights the check (of unweighted rows) does not apply to the weighted fit
+    check = None if _RECENT.on or sample_weight is not None else _check(X, sel)
     search = None
     searched = init is None and n_components is None and sel.cv is not None
     if check is not None and not check.ok and searched:

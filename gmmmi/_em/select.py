@@ -271,15 +271,17 @@ def _fit_folds(X, folds, init, settings, record_curves, which=None) -> BatchFit:
     n_folds = int(folds.max()) + 1
     train = [np.flatnonzero(folds != j) for j in range(n_folds)]
     valid = [np.flatnonzero(folds == j) for j in range(n_folds)]
+    valid_w = None if settings.row_weight is None else list(map(settings.weights_of, valid))
     which = np.arange(len(init[0])) if which is None else which
     return fit_batch(
         X,
-        [(r, np.ones(len(r))) for r in train],
+        [(r, settings.weights_of(r)) for r in train],
         which % n_folds,
         tuple(a[which] for a in init),
         settings,
         valid_sets=valid,
         record_curves=record_curves,
+        valid_weights=valid_w,
     )
 
 
@@ -317,7 +319,8 @@ def full_data_fit(X: np.ndarray, init: tuple, settings: EMSettings) -> BatchFit:
     (`repair_collapsed`; ``repaired`` is then 1).
     """
     n = X.shape[0]
-    train = (np.arange(n, dtype=np.int64), np.ones(n), np.array([0, n], dtype=np.int64))
+    rows = np.arange(n, dtype=np.int64)
+    train = (rows, settings.weights_of(rows), np.array([0, n], dtype=np.int64))
     fit_set = np.zeros(1, dtype=np.int64)
     fit = fit_batch(X, train, fit_set, tuple(a[None] for a in init), settings)
     return repair_collapsed(X, train, fit_set, fit, settings)

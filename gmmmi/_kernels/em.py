@@ -324,6 +324,7 @@ def em_fit_batch(
     set_ptr,
     fit_set,
     vrows,
+    vrow_w,
     vset_ptr,
     fit_vset,
     init_weights,
@@ -340,7 +341,8 @@ def em_fit_batch(
     Training set ``s`` is ``rows[set_ptr[s]:set_ptr[s + 1]]`` with weights
     ``row_w[...]`` (the same slice); fit ``f`` trains on set ``fit_set[f]``
     and is validated on set ``fit_vset[f]`` of ``vrows`` / ``vset_ptr``
-    (validation rows have weight 1; an empty set gives NaN scores).
+    with weights ``vrow_w`` (1, or sample weights; an empty set gives NaN
+    scores).
 
     Parameters
     ----------
@@ -351,6 +353,8 @@ def em_fit_batch(
     set_ptr : ndarray of int64, shape (n_sets + 1,)
     fit_set : ndarray of int64, shape (F,)
     vrows : ndarray of int64, shape (mv,)
+    vrow_w : ndarray, shape (mv,)
+        Weight of each validation row.
     vset_ptr : ndarray of int64, shape (n_vsets + 1,)
     fit_vset : ndarray of int64, shape (F,)
     init_weights : ndarray, shape (F, K)
@@ -389,7 +393,6 @@ def em_fit_batch(
     valid_ll = np.empty(F)
     curves_train = np.full((F, curve_len), np.nan)
     curves_valid = np.full((F, curve_len), np.nan)
-    vrow_w = np.ones(vrows.shape[0])
     for f in prange(F):
         a = set_ptr[fit_set[f]]
         b = set_ptr[fit_set[f] + 1]

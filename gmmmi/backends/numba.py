@@ -75,6 +75,7 @@ class NumbaBackend(BaseBackend):
     options: dict = ESTIMATE_DEFAULTS
     supports_init = True
     supports_block_bootstrap = True
+    supports_sample_weight = True
 
     @staticmethod
     def check_options(options: dict, n_dim: int = 1) -> dict:
@@ -113,6 +114,7 @@ class NumbaBackend(BaseBackend):
         progress: bool = False,
         init: MixtureDraws | None = None,
         block_length: float | None = None,
+        sample_weight: np.ndarray | None = None,
         **options,
     ) -> tuple[MixtureDraws, FitDiagnostics]:
         """Fit mixtures to standardised data.
@@ -136,6 +138,10 @@ class NumbaBackend(BaseBackend):
             Mean block length in rows of a stationary (block) bootstrap
             (``gmmmi._em.bootstrap.draw_rows``), for rows in time order; None
             (the default): the IID bootstrap.
+        sample_weight : ndarray, shape (n,), optional
+            Row weights of mean 1 (``gmmmi._weights``): a weighted EM, weighted
+            cross-validation scores and replicas that keep each drawn row's
+            weight. None: unweighted.
         **options
             See the class docstring.
 
@@ -160,6 +166,7 @@ class NumbaBackend(BaseBackend):
             init=None if init is None else _check_init(init, X.shape[1]),
             progress=progress,
             block_length=block_length,
+            sample_weight=sample_weight,
         )
         reference = _as_draws(outcome.selection.full_fit)
         draws = _as_draws(outcome.draws) if outcome.bootstrapped else reference

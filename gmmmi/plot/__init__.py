@@ -13,6 +13,8 @@ One module per subject:
   `plot_result_fit`);
 * ``diagnostics``: EM loss curves (`plot_loss_curves`) and PIT histograms
   (`plot_pit`);
+* ``selection``: the path of a greedy feature selection
+  (`plot_selection_path`);
 * ``studies``: many estimates: the heat map of an MI matrix
   (`plot_mi_matrix`), a comparison of uncertainty methods
   (`plot_comparison`) and a calibration study (`plot_calibration`);
@@ -40,6 +42,7 @@ from .mixtures import (
     plot_mixture_ellipses,
     plot_result_fit,
 )
+from .selection import plot_selection_path
 from .studies import plot_calibration, plot_comparison, plot_mi_matrix
 from .timeseries import plot_lagged_mi
 
@@ -64,4 +67,5 @@ __all__ = [
     "plot_pit",
     "plot_result",
     "plot_result_fit",
+    "plot_selection_path",
 ]

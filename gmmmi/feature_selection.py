@@ -1,0 +1,555 @@
+"""Greedy feature selection by (conditional) mutual information, with a stopping test.
+
+`select_features` ranks the columns of ``X`` by what they tell about a target
+``y``, one at a time, and keeps the path: at each step the feature chosen,
+the MI of the chosen set with the target (with its bootstrap interval) and,
+when the number of features is left to the data (``k=None``), the p-value of
+the permutation test of the chosen feature's conditional MI given those
+chosen before. scikit-learn's conventions (`gmmmi.sklearn.MISelector`) sit on
+top of it; this module does not import scikit-learn.
+
+The criteria, for a candidate f given the chosen set S (Brown et al. 2012,
+"Conditional likelihood maximisation", JMLR 13, 27-66):
+
+* ``"marginal"``: I(f; y), every feature alone (what ``SelectKBest`` with an
+  MI score does);
+* ``"mrmr"``: I(f; y) - mean over s in S of I(f; s) (Peng et al. 2005);
+* ``"jmi"``: the sum over s in S of I(f, s; y) (Yang & Moody 1999);
+* ``"cmim"``: the minimum over s in S of I(f; y | s) = I(f, s; y) - I(s; y)
+  (Fleuret 2004).
+
+Each needs only estimates of two or three variables, so a step costs one
+batch of cheap estimates (`gmmmi.estimate_many`) over the remaining
+candidates, for the feature chosen last. The candidates' scores are single
+fits (``n_bootstrap=0``); the interval of the path comes from one bootstrapped
+estimate per step. Every column (and a continuous target) is first mapped once
+by its own Gaussianising monotone map (`gmmmi.margins.fit_marginal_map`), which
+leaves every MI and CMI unchanged and lets one or two components serve skewed
+margins; the estimates then run with ``transform="none"``.
+
+The stopping rule (``k=None``): the best candidate is kept when the
+permutation test of I(f; y | S) = 0 (`gmmmi.independence_test` with ``z=S``)
+rejects at level ``alpha / m``, m the number of candidates it was chosen
+among. The division (Bonferroni) is what makes the rule honest: the best of
+m noise features has a small p-value by construction, so the uncorrected
+test would keep one of 50 noise features most of the time. With a
+categorical target, the conditional test permutes f within strata of S
+instead (`gmmmi.independence_test` does not take ``discrete_y`` with ``z``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._progress import progress_bar, progress_enabled
+from ._stacklevel import user_stacklevel
+from ._validation import check_choice, check_int
+from ._weights import REFUSED
+from .exceptions import TaskFailedWarning
+from .margins import fit_marginal_map
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["METHODS", "SelectionPath", "SelectionStep", "select_features"]
+
+#: the greedy criteria of `select_features`
+METHODS = ("mrmr", "jmi", "cmim", "marginal")
+#: bootstrap replicas of each step's estimate of I(chosen; y), unless ``n_bootstrap`` is given
+PATH_BOOTSTRAP = 20
+#: fewest permutations of a stopping test
+MIN_PERMUTATIONS = 99
+#: integration of each step's estimate of I(chosen; y), unless ``integral_method`` is given:
+#: Monte Carlo with 20 000 points, whose error per draw (~0.007 nat) widens the bootstrap's
+#: spread a little, where the deterministic rules (quasi-Monte Carlo above 6 dimensions)
+#: cost 6x more at 6 dimensions
+PATH_INTEGRAL = {"integral_method": "mc", "MC_samples": 20_000}
+
+
+@dataclass(frozen=True)
+class SelectionStep:
+    """One step of a greedy selection.
+
+    Attributes
+    ----------
+    feature : int
+        Column index of the feature chosen at this step.
+    name : str
+        Its name.
+    score : float
+        The criterion's value for it (nat), the largest among the candidates.
+    mi : float
+        I(chosen so far, this one included; y), in nat.
+    interval : tuple of float
+        95% interval of ``mi`` (value ± 1.96 sd over the bootstrap), in nat.
+    gain : float
+        The rise of ``mi`` over the previous step (nat): the conditional MI
+        of this feature given those chosen before, from the two point values.
+    pvalue : float
+        Permutation p-value of I(feature; y | chosen before) = 0 (NaN when the
+        number of features was given and no test ran).
+    threshold : float
+        The level the p-value was compared with, ``alpha / n_candidates``
+        (NaN without a test).
+    n_candidates : int
+        Candidates the feature was chosen among.
+    selected : bool
+        Whether the feature was kept (False only for the step that stopped
+        the selection).
+    """
+
+    feature: int
+    name: str
+    score: float
+    mi: float
+    interval: tuple[float, float]
+    gain: float
+    pvalue: float
+    threshold: float
+    n_candidates: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class SelectionPath:
+    """The path of a greedy selection: its steps and why it stopped.
+
+    Attributes
+    ----------
+    steps : tuple of SelectionStep
+        In order; the last one has ``selected=False`` when the stopping test
+        rejected it.
+    method : str
+        The criterion (see `METHODS`).
+    stop_reason : str
+        Why the selection stopped, in words.
+    n_features : int
+        Columns of the data.
+    failed : dict
+        Features whose relevance could not be estimated, by name, with the
+        reason (they were never candidates).
+    """
+
+    steps: tuple[SelectionStep, ...]
+    method: str
+    stop_reason: str
+    n_features: int
+    failed: dict = field(default_factory=dict)
+
+    @property
+    def selected(self) -> list[int]:
+        """Column indices of the kept features, in the order chosen."""
+        return [s.feature for s in self.steps if s.selected]
+
+    def __str__(self) -> str:
+        lines = [
+            f"Greedy selection ({self.method}): {len(self.selected)} of {self.n_features} "
+            f"features kept; {self.stop_reason}",
+            f"{'step':>4}  {'feature':<16} {'score':>8}  {'I(chosen; y) [95% int.]':<27} "
+            f"{'gain':>7}  {'p':>7}  {'level':>7}",
+        ]
+        for i, s in enumerate(self.steps, 1):
+            mark = "" if s.selected else "  (stopped)"
+            interval = f"{s.mi:.3f} [{s.interval[0]:.3f}, {s.interval[1]:.3f}]"
+            lines.append(
+                f"{i:>4}  {s.name[:16]:<16} {s.score:>8.4f}  {interval:<27} {s.gain:>7.4f}  "
+                f"{s.pvalue:>7.4f}  {s.threshold:>7.4f}{mark}"
+            )
+        return "\n".join(lines)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """The MI of the chosen set with the target, step by step.
+
+        Drawn by `gmmmi.plot.plot_selection_path`.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Created if not given.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        from .plot.selection import plot_selection_path
+
+        return plot_selection_path(self, ax=ax)
+
+
+def select_features(
+    X: np.ndarray,
+    y: np.ndarray,
+    k: int | None = None,
+    *,
+    method: str = "mrmr",
+    discrete_target: bool = False,
+    alpha: float = 0.05,
+    n_permutations: int | None = None,
+    names: Sequence[str] | None = None,
+    random_state: int | np.random.SeedSequence | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+    sample_weight: np.ndarray | None = None,
+    **estimate_options: Any,
+) -> SelectionPath:
+    """Choose features greedily by (conditional) MI with the target.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, p)
+        Finite features, one column each.
+    y : numpy.ndarray, shape (n,)
+        The target: numbers, or category codes with ``discrete_target``.
+    k : int or None, default None
+        Features to choose. None: as many as the stopping test keeps (see the
+        module docstring).
+    method : {"mrmr", "jmi", "cmim", "marginal"}, default "mrmr"
+        The criterion (see the module docstring).
+    discrete_target : bool, default False
+        ``y`` holds categories (MI with a category: one mixture per class).
+    alpha : float, default 0.05
+        Level of the stopping test, divided by the number of candidates.
+    n_permutations : int or None, default None
+        Permutations of each stopping test. None: the fewest for which the
+        corrected level can be reached, ``ceil(m / alpha) - 1`` with m the
+        number of candidates, and at least 99.
+    names : sequence of str, optional
+        Feature names (default ``x0``, ``x1``, ...).
+    random_state : int, SeedSequence or None
+        Seed of every estimate and permutation.
+    executor : concurrent.futures.Executor or None
+        Where each step's batch of estimates runs (`gmmmi.estimate_many`).
+    progress : bool or None
+        A progress bar over steps.
+    sample_weight : numpy.ndarray, shape (n,), optional
+        Row weights, passed to every estimate (see `gmmmi.estimate`); only
+        with a given ``k`` and a continuous target.
+    **estimate_options
+        Options of `gmmmi.estimate` for every estimate (e.g. ``n_inits``,
+        ``max_components``); ``n_bootstrap`` sets the replicas of each step's
+        interval only (default ``PATH_BOOTSTRAP`` = 20), whose integrals are
+        Monte Carlo (``PATH_INTEGRAL``) unless ``integral_method`` is given.
+
+    Returns
+    -------
+    SelectionPath
+    """
+    method = check_choice("method", method, METHODS)
+    X = np.asarray(X, dtype=np.float64)
+    n, p = X.shape
+    if k is not None:
+        k = check_int("k", k, minimum=1)
+        if k > p:
+            raise ValueError(
+                f"k={k} is larger than the number of features ({p}); choose k <= {p}, or "
+                "k=None to let the stopping test decide."
+            )
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
+    if n_permutations is not None:
+        n_permutations = check_int("n_permutations", n_permutations, minimum=1)
+        need = math.ceil(p / float(alpha)) - 1
+        if k is None and n_permutations < need:
+            raise ValueError(
+                f"n_permutations={n_permutations} cannot reach the stopping test's first level, "
+                f"alpha / {p} = {float(alpha) / p:.3g} (the smallest p-value is 1 / "
+                f"{n_permutations + 1}); give at least {need}, or None."
+            )
+    if sample_weight is not None:
+        if k is None:
+            raise ValueError(
+                "sample_weight with k=None: the stopping test permutes rows, which breaks the "
+                "link between a row and its weight; give k."
+            )
+        if discrete_target:
+            raise ValueError(f"sample_weight cannot be used with {REFUSED['discrete_y']}.")
+        estimate_options = {**estimate_options, "sample_weight": sample_weight}
+    names = [f"x{j}" for j in range(p)] if names is None else [str(s) for s in names]
+    root = random_state if isinstance(random_state, np.random.SeedSequence) else None
+    root = root or np.random.SeedSequence(random_state)
+    work = _Work(X, y, discrete_target, estimate_options, root, executor)
+
+    relevance, failed = work.many([(j,) for j in range(p)], names)
+    candidates = [j for j in range(p) if np.isfinite(relevance[j])]
+    terms: dict[int, np.ndarray] = {}  # chosen feature s -> term of every feature with s
+    chosen: list[int] = []
+    steps: list[SelectionStep] = []
+    previous_mi = 0.0
+    stop_reason = ""
+    total = k if k is not None else len(candidates)
+    with progress_bar(total, "gmmmi selection", progress_enabled(progress), unit="step") as bar:
+        while True:
+            if k is not None and len(chosen) == k:
+                stop_reason = f"k={k} features chosen."
+                break
+            if not candidates:
+                stop_reason = "no candidates left."
+                break
+            scores = _scores(method, candidates, chosen, relevance, terms)
+            best = candidates[int(np.nanargmax(scores))] if np.isfinite(scores).any() else None
+            if best is None:
+                stop_reason = "no candidate could be scored."
+                break
+            m = len(candidates)
+            mi, interval, why = work.joint_mi(chosen + [best])
+            pvalue = threshold = math.nan
+            if k is None and why is None:
+                threshold = float(alpha) / m
+                b = n_permutations or max(MIN_PERMUTATIONS, math.ceil(m / float(alpha)) - 1)
+                pvalue, why = work.test(best, chosen, b)
+            if why is not None and k is None:
+                stop_reason = (
+                    f"stopped: the test of the next feature, {names[best]!r}, could not run "
+                    f"({why})."
+                )
+                break
+            if why is not None:  # k given: the step stands, without its MI
+                work.caught[(UserWarning, f"the MI of the chosen set is NaN: {why}")] += 1
+            # p is a multiple of 1 / (B + 1); the tolerance keeps p = alpha / m from float noise
+            keep = not (pvalue > threshold * (1 + 1e-9))
+            steps.append(
+                SelectionStep(
+                    best,
+                    names[best],
+                    float(np.nanmax(scores)),
+                    mi,
+                    interval,
+                    mi - previous_mi,
+                    pvalue,
+                    threshold,
+                    m,
+                    keep,
+                )
+            )
+            if not keep:
+                stop_reason = (
+                    f"stopped: the next feature, {names[best]!r}, has p = {pvalue:.3g} > "
+                    f"alpha / {m} = {threshold:.3g} (its conditional MI given those chosen is "
+                    "not significant)."
+                )
+                break
+            chosen.append(best)
+            candidates.remove(best)
+            previous_mi = mi
+            bar.update(1)
+            if candidates and method != "marginal" and (k is None or len(chosen) < k):
+                terms[best] = work.terms(method, best, candidates, names)
+    work.report()
+    return SelectionPath(tuple(steps), method, stop_reason, p, failed)
+
+
+def _scores(method, candidates, chosen, relevance, terms) -> np.ndarray:
+    """The criterion of every candidate (NaN where a needed estimate failed)."""
+    rel = relevance[candidates]
+    if method == "marginal" or not chosen:
+        return rel
+    stacked = np.array([terms[s][candidates] for s in chosen])  # (|S|, m)
+    if method == "mrmr":
+        return rel - stacked.mean(axis=0)
+    if method == "jmi":
+        return stacked.sum(axis=0)
+    # cmim: I(f; y | s) = I(f, s; y) - I(s; y)
+    return (stacked - relevance[chosen][:, None]).min(axis=0)
+
+
+class _Work:
+    """The estimates of one selection: mapped columns, seeds, options, warnings."""
+
+    def __init__(self, X, y, discrete, options, root, executor):
+        self.discrete = bool(discrete)
+        self.root = root
+        map_rng = np.random.default_rng(self._seed(0))
+        self.F = np.column_stack(
+            [fit_marginal_map(X[:, j], f"x{j}", map_rng)(X[:, j]) for j in range(X.shape[1])]
+        )
+        self.y = y if self.discrete else fit_marginal_map(y, "y", map_rng)(y)
+        options = dict(options)
+        self.path_bootstrap = options.pop("n_bootstrap", PATH_BOOTSTRAP)
+        self.options = {"transform": "none", **options, "discrete_y": self.discrete}
+        given = "integral_method" in options
+        self.path_options = {} if given else PATH_INTEGRAL
+        self.executor = executor
+        self.caught: Counter = Counter()
+
+    def _seed(self, *key: int) -> np.random.SeedSequence:
+        """The seed of one piece of work, named by ``key`` (not by the order of the work).
+
+        So the choices up to step j are the same whatever ``k``: the stopping
+        test's draws do not shift the seeds of the estimates that follow.
+        """
+        return np.random.SeedSequence(self.root.entropy, spawn_key=(*self.root.spawn_key, *key))
+
+    def _int_seed(self, *key: int) -> int:
+        return int(self._seed(*key).generate_state(1, np.uint64)[0] % 2**63)
+
+    def _run(self, tasks, key, **overrides) -> tuple[list, list]:
+        """Single-fit estimates of ``tasks``: results (None where failed) and the TaskErrors."""
+        from .parallel import TaskError, estimate_many
+
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            results = estimate_many(
+                tasks,
+                executor=self.executor,
+                progress=False,
+                random_state=self._seed(*key),
+                **{**self.options, **overrides, "n_bootstrap": 0},
+            )
+        self._keep(rec, skip=TaskFailedWarning)
+        errors = [r for r in results if isinstance(r, TaskError)]
+        return [None if isinstance(r, TaskError) else r for r in results], errors
+
+    def _keep(self, rec, skip=()):
+        for w in rec:
+            if skip and issubclass(w.category, skip):
+                continue
+            message = str(w.message)
+            if message.startswith("task "):
+                message = message.split(": ", 1)[-1]
+            self.caught[(w.category, message)] += 1
+
+    def many(self, columns, names, key=(1,)) -> tuple[np.ndarray, dict]:
+        """I(F[:, cols]; y) for each tuple of columns; NaN and a reason where it failed."""
+        tasks = [(self.F[:, list(c)], self.y) for c in columns]
+        results, errors = self._run(tasks, key)
+        values = np.array([math.nan if r is None else float(r.value) for r in results])
+        by_index = {e.index: f"{e.type}: {e.message}" for e in errors}
+        failed = {names[c[0]]: by_index[i] for i, c in enumerate(columns) if i in by_index}
+        return values, failed
+
+    def terms(self, method, s, candidates, names) -> np.ndarray:
+        """The criterion's term of every feature with the newly chosen ``s`` (NaN elsewhere)."""
+        out = np.full(self.F.shape[1], math.nan)
+        if method == "mrmr":  # I(f; s)
+            tasks = [(self.F[:, j], self.F[:, s]) for j in candidates]
+            results, _ = self._run(tasks, (2, s), discrete_y=False)
+            values = [math.nan if r is None else float(r.value) for r in results]
+        else:  # I(f, s; y)
+            values, _ = self.many([(j, s) for j in candidates], names, key=(2, s))
+        out[candidates] = values
+        return out
+
+    def joint_mi(self, columns) -> tuple[float, tuple[float, float], str | None]:
+        """I(F[:, columns]; y) with its 95% interval (bootstrap), in nat.
+
+        NaN and the reason (else None) when the estimate is refused, e.g. too
+        few rows per class for that many columns.
+        """
+        from .api import estimate
+
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            try:
+                result = estimate(
+                    self.F[:, columns],
+                    self.y,
+                    random_state=self._int_seed(3, len(columns)),
+                    progress=False,
+                    **{**self.options, **self.path_options, "n_bootstrap": self.path_bootstrap},
+                )
+            except ValueError as err:
+                return math.nan, (math.nan, math.nan), str(err)
+        self._keep(rec)
+        low, high = result.interval() if self.path_bootstrap > 0 else (math.nan, math.nan)
+        return float(result.value), (float(low), float(high)), None
+
+    def test(self, f, chosen, n_permutations) -> tuple[float, str | None]:
+        """Permutation p-value of I(F[:, f]; y | F[:, chosen]) = 0, or NaN and why it failed."""
+        opts = {k: v for k, v in self.options.items() if k != "discrete_y"}
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            try:
+                if self.discrete and chosen:
+                    p = _label_conditional_test(
+                        self.F[:, f],
+                        self.F[:, chosen],
+                        self.y,
+                        n_permutations,
+                        self._seed(4, len(chosen)),
+                        opts,
+                    )
+                else:
+                    from .independence import independence_test
+
+                    p = independence_test(
+                        self.F[:, f],
+                        self.y,
+                        z=self.F[:, chosen] if chosen else None,
+                        n_permutations=n_permutations,
+                        random_state=self._int_seed(4, len(chosen)),
+                        executor=self.executor,
+                        discrete_y=self.discrete,
+                        **opts,
+                    ).pvalue
+            except ValueError as err:
+                return math.nan, str(err)
+        self._keep(rec)
+        return float(p), None
+
+    def report(self) -> None:
+        """Each distinct warning of the estimates once, with its count."""
+        for (category, message), count in self.caught.items():
+            warnings.warn(
+                f"select_features ({count} estimate(s)): {message}",
+                category,
+                stacklevel=user_stacklevel(),
+            )
+
+
+def _label_conditional_test(f, z, labels, n_permutations, seq, options) -> float:
+    """Permutation p-value of I(f; y | z) = 0 for a categorical y.
+
+    I(f; y | z) = I(f, z; y) - I(z; y), and the second term does not change
+    when f is permuted within strata of z, so the statistic is I(f, z; y)
+    (categorical MI, one fit per class with a fixed K) and the null permutes
+    f within strata of about 10 rows ordered by z's first principal component
+    (the scheme of `gmmmi.independence_test` for a continuous y).
+    """
+    from .parallel import TaskError, estimate_many
+
+    fit_seq, perm_seq = seq.spawn(2)
+    rng = np.random.default_rng(perm_seq)
+    zc = (z - z.mean(axis=0)) / z.std(axis=0)
+    key = zc[:, 0] if zc.shape[1] == 1 else zc @ np.linalg.svd(zc, full_matrices=False)[2][0]
+    n = f.shape[0]
+    order = np.argsort(key, kind="stable")
+    stratum = np.empty(n, dtype=np.int64)
+    stratum[order] = np.arange(n) * max(1, n // 10) // n
+    rows_by_stratum = np.argsort(stratum, kind="stable")
+    perms = []
+    for _ in range(n_permutations + 1):
+        perm = np.empty(n, dtype=np.int64)
+        perm[rows_by_stratum] = np.lexsort((rng.random(n), stratum))
+        perms.append(perm)
+    from .api import estimate
+
+    # K chosen on a permuted copy (as independence_test does), then fixed for every fit
+    first = estimate(
+        np.column_stack([f[perms[0]], z]),
+        labels,
+        discrete_y=True,
+        n_bootstrap=0,
+        random_state=int(fit_seq.generate_state(1, np.uint64)[0] % 2**63),
+        progress=False,
+        **options,
+    )
+    fixed = {**options, "n_bootstrap": 0, "fixed_components_number": first.n_components}
+    tasks = [(np.column_stack([f, z]), labels)]
+    tasks += [(np.column_stack([f[perm], z]), labels) for perm in perms[1:]]
+    results = estimate_many(tasks, random_state=fit_seq, progress=False, discrete_y=True, **fixed)
+    bad = [r for r in results if isinstance(r, TaskError)]
+    if bad:
+        raise ValueError(
+            f"{len(bad)} of {len(results)} fits of the conditional test failed (first: "
+            f"{bad[0].type}: {bad[0].message})."
+        )
+    values = np.array([float(r.value) for r in results])
+    return float((1 + np.count_nonzero(values[1:] >= values[0])) / (1 + n_permutations))

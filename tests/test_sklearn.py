@@ -1,0 +1,286 @@
+"""gmmmi.sklearn: the MI score function and MISelector in scikit-learn's conventions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.feature_selection import SelectFpr, SelectKBest  # noqa: E402
+from sklearn.linear_model import LinearRegression  # noqa: E402
+from sklearn.model_selection import cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+
+from gmmmi.feature_selection import select_features  # noqa: E402
+from gmmmi.sklearn import MISelector, mutual_info_scores  # noqa: E402
+
+#: cheap options for the tests: few bootstrap replicas and permutations
+FAST = {"n_bootstrap": 5}
+
+
+def _copies(n=400, seed=0):
+    """x0 (linear), x1 (through sin), x2 a near copy of x0, x3 noise; y continuous."""
+    rng = np.random.default_rng(seed)
+    a, b, noise = rng.normal(size=(3, n))
+    X = np.column_stack([a, b, a + 0.05 * rng.normal(size=n), noise])
+    y = a + np.sin(2 * b) + 0.3 * rng.normal(size=n)
+    return X, y
+
+
+def test_import_gmmmi_does_not_import_sklearn():
+    code = (
+        "import sys, gmmmi, gmmmi.feature_selection, gmmmi.parallel, gmmmi.independence; "
+        "gmmmi.estimate; assert 'sklearn' not in sys.modules, 'sklearn imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_mrmr_skips_a_near_copy_that_marginal_keeps():
+    X, y = _copies()
+    mrmr = MISelector(2, method="mrmr", random_state=0, **FAST).fit(X, y)
+    marginal = MISelector(2, method="marginal", random_state=0, **FAST).fit(X, y)
+    # the copy carries the same information as x0: mRMR takes x1 instead
+    assert sorted(mrmr.get_support(indices=True)) == [0, 1] or sorted(
+        mrmr.get_support(indices=True)
+    ) == [1, 2]
+    assert sorted(marginal.get_support(indices=True)) == [0, 2]
+    path = mrmr.path_
+    assert [s.selected for s in path.steps] == [True, True]
+    # the MI of the chosen set rises, and each interval contains its value
+    assert path.steps[1].mi > path.steps[0].mi
+    for s in path.steps:
+        assert s.interval[0] < s.mi < s.interval[1]
+    assert path.stop_reason == "k=2 features chosen."
+
+
+@pytest.mark.parametrize("method", ["jmi", "cmim"])
+def test_conditional_criteria_skip_the_copy(method):
+    X, y = _copies(seed=1)
+    sel = MISelector(2, method=method, random_state=0, **FAST).fit(X, y)
+    chosen = set(sel.get_support(indices=True).tolist())
+    assert 1 in chosen and len(chosen & {0, 2}) == 1
+
+
+def test_k_none_stops_at_the_first_feature_that_adds_nothing():
+    X, y = _copies(n=300, seed=2)
+    sel = MISelector(method="mrmr", random_state=0, n_permutations=99, **FAST).fit(X, y)
+    kept = sel.get_support(indices=True).tolist()
+    assert 1 in kept and len(set(kept) & {0, 2}) == 1 and 3 not in kept
+    last = sel.path_.steps[-1]
+    assert not last.selected and last.pvalue > last.threshold
+    assert sel.stop_reason_ == (
+        f"stopped: the next feature, {last.name!r}, has p = {last.pvalue:.3g} > alpha / "
+        f"{last.n_candidates} = {last.threshold:.3g} (its conditional MI given those chosen "
+        "is not significant)."
+    )
+    # the level is alpha over the number of candidates
+    assert [s.threshold for s in sel.path_.steps] == [0.05 / 4, 0.05 / 3, 0.05 / 2]
+    # the same choices with k given: the tests' draws do not shift the estimates' seeds
+    fixed = MISelector(2, method="mrmr", random_state=0, **FAST).fit(X, y)
+    assert fixed.path_.selected == sel.path_.selected
+    assert [s.score for s in fixed.path_.steps] == [s.score for s in sel.path_.steps[:2]]
+
+
+def test_k_none_on_noise_keeps_nothing():
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(300, 6)), rng.normal(size=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # scikit-learn: no features selected
+        sel = MISelector(random_state=0, **FAST).fit(X, y)
+        assert sel.transform(X).shape == (300, 0)
+    assert not sel.get_support().any()
+    assert sel.path_.steps[0].pvalue > 0.05 / 6
+
+
+def test_categorical_target_with_conditional_test():
+    rng = np.random.default_rng(4)
+    a, b, noise = rng.normal(size=(3, 400))
+    X = np.column_stack([a, b, a + 0.05 * rng.normal(size=400), noise])
+    labels = np.array(["low", "mid", "high"])[np.digitize(a + b, [-0.7, 0.7])]
+    sel = MISelector(method="cmim", random_state=0, n_permutations=79, **FAST).fit(X, labels)
+    kept = set(sel.get_support(indices=True).tolist())
+    assert 1 in kept and len(kept & {0, 2}) == 1 and 3 not in kept
+    assert list(sel.classes_) == ["high", "low", "mid"]
+
+
+def test_pandas_pipeline_and_cross_val_score():
+    pd = pytest.importorskip("pandas")
+    X, y = _copies(n=300)
+    df = pd.DataFrame(X, columns=["a", "b", "a_copy", "noise"])
+    sel = MISelector(2, random_state=0, **FAST).set_output(transform="pandas")
+    out = sel.fit_transform(df, y)
+    assert list(out.columns) == list(sel.get_feature_names_out())
+    assert set(out.columns) in ({"a", "b"}, {"a_copy", "b"})
+    assert [s.name for s in sel.path_.steps] == list(sel.path_.steps[i].name for i in (0, 1))
+    pipe = make_pipeline(MISelector(1, random_state=0, **FAST), LinearRegression())
+    scores = cross_val_score(pipe, df, y, cv=2)
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+def test_estimate_options_are_parameters():
+    sel = MISelector(3, method="jmi", n_bootstrap=7, max_components=4)
+    assert sel.get_params()["n_bootstrap"] == 7
+    twin = clone(sel)
+    assert twin.get_params() == sel.get_params()
+    twin.set_params(n_bootstrap=3, k=2)
+    assert (twin.k, twin.get_params()["n_bootstrap"]) == (2, 3)
+    assert sel.get_params()["n_bootstrap"] == 7
+
+
+def test_score_function_for_select_k_best_and_select_fpr():
+    X, y = _copies(n=300)
+    scores, pvalues = mutual_info_scores(X, y, n_permutations=19, random_state=0)
+    assert scores.shape == pvalues.shape == (4,)
+    assert np.argsort(scores)[0] == 3  # the noise feature scores lowest
+    assert pvalues[0] == pvalues[1] == 1 / 20 and pvalues[3] > 1 / 20
+    kbest = SelectKBest(lambda X, y: mutual_info_scores(X, y, n_permutations=0), k=2).fit(X, y)
+    assert sorted(kbest.get_support(indices=True)) == [0, 2]  # scored alone, copies tie
+    fpr = SelectFpr(
+        lambda X, y: mutual_info_scores(X, y, n_permutations=19, random_state=0), alpha=0.06
+    ).fit(X, y)
+    assert not fpr.get_support()[3]
+
+
+def test_plot_of_the_path():
+    import matplotlib.pyplot as plt
+
+    X, y = _copies(n=300)
+    sel = MISelector(method="mrmr", random_state=0, n_permutations=99, **FAST).fit(X, y)
+    ax = sel.plot()
+    assert [t.get_text() for t in ax.get_xticklabels()] == [s.name for s in sel.path_.steps]
+    assert "kept" in ax.get_title()
+    plt.close("all")
+    assert str(sel.path_).startswith("Greedy selection (mrmr): 2 of 4 features kept;")
+
+
+def test_sample_weight_decides_which_population_counts():
+    """y follows x0 in the first half of the rows and x1 in the second; weights pick a half."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(600, 3))
+    y = np.r_[X[:300, 0], X[300:, 1]] + 0.3 * rng.normal(size=600)
+    first = np.r_[np.ones(300), np.zeros(300)]
+    picks = [
+        MISelector(1, random_state=0, **FAST).fit(X, y, sample_weight=w).get_support(indices=True)
+        for w in (first, 1.0 - first)
+    ]
+    assert [p.tolist() for p in picks] == [[0], [1]]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_bad_sample_weight():
+    X, y = _copies(n=50)
+    cases = [
+        (
+            MISelector(2),
+            np.ones(49),
+            "sample_weight must be a vector of one weight per row (50); got shape (49,).",
+        ),
+        (
+            MISelector(2),
+            np.r_[np.ones(49), -2.0],
+            "sample_weight must be non-negative; row 49 has weight -2.",
+        ),
+        (
+            MISelector(),
+            np.ones(50),
+            "sample_weight with k=None: the stopping test permutes rows, "
+            "which breaks the link between a row and its weight; give k.",
+        ),
+    ]
+    for selector, w, message in cases:
+        with pytest.raises(ValueError) as err:
+            selector.fit(X, y, sample_weight=w)
+        assert str(err.value) == message
+    with pytest.raises(ValueError) as err:
+        MISelector(2, discrete_target=True).fit(X, y > 0, sample_weight=np.ones(50))
+    assert str(err.value).startswith("sample_weight cannot be used with discrete_y=True: ")
+
+
+def test_target_with_one_class():
+    X, _ = _copies(n=50)
+    with pytest.raises(ValueError) as err:
+        MISelector(discrete_target=True).fit(X, np.zeros(50, dtype=int))
+    assert (
+        str(err.value) == "MISelector needs a target with at least two classes; got one class (0)."
+    )
+    with pytest.raises(ValueError) as err:
+        mutual_info_scores(X, np.full(50, 2.5), discrete_target=False)
+    assert str(err.value) == "mutual_info_scores needs a target that varies; got one value (2.5)."
+
+
+def test_k_larger_than_the_number_of_features():
+    X, y = _copies(n=50)
+    with pytest.raises(ValueError) as err:
+        MISelector(5).fit(X, y)
+    assert str(err.value) == (
+        "k=5 is larger than the number of features (4); choose k <= 4, or k=None to let the "
+        "stopping test decide."
+    )
+    with pytest.raises(ValueError) as err:
+        select_features(X, y, 5)
+    assert str(err.value) == (
+        "k=5 is larger than the number of features (4); choose k <= 4, or k=None to let the "
+        "stopping test decide."
+    )
+
+
+def test_unknown_method_and_too_few_rows():
+    X, y = _copies(n=50)
+    with pytest.raises(ValueError) as err:
+        MISelector(method="mim").fit(X, y)
+    assert str(err.value) == (
+        "method must be one of ('mrmr', 'jmi', 'cmim', 'marginal'); got 'mim'."
+    )
+    with pytest.raises(ValueError) as err:
+        MISelector(n_permutations=49).fit(X, y)
+    assert str(err.value) == (
+        "n_permutations=49 cannot reach the stopping test's first level, alpha / 4 = 0.0125 "
+        "(the smallest p-value is 1 / 50); give at least 79, or None."
+    )
+    with pytest.raises(ValueError) as err:
+        MISelector().fit(X[:1], y[:1])
+    assert str(err.value) == "MISelector needs at least 10 samples; got 1 sample."
+
+
+#: scikit-learn's checks of sample weights fit MISelector() (k=None) on integer targets (read
+#: as classes): both refuse weights, by design and with the reason (tested above)
+WEIGHTS_REFUSED = (
+    "MISelector() refuses sample_weight: k=None (the stopping test permutes rows) and a "
+    "categorical target (the MI with a category counts rows)"
+)
+SAMPLE_WEIGHT_CHECKS = {
+    "check_sample_weights_pandas_series",
+    "check_sample_weights_not_an_array",
+    "check_sample_weights_list",
+    "check_sample_weights_shape",
+    "check_sample_weights_not_overwritten",
+    "check_sample_weight_equivalence_on_dense_data",
+}
+
+
+@pytest.mark.slow
+def test_check_estimator():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(
+            MISelector(random_state=0),
+            on_fail=None,
+            expected_failed_checks=dict.fromkeys(SAMPLE_WEIGHT_CHECKS, WEIGHTS_REFUSED),
+        )
+    status = {r["check_name"]: r["status"] for r in results}
+    assert {name for name, s in status.items() if s == "xfail"} == SAMPLE_WEIGHT_CHECKS
+    assert {s for name, s in status.items() if name not in SAMPLE_WEIGHT_CHECKS} <= {
+        "passed",
+        "skipped",
+    }
+    assert sum(s == "passed" for s in status.values()) >= 40
