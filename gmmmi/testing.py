@@ -271,6 +271,8 @@ def _equal(a, b) -> bool:
         )
     if hasattr(a, "identical"):  # an xarray object
         return a.identical(b)
+    if hasattr(a, "equals") and hasattr(a, "columns"):  # a pandas DataFrame (a fit check's table)
+        return type(a) is type(b) and a.equals(b)
     if isinstance(a, MixtureDraws):
         return isinstance(b, MixtureDraws) and _same_draws(a, b)
     try:
