@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from . import _arviz, _netcdf
+from ._bias import describe as describe_bias
 from ._intervals import HDI_PROB
 from .diagnostics import DrawKind, FitDiagnostics, mixing_messages
 from .margins import apply_maps
@@ -62,7 +63,9 @@ class Result:
         ``backend``, ``method``, ``quantity`` (the main quantity), ``unit``
         (``"nat"`` or ``"bit"``), ``base``, ``n_samples``, ``labels``,
         ``blocks``, ``integral_method``, ``options``, ``random_state``,
-        ``gmmmi_version``, ``transform`` (see `transform`).
+        ``gmmmi_version``, ``transform`` (see `transform`), ``bias_correction``
+        (``{"subtracted", "rule"}``: the plug-in bias taken off the estimate
+        and its draws, in `unit`; see ``gmmmi._bias``).
 
     Notes
     -----
@@ -245,6 +248,9 @@ class Result:
         margins = describe_margins(self.transform)
         if margins is not None:
             lines.append(f"  {margins}")
+        correction = describe_bias(self.meta.get("bias_correction"), self.sd, self.unit)
+        if correction is not None:
+            lines.append(f"  {correction}")
         lines += [self._line(k) for k in ("kl_xy", "kl_yx") if k in self.draws]
         return "\n".join(lines)
 
