@@ -95,6 +95,5 @@ def describe(record: dict | None, sd: float, unit: str) -> str | None:
     if math.isfinite(sd) and amount < 0.1 * sd:
         return None
     return (
-        f"plug-in bias of one fitted Gaussian removed: {amount:.3g} {unit} "
-        "(Wishart expectation; bias_correction=False keeps it)"
+        f"plug-in bias removed: {amount:.3g} {unit} (Wishart, K=1; bias_correction=False keeps it)"
     )

@@ -201,14 +201,14 @@ def estimate(
         mixture (components sharing a mean and a shape, differing in scale:
         a Student-t-like law) on the search's folds, and keep it if its
         held-out log-likelihood is higher (numba backend; `EstimateMI` turns
-        it off). See `gmmmi._em.scale_mixture`.
+        it off). See ``gmmmi._em.scale_mixture``.
     bias_correction : bool, default True
         Subtract the plug-in bias of a single fitted Gaussian (K = 1, EM
         backend), a Wishart expectation that depends only on the number of
         rows and the block sizes (about dx dy / (2 N) nat), from the estimate
         and every draw; recorded in ``result.meta["bias_correction"]`` and
         printed when it moves the estimate by a tenth of its sd or more.
-        `EstimateMI` turns it off to reproduce GMM-MI. See `gmmmi._bias`.
+        `EstimateMI` turns it off to reproduce GMM-MI. See ``gmmmi._bias``.
     reselect_components : bool, default False
         Choose K again inside every bootstrap replica, so that the
         uncertainty of that choice enters the error bar (numba backend; new
@@ -342,21 +342,23 @@ def estimate(
     >>> X = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 200)
     >>> res = gmmmi.estimate(X, random_state=0)
     >>> print(res)
-    MI(X1; X2) = 0.207 ± 0.043 nat (numba, 50 bootstrap, K=1)
-      95% interval (value ± 1.96 sd): [0.123, 0.291] nat
+    MI(X1; X2) = 0.205 ± 0.043 nat (numba, 50 bootstrap, K=1)
+      95% interval (value ± 1.96 sd): [0.121, 0.289] nat
     >>> mean, sd = res
 
     Conditional MI in bits, with named blocks:
 
     >>> W = rng.multivariate_normal([0, 0, 0], [[1, 0.3, 0.5], [0.3, 1, 0.2], [0.5, 0.2, 1]], 500)
     >>> print(gmmmi.estimate(W[:, 0], W[:, 1], z=W[:, 2], base=2, random_state=0))
-    CMI(x0; y0 | z0) = 0.044 ± 0.014 bit (numba, 50 bootstrap, K=1)
-      95% interval (value ± 1.96 sd): [0.017, 0.071] bit
+    CMI(x0; y0 | z0) = 0.043 ± 0.014 bit (numba, 50 bootstrap, K=1)
+      95% interval (value ± 1.96 sd): [0.016, 0.070] bit
+      plug-in bias removed: 0.00145 bit (Wishart, K=1; bias_correction=False keeps it)
 
     A single fit, without the bootstrap:
 
     >>> print(gmmmi.estimate(X, n_bootstrap=0, random_state=0))
-    MI(X1; X2) = 0.2072 nat (numba, single fit, K=1)
+    MI(X1; X2) = 0.2047 nat (numba, single fit, K=1)
+      plug-in bias removed: 0.00253 nat (Wishart, K=1; bias_correction=False keeps it)
     """
     data = validate_data(x, y, z, discrete_y=discrete_y, kl=kl, min_category_size=min_category_size)
     be = get_backend(backend)
