@@ -17,6 +17,8 @@ _PUBLIC = {
     "IntegrationWarning": "gmmmi.exceptions",
     "DataUnitsWarning": "gmmmi.exceptions",
     "DataWarning": "gmmmi.exceptions",
+    "MisfitWarning": "gmmmi.exceptions",
+    "SharpRelationWarning": "gmmmi.exceptions",
     "ResultFileError": "gmmmi.exceptions",
     "EstimateMI": "gmmmi.mi",
     "GMMFitParamHolder": "gmmmi.param_holders",
@@ -32,7 +34,13 @@ _PUBLIC = {
     "IndependenceTest": "gmmmi.independence",
     "PValueResolutionWarning": "gmmmi.exceptions",
     "TaskFailedWarning": "gmmmi.exceptions",
+    "SerialDependenceWarning": "gmmmi.exceptions",
+    "lagged_mi": "gmmmi.lagged",
+    "LaggedMI": "gmmmi.lagged",
+    "transfer_entropy": "gmmmi.transfer",
     "get_backend": "gmmmi.backends",
+    "entropy": "gmmmi.entropies",
+    "divergence": "gmmmi.divergences",
 }
 _SUBMODULES = {"datasets", "integrate", "plot", "backends", "mixture", "diagnostics", "testing"}
 

@@ -20,6 +20,8 @@ ESTIMATE_KEYWORDS = {
     "discrete_y": False,
     "min_category_size": None,
     "transform": "auto",
+    "bootstrap": "iid",
+    "block_length": None,
 }
 
 
@@ -43,12 +45,14 @@ def check_estimate_options(options: dict) -> None:
     """
     from .api import API_OPTIONS
     from .backends import get_backend
+    from .block_length import check_bootstrap
     from .margins import TRANSFORMS
 
     backend = get_backend(options.get("backend", "numba"))
     allowed = {**ESTIMATE_KEYWORDS, "init": None, **backend.options, **API_OPTIONS}
     opts = validate_options(options, allowed)
     check_choice("transform", opts["transform"], TRANSFORMS)
+    check_bootstrap(opts["bootstrap"], opts["block_length"], n_samples=math.inf)
     check_api_options(opts, opts["base"])
     backend.check_options({k: opts[k] for k in backend.options})
 

@@ -9,7 +9,10 @@ KeyboardInterrupt`` would miss it (and ``except Exception`` would catch it).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
+import threading
 
 
 def _caused_by_interrupt(exc: BaseException | None) -> bool:
@@ -47,3 +50,70 @@ def interruptible(func):
             raise
 
     return wrapper
+
+
+class InterruptRecorder:
+    """Whether Ctrl-C arrived during a call that swallows `KeyboardInterrupt`; see `recording`."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+
+    def stop_if_interrupted(self, *args, **kwargs) -> None:
+        """A sampler callback: raise `KeyboardInterrupt` again once Ctrl-C has arrived.
+
+        PyMC's sequential sampler ends a chain on KeyboardInterrupt and goes on
+        with the next one; raised from its ``callback``, the interrupt ends
+        every later chain at its first draw.
+        """
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def recording(what: str):
+    """Ctrl-C while a library that catches `KeyboardInterrupt` runs (PyMC, nutpie) still stops.
+
+    Those samplers stop at Ctrl-C and return the draws made so far (which then
+    fail later checks with an unrelated error), raise an error of their own
+    about too few draws, or go on with the next chain. Inside this context
+    SIGINT still raises `KeyboardInterrupt` where it arrives (so they stop),
+    and is remembered: on leaving the context, normally or by any exception,
+    `KeyboardInterrupt` is raised naming ``what``, and the partial draws are
+    dropped. Outside the main thread no signal handler can be installed and
+    nothing changes.
+
+    Parameters
+    ----------
+    what : str
+        What was interrupted, for the message (``"PyMC's sampling"``).
+
+    Yields
+    ------
+    InterruptRecorder
+        Its ``stop_if_interrupted`` is a callback for samplers that take one.
+    """
+    recorder = InterruptRecorder()
+    if threading.current_thread() is not threading.main_thread():
+        yield recorder
+        return
+    message = (
+        f"{what} was interrupted (Ctrl-C); its partial draws are discarded and no result "
+        "is returned."
+    )
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        recorder.interrupted = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield recorder
+    except BaseException:
+        if recorder.interrupted:
+            raise KeyboardInterrupt(message) from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if recorder.interrupted:
+        raise KeyboardInterrupt(message)

@@ -32,6 +32,7 @@ JSON text only, so loading never executes anything from the file):
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
@@ -44,7 +45,7 @@ import xarray as xr
 
 from . import _arviz
 from ._json import json_default
-from .diagnostics import DrawKind, EMSelection, FitDiagnostics
+from .diagnostics import DrawKind, EMSelection, FitDiagnostics, WidenedSearch
 from .exceptions import ResultFileError
 from .mixture import MixtureDraws
 
@@ -92,7 +93,7 @@ def encode(result):
     attrs = {
         "gmmmi_format": _FORMAT_VERSION,
         "gmmmi_version": str(result.meta.get("gmmmi_version", "")),
-        "gmmmi_checksum": _checksum(groups),
+        "gmmmi_checksum": checksum(groups),
     }
     return _arviz.inference_data(groups, attrs=attrs)
 
@@ -118,6 +119,41 @@ def read(path: str | PathLike, cls):
         If the file cannot be read, does not match its checksum or is not a
         complete gmmmi result (the message names the file and the problem).
     """
+    groups, attrs = read_groups(path)
+    try:
+        return decode(groups, attrs, cls)
+    except ResultFileError as err:
+        raise ResultFileError(f"{str(path)!r}: {err}") from None
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
+        raise ResultFileError(
+            f"{str(path)!r} is not a complete gmmmi result: {describe(err)}. Save the result again."
+        ) from err
+
+
+def read_groups(path: str | PathLike, checksums: tuple = ()) -> tuple[dict, dict]:
+    """The groups and root attributes of the file at ``path``, with its checksums verified.
+
+    Parameters
+    ----------
+    path : str or path-like
+    checksums : tuple of (str, set of str)
+        Further (root attribute, groups) pairs to verify, for groups written
+        beside a result's (`gmmmi.EstimateMI.save`'s); the result's own
+        checksum is always verified. A checksum absent from the file (older
+        files) is not verified.
+
+    Returns
+    -------
+    groups : dict of str to xarray.Dataset
+    attrs : dict
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    gmmmi.exceptions.ResultFileError
+        If the file cannot be read or does not match a checksum.
+    """
     if not Path(path).is_file():
         raise FileNotFoundError(f"No file {str(path)!r} to load a gmmmi result from.")
     groups, attrs, problem = _read_groups(path)
@@ -126,21 +162,14 @@ def read(path: str | PathLike, cls):
             f"{str(path)!r} cannot be read as a netCDF-4 file ({problem}); it is damaged, "
             "truncated or of another format. Save the result again."
         )
-    expected = attrs.get("gmmmi_checksum")
-    if expected is not None and expected != _checksum(groups):
-        raise ResultFileError(
-            f"{str(path)!r} is damaged: its content does not match the checksum written "
-            "with it (bits changed on disk or in transfer). Save the result again."
-        )
-    try:
-        return decode(groups, attrs, cls)
-    except ResultFileError as err:
-        raise ResultFileError(f"{str(path)!r}: {err}") from None
-    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
-        raise ResultFileError(
-            f"{str(path)!r} is not a complete gmmmi result: {_describe(err)}. Save the "
-            "result again."
-        ) from err
+    for key, names in (("gmmmi_checksum", _RESULT_GROUPS), *checksums):
+        expected = attrs.get(key)
+        if expected is not None and expected != checksum(groups, names):
+            raise ResultFileError(
+                f"{str(path)!r} is damaged: its content does not match the checksum written "
+                "with it (bits changed on disk or in transfer). Save the result again."
+            )
+    return groups, attrs
 
 
 def decode(groups: dict, attrs: dict, cls):
@@ -215,16 +244,16 @@ def _read_groups(path) -> tuple[dict, dict, str | None]:
     return {}, {}, problem
 
 
-def _checksum(groups: dict) -> str:
+def checksum(groups: dict, names: set = frozenset()) -> str:
     """SHA-256 of the groups' gmmmi content: every variable's values and the gmmmi attributes.
 
     Computed the same way before writing and after reading, so any change of a
     stored bit that the file format itself does not detect is caught on load.
     Attributes that ArviZ adds (creation time, versions), empty groups (not
-    written) and groups of others (e.g. `gmmmi.EstimateMI.save`'s) are left out.
+    written) and groups other than ``names`` (default: the result's) are left out.
     """
     digest = hashlib.sha256()
-    for name in sorted(set(groups) & _RESULT_GROUPS):
+    for name in sorted(set(groups) & (names or _RESULT_GROUPS)):
         ds = groups[name]
         if not ds.data_vars:  # ArviZ does not write empty groups
             continue
@@ -260,7 +289,7 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _describe(err: BaseException) -> str:
+def describe(err: BaseException) -> str:
     """What went wrong while reading, in words."""
     if isinstance(err, KeyError):
         key = err.args[0] if err.args else "an entry"
@@ -413,6 +442,13 @@ def _diagnostics_parts(diag: FitDiagnostics) -> tuple[dict, dict]:
         "extra_order": [k for k in diag.extra if k in arrays or k in extra],
         "extra_dropped": sorted(set(diag.extra) - set(extra) - set(arrays)),
     }
+    if diag.fit_check is not None:
+        from .fit_check import to_parts
+
+        check_arrays, scalars["fit_check"] = to_parts(diag.fit_check)
+        variables.update(check_arrays)
+    if diag.search is not None:
+        scalars["search"] = dataclasses.asdict(diag.search)
     return variables, scalars
 
 
@@ -493,7 +529,25 @@ def _diagnostics_from(ds, scalars, *, reference_fit, sample_stats, shape) -> Fit
         extra=_extra_from(ds, scalars),
         selection=selection,
         per_category=per_category,
+        fit_check=_fit_check_from(ds, scalars.get("fit_check")),
+        search=_search_from(scalars.get("search")),
     )
+
+
+def _fit_check_from(ds: xr.Dataset, scalars: dict | None):
+    if scalars is None:
+        return None
+    from .fit_check import from_parts
+
+    names = ("fit_check_marginal", "fit_check_conditional")
+    return from_parts({n: ds[n].values for n in names}, scalars)
+
+
+def _search_from(scalars: dict | None) -> WidenedSearch | None:
+    if scalars is None:
+        return None
+    tried = tuple((str(a), int(k), float(s)) for a, k, s in scalars.pop("tried"))
+    return WidenedSearch(**scalars, tried=tried)
 
 
 def _extra_from(ds: xr.Dataset, scalars: dict) -> dict:

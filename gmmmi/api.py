@@ -14,7 +14,10 @@ from . import __version__, _bias
 from . import integrate as _integrate
 from ._estimate_options import check_api_options
 from ._interrupt import interruptible
+from ._misfit import check_estimate, warn_misfit
 from ._progress import progress_enabled
+from ._resampling import resolve_bootstrap
+from ._resolution import warn_unresolved
 from ._screening import screen, warn_few_rows, warn_outliers
 from ._seeds import fresh_seed
 from ._stacklevel import user_stacklevel
@@ -29,9 +32,11 @@ from ._validation import (
 )
 from .backends import Backend, get_backend
 from .categorical import categorical_mi, fit_categories
+from .dequantize import dequantize_columns
 from .diagnostics import FitDiagnostics
 from .exceptions import ConvergenceWarning, DataUnitsWarning
 from .margins import choose_margins
+from .mixed import estimate_mixed, plan_columns
 from .mixture import MixtureDraws
 from .result import Result
 
@@ -59,6 +64,10 @@ def estimate(
     min_category_size: int | None = None,
     init: MixtureDraws | Sequence[MixtureDraws] | None = None,
     transform: str = "auto",
+    discrete: str | Sequence[str | int] | None = "auto",
+    dequantize: bool | Sequence[str | int] | None = None,
+    bootstrap: str = "iid",
+    block_length: float | None = None,
     **options: Any,
 ) -> Result:
     """Estimate mutual information (or conditional MI) with its uncertainty.
@@ -120,7 +129,8 @@ def estimate(
     min_category_size : int or None, default None
         With ``discrete_y``: pool the categories with fewer rows than this.
         Numbers such as counts are merged with their neighbours (labels
-        like ``"5-7"``), other labels into one ``"other"`` category. None:
+        like ``"5-7"``), other labels into one ``"other"`` category (with
+        ``discrete``: the levels of each discrete column). None:
         no pooling.
     init : MixtureDraws or list of MixtureDraws, optional
         Warm start (default None), in data units: a fitted mixture (S = 1,
@@ -147,6 +157,34 @@ def estimate(
         ``result.transform`` records the maps and the criterion. With
         ``kl=True``, ``"auto"`` keeps the raw data (KL is not invariant under
         separate maps of x and y) and ``"gaussianize"`` is refused.
+    discrete : "auto", None or sequence of str or int, default "auto"
+        Discrete columns, split off by the chain rule so that no Gaussian is
+        fitted to an atom (`gmmmi.mixed`, docs/mixed.md). ``"auto"``: a
+        column of x, y or z with 2 to 10 distinct values is discrete, and a
+        value holding at least 5% of a continuous column's rows is a point
+        mass split off into an indicator; all-continuous data take the
+        usual path, with the same numbers. A list of column names or
+        indices: those columns, nothing else. None: every column is fitted
+        as continuous (columns of few values are refused). Recorded in
+        ``result.discrete`` and shown by ``print``.
+    dequantize : bool, sequence of str or int, or None, default None
+        Add U(0, 1) noise to these integer (count) columns, which leaves
+        their MI unchanged exactly (`gmmmi.dequantize`); True: every integer
+        column with more than 10 distinct values. Recorded in
+        ``result.meta["dequantized"]``.
+    bootstrap : {"iid", "block"}, default "iid"
+        How the numba backend resamples the rows. ``"iid"``: one by one, as
+        independent draws (a `SerialDependenceWarning` says when the rows
+        look like a time series). ``"block"``: the stationary bootstrap of
+        Politis & Romano (1994), runs of consecutive rows of random
+        (geometric) length, for rows in time order; not with
+        ``discrete_y`` or ``backend="pymc"``. See ``docs/timeseries.md``.
+    block_length : float or None, default None
+        Mean block length in rows for ``bootstrap="block"``; None chooses it
+        from the data by Politis & White (2004) with the correction of
+        Patton, Politis & White (2009) (``gmmmi.block_length``). The result
+        records both in ``result.diagnostics.extra["bootstrap"]`` and
+        ``["block_length"]``, and its text shows them.
     **options
         Hyperparameters, with the names and defaults of the original GMM-MI
         (listed by ``gmmmi.get_backend(backend).options``) except where the
@@ -280,11 +318,24 @@ def estimate(
     IntegrationWarning
         The numerical error of an integral stayed above 1e-3 nat after
         refinement; ``result.integration_error`` bounds it.
+    MisfitWarning
+        The fit to all the data fails its goodness-of-fit check
+        (``result.fit_check``), after a wider component search did not fix
+        it; the message names the margin or pair and by how many sd.
     DataWarning
         Before the fit: exact copies of rows, a coarsely rounded column, a
         far isolated outlier (named by row and column), or few rows for the
         number of columns (see ``docs/refusals.md``, "Warnings about the
         data").
+    SerialDependenceWarning
+        With ``bootstrap="iid"`` (and ``n_bootstrap >= 1``, or a posterior):
+        a column is autocorrelated in row order
+        (the rows look like a time series); the message names the columns
+        and the fix, ``bootstrap="block"``.
+    SharpRelationWarning
+        After the fit: the mixture's spread of a column given the other
+        block is well above the data's around a local nearest-neighbour fit,
+        so the MI is likely too low (``docs/trust.md``).
 
     See Also
     --------
@@ -360,7 +411,8 @@ def estimate(
     MI(X1; X2) = 0.2047 nat (numba, single fit, K=1)
       plug-in bias removed: 0.00253 nat (Wishart, K=1; bias_correction=False keeps it)
     """
-    data = validate_data(x, y, z, discrete_y=discrete_y, kl=kl, min_category_size=min_category_size)
+    pool = min_category_size if discrete_y or discrete is None else None
+    data = validate_data(x, y, z, discrete_y=discrete_y, kl=kl, min_category_size=pool)
     be = get_backend(backend)
     opts = validate_options(options, {**be.options, **API_OPTIONS})
     method, mc_samples, fixed_k, base = check_api_options(opts, base)
@@ -370,10 +422,36 @@ def estimate(
     n_components = fixed_k or None
     integrate_kw = {"method": method, "mc_samples": mc_samples, "rng": rng}
     column_names = [name for key in data.blocks for name in data.labels[key]]
-    Xs, shift, scale = standardise(data.X, labels=column_names)
     n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
-    _check_fittable(Xs, data, n_folds)
     categorical = data.categories is not None
+    data, dequantized = dequantize_columns(data, dequantize, column_names, rng)
+    plan = None if categorical else plan_columns(data.X, column_names, discrete)
+    if plan is not None:  # discrete columns or point masses: the chain rule (gmmmi.mixed)
+        _check_mixed(plan, column_names, kl, init)
+        result = estimate_mixed(
+            data,
+            plan,
+            backend=be,
+            fit_options=fit_options,
+            api_options={k: opts[k] for k in API_OPTIONS},
+            n_components=n_components,
+            rng=rng,
+            seed=seed,
+            progress=show,
+            integrate_kw=integrate_kw,
+            base=base,
+            n_folds=n_folds,
+            min_category_size=min_category_size,
+            check_fit_output=_check_fit_output,
+            transform=transform,
+        )
+        if dequantized:
+            result.meta["dequantized"] = dequantized
+        return result
+    if min_category_size is not None and not categorical:
+        validate_data(x, y, z, min_category_size=min_category_size)  # its error says why
+    Xs, shift, scale = standardise(data.X, labels=column_names)
+    _check_fittable(Xs, data, n_folds)
     # the screen looks at the data as measured (copies, atoms, functions), the outlier
     # check at the data as fitted: the margins' maps bring heavy tails in
     screen(
@@ -385,6 +463,15 @@ def estimate(
         categorical=categorical,
         n_folds=n_folds,
         outliers=False,
+    )
+    block_kw = resolve_bootstrap(
+        bootstrap,
+        block_length,
+        be,
+        Xs,
+        column_names,
+        categorical=categorical,
+        resampled=opts.get("n_bootstrap", 1) >= 1,
     )
     # margins (gmmmi.margins): per-column monotone maps leave MI and CMI unchanged
     data, margins = choose_margins(
@@ -421,17 +508,28 @@ def estimate(
             _check_fit_output(be, category_draws, category_diagnostics)
         values, point, diagnostics, draws = categorical_mi(fits, data.categories, rng, integrate_kw)
         quantity = "mi"
+        category_draws = [d for d, _ in fits]
+        diagnostics = check_estimate(diagnostics, category_draws, Xs, column_names, data.categories)
     else:
         init_kw = {} if inits is None else {"init": inits[0]}
         draws, diagnostics = be.fit(
-            Xs, n_components=n_components, rng=rng, progress=show, **init_kw, **fit_options
+            Xs,
+            n_components=n_components,
+            rng=rng,
+            progress=show,
+            **init_kw,
+            **block_kw,
+            **fit_options,
         )
         _check_fit_output(be, draws, diagnostics)
+        reference = diagnostics.reference_fit
+        warn_unresolved(Xs, draws if reference is None else reference, data.blocks, data.labels)
         quantity = "cmi" if "z" in data.blocks else "mi"
         values, point = _integrate_all(draws, diagnostics, data.blocks, kl_frame, integrate_kw)
         if opts["bias_correction"]:
             bias = _bias.wishart_correction(diagnostics, Xs.shape[0], data.blocks)
         values, point = _bias.subtract(values, point, quantity, bias)
+        diagnostics = check_estimate(diagnostics, draws, Xs, column_names)
     mixture, diagnostics = _to_data_units(draws, diagnostics, scale, shift, column_names)
 
     log_base = math.log(base)
@@ -440,6 +538,7 @@ def estimate(
     errors_out = {k: v.errors.reshape(shape) / log_base for k, v in values.items()}
     point_out = {k: float(v) / log_base for k, v in point.items()}
     _warn_backend(be, diagnostics)
+    warn_misfit(diagnostics)
 
     meta = {
         "backend": be.name,
@@ -459,6 +558,8 @@ def estimate(
     }
     if data.category_values is not None:
         meta["categories"] = [str(v) for v in data.category_values]
+    if dequantized:
+        meta["dequantized"] = dequantized
     result = Result(
         draws=draws_out,
         point=point_out,
@@ -529,6 +630,22 @@ def _standardised_inits(init, be, data, scale, shift):
                 "refit, and pass that fit's reference_fit."
             )
     return inits
+
+
+def _check_mixed(plan, names, kl, init) -> None:
+    """Refuse the options the chain rule over discrete columns does not take."""
+    what = ", ".join(repr(names[j]) for j in (*plan.discrete, *plan.atoms))
+    refused = [
+        (kl, "kl=True (KL between the marginals of continuous x and y)"),
+        (init is not None, "init= (one warm start for one joint fit)"),
+    ]
+    for bad, option in refused:
+        if bad:
+            raise ValueError(
+                f"{option} cannot be combined with discrete columns or point masses ({what}), "
+                "which are split off by the chain rule with one fit per cell of discrete values. "
+                "Drop the option, or pass discrete=None to fit every column as continuous."
+            )
 
 
 def _check_fittable(Xs, data, n_folds):

@@ -1,4 +1,6 @@
-"""The ``gmmmi`` command: ``demo``, ``estimate``, ``matrix`` and ``compare``.
+"""The ``gmmmi`` command: ``demo``, ``estimate``, ``matrix``, ``compare``, ``entropy``, ...
+
+``entropy`` and ``divergence`` live in ``gmmmi._cli_estimands``.
 
 Data files are read with numpy and the standard library (pandas is only
 needed by the commands that print tables): CSV with a header row, ``.npy``
@@ -36,6 +38,8 @@ commands:
   estimate  MI (or CMI with --z) between columns of a data file
   matrix    MI between all pairs of columns (or two files' columns), optionally on Dask
   compare   the same MI by several uncertainty methods, side by side
+  entropy   entropy of columns of a data file
+  divergence  KL or Jensen-Shannon divergence between two data files' samples
 
 Data files: CSV with a header row (columns by name; --no-header for none),
 .npy (a 2D array; columns by integer index 0, 1, ...) or .npz (columns by key).
@@ -403,11 +407,14 @@ def _result_json(res) -> dict:
         "interval": _interval_json(res),
         "draws_mean": res.draws_mean,
         "n_components": res.n_components,
+        "fit_ok": None if res.fit_check is None else bool(res.fit_check.ok),
     }
+    if res.fit_check is not None and not res.fit_check.ok:
+        out["fit_check"] = res.fit_check.verdict()
     if "kl_xy" in res.point:
         out["kl_xy"], out["kl_yx"] = res.kl
     keys = ("backend", "method", "n_samples", "integral_method", "random_state", "labels")
-    keys += ("transform",)
+    keys += ("transform", "discrete", "dequantized", "samples")
     out["meta"] = {k: res.meta[k] for k in keys if k in res.meta}
     return out
 
@@ -664,6 +671,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the table as JSON records")
     p.add_argument("--plot", metavar="PNG", help="write the comparison plot")
     p.set_defaults(func=cmd_compare)
+
+    from ._cli_estimands import add_parsers
+
+    add_parsers(sub, common, est_opts)  # entropy, divergence
     return parser
 
 

@@ -73,6 +73,71 @@ class EMSelection:
 
 
 @dataclass(frozen=True)
+class WidenedSearch:
+    """The wider component search run when the first fit failed its fit check.
+
+    Attributes
+    ----------
+    reason : str
+        The failed check that started it (`gmmmi.fit_check.FitCheck.verdict`).
+    start_n_components : int
+        K of the first search.
+    start_score : float
+        Its mean held-out log-likelihood per sample.
+    tried : tuple of (str, int, float)
+        Every candidate: (how it was started, K, mean held-out
+        log-likelihood per sample), in the order tried.
+    n_components : int
+        K of the best candidate (``start_n_components`` when none scored better).
+    score : float
+        The best candidate's held-out score.
+    stopped : str
+        Why the search stopped (no improvement, or the budget).
+    best_check : str
+        The fit check's verdict on the best candidate's fit to all the data
+        (empty when no candidate scored better).
+    accepted : bool
+        True when the best candidate replaced the first fit: it scored
+        better, and it passed the fit check or at least halved the worst z
+        of the first fit. A candidate that scores better but barely changes
+        the check is not kept: more components on data they cannot describe
+        (saturated margins) raise the held-out score by fitting local
+        detail, and can move the MI further from the truth.
+    """
+
+    reason: str
+    start_n_components: int
+    start_score: float
+    tried: tuple = ()
+    n_components: int = 0
+    score: float = float("nan")
+    stopped: str = ""
+    best_check: str = ""
+    accepted: bool = False
+
+    def describe(self) -> str:
+        """One sentence on what was tried and what came of it."""
+        ks = sorted({k for _, k, _ in self.tried})
+        span = f"K={ks[0]}..{ks[-1]}" if ks else "no K"
+        if self.accepted:
+            outcome = (
+                f"kept K={self.n_components} (held-out log-likelihood/row {self.start_score:.4f} "
+                f"-> {self.score:.4f}; check: {self.best_check})"
+            )
+        elif self.best_check:
+            outcome = (
+                f"found K={self.n_components} scoring better, but it fails the check almost as "
+                f"badly ({self.best_check}), so K={self.start_n_components} was kept"
+            )
+        else:
+            outcome = f"found nothing better than K={self.start_n_components}"
+        return (
+            f"A wider component search ({len(self.tried)} candidates, {span}; {self.stopped}) "
+            f"{outcome}. "
+        )
+
+
+@dataclass(frozen=True)
 class FitDiagnostics:
     """What a backend knows about its fit (frozen).
 
@@ -106,6 +171,13 @@ class FitDiagnostics:
         With ``discrete_y``: each category's own diagnostics, in category
         order (empty otherwise). The core fields then summarise them: a draw
         converged only if it converged in every category.
+    fit_check : gmmmi.fit_check.FitCheck or None
+        The goodness-of-fit check of the fit to all the data
+        (`gmmmi.fit_check.automatic_check`); `gmmmi.estimate` fills it in
+        when the backend does not.
+    search : WidenedSearch or None
+        The wider component search run because the first fit failed its
+        check (None when it was not run).
     """
 
     kind: DrawKind
@@ -119,6 +191,8 @@ class FitDiagnostics:
     extra: dict = field(default_factory=dict)
     selection: EMSelection | None = None
     per_category: tuple[FitDiagnostics, ...] = ()
+    fit_check: Any = None
+    search: WidenedSearch | None = None
 
     def __post_init__(self):
         if not isinstance(self.kind, DrawKind):

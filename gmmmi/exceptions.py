@@ -40,6 +40,17 @@ class DataWarning(UserWarning):
     """
 
 
+class MisfitWarning(UserWarning):
+    """The fitted mixture does not describe the data: the estimate may be far off.
+
+    Raised by `gmmmi.estimate` when the goodness-of-fit check of its fit to
+    all the data (``result.fit_check``, `gmmmi.fit_check.automatic_check`)
+    fails, after a wider component search did not fix it. The message names
+    the margin or pair of coordinates that departs most, by how many sd, and
+    what to try; its interval does not include this error (docs/trust.md).
+    """
+
+
 class ResultFileError(ValueError):
     """A file given to `gmmmi.load` is damaged, truncated, or not a gmmmi result.
 
@@ -53,3 +64,23 @@ class PValueResolutionWarning(UserWarning):
 
 class TaskFailedWarning(UserWarning):
     """Some tasks of `gmmmi.estimate_many` or `gmmmi.mi_matrix` failed (see their `TaskError`)."""
+
+
+class SerialDependenceWarning(UserWarning):
+    """The rows look like a time series, but are resampled as independent draws.
+
+    Raised by `gmmmi.estimate` with ``bootstrap="iid"`` when a column's
+    autocorrelation in row order is significant (``gmmmi.serial``); the message
+    names the columns and the fix, ``bootstrap="block"``.
+    """
+
+
+class SharpRelationWarning(UserWarning):
+    """The relation between x and y is sharper than the fitted mixture resolves.
+
+    Raised after the fit when the components' spread of a column given the
+    other block is well above the spread of the data around a local fit on
+    nearest neighbours (``docs/trust.md``): a thin curve followed by a few
+    broad components, so the estimate is likely too low and its error bar
+    does not show it. The message gives the ratio and the likely shortfall.
+    """

@@ -1,24 +1,25 @@
 """`independence_test`: a permutation test of I(x; y) = 0, or of I(x; y | z) = 0.
 
-The statistic is the MI (or CMI) of one mixture fit (no bootstrap) with a
-fixed number of components K. K is chosen once, by cross-validation on one
-extra permuted copy of the data (or given by ``fixed_components_number``);
-the statistic and every null draw are then the same function, a single fit
-with that K, of the observed data and of copies whose y rows are permuted.
+The statistic is the whole estimation procedure without its bootstrap: the
+component search chooses K and the MI of that fit is the statistic, on the
+observed data and, again, on every copy whose rows of y are reordered
+(`gmmmi._permutations`). Applying one procedure to every copy makes the test
+exact for exchangeable rows: under the null the observed data are one more
+reordered copy, so their statistic ranks first among the B + 1 with
+probability 1 / (B + 1) whatever the procedure does.
 
-Why K comes from a permuted copy: the permutation test is exact when the
-observed data and its B permuted copies are exchangeable under the null and
-the same statistic is applied to each. K chosen on the observed data would
-break that symmetry (the observed copy would be the one K was tuned on);
-K chosen on a random permutation is, under the null, distributed the same
-whichever copy is the observed one, so the test stays exact, and it costs one
-model selection like the other choice. Under dependence, K then describes the
-product of the marginals; a single fit with it still registers the dependence
-(the power is measured in ``docs/independence.md``).
+Two parts of `gmmmi.estimate` are computed once instead of once per copy,
+which keeps that symmetry: the per-column Gaussianising maps
+(`gmmmi.margins`) depend only on each column's values, which a reordering of
+y does not change, so they are fitted once (on the sorted values, so that not
+even the row order enters) and every copy is fitted on mapped columns; and
+``transform="auto"``'s comparison of mapped and raw joint fits is left out
+(the maps are used whenever a column is not Gaussian), which would double the
+cost of every copy. Each copy gets its own seed for its folds and starts.
 
-The permutations run as tasks of `gmmmi.estimate_many`, so they spread over
-any executor and give the same p-value whatever the executor or the number
-of threads.
+The copies run as tasks of `gmmmi.estimate_many`, in chunks drawn one at a
+time, so they spread over any executor, a large count costs no memory, and
+the p-value is the same whatever the executor or the number of threads.
 
 See ``docs/independence.md`` for the measured false-positive rate and power.
 """
@@ -34,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._estimate_options import check_estimate_options, check_executor
+from ._permutations import PERMUTATIONS, reordering
+from ._progress import progress_bar, progress_enabled
 from ._seeds import fresh_seed, sequence_from_generator
 from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int, validate_data
@@ -56,6 +59,12 @@ __all__ = [
 CORRECTIONS = ("holm", "bh", "none")
 
 
+#: the largest ``n_permutations`` accepted: each permuted copy is a whole component search
+MAX_PERMUTATIONS = 1_000_000
+#: permuted copies handed to `gmmmi.estimate_many` at a time (fixed: results never depend on it)
+CHUNK = 50
+
+
 @dataclass(frozen=True)
 class IndependenceTest:
     """The outcome of `independence_test`.
@@ -63,26 +72,35 @@ class IndependenceTest:
     Attributes
     ----------
     statistic : float
-        The MI (or CMI) of one fit with ``n_components`` components to the
-        observed data, in ``unit``.
+        The MI (or CMI) of the single fit (K chosen by the component search)
+        to the observed data, in ``unit``.
     pvalue : float
         ``(1 + #{null >= statistic}) / (1 + n_permutations)``: the chance,
-        under independence, of a statistic at least as large. Never 0; its
+        under the null, of a statistic at least as large. Never 0; its
         smallest value is ``1 / (1 + n_permutations)``.
     null : numpy.ndarray, shape (n_permutations,)
-        The statistic on each permuted copy of the data, in permutation order.
+        The statistic on each reordered copy of the data, in draw order.
     n_components : int
-        K, the number of mixture components of every fit (per category with
-        ``discrete_y``), chosen on a permuted copy of the data.
+        K chosen on the observed data (per category with ``discrete_y``: the
+        largest).
     quantity : str
         ``"mi"`` or ``"cmi"``.
     scheme : str
-        ``"permutation"`` (rows of y permuted) or ``"stratified permutation"``
-        (rows of y permuted within strata of z, for the CMI).
+        How y was reordered: ``"permutation"``, ``"grouped permutation"``
+        (exact copies of a row moved together), ``"stratified permutation"``
+        (within strata of z, for the CMI), ``"block permutation"`` or
+        ``"circular shift"`` (time series).
     unit : str
         ``"nat"``, ``"bit"``, ...
     random_state : int or None
         The seed of the whole test (None when a Generator was given).
+    null_components : numpy.ndarray of int, shape (n_permutations,)
+        K chosen on each reordered copy.
+    block_length : int or None
+        L of a block permutation, or the smallest shift of a circular one.
+    margins : str
+        ``"gaussianize"`` (every copy fitted on the columns' Gaussianising
+        maps, fitted once) or ``"none"`` (the raw data).
     """
 
     statistic: float
@@ -93,18 +111,23 @@ class IndependenceTest:
     scheme: str
     unit: str
     random_state: int | None = None
+    null_components: np.ndarray = field(default_factory=lambda: np.zeros(0, int), repr=False)
+    block_length: int | None = None
+    margins: str = "none"
 
     @property
     def n_permutations(self) -> int:
-        """B, the number of permuted copies."""
+        """B, the number of reordered copies."""
         return int(self.null.size)
 
     def __str__(self) -> str:
         what = "I(x; y | z)" if self.quantity == "cmi" else "I(x; y)"
+        copies = "circular shifts" if self.scheme == "circular shift" else "permutations"
+        length = "" if self.block_length is None else f", L = {self.block_length}"
         return (
             f"{self.scheme.capitalize()} test of {what} = 0: statistic "
             f"{self.statistic:.4g} {self.unit}, p = {self.pvalue:.3g} "
-            f"({self.n_permutations} permutations, K = {self.n_components}; null median "
+            f"({self.n_permutations} {copies}{length}, K = {self.n_components}; null median "
             f"{np.median(self.null):.3g}, 95th percentile {np.quantile(self.null, 0.95):.3g})"
         )
 
@@ -144,21 +167,26 @@ def independence_test(
     *,
     z: ArrayLike | None = None,
     n_permutations: int = 199,
+    permutation: str = "iid",
+    block_length: int | None = None,
     random_state: int | np.random.Generator | None = None,
     executor: Executor | Client | None = None,
+    progress: bool | None = None,
     stratum_size: int = 10,
     **options: Any,
 ) -> IndependenceTest:
     """Permutation test of I(x; y) = 0, or of I(x; y | z) = 0.
 
-    The statistic is the MI (CMI) of a single mixture fit with K components
-    (no bootstrap: ``n_bootstrap=0``). K is chosen once, by cross-validation
-    on one extra permuted copy of the data (so that it favours neither the
-    observed data nor any null copy, which keeps the test exact), unless
-    ``fixed_components_number`` is given; the observed statistic and each of
-    the ``n_permutations`` null draws are then fits with that same K, to the
-    data and to copies whose rows of y are permuted. A null draw costs one
-    EM fit; the false-positive rate and power are measured in
+    The statistic is the MI (CMI) of `gmmmi.estimate`'s single fit
+    (``n_bootstrap=0``): K chosen by the component search, then the MI of
+    that fit. The same procedure, K search included, runs on the observed
+    data and on each of the ``n_permutations`` copies whose rows of y are
+    reordered, so under the null the observed data are one more copy and
+    the test is exact for exchangeable rows. The columns' Gaussianising maps
+    (``transform``) depend only on each column's values and are fitted once;
+    every copy is fitted on the mapped columns when a column is not
+    Gaussian. A test costs the maps plus B + 1 component searches; the
+    false-positive rate, power and cost are measured in
     ``docs/independence.md``.
 
     Parameters
@@ -166,16 +194,43 @@ def independence_test(
     x, y, z : array_like or DataFrame
         As in `gmmmi.estimate` (``x`` alone of shape (n, 2) or (n, 2 + k) is
         split into x, y and z the same way). With ``discrete_y=True``, y holds
-        category labels and their rows are permuted.
+        category labels and they are reordered.
     n_permutations : int, default 199
-        B, the number of permuted copies. The p-value is a multiple of
-        1 / (B + 1); with B = 19, 99, 199... the test at α = 0.05 is exact.
+        B, the number of reordered copies (at most 1,000,000). The p-value is
+        a multiple of 1 / (B + 1); with B = 19, 99, 199... the test at
+        α = 0.05 is exact.
+    permutation : {"iid", "block", "circular"}, default "iid"
+        How y is reordered, i.e. which null is tested.
+
+        * ``"iid"``: rows are exchangeable draws; the null is that x and y
+          are independent. y is permuted freely (within strata of z with
+          ``z``: the null is then conditional independence). Exact copies
+          of a row (repeated records) move together: a group of identical
+          rows is exchanged only with groups of the same size.
+        * ``"block"``: rows are a time series. y is cut into consecutive
+          blocks of ``block_length`` rows and the blocks are shuffled,
+          which keeps y's autocorrelation within blocks. The null is that
+          the two series are independent (each may be autocorrelated);
+          approximate, as the junctions of blocks lose a little of it.
+        * ``"circular"``: rows are a time series. y is shifted in time by a
+          random lag of at least ``block_length`` rows and wrapped around,
+          which keeps all of its autocorrelation but one junction. Same
+          null as ``"block"``; it assumes y is stationary (its start and end
+          are alike) and has at most n - 2 L + 1 distinct copies.
+    block_length : int or None, default None
+        L of ``"block"`` (and the smallest shift of ``"circular"``); None
+        chooses it from the series' lag-1 autocorrelations
+        (the rule of ``docs/independence.md``). A block permutation keeps
+        at least 8 blocks.
     random_state : int, numpy.random.Generator or None
         Seed of the permutations and of every fit. The same seed gives the
         same p-value whatever the executor and the number of threads.
     executor : concurrent.futures.Executor, dask Client or None
         Where the permuted fits run, as in `gmmmi.estimate_many` (e.g. a
         ``ProcessPoolExecutor`` with a spawn context). None: in this process.
+    progress : bool or None, default None
+        A progress bar over the permuted copies; None shows it in a terminal
+        for long work.
     stratum_size : int, default 10
         Conditional test only: rows are ordered by z (by its first principal
         component when z has several columns), cut into consecutive strata of
@@ -185,7 +240,8 @@ def independence_test(
         blind to z directions other than the ordering one.
     **options
         Options of `gmmmi.estimate` (``base``, ``discrete_y``, ``n_inits``,
-        ``fixed_components_number``, ...); ``n_bootstrap`` is set to 0.
+        ``transform``, ``fixed_components_number``, ...); ``n_bootstrap`` is
+        set to 0. Only the numba backend.
 
     Returns
     -------
@@ -196,8 +252,9 @@ def independence_test(
     ------
     TypeError, ValueError
         For the data and options `gmmmi.estimate` would refuse, a bad
-        ``n_permutations`` or ``stratum_size``, ``n_bootstrap`` given, or
-        permuted fits that fail.
+        ``n_permutations``, ``permutation``, ``block_length`` or
+        ``stratum_size``, ``n_bootstrap`` given, a backend other than numba,
+        ``z`` with a time-series reordering, or permuted fits that fail.
 
     Examples
     --------
@@ -208,34 +265,51 @@ def independence_test(
     >>> bool(test.pvalue > 0.05)
     True
     """
-    n_permutations = check_int("n_permutations", n_permutations, minimum=1)
+    n_permutations = check_permutation_count(n_permutations)
+    permutation = check_choice("permutation", permutation, PERMUTATIONS)
+    if block_length is not None:
+        block_length = check_int("block_length", block_length, minimum=1)
+        if permutation == "iid":
+            raise ValueError(
+                "block_length applies to permutation='block' or 'circular' (time series); "
+                "permutation='iid' shuffles single rows."
+            )
     stratum_size = check_int("stratum_size", stratum_size, minimum=2)
     check_executor(executor)
-    for name in ("n_bootstrap", "progress"):
-        if name in options:
-            raise TypeError(
-                f"independence_test sets {name} itself (one fit per permutation); drop {name}=."
-            )
+    if "n_bootstrap" in options:
+        raise TypeError(
+            "independence_test sets n_bootstrap itself (one fit per permutation); drop "
+            "n_bootstrap=."
+        )
+    _check_backend(options.get("backend", "numba"))
     check_estimate_options(options)
     discrete = bool(options.get("discrete_y", False))
     pooled = options.pop("min_category_size", None)  # applied once, to the labels
+    transform = options.pop("transform", "auto")
     data = validate_data(x, y, z, discrete_y=discrete, min_category_size=pooled)
     xs, ys, zs = _blocks(data)
+    if zs is not None and permutation != "iid":
+        raise ValueError(
+            f"permutation={permutation!r} reorders a time series and cannot keep y's relation "
+            "to z; the conditional test needs permutation='iid' (within strata of z)."
+        )
     seed, root = _root_sequence(random_state)
-    # the null fits' seeds, the permutations, the choice of K: three independent streams
-    fit_seq, perm_seq, k_seq = root.spawn(3)
+    # the copies' seeds, the reorderings, the margins' maps: three independent streams
+    fit_seq, perm_seq, map_seq = root.spawn(3)
     observed_seed = int(fit_seq.generate_state(1, np.uint64)[0] % 2**63)
-    k_seed = int(k_seq.generate_state(1, np.uint64)[0] % 2**63)
+    rows = np.column_stack([data.X, ys]) if discrete else data.X
+    order = reordering(permutation, rows, xs, ys, zs, stratum_size, block_length)
     perm_rng = np.random.default_rng(perm_seq)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        perms = _permutations(xs.shape[0], zs, n_permutations + 1, stratum_size, perm_rng)
-        k = _components(xs, ys[perms[0]], zs, options, k_seed)
-        fixed = {**options, "n_bootstrap": 0, "fixed_components_number": k}
+        xs, ys, zs, margins = _mapped_blocks(data, xs, ys, zs, transform, map_seq)
+        fit_options = {**options, "n_bootstrap": 0, "transform": "none"}
         from .api import estimate
 
-        observed = estimate(xs, ys, z=zs, random_state=observed_seed, progress=False, **fixed)
-        null = _null_draws(xs, ys, zs, perms[1:], fit_seq, executor, fixed)
+        observed = estimate(xs, ys, z=zs, random_state=observed_seed, progress=False, **fit_options)
+        null, null_k = _null_draws(
+            xs, ys, zs, order, perm_rng, n_permutations, fit_seq, executor, progress, fit_options
+        )
     _reissue(caught, n_permutations)
     statistic = float(observed.value)
     pvalue = (1.0 + np.count_nonzero(null >= statistic)) / (1.0 + n_permutations)
@@ -243,12 +317,55 @@ def independence_test(
         statistic=statistic,
         pvalue=float(pvalue),
         null=null,
-        n_components=k,
+        n_components=observed.diagnostics.n_components,
         quantity=observed.meta["quantity"],
-        scheme="permutation" if zs is None else "stratified permutation",
+        scheme=order.kind,
         unit=observed.meta["unit"],
         random_state=seed,
+        null_components=null_k,
+        block_length=order.block_length,
+        margins=margins,
     )
+
+
+def check_permutation_count(n_permutations) -> int:
+    """``n_permutations`` as an int in [1, `MAX_PERMUTATIONS`], or a clear error.
+
+    Parameters
+    ----------
+    n_permutations : int
+        B, the number of permuted copies of one test.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError, ValueError
+        Not an integer, below 1, or above `MAX_PERMUTATIONS`.
+    """
+    n_permutations = check_int("n_permutations", n_permutations, minimum=1)
+    if n_permutations > MAX_PERMUTATIONS:
+        raise ValueError(
+            f"n_permutations={n_permutations} is more than {MAX_PERMUTATIONS:,} permuted "
+            "copies, each a whole component search (milliseconds to seconds): days of work "
+            "for a p-value resolved to 1/(B + 1). B = 999 resolves p = 0.001; a matrix of m "
+            "pairs with Holm's correction needs about 40 m (or use correction='bh')."
+        )
+    return n_permutations
+
+
+def _check_backend(backend) -> None:
+    """The test fits with the numba backend only (one EM search per permuted copy)."""
+    name = getattr(backend, "name", backend)
+    if name != "numba":
+        raise ValueError(
+            f"independence_test runs one single fit per permuted copy (B + 1 fits); the "
+            f"{name!r} backend has no single fit (backend='pymc' would sample a posterior for "
+            "every copy). Test with the default backend='numba', and estimate the MI with "
+            f"backend={name!r}."
+        )
 
 
 def adjust_pvalues(pvalues: ArrayLike, method: str = "holm") -> np.ndarray:
@@ -306,67 +423,78 @@ def _root_sequence(random_state):
     return seed, np.random.SeedSequence(seed)
 
 
-def _components(xs, ys, zs, options, seed) -> int:
-    """K: the user's ``fixed_components_number``, else chosen by CV on (x, y, z) as given.
+def _mapped_blocks(data, xs, ys, zs, transform, seq):
+    """x, y (codes with ``discrete_y``) and z through their columns' Gaussianising maps.
 
-    `independence_test` passes a permuted copy of y (see the module docstring).
+    Each continuous column's map (`gmmmi.margins.fit_marginal_map`) is fitted
+    on its sorted values with its own seed, so it depends only on the
+    column's values, which no reordering of y changes: the maps of the
+    observed data are those of every copy. ``"auto"`` uses them when a
+    column is not Gaussian (its map is not affine), ``"gaussianize"``
+    always, ``"none"`` never.
+
+    Returns
+    -------
+    xs, ys, zs : numpy.ndarray
+    margins : {"gaussianize", "none"}
     """
-    fixed = int(options.get("fixed_components_number", 0) or 0)
-    if fixed:
-        return fixed
-    from .api import estimate
+    from .margins import TRANSFORMS, fit_marginal_map
 
-    chosen = estimate(
-        xs, ys, z=zs, random_state=seed, progress=False, **{**options, "n_bootstrap": 0}
-    )
-    # with discrete_y, the largest K any category needed
-    return chosen.diagnostics.n_components
-
-
-def _strata(zs: np.ndarray, size: int) -> np.ndarray:
-    """Stratum of each row: consecutive blocks of ~``size`` rows ordered by z."""
-    n = zs.shape[0]
-    zc = (zs - zs.mean(axis=0)) / zs.std(axis=0)
-    if zc.shape[1] == 1:
-        key = zc[:, 0]
-    else:  # the first principal component of the standardised z
-        key = zc @ np.linalg.svd(zc, full_matrices=False)[2][0]
-    n_strata = max(1, n // size)
-    order = np.argsort(key, kind="stable")
-    stratum = np.empty(n, dtype=np.int64)
-    stratum[order] = np.arange(n) * n_strata // n
-    return stratum
+    transform = check_choice("transform", transform, TRANSFORMS)
+    if transform == "none":
+        return xs, ys, zs, "none"
+    blocks = [xs] + ([] if data.categories is not None else [ys]) + ([] if zs is None else [zs])
+    columns = [column for block in blocks for column in block.T]
+    seeds = seq.spawn(len(columns))
+    maps = [
+        fit_marginal_map(np.sort(c), "", np.random.default_rng(s))
+        for c, s in zip(columns, seeds, strict=True)
+    ]
+    if transform == "auto" and all(m.affine for m in maps):
+        return xs, ys, zs, "none"
+    mapped = iter([m(c) for m, c in zip(maps, columns, strict=True)])
+    out = [np.column_stack([next(mapped) for _ in range(b.shape[1])]) for b in blocks]
+    xs = out.pop(0)
+    if data.categories is None:
+        ys = out.pop(0)
+    return xs, ys, (out.pop(0) if zs is not None else None), "gaussianize"
 
 
-def _permutations(n: int, zs, n_permutations: int, stratum_size: int, rng) -> list:
-    """B row permutations of y (arrays of row indices): free, or within strata of z."""
-    if zs is None:
-        return [rng.permutation(n) for _ in range(n_permutations)]
-    stratum = _strata(zs, stratum_size)
-    rows_by_stratum = np.argsort(stratum, kind="stable")
-    perms = []
-    for _ in range(n_permutations):
-        shuffled = np.lexsort((rng.random(n), stratum))  # by stratum, random within
-        perm = np.empty(n, dtype=np.int64)
-        perm[rows_by_stratum] = shuffled
-        perms.append(perm)
-    return perms
+def _null_draws(xs, ys, zs, order, rng, n_permutations, seq, executor, progress, options):
+    """The statistic and K on each reordered copy, as tasks of `estimate_many`.
 
+    Copies are drawn `CHUNK` at a time (so B costs no memory up front); the
+    chunk ``c`` runs with the ``c``-th child of ``seq`` as its root seed, so
+    the draws do not depend on the executor.
 
-def _null_draws(xs, ys, zs, perms, seq, executor, options) -> np.ndarray:
-    """The statistic on each permuted copy, run as tasks of `estimate_many`."""
+    Returns
+    -------
+    null : numpy.ndarray, shape (n_permutations,)
+    null_components : numpy.ndarray of int, shape (n_permutations,)
+    """
     from .parallel import TaskError, estimate_many
 
-    tasks = [(xs, ys[perm], zs) for perm in perms]
-    results = estimate_many(tasks, executor=executor, progress=False, random_state=seq, **options)
-    failed = [r for r in results if isinstance(r, TaskError)]
-    if failed:
-        raise ValueError(
-            f"{len(failed)} of {len(results)} permuted fits failed, so the null distribution is "
-            f"incomplete (first: {failed[0].type}: {failed[0].message}). Fix the cause, e.g. "
-            "with a smaller fixed_components_number."
-        )
-    return np.array([float(r.value) for r in results])
+    null = np.empty(n_permutations)
+    null_k = np.empty(n_permutations, dtype=np.int64)
+    show = progress_enabled(progress)
+    with progress_bar(n_permutations, "gmmmi permutations", show, unit="copy") as bar:
+        for start in range(0, n_permutations, CHUNK):
+            size = min(CHUNK, n_permutations - start)
+            tasks = [(xs, ys[order.draw(rng)], zs) for _ in range(size)]
+            results = estimate_many(
+                tasks, executor=executor, progress=False, random_state=seq.spawn(1)[0], **options
+            )
+            failed = [r for r in results if isinstance(r, TaskError)]
+            if failed:
+                raise ValueError(
+                    f"{len(failed)} of {len(results)} permuted fits failed, so the null "
+                    f"distribution is incomplete (first: {failed[0].type}: {failed[0].message}). "
+                    "Fix the cause, e.g. with a smaller fixed_components_number."
+                )
+            null[start : start + size] = [float(r.value) for r in results]
+            null_k[start : start + size] = [r.diagnostics.n_components for r in results]
+            bar.update(size)
+    return null, null_k
 
 
 _TASK_PREFIX = re.compile(r"^task \d+: ")
@@ -386,7 +514,7 @@ def _reissue(caught, n_permutations: int) -> None:
     for (category, message), (observed, null) in counts.items():
         where = []
         if observed:
-            where.append("the choice of K and the observed data's fit")
+            where.append("the observed data's fit")
         if null:
             where.append(f"{null} of {n_permutations} permuted fits")
         warnings.warn(

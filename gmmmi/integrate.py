@@ -782,3 +782,41 @@ def _check_class_weights(mixtures, class_weights) -> np.ndarray:
     if np.any(pi < 0) or not np.allclose(pi.sum(axis=1), 1.0):
         raise ValueError("class_weights must be non-negative with rows summing to 1.")
     return pi
+
+
+def expected_log_densities(
+    cell_mixtures, cell_weights, cell_terms, *, method="quad", mc_samples=100_000, rng=None
+) -> IntegralResult:
+    """``sum_s w_s sum_t coef_t E_{p_s}[log q_st(x[idx_t])]`` per draw, in nats.
+
+    The continuous part of the chain rule over the cells of discrete columns
+    (`gmmmi.mixed`): cell s has the mixture p_s of its continuous columns and
+    the weight w_s; each of its terms integrates the log-density of a mixture
+    q over some of p_s's coordinates.
+
+    Parameters
+    ----------
+    cell_mixtures : list of MixtureDraws
+        p_s for every cell, each with S draws (d may differ between cells).
+    cell_weights : array_like, shape (S, C)
+        w_s per draw.
+    cell_terms : list of list of (float, list of int, MixtureDraws)
+        ``(coef, idx, q)`` per cell; q has S draws over the coordinates idx
+        of p_s. A cell without terms adds nothing.
+    method, mc_samples, rng
+        As in `mutual_information`.
+
+    Returns
+    -------
+    IntegralResult
+    """
+    w = np.asarray(cell_weights, dtype=np.float64)
+    method, mc_samples = _resolve(method, mc_samples, rng)
+    groups = [
+        _Group(p, w[:, s], terms)
+        for s, (p, terms) in enumerate(zip(cell_mixtures, cell_terms, strict=True))
+        if terms
+    ]
+    if not groups:
+        return IntegralResult(np.zeros(w.shape[0]), np.zeros(w.shape[0]), "none")
+    return _integrate(groups, method, mc_samples, rng)

@@ -10,8 +10,10 @@ module fits, per column, the smooth monotone map
     T(x) = Φ⁻¹(F̂(x)),
 
 where F̂ is the CDF of a 1-D Gaussian mixture fitted to that column (K by
-cross-validation; on the data's own scale or on asinh((x - median) / IQR),
-whichever fits better) and Φ the standard normal CDF, so that T(x) is close
+cross-validation; on the data's own scale, on asinh((x - median) / IQR) or,
+for a positive column, on log x, whichever fits better; a row isolated far
+from the rest gets a component of its own) and Φ the standard normal CDF,
+so that T(x) is close
 to standard normal. The
 MI of the mapped data is the MI of the data, whatever F̂ is, so the map need
 not be exact, only smooth and monotone.
@@ -51,10 +53,23 @@ MAX_MAP_ROWS = 5_000
 MAX_MAP_COMPONENTS = 20
 #: Jarque–Bera statistic below which a column counts as Gaussian (χ²₂ at p = 0.001)
 GAUSSIAN_JB = 13.8
-#: fewer rows keep the affine map (too few to tell a margin's shape)
-MIN_MAP_ROWS = 100
-#: a column with fewer distinct values keeps the identity map (it is screened as discrete)
+#: rows of ``transform="auto"``'s comparison of the raw and mapped data (a fixed random
+#: subset above this): its two component searches on all of 10^6 rows of log-normal columns
+#: cost minutes, many times the estimate itself (the raw data need many components). The
+#: held-out log-likelihoods per row are then known to about 0.01 nat, while the options
+#: compared differ by 0.01 (the paper's D3) to 0.8 nat per row
+COMPARE_ROWS = 20_000
+#: a column with fewer distinct values keeps the affine map: too few to fit a shape (columns
+#: of at most 10 values are refused as discrete by `gmmmi.estimate`, up to 30 warned about)
 MIN_DISTINCT = 20
+#: why a column's map is affine, or that it was fitted (``MarginalMap.basis``)
+BASIS_TEXT = {
+    "gaussian": "its skewness and kurtosis are a Gaussian's",
+    "one component": "one Gaussian fits it best",
+    "few values": f"fewer than {MIN_DISTINCT} distinct values",
+    "not finite": "its 1-D mixture was not finite in data units",
+    "fitted": "a 1-D mixture was fitted",
+}
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -63,10 +78,13 @@ class MarginalMap:
     """The map T(x) = Φ⁻¹(F̂(u(x))) of one column, F̂ the CDF of a 1-D Gaussian mixture.
 
     ``u`` is the scale the mixture was fitted on: the data themselves
-    (``"linear"``, u(x) = x) or ``"asinh"``, u(x) = asinh((x - centre) /
+    (``"linear"``, u(x) = x), ``"asinh"``, u(x) = asinh((x - centre) /
     spread), which turns exponential and power-law tails into Gaussian-like
     or exponential ones that a few components describe (a log-normal
-    column becomes nearly Gaussian). With the linear scale and one component
+    column becomes nearly Gaussian), or ``"log"``, u(x) = log x, for a
+    positive column spanning many decades (asinh is linear below its
+    spread, so it squeezes every decade under the median's into a point);
+    T(x) is -inf for x <= 0 on the log scale. With the linear scale and one component
     the map is affine, ``(x - mean) / sd``, and changes no estimate (MI is
     invariant under affine maps, and `gmmmi.estimate` standardises every
     column anyway).
@@ -77,10 +95,12 @@ class MarginalMap:
         The column's name.
     weights, means, sds : numpy.ndarray, shape (K,)
         The 1-D mixture on the scale u (``sds`` are standard deviations).
-    scale_kind : {"linear", "asinh"}
+    scale_kind : {"linear", "asinh", "log"}
         The scale u.
     centre, spread : float
-        The asinh scale's centre and unit, in data units (0 and 1 for linear).
+        The asinh scale's centre and unit, in data units (0 and 1 otherwise).
+    basis : str
+        Why the map is affine, or ``"fitted"``: a key of `BASIS_TEXT`.
     """
 
     label: str
@@ -90,6 +110,7 @@ class MarginalMap:
     scale_kind: str = "linear"
     centre: float = 0.0
     spread: float = 1.0
+    basis: str = "fitted"
 
     @property
     def n_components(self) -> int:
@@ -105,6 +126,9 @@ class MarginalMap:
         x = np.asarray(x, dtype=np.float64)
         if self.scale_kind == "linear":
             return x
+        if self.scale_kind == "log":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), -np.inf)
         return np.arcsinh((x - self.centre) / self.spread)
 
     def _log_du(self, x):
@@ -112,6 +136,8 @@ class MarginalMap:
         x = np.asarray(x, dtype=np.float64)
         if self.scale_kind == "linear":
             return np.zeros(x.shape)
+        if self.scale_kind == "log":
+            return -self._u(x)
         r = (x - self.centre) / self.spread
         return -math.log(self.spread) - 0.5 * np.log1p(r * r)
 
@@ -180,6 +206,7 @@ class MarginalMap:
             "scale": self.scale_kind,
             "centre": self.centre,
             "spread": self.spread,
+            "basis": self.basis,
             "n_components": self.n_components,
             "weights": self.weights.tolist(),
             "means": self.means.tolist(),
@@ -196,6 +223,7 @@ class MarginalMap:
             str(record["scale"]),
             float(record["centre"]),
             float(record["spread"]),
+            str(record.get("basis", "fitted")),
         )
 
 
@@ -203,20 +231,25 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     """Fit the Gaussianising map of one column.
 
     A Gaussian mixture is fitted by the compiled EM (k-means
-    initialisation) to at most `MAX_MAP_ROWS` rows of the column, on two
-    scales: the data (linear) and asinh((x - median) / IQR). On each, K = 1
-    .. `MAX_MAP_COMPONENTS` is chosen by cross-validated log-likelihood (2
-    folds, patience 2; a component must raise it by BIC's price of its 3
-    parameters, 1.5 ln(n) / n per row, so noise does not). The scale with the
-    higher held-out log-likelihood in data units (the asinh scale's Jacobian
-    included) is kept; one Gaussian on the linear scale is the affine map.
-    Both scales are always tried: on a heavy-tailed column (Cauchy) the
-    k-means starts of the linear scale put a cluster on a few extremes and
-    the search stops at one Gaussian, which the asinh scale beats. A column
-    whose skewness and kurtosis are a Gaussian's (`looks_gaussian`) keeps the
+    initialisation) to at most `MAX_MAP_ROWS` rows of the column, on up to
+    three scales: the data (linear), asinh((x - median) / IQR) and, for a
+    positive column, log x. On each, K = 1 .. `MAX_MAP_COMPONENTS` is chosen
+    by cross-validated log-likelihood (2 folds, patience 2; a component must
+    raise it by BIC's price of its 3 parameters, 1.5 ln(n) / n per row, so
+    noise does not). The scale with the higher held-out log-likelihood in
+    data units (the scale's Jacobian included) is kept; one Gaussian on the
+    linear scale is the affine map. Every scale is always tried: on a
+    heavy-tailed column (Cauchy) the k-means starts of the linear scale put a
+    cluster on a few extremes and the search stops at one Gaussian, which
+    the asinh scale beats; a column spanning many decades needs the log
+    scale. Rows that the outlier screen (``isolated_outliers``) finds on a scale
+    (a value 1e10 among standard normals) are left out of its search and get
+    one component each, of weight 1/n and the spread of the rest: a mixture
+    cannot give one row a component of positive width, and without it the
+    map would leave the row as far from the rest as it was. A column whose
+    skewness and kurtosis are a Gaussian's (`looks_gaussian`) keeps the
     affine map without a fit, and so does a column of fewer than
-    `MIN_MAP_ROWS` rows or of fewer than `MIN_DISTINCT` distinct values (such
-    columns are screened as discrete by `gmmmi.estimate`).
+    `MIN_DISTINCT` distinct values; ``basis`` of the map says which.
 
     Parameters
     ----------
@@ -236,51 +269,87 @@ def fit_marginal_map(values, label: str, rng: np.random.Generator) -> MarginalMa
     unit = float(np.abs(values).max()) or 1.0
     v = values / unit
     spread_v = float(v.std())
-    affine = MarginalMap(
-        label, np.ones(1), np.array([v.mean() * unit]), np.array([spread_v * unit or 1.0])
-    )
-    if v.size < MIN_MAP_ROWS or spread_v == 0 or looks_gaussian(v):
-        return affine
+
+    def affine(basis):
+        mean, sd = np.array([v.mean() * unit]), np.array([spread_v * unit or 1.0])
+        return MarginalMap(label, np.ones(1), mean, sd, basis=basis)
+
+    if spread_v == 0 or looks_gaussian(v):
+        return affine("gaussian")
     if np.unique(v).size < MIN_DISTINCT:
-        return affine
-    if v.size > MAX_MAP_ROWS:
-        v = rng.choice(v, MAX_MAP_ROWS, replace=False)
+        return affine("few values")
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         best = _best_scale(v, label, rng)
-        scaled = MarginalMap(
-            label,
-            best.weights,
-            best.means * (unit if best.scale_kind == "linear" else 1.0),
-            best.sds * (unit if best.scale_kind == "linear" else 1.0),
-            best.scale_kind,
-            best.centre * unit,
-            best.spread * unit,
-        )
-    finite = [scaled.means, scaled.sds, [scaled.centre, scaled.spread]]
-    if best.affine or not all(np.isfinite(a).all() for a in finite) or (scaled.sds <= 0).any():
-        return affine
-    return scaled
+        if best.scale_kind == "linear":
+            best = replace(best, means=best.means * unit, sds=best.sds * unit)
+        elif best.scale_kind == "asinh":
+            best = replace(best, centre=best.centre * unit, spread=best.spread * unit)
+        else:  # log x = log v + log unit
+            best = replace(best, means=best.means + math.log(unit))
+    if best.affine:
+        return affine("one component")
+    finite = [best.means, best.sds, [best.centre, best.spread]]
+    if not all(np.isfinite(a).all() for a in finite) or (best.sds <= 0).any():
+        return affine("not finite")
+    return best
 
 
 def _best_scale(values, label, rng) -> MarginalMap:
-    """The 1-D mixture on the linear or the asinh scale, whichever has the higher held-out score."""
-    affine = MarginalMap(label, np.ones(1), np.zeros(1), np.ones(1))
-    centre = float(np.median(values))
-    q25, q75 = np.percentile(values, [25, 75])
-    spread = float(q75 - q25) or float(values.std())
-    best, best_score = affine, -np.inf
-    for kind in ("linear", "asinh"):
-        shape = MarginalMap(label, np.ones(1), np.zeros(1), np.ones(1), kind, centre, spread)
+    """The 1-D mixture on the linear, asinh or log scale with the higher held-out score.
+
+    The search runs on at most `MAX_MAP_ROWS` rows (a random subset drawn
+    once); the isolated rows are looked for among all of them.
+    """
+    from ._screening import isolated_outliers
+
+    n = values.size
+    subset = rng.choice(n, MAX_MAP_ROWS, replace=False) if n > MAX_MAP_ROWS else None
+    sample = values if subset is None else values[subset]
+    centre = float(np.median(sample))
+    q25, q75 = np.percentile(sample, [25, 75])
+    spread = float(q75 - q25) or float(sample.std())
+    shapes = [
+        MarginalMap(label, np.ones(1), np.zeros(1), np.ones(1), "linear"),
+        MarginalMap(label, np.ones(1), np.zeros(1), np.ones(1), "asinh", centre, spread),
+    ]
+    if values.min() > 0:  # the log scale has no centre or unit: u(x) = log x
+        shapes.append(MarginalMap(label, np.ones(1), np.zeros(1), np.ones(1), "log"))
+    best, best_score = shapes[0], -np.inf
+    for shape in shapes:
         u = shape._u(values)
-        fitted = _fit_1d(u, rng)
+        far = np.zeros(n, dtype=bool)
+        far[isolated_outliers(u)] = True
+        fit_rows = ~far if subset is None else subset[~far[subset]]
+        fitted = _fit_1d(u[fit_rows], rng)
         if fitted is None:
             continue
         weights, means, sds, heldout = fitted
-        score = heldout + float(shape._log_du(values).mean())
+        if far.any():
+            weights, means, sds, heldout = _with_isolated_rows(u, far, weights, means, sds, heldout)
+        score = heldout + float(shape._log_du(sample).mean())
         if score > best_score:
-            best = MarginalMap(label, weights, means, sds, kind, centre, spread)
+            best = replace(shape, weights=weights, means=means, sds=sds)
             best_score = score
     return best
+
+
+def _with_isolated_rows(u, far, weights, means, sds, heldout):
+    """The mixture of the other rows plus one component per isolated row, and its score.
+
+    Each isolated row gets weight 1/n, its own value as mean and the sd of
+    the other rows; the score is the other rows' held-out log-likelihood and
+    the isolated rows' log-density under the whole mixture, per row.
+    """
+    n, n_far = u.size, int(far.sum())
+    width = float(u[~far].std()) or 1.0
+    weights = np.concatenate([weights * (n - n_far) / n, np.full(n_far, 1.0 / n)])
+    means = np.concatenate([means, u[far]])
+    sds = np.concatenate([sds, np.full(n_far, width)])
+    z = (u[far, None] - means) / sds
+    own = logsumexp(np.log(weights / sds) - 0.5 * z**2, axis=-1) - 0.5 * _LOG_2PI
+    # the other rows' score, held out, under their share (n - n_far) / n of the weight
+    rest = (n - n_far) * (heldout + math.log((n - n_far) / n))
+    return weights, means, sds, (rest + float(own.sum())) / n
 
 
 def looks_gaussian(values) -> bool:
@@ -506,14 +575,23 @@ def choose_margins(data, transform, *, kl, fit_options, n_components, rng, init=
     if transform == "gaussianize":
         return mapped, MarginChoice("gaussianize", "gaussianize", "requested", maps, {})
     if all(m.affine for m in maps):
-        return data, MarginChoice("auto", "none", "every margin fits one Gaussian", maps, {})
+        return data, MarginChoice("auto", "none", _why_affine(maps), maps, {})
+    # on many rows, the two searches compare a fixed random subset (the fit that follows
+    # then runs its own search on all the rows)
+    n = data.X.shape[0]
+    rows = (
+        np.sort(seeds.choice(n, COMPARE_ROWS, replace=False)) if n > COMPARE_ROWS else slice(None)
+    )
+    categories = None if data.categories is None else data.categories[rows]
     try:
-        raw = heldout_loglik(data.X, data.categories, fit_options, n_components, rng)
-        log_jac = np.mean(sum(m.log_derivative(data.X[:, j]) for j, m in enumerate(maps)))
+        X_raw = np.ascontiguousarray(data.X[rows])
+        raw = heldout_loglik(X_raw, categories, fit_options, n_components, rng)
+        log_jac = np.mean(sum(m.log_derivative(X_raw[:, j]) for j, m in enumerate(maps)))
         # the maps were fitted on these rows: AIC's correction of their in-sample log-Jacobian
         n_params = sum(3 * m.n_components - 1 for m in maps)
-        fitted = heldout_loglik(mapped.X, data.categories, fit_options, n_components, rng)
-        gauss = fitted + float(log_jac) - n_params / data.X.shape[0]
+        X_mapped = np.ascontiguousarray(mapped.X[rows])
+        fitted = heldout_loglik(X_mapped, categories, fit_options, n_components, rng)
+        gauss = fitted + float(log_jac) - n_params / X_raw.shape[0]
     except ValueError as err:  # too few rows etc.: the estimate itself says what is wrong
         return data, MarginChoice("auto", "none", f"no comparison possible ({err})", maps, {})
     criterion = {"none": raw, "gaussianize": gauss, "kind": "held-out log-likelihood per row"}
@@ -522,6 +600,15 @@ def choose_margins(data, transform, *, kl, fit_options, n_components, rng, init=
             "auto", "gaussianize", "higher held-out likelihood", maps, criterion
         )
     return data, MarginChoice("auto", "none", "higher held-out likelihood", maps, criterion)
+
+
+def _why_affine(maps) -> str:
+    """Why every map is affine, in words (the reason of the raw data kept without comparison)."""
+    unmapped = [m for m in maps if m.basis not in ("gaussian", "one component")]
+    if not unmapped:
+        return "every margin fits one Gaussian"
+    listed = "; ".join(f"{m.label!r}: {BASIS_TEXT[m.basis]}" for m in unmapped)
+    return f"no margin was mapped ({listed})"
 
 
 def _mapped(X, maps):

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from . import _arviz
+from . import _arviz, _netcdf
 from ._validation import check_choice, validate_data
 from .api import estimate as _estimate
-from .exceptions import DataWarning
+from .exceptions import DataWarning, ResultFileError
 from .mixture import MixtureDraws
 from .param_holders import GMMFitParamHolder, MIDistParamHolder, SelectComponentsParamHolder
 from .result import Result
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 #: name of the netCDF group holding the estimator's data and settings
 _GROUP = "estimate_mi"
 _FORMAT_VERSION = 1
+#: root attribute: the checksum of the estimator's group (its data and settings)
+_CHECKSUM = "gmmmi_estimate_mi_checksum"
 KL_ORDERS = ("forward", "reverse")
 
 
@@ -193,6 +195,7 @@ class EstimateMI:
             transform="none",  # the original GMM-MI fits the raw data
             bias_correction=False,  # reports the plug-in value
             scale_mixtures=False,  # and searches Gaussian mixtures only
+            discrete=None,  # ... and every column as continuous
             **options,
         )
 
@@ -545,11 +548,14 @@ class EstimateMI:
         """Save the fitted estimator to a netCDF-4 file (arrays and JSON text, no pickle).
 
         The file is also a `gmmmi.load`-able result (the fit's). It holds the
-        data, so an estimate after `load` gives the same numbers.
+        data, so an estimate after `load` gives the same numbers; the data and
+        settings are under a SHA-256 checksum of their own, so `load` refuses a
+        file in which any of them changed.
         """
         self._check_fitted(action="save")
         groups, attrs = _arviz.groups_of(self.fit_result.to_arviz())
         groups[_GROUP] = self._state_dataset()
+        attrs[_CHECKSUM] = _netcdf.checksum(groups, {_GROUP})  # the data and settings too
         _arviz.write_netcdf(_arviz.inference_data(groups, attrs=attrs), path)
 
     def _state_dataset(self) -> xr.Dataset:
@@ -580,13 +586,34 @@ class EstimateMI:
 
         Category labels come back as their codes 0..C-1 (in the sorted order
         of the original labels), which gives the same fits and estimates.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at ``path``.
+        gmmmi.exceptions.ResultFileError
+            (a ValueError) If the file cannot be read, does not match its
+            checksums (the fit's, and the stored data's and settings'), holds
+            no estimator, or lacks part of one; the message names the file.
         """
-        groups, attrs = _arviz.read_netcdf(path)
+        groups, attrs = _netcdf.read_groups(path, checksums=((_CHECKSUM, {_GROUP}),))
         if _GROUP not in groups:
-            raise ValueError(
+            raise ResultFileError(
                 f"{path} holds no EstimateMI (no {_GROUP!r} group; groups: {sorted(groups)}). "
                 "Load a plain result with gmmmi.load."
             )
+        try:
+            return cls._from_groups(groups, attrs)
+        except ResultFileError as err:
+            raise ResultFileError(f"{str(path)!r}: {err}") from None
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
+            raise ResultFileError(
+                f"{str(path)!r} is not a complete EstimateMI file: {_netcdf.describe(err)}. "
+                "Save the estimator again."
+            ) from err
+
+    @classmethod
+    def _from_groups(cls, groups: dict, attrs: dict) -> EstimateMI:
         ds = groups[_GROUP]
         state = json.loads(ds.attrs["gmmmi_estimate_mi"])
         est = cls(

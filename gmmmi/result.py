@@ -20,6 +20,7 @@ import xarray as xr
 from . import _arviz, _netcdf
 from ._bias import describe as describe_bias
 from ._intervals import HDI_PROB
+from ._mixed_text import describe as describe_discrete
 from .diagnostics import DrawKind, FitDiagnostics, mixing_messages
 from .margins import apply_maps
 from .margins import describe as describe_margins
@@ -37,6 +38,9 @@ QUANTITY_LABELS = {
     "cmi": "CMI",
     "kl_xy": "KL[p(x)||p(y)]",
     "kl_yx": "KL[p(y)||p(x)]",
+    "entropy": "H",
+    "kl": "KL",
+    "js": "JS",
 }
 
 
@@ -179,6 +183,15 @@ class Result:
         return self.meta.get("transform")
 
     @property
+    def discrete(self) -> dict | None:
+        """The discrete columns and point masses split off by the chain rule, or None.
+
+        ``{"requested", "columns", "levels", "atoms", "pooled_below", "cells",
+        "correction", "mixture_columns"}`` (see `gmmmi.mixed`).
+        """
+        return self.meta.get("discrete")
+
+    @property
     def n_components(self) -> int:
         """K, the number of components of every fitted mixture."""
         return int(self.diagnostics.n_components)
@@ -192,9 +205,29 @@ class Result:
         return float(self.value)
 
     # ---------------------------------------------------------------- text
+    @property
+    def fit_check(self) -> FitCheck | None:
+        """The goodness-of-fit check of the fit to all the data (None if not made).
+
+        `gmmmi.estimate` makes it on every fit
+        (`gmmmi.fit_check.automatic_check`); ``fit_check.ok`` is False when
+        the fit is detectably wrong, and a `gmmmi.MisfitWarning` said so.
+        """
+        return self.diagnostics.fit_check
+
+    def _misfit_line(self) -> str | None:
+        """The line under the interval when the fit check failed, else None."""
+        check = self.fit_check
+        if check is None or check.ok:
+            return None
+        return f"fit check failed: {check.verdict()}; the interval does not cover this misfit"
+
     def _method_text(self) -> str:
         kind, c, d = self.diagnostics.kind, self.n_chains, self.n_draws
         if kind is DrawKind.BOOTSTRAP:
+            if self.diagnostics.extra.get("bootstrap") == "block":
+                length = self.diagnostics.extra["block_length"]
+                return f"{c * d} block bootstrap, mean block {length:.3g} rows"
             return f"{c * d} bootstrap"
         if kind is DrawKind.SINGLE_FIT:
             return "single fit"
@@ -217,12 +250,17 @@ class Result:
     def _line(self, name: str) -> str:
         label = QUANTITY_LABELS.get(name, name)
         if name == self.quantity:
-            label = f"{label}({self._variables_text()})"
+            # an estimand with its own name (e.g. "TE(x → y)") in meta["title"]
+            label = self.meta.get("title") or f"{label}({self._variables_text()})"
         return f"{label} = {format_pm(self.point[name], _sd(self.draws[name]))} {self.unit}"
 
     def _variables_text(self) -> str:
         """``x; y`` or ``x; y | z`` with the column names of each block."""
         labels = self.meta.get("labels", {})
+        if "variables" in self.meta:  # a divergence between two samples
+            return self.meta["variables"]
+        if self.quantity == "entropy":
+            return ", ".join(map(str, labels.get("x", ["x"])))
         blocks = [", ".join(map(str, labels.get(key, [key]))) for key in ("x", "y")]
         text = "; ".join(blocks)
         if labels.get("z"):
@@ -239,18 +277,30 @@ class Result:
 
     def __repr__(self) -> str:
         backend = self.meta.get("backend", "?")
-        lines = [
-            f"{self._line(self.quantity)} ({backend}, {self._method_text()}, K={self.n_components})"
-        ]
+        fit = f"{backend}, {self._method_text()}, K={self.n_components}"
+        if self.mixture.n_dim == 0:  # discrete columns only: no mixture was fitted
+            fit = f"contingency table, {self._method_text()}"
+        lines = [f"{self._line(self.quantity)} ({fit})"]
         interval = self._interval_line()
         if interval is not None:
             lines.append(f"  {interval}")
+        misfit = self._misfit_line()
+        if misfit is not None:
+            lines.append(f"  {misfit}")
+        if "p_value" in self.meta:  # a surrogate test (gmmmi.transfer_entropy)
+            count = len(self.meta.get("surrogate_values", []))
+            lines.append(f"  p = {self.meta['p_value']:.3g} ({count} time-shifted surrogates)")
         margins = describe_margins(self.transform)
         if margins is not None:
             lines.append(f"  {margins}")
         correction = describe_bias(self.meta.get("bias_correction"), self.sd, self.unit)
         if correction is not None:
             lines.append(f"  {correction}")
+        if self.discrete is not None:
+            lines.append(f"  {describe_discrete(self.discrete)}")
+        if self.meta.get("dequantized"):
+            names = ", ".join(map(repr, self.meta["dequantized"]))
+            lines.append(f"  dequantized: {names} + U(0, 1) noise (counts; the MI is unchanged)")
         lines += [self._line(k) for k in ("kl_xy", "kl_yx") if k in self.draws]
         return "\n".join(lines)
 
@@ -282,7 +332,9 @@ class Result:
             ``normal_2.5%``, ``normal_97.5%``), ``mcse_mean``, ``mcse_sd``,
             ``ess_bulk``, ``ess_tail``, ``r_hat`` (NaN with one chain). The
             interval's name is in ``table.attrs["interval"]``, what was done
-            to the margins in ``table.attrs["margins"]``.
+            to the margins in ``table.attrs["margins"]``, the fit check's
+            verdict in ``table.attrs["fit_check"]`` (``"passed"``, or the
+            line ``print`` shows under the interval).
         """
         _check_interval(prob, method)
         names = list(self.draws)
@@ -295,6 +347,9 @@ class Result:
             table = table.rename(columns={c: "normal" + c[3:] for c in hdi_columns})
         table.attrs["interval"] = interval_name(prob, method)
         table.attrs["margins"] = describe_margins(self.transform) or "raw data"
+        table.attrs["fit_check"] = self._misfit_line() or "passed"
+        if self.discrete is not None:
+            table.attrs["discrete"] = describe_discrete(self.discrete)
         return table
 
     def interval(
@@ -431,6 +486,8 @@ class Result:
 
     def column_labels(self) -> list[str]:
         """Names of the joint mixture's coordinates, in column order (from meta labels/blocks)."""
+        if self.discrete is not None:
+            return list(self.discrete["mixture_columns"])
         d = self.mixture.n_dim
         names = [f"x{i}" for i in range(d)]
         labels, blocks = self.meta.get("labels", {}), self.meta.get("blocks", {})
@@ -449,6 +506,12 @@ class Result:
         """The data as the mixture's columns, validated as `gmmmi.estimate` does."""
         from ._validation import validate_data
 
+        if self.discrete is not None:
+            raise ValueError(
+                "This result has discrete columns or point masses, fitted one cell at a time "
+                "(result.diagnostics.per_category); plot_fit and check_fit take one joint fit. "
+                "Check a cell by estimating on its rows alone."
+            )
         X = validate_data(x, y, z, discrete_y="categories" in self.meta).X
         if X.shape[1] != self.mixture.n_dim:
             raise ValueError(
@@ -497,6 +560,26 @@ class Result:
         from .plot import plot_result_fit
 
         return plot_result_fit(self, x, y, z=z, ax=ax, levels=levels, kde=kde, rng=rng)
+
+    def pointwise(self, x: Any, y: Any = None, *, z: Any = None) -> np.ndarray:
+        """Pointwise MI log p(x, y) / (p(x) p(y)) (given z: the conditional form) at each row.
+
+        From the full-data fit; its mean under the fit is the MI. See
+        ``gmmmi.pointwise``.
+
+        Parameters
+        ----------
+        x, y, z : array_like or pandas object
+            Rows with the columns given to `gmmmi.estimate`.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+            In `unit`.
+        """
+        from .pointwise import pointwise_mi
+
+        return pointwise_mi(self, x, y, z)
 
     def plot_loss(self, ax=None):
         """EM log-likelihood per iteration of the cross-validation fits at the chosen K.

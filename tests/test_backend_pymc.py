@@ -210,6 +210,9 @@ def test_readme_example_posterior_of_mi(readme_results):
     assert res.diagnostics.kind is DrawKind.POSTERIOR and res.diagnostics.sample_shape == (2, 1000)
     assert res.diagnostics.extra["sampler"] in SAMPLERS
     assert abs(mi.mean() - README_TRUTH) < 2 * mi.std()
+    # the fit check of a posterior looks at its most likely draw, and passes here
+    assert res.fit_check is not None and res.fit_check.ok
+    assert not any(issubclass(w.category, gmmmi.MisfitWarning) for w in caught)
     rhat, ess = _rhat(mi)
     assert rhat < 1.01 and ess > 400
     assert res.diagnostics.extra["divergences"] == 0
@@ -341,3 +344,106 @@ def test_nutpie_k3_chains_mix_from_em_starts():
     assert res.n_components == 3 and res.diagnostics.extra["divergences"] == 0
     assert rhat < 1.01 and ess > 200
     assert abs(mi.mean() - truth) < 3 * mi.std()
+
+
+# ------------------------------------------------------------------------- Ctrl-C
+INTERRUPTED = (
+    r"^{}'s sampling was interrupted \(Ctrl-C\); its partial draws are discarded and no "
+    r"result is returned\.$"
+)
+
+
+def test_interrupt_recording_reraises_what_a_library_swallowed():
+    import os
+    import signal
+
+    from gmmmi import _interrupt
+
+    def swallowing_library(callback):
+        """Like PyMC's sequential sampler: a chain ends at Ctrl-C, the next one starts."""
+        done = []
+        for chain in range(2):
+            try:
+                for draw in range(1000):
+                    if (chain, draw) == (0, 3):
+                        os.kill(os.getpid(), signal.SIGINT)
+                    callback()
+                    done.append((chain, draw))
+            except KeyboardInterrupt:
+                pass
+        return done
+
+    before = signal.getsignal(signal.SIGINT)
+    done = []
+    with pytest.raises(KeyboardInterrupt, match=INTERRUPTED.format("X")):
+        with _interrupt.recording("X's sampling") as ctrl_c:
+            done = swallowing_library(ctrl_c.stop_if_interrupted)
+    assert signal.getsignal(signal.SIGINT) is before
+    assert done == [(0, 0), (0, 1), (0, 2)]  # the second chain stopped at its first draw
+    # the library's own error after the interrupt (PyMC: "Not enough samples") is replaced
+    with pytest.raises(KeyboardInterrupt, match=INTERRUPTED.format("Y")) as info:
+        with _interrupt.recording("Y's sampling"):
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+            except KeyboardInterrupt:
+                pass
+            raise ValueError("Not enough samples to build a trace.")
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    with pytest.raises(ValueError, match="not an interrupt"):  # other errors pass unchanged
+        with _interrupt.recording("Z"):
+            raise ValueError("not an interrupt")
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_pymc_samples_is_a_keyboard_interrupt_at_once(monkeypatch):
+    """It ended in a ValueError about mixture counts after the other chain ran to its end."""
+    import os
+    import signal
+
+    from gmmmi import _interrupt
+
+    calls = []
+    original = _interrupt.InterruptRecorder.stop_if_interrupted
+
+    def ctrl_c_at_the_fifth_draw(self, *args, **kwargs):
+        calls.append(kwargs["draw"].chain)
+        if len(calls) == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(
+        _interrupt.InterruptRecorder, "stop_if_interrupted", ctrl_c_at_the_fifth_draw
+    )
+    with pytest.raises(KeyboardInterrupt, match=INTERRUPTED.format("PyMC")):
+        gmmmi.estimate(
+            _readme_data(), backend="pymc", draws=300, tune=50, chains=2, cores=1, random_state=0
+        )
+    assert calls == [0] * 5 + [1]  # chain 1 stopped at its first draw, of 350
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_nutpie_samples_is_a_keyboard_interrupt(monkeypatch):
+    import os
+    import signal
+    import threading
+
+    nutpie = pytest.importorskip("nutpie")
+    real_sample = nutpie.sample
+
+    def sample_then_ctrl_c(*args, **kwargs):
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return real_sample(*args, **kwargs)
+
+    monkeypatch.setattr(nutpie, "sample", sample_then_ctrl_c)
+    Xs = _standardise(_readme_data())
+    with pytest.raises(KeyboardInterrupt, match=INTERRUPTED.format("nutpie")):
+        PyMCBackend().fit(
+            Xs,
+            n_components=1,
+            rng=np.random.default_rng(3),
+            progress=False,
+            sampler="nutpie",
+            draws=10**7,
+            tune=50,
+        )

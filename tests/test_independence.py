@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import gmmmi
-from gmmmi.independence import IndependenceTest, _permutations, _strata, adjust_pvalues
+from gmmmi._permutations import block_length_rule, reordering, strata
+from gmmmi.independence import CHUNK, IndependenceTest, adjust_pvalues
 from gmmmi.parallel.tasks import _task_seeds
 
 FAST = {"n_inits": 1, "max_components": 3}
@@ -36,25 +37,77 @@ def test_pvalue_counts_the_null_draws_at_or_above_the_statistic(independent):
     assert "p = " in str(test) and "19 permutations" in str(test)
 
 
-def test_null_draws_are_single_fits_with_one_k_on_permuted_y(independent):
-    """Reference: rebuild each permutation and fit it with estimate directly."""
+def test_every_copy_runs_the_whole_search_on_permuted_y(independent):
+    """Reference: rebuild each permutation and its seed, run estimate's search directly."""
     x, y = independent
-    test = gmmmi.independence_test(x, y, n_permutations=5, random_state=7, **FAST)
-    fit_seq, perm_seq = np.random.SeedSequence(7).spawn(2)
+    test = gmmmi.independence_test(x, y, n_permutations=5, random_state=7, transform="none", **FAST)
+    fit_seq, perm_seq, _ = np.random.SeedSequence(7).spawn(3)
+    observed = gmmmi.estimate(
+        x,
+        y,
+        n_bootstrap=0,
+        transform="none",
+        random_state=int(fit_seq.generate_state(1, np.uint64)[0] % 2**63),
+        **FAST,
+    )
+    assert test.statistic == observed.value
+    assert test.n_components == observed.diagnostics.n_components
     perm_rng = np.random.default_rng(perm_seq)
-    perm_rng.permutation(x.size)  # the copy on which K is chosen
-    seeds = _task_seeds(fit_seq, 5)
+    seeds = _task_seeds(fit_seq.spawn(1)[0], 5)
     for b in range(5):
         perm = perm_rng.permutation(x.size)
         ref = gmmmi.estimate(
-            x,
-            y[perm],
-            n_bootstrap=0,
-            fixed_components_number=test.n_components,
-            random_state=seeds[b],
-            **FAST,
+            x, y[perm], n_bootstrap=0, transform="none", random_state=seeds[b], **FAST
         )
         assert test.null[b] == ref.value
+        assert test.null_components[b] == ref.diagnostics.n_components
+
+
+def test_margins_are_mapped_once_from_the_sorted_columns(rng):
+    """Skewed y: every copy is fitted on the maps of the sorted columns (a function of values)."""
+    from gmmmi.margins import fit_marginal_map
+
+    x, y = rng.normal(size=300), rng.lognormal(size=300)
+    test = gmmmi.independence_test(x, y, n_permutations=3, random_state=2, **FAST)
+    assert test.margins == "gaussianize"
+    _, _, map_seq = np.random.SeedSequence(2).spawn(3)
+    sx, sy = map_seq.spawn(2)
+    mx = fit_marginal_map(np.sort(x), "", np.random.default_rng(sx))
+    my = fit_marginal_map(np.sort(y), "", np.random.default_rng(sy))
+    assert mx.affine and not my.affine
+    fit_seq = np.random.SeedSequence(2).spawn(3)[0]
+    observed = gmmmi.estimate(
+        mx(x),
+        my(y),
+        n_bootstrap=0,
+        transform="none",
+        random_state=int(fit_seq.generate_state(1, np.uint64)[0] % 2**63),
+        **FAST,
+    )
+    assert test.statistic == observed.value
+    shuffled = gmmmi.independence_test(x, y[::-1], n_permutations=3, random_state=2, **FAST)
+    assert shuffled.margins == "gaussianize"  # the same maps whatever the row order
+
+
+@pytest.mark.parametrize(
+    "relation",
+    [
+        lambda x, e, t: (x, (0.3 + np.abs(x)) * e),  # heteroscedastic (issue 24: power 0.3)
+        lambda x, e, t: (np.cos(t) + 0.1 * x, np.sin(t) + 0.1 * e),  # noisy ring (power 0.0)
+        lambda x, e, t: (x, x**2 + e),
+        lambda x, e, t: (x, np.cos(3 * x) + e),
+    ],
+    ids=["heteroscedastic", "ring", "quadratic", "cosine"],
+)
+def test_dependence_without_correlation_is_detected(rng, relation):
+    """K is chosen on the data too, so a relation a single Gaussian misses is seen."""
+    x, e, t = rng.normal(size=400), rng.normal(size=400), rng.uniform(0, 2 * np.pi, 400)
+    a, b = relation(x, e, t)
+    test = gmmmi.independence_test(a, b, n_permutations=19, random_state=0)
+    assert test.pvalue == pytest.approx(1 / 20)
+    assert test.n_components > 1 and test.statistic > 5 * test.null.max()
+    # far above what a correlation test sees: the MI of a Gaussian with the sample correlation
+    assert test.statistic > 5 * -0.5 * np.log(1 - np.corrcoef(a, b)[0, 1] ** 2)
 
 
 def test_strong_dependence_gives_the_smallest_pvalue(rng):
@@ -106,14 +159,86 @@ def test_single_array_form_and_conditional_scheme(rng):
 
 def test_stratified_permutations_stay_within_strata(rng):
     z = rng.normal(size=(103, 2))
-    stratum = _strata(z, 10)
+    x, y = rng.normal(size=(2, 103, 1))
+    stratum = strata(z, 10)
     assert np.bincount(stratum).min() >= 10 and stratum.max() == 9
-    for perm in _permutations(103, z, 5, 10, np.random.default_rng(0)):
+    order = reordering("iid", np.hstack([x, y, z]), x, y, z, 10, None)
+    assert order.kind == "stratified permutation"
+    draws = np.random.default_rng(0)
+    for _ in range(5):
+        perm = order.draw(draws)
         assert sorted(perm) == list(range(103))
         np.testing.assert_array_equal(stratum[perm], stratum)
-    first_pc = _strata(z[:, :1], 10)
-    order = np.argsort(z[:, 0])
-    assert np.all(np.diff(first_pc[order]) >= 0)  # strata are consecutive in z
+    first_pc = strata(z[:, :1], 10)
+    zorder = np.argsort(z[:, 0])
+    assert np.all(np.diff(first_pc[zorder]) >= 0)  # strata are consecutive in z
+
+
+def test_copies_of_a_row_move_together(rng):
+    """Issue 24, 3.8: permuting rows broke the pairing of repeated records."""
+    x, y = rng.normal(size=(2, 60))
+    counts = rng.integers(1, 4, size=60)  # each record 1-3 times
+    x, y = np.repeat(x, counts)[:, None], np.repeat(y, counts)[:, None]
+    order = reordering("iid", np.hstack([x, y]), x, y, None, 10, None)
+    assert order.kind == "grouped permutation"
+    draws = np.random.default_rng(1)
+    for _ in range(5):
+        perm = order.draw(draws)
+        new_rows = np.hstack([x, y[perm]])
+        # every record of c copies is paired with one y, which came from a record of c copies
+        for g in range(60):
+            rows = order.units == g
+            assert np.unique(new_rows[rows], axis=0).shape[0] == 1
+            source = order.units[perm[rows][0]]
+            assert np.sum(order.units == source) == rows.sum()
+    test = gmmmi.independence_test(x, y, n_permutations=9, random_state=0, **FAST)
+    assert test.scheme == "grouped permutation"
+
+
+def test_block_and_circular_reorderings_keep_the_autocorrelation(rng):
+    n, e = 2000, rng.normal(size=(2, 2000))
+    s = np.zeros((2, n))
+    for t in range(1, n):
+        s[:, t] = 0.9 * s[:, t - 1] + e[:, t]
+    x, y = s[0][:, None], s[1][:, None]
+
+    def lag1(v):
+        return np.corrcoef(v[1:], v[:-1])[0, 1]
+
+    draws = np.random.default_rng(0)
+    block = reordering("block", s.T, x, y, None, 10, None)
+    circular = reordering("circular", s.T, x, y, None, 10, None)
+    assert block.kind == "block permutation" and circular.kind == "circular shift"
+    length = block.block_length
+    assert length == block_length_rule(x, y) and circular.block_length == length
+    for _ in range(3):
+        perm = block.draw(draws)
+        assert sorted(perm) == list(range(n))
+        # consecutive within blocks: only the block junctions jump
+        assert np.sum(np.diff(perm) != 1) <= -(-n // length)
+        assert abs(lag1(y[perm, 0]) - lag1(y[:, 0])) < 2 / length
+        shift = circular.draw(draws)
+        lag = (shift[0] - 0) % n
+        assert length <= lag <= n - length
+        np.testing.assert_array_equal(shift, (np.arange(n) + lag) % n)
+    assert abs(lag1(y[np.random.default_rng(0).permutation(n), 0])) < 0.1  # iid: lost
+    fixed = reordering("block", s.T, x, y, None, 10, 40)
+    assert fixed.block_length == 40
+    short = reordering("block", s.T[:80], x[:80], y[:80], None, 10, 40)
+    assert short.block_length == 10  # at least 8 blocks
+
+
+def test_block_length_rule_against_the_ar1_formula(rng):
+    """L = ceil(2a / ((1 - a^2) 0.05)), a = the product of the lag-1 rank autocorrelations."""
+    n = 40_000
+    e = rng.normal(size=(2, n))
+    s = np.zeros((2, n))
+    for t in range(1, n):
+        s[:, t] = 0.9 * s[:, t - 1] + e[:, t]
+    a = (6 / np.pi * np.arcsin(0.45)) ** 2  # Spearman's rho of a Gaussian pair, correlation 0.9
+    expected = 2 * a / ((1 - a * a) * 0.05)
+    assert block_length_rule(s[0], s[1]) == pytest.approx(expected, rel=0.15)
+    assert block_length_rule(e[0], e[1]) <= 2  # white noise: (almost) single rows
 
 
 def test_discrete_labels_are_permuted(rng):
@@ -143,12 +268,108 @@ def test_plot_shows_the_null_histogram_and_the_statistic(independent):
         ({"stratum_size": 1}, ValueError, "stratum_size must be at least 2; got 1"),
         ({"executor": 3}, TypeError, "executor must be None"),
         ({"n_inist": 1}, TypeError, "n_inist"),
+        ({"permutation": "shift"}, ValueError, "Unknown permutation 'shift'"),
+        ({"block_length": 0}, ValueError, "block_length must be at least 1; got 0"),
+        (
+            {"block_length": 20},
+            ValueError,
+            re.escape(
+                "block_length applies to permutation='block' or 'circular' (time series); "
+                "permutation='iid' shuffles single rows."
+            ),
+        ),
     ],
 )
 def test_bad_arguments_are_refused_before_any_fit(independent, kwargs, error, match):
     x, y = independent
     with pytest.raises(error, match=match):
         gmmmi.independence_test(x, y, **kwargs)
+
+
+#: issue 24, 3.9: 10**9 built every permutation up front (11.8 GB, then a raw MemoryError)
+TOO_MANY = (
+    "n_permutations=1000000000 is more than 1,000,000 permuted copies, each a whole component "
+    "search (milliseconds to seconds): days of work for a p-value resolved to 1/(B + 1). "
+    "B = 999 resolves p = 0.001; a matrix of m pairs with Holm's correction needs about 40 m "
+    "(or use correction='bh')."
+)
+
+
+def test_absurd_permutation_counts_are_refused_at_once(independent, rng):
+    x, y = independent
+    with pytest.raises(ValueError, match=re.escape(TOO_MANY)):
+        gmmmi.independence_test(x, y, n_permutations=10**9)
+    with pytest.raises(ValueError, match=re.escape(TOO_MANY)):
+        gmmmi.mi_matrix(rng.normal(size=(50, 3)), pvalues=True, n_permutations=10**9)
+
+
+def test_permutations_are_drawn_chunk_by_chunk(independent, monkeypatch):
+    import gmmmi.parallel as parallel
+
+    sizes, real = [], parallel.estimate_many
+
+    def counting(tasks, **kwargs):
+        sizes.append(len(tasks))
+        return real(tasks, **kwargs)
+
+    monkeypatch.setattr(parallel, "estimate_many", counting)
+    x, y = independent
+    test = gmmmi.independence_test(
+        x, y, n_permutations=CHUNK + 3, random_state=0, fixed_components_number=1, n_inits=1
+    )
+    assert sizes == [CHUNK, 3] and test.null.shape == (CHUNK + 3,)
+
+
+def test_pymc_backend_is_refused_with_a_reason(independent):
+    """Issue 24, 3.12: it failed with "Unknown option 'n_bootstrap'"."""
+    x, y = independent
+    message = (
+        "independence_test runs one single fit per permuted copy (B + 1 fits); the 'pymc' "
+        "backend has no single fit (backend='pymc' would sample a posterior for every copy). "
+        "Test with the default backend='numba', and estimate the MI with backend='pymc'."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        gmmmi.independence_test(x, y, backend="pymc")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        gmmmi.mi_matrix({"a": x, "b": y}, pvalues=True, backend="pymc")
+
+
+def test_time_series_reorderings_refuse_z(independent):
+    x, y = independent
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "permutation='block' reorders a time series and cannot keep y's relation to z; the "
+            "conditional test needs permutation='iid' (within strata of z)."
+        ),
+    ):
+        gmmmi.independence_test(x, y, z=x + y, permutation="block")
+
+
+def test_progress_bar_counts_the_permuted_copies(independent, monkeypatch):
+    import gmmmi.independence as module
+
+    bars = []
+    real = module.progress_bar
+
+    def recording(total, desc, enabled, unit="it"):
+        bar = real(total, desc, False, unit)
+        bars.append({"total": total, "desc": desc, "enabled": enabled, "done": 0})
+        update = bar.update
+
+        def counted(k=1):
+            bars[-1]["done"] += k
+            return update(k)
+
+        bar.update = counted
+        return bar
+
+    monkeypatch.setattr(module, "progress_bar", recording)
+    x, y = independent
+    gmmmi.independence_test(x, y, n_permutations=7, random_state=0, progress=True, **FAST)
+    assert bars == [{"total": 7, "desc": "gmmmi permutations", "enabled": True, "done": 7}]
+    gmmmi.independence_test(x, y, n_permutations=3, random_state=0, progress=False, **FAST)
+    assert bars[-1]["enabled"] is False
 
 
 def _holm_reference(p):

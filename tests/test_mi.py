@@ -9,6 +9,7 @@ import pytest
 import gmmmi
 from gmmmi import EstimateMI
 from gmmmi.datasets import categorical_mi
+from gmmmi.exceptions import ResultFileError
 from gmmmi.mi import NotFittedError
 from gmmmi.param_holders import (
     GMMFitParamHolder,
@@ -288,3 +289,66 @@ def test_load_rejects_a_plain_result(fitted, tmp_path):
         EstimateMI.load(tmp_path / "plain.nc")
     with pytest.raises(ValueError, match="not fitted"):
         EstimateMI().save(tmp_path / "nothing.nc")
+
+
+def _rewrite(path, out, change):
+    """Copy the file at ``path`` to ``out`` with ``change(groups, attrs)`` applied."""
+    groups, attrs = gmmmi._arviz.read_netcdf(path)
+    change(groups, attrs)
+    gmmmi._arviz.write_netcdf(gmmmi._arviz.inference_data(groups, attrs=attrs), out)
+
+
+def test_load_of_a_damaged_file_is_one_error_naming_it(fitted, tmp_path, capfd):
+    """Truncated, bit-flipped, edited or incomplete files: ResultFileError, never raw h5py."""
+    est, X = fitted
+    path = tmp_path / "e.nc"
+    est.save(path)
+    raw = path.read_bytes()
+    (tmp_path / "cut.nc").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ResultFileError, match=r"^'.*cut\.nc' cannot be read as a netCDF-4 file"):
+        EstimateMI.load(tmp_path / "cut.nc")
+    with pytest.raises(FileNotFoundError, match=r"^No file '.*none\.nc' to load"):
+        EstimateMI.load(tmp_path / "none.nc")
+
+    # one stored data value edited (it moved the MI from 0.2 to 1e-8 silently): the
+    # estimator's data and settings are inside a checksum of their own
+    def edit_data(groups, attrs):
+        ds = groups["estimate_mi"]
+        x = ds["x"].values.copy()
+        x[0, 0] = 1e6
+        groups["estimate_mi"] = ds.assign(x=(ds["x"].dims, x))
+
+    _rewrite(path, tmp_path / "edited.nc", edit_data)
+    damaged = r"^'.*edited\.nc' is damaged: its content does not match the checksum"
+    with pytest.raises(ResultFileError, match=damaged):
+        EstimateMI.load(tmp_path / "edited.nc")
+
+    def drop_settings(groups, attrs):
+        del attrs["gmmmi_estimate_mi_checksum"]
+        del groups["estimate_mi"].attrs["gmmmi_estimate_mi"]
+
+    _rewrite(path, tmp_path / "part.nc", drop_settings)
+    with pytest.raises(
+        ResultFileError,
+        match=r"^'.*part\.nc' is not a complete EstimateMI file: 'gmmmi_estimate_mi' is missing",
+    ):
+        EstimateMI.load(tmp_path / "part.nc")
+    # every flipped bit: an error naming the file, or the very same estimator
+    outcomes = set()
+    for pos in range(0, len(raw), len(raw) // 60):
+        flipped = bytearray(raw)
+        flipped[pos] ^= 0x10
+        (tmp_path / "flip.nc").write_bytes(bytes(flipped))
+        try:
+            back = EstimateMI.load(tmp_path / "flip.nc")
+        except ResultFileError as err:
+            assert "flip.nc" in str(err)
+            outcomes.add("damaged" if "checksum" in str(err) else "unreadable")
+            continue
+        np.testing.assert_array_equal(back._x, X)
+        assert back.fit_result.point == est.fit_result.point
+        assert (back.gmm_fit_params, back.random_state) == (est.gmm_fit_params, 11)
+        assert back.select_components_params == est.select_components_params
+        outcomes.add("harmless")
+    assert outcomes == {"damaged", "unreadable", "harmless"}
+    assert "Exception ignored" not in capfd.readouterr().err

@@ -10,6 +10,7 @@ import pickle
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -492,6 +493,9 @@ def assert_same(a, b, where="result"):
         np.testing.assert_array_equal(a, b, err_msg=where)
     elif isinstance(a, xr.Dataset):
         assert a.identical(b), where
+    elif isinstance(a, pd.DataFrame):  # e.g. the fit check's table
+        assert isinstance(b, pd.DataFrame), f"{where}: {type(b).__name__} instead of a DataFrame"
+        pd.testing.assert_frame_equal(a, b, obj=where)
     elif isinstance(a, dict):
         assert isinstance(b, dict) and list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
         for k in a:

@@ -98,11 +98,12 @@ def test_binary_columns_are_refused_with_the_fix():
         "discrete (binary, counts, an ordinal scale), and a Gaussian mixture fitted to atoms can "
         "put a component of vanishing width on each one, so the estimated MI would grow without "
         "bound (it is at most the entropy of the discrete variable). If x is continuous and y is "
-        "a category label, pass the labels as y with discrete_y=True. gmmmi estimates MI of "
-        "continuous variables; for discrete x and y use the MI of their contingency table."
+        "a category label, pass the labels as y with discrete_y=True. gmmmi.estimate splits "
+        "discrete columns off by the chain rule with discrete='auto' (its default) or a list of "
+        "the discrete columns (docs/mixed.md)."
     )
     with pytest.raises(ValueError, match=re.escape(expected)):
-        gmmmi.estimate(X)
+        gmmmi.estimate(X, discrete=None)
     with pytest.raises(ValueError, match=re.escape(expected)):
         EstimateMI().fit(X)
 
@@ -116,10 +117,10 @@ def test_a_discrete_conditioning_column_is_refused_with_the_split_by_category_fi
         "MI on the rows of each value c and weight by its frequency. "
     )
     with pytest.raises(ValueError, match=r"^Column\(s\) 'z0' \(2 values\)") as e:
-        gmmmi.estimate(x, y, z=z)
+        gmmmi.estimate(x, y, z=z, discrete=None)
     assert fix in str(e.value)
     with pytest.raises(ValueError) as e:
-        gmmmi.estimate(np.round(x), y)  # a discrete x is not a conditioning column
+        gmmmi.estimate(np.round(x), y, discrete=None)  # a discrete x is not a conditioning column
     assert "For a discrete z" not in str(e.value)
 
 

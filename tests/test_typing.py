@@ -21,6 +21,8 @@ import gmmmi
 ANNOTATED = {
     "gmmmi.cli",
     "gmmmi.datasets",
+    "gmmmi.divergences",
+    "gmmmi.entropies",
     "gmmmi.exceptions",
     "gmmmi.fit_check",
     "gmmmi.independence",

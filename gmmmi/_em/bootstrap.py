@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gmmmi._kernels.resample import resample_sets
+from gmmmi._kernels.resample import resample_sets, stationary_indices
 from gmmmi._progress import progress_bar
 
 from .fit import EMSettings, concatenate, fit_batch
@@ -19,6 +19,35 @@ from .select import copy_groups, make_folds, select_components
 
 #: bytes of row indices and counts held at once for bootstrap replicas
 _BOOTSTRAP_MEMORY = 256 * 2**20
+
+
+def draw_rows(
+    rng: np.random.Generator, size: int, n: int, block_length: float | None
+) -> np.ndarray:
+    """Row indices of ``size`` bootstrap replicas of n rows, drawn from ``rng``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    size : int
+        Replicas.
+    n : int
+        Rows of the data (and of every replica).
+    block_length : float or None
+        None: rows drawn independently (``rng.integers``, the IID bootstrap).
+        Else the stationary bootstrap (Politis & Romano 1994): runs of
+        consecutive rows, wrapping around, of geometric length with this
+        mean (`gmmmi._kernels.resample.stationary_indices`).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (size, n)
+    """
+    starts = rng.integers(0, n, size=(size, n))
+    if block_length is None:
+        return starts
+    new_block = rng.random((size, n)) < 1.0 / block_length
+    return stationary_indices(starts, new_block, n)
 
 
 def selection_options(opts: dict) -> dict:
@@ -37,6 +66,7 @@ def reselected_bootstrap_fits(
     opts: dict,
     settings: EMSettings,
     progress: bool = False,
+    block_length: float | None = None,
 ):
     """Bootstrap replicas that each choose their number of components again.
 
@@ -61,6 +91,8 @@ def reselected_bootstrap_fits(
         Checked backend options.
     settings : EMSettings
     progress : bool
+    block_length : float or None
+        Mean block length of a stationary bootstrap (`draw_rows`); None: IID.
 
     Returns
     -------
@@ -79,7 +111,7 @@ def reselected_bootstrap_fits(
     groups = copy_groups(X)
     with progress_bar(n_bootstrap, "bootstrap (choosing K)", progress, unit="fit") as bar:
         for _ in range(n_bootstrap):
-            rows = rng.integers(0, n, size=n)
+            rows = draw_rows(rng, 1, n, block_length)[0]
             folds = make_folds(n, opts["n_folds"], rng, groups)[rows]
             sel = select_components(
                 np.ascontiguousarray(X[rows]),
@@ -106,6 +138,7 @@ def bootstrap_fits(
     rng: np.random.Generator,
     settings: EMSettings,
     progress: bool = False,
+    block_length: float | None = None,
 ):
     """EM fits to ``n_bootstrap`` resamples of the rows of ``X``, all from ``init``.
 
@@ -125,6 +158,9 @@ def bootstrap_fits(
     rng : numpy.random.Generator
     settings : EMSettings
     progress : bool
+    block_length : float or None
+        Mean block length of a stationary bootstrap (`draw_rows`); None (the
+        default): rows drawn independently.
 
     Returns
     -------
@@ -133,13 +169,15 @@ def bootstrap_fits(
     """
     n = X.shape[0]
     # per replica: n drawn indices (8 bytes each), then about 0.632 n distinct
-    # rows with their counts (16 bytes each)
-    chunk = int(max(1, min(n_bootstrap, _BOOTSTRAP_MEMORY // (19 * n))))
+    # rows with their counts (16 bytes each); a block bootstrap also holds n
+    # flags and n block indices (9 bytes each)
+    per_row = 19 if block_length is None else 28
+    chunk = int(max(1, min(n_bootstrap, _BOOTSTRAP_MEMORY // (per_row * n))))
     parts = []
     with progress_bar(n_bootstrap, "bootstrap", progress, unit="fit") as bar:
         for start in range(0, n_bootstrap, chunk):
             size = min(chunk, n_bootstrap - start)
-            sets = _replica_sets(rng.integers(0, n, size=(size, n)), n, len(init[0]))
+            sets = _replica_sets(draw_rows(rng, size, n, block_length), n, len(init[0]))
             batch_init = tuple(np.repeat(a[None], size, axis=0) for a in init)
             fit_set = np.arange(size)
             fit = fit_batch(X, sets, fit_set, batch_init, settings, score_final=False)

@@ -147,6 +147,35 @@ def initialise(
 
 
 def _mvn_draw(cov: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One draw from N(0, cov) for a positive semi-definite ``cov``."""
-    vals, vecs = np.linalg.eigh(cov)
-    return vecs @ (np.sqrt(np.clip(vals, 0.0, None)) * rng.standard_normal(cov.shape[0]))
+    """One draw from N(0, cov) for a positive semi-definite ``cov``.
+
+    The square root is the Cholesky factor (`psd_cholesky`), which is unique: an
+    eigenvector basis would be chosen by the BLAS kernel's last bits when
+    eigenvalues are (nearly) repeated, and the same seed would give another
+    start on another CPU (docs/reproducibility.md).
+    """
+    return psd_cholesky(cov) @ rng.standard_normal(cov.shape[0])
+
+
+def psd_cholesky(cov: np.ndarray) -> np.ndarray:
+    """Lower-triangular L with L L^T = ``cov`` for a positive semi-definite ``cov`` (d, d).
+
+    Cholesky's recursion, with a pivot of at most 1e-12 of the mean variance
+    (a direction of zero variance, such as a cluster of one point gives)
+    leaving its column zero. For a positive definite ``cov`` it is the
+    Cholesky factor.
+
+    Returns
+    -------
+    numpy.ndarray, shape (d, d)
+    """
+    d = cov.shape[0]
+    L = np.zeros((d, d))
+    floor = 1e-12 * max(float(np.trace(cov)) / d, 0.0)
+    for j in range(d):
+        pivot = cov[j, j] - np.sum(L[j, :j] ** 2)
+        if pivot <= floor:
+            continue
+        L[j, j] = np.sqrt(pivot)
+        L[j + 1 :, j] = (cov[j + 1 :, j] - (L[j + 1 :, :j] * L[j, :j]).sum(axis=1)) / L[j, j]
+    return L

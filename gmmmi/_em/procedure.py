@@ -7,9 +7,11 @@ builds the backend's diagnostics from its `EMOutcome`):
    (`gmmmi._em.init` starts, `gmmmi._em.fit` batched fits), or
    `gmmmi._em.select.warm_start` takes a given start, and fits the full data
    (with `gmmmi._em.repair`);
-2. `gmmmi._em.bootstrap` fits one replica per bootstrap draw from the chosen
+2. the full-data fit of a searched K is checked (`gmmmi.fit_check.automatic_check`);
+   if it fails, `gmmmi._em.widen.widen_search` searches further;
+3. `gmmmi._em.bootstrap` fits one replica per bootstrap draw from the chosen
    start (or lets each replica choose K again);
-3. `warn_fits` turns the fits' status counts into ConvergenceWarnings.
+4. `warn_fits` turns the fits' status counts into ConvergenceWarnings.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,7 +34,8 @@ from . import scale_mixture
 from .bootstrap import bootstrap_fits, reselected_bootstrap_fits, selection_options
 from .fit import BatchFit, EMSettings, count_status
 from .repair import COLLAPSE_EIGENVALUE
-from .select import Selection, select_components, warm_start
+from .select import Selection, contiguous_folds, select_components, warm_start
+from .widen import widen_search
 
 #: status flags of a fit that did not converge
 NOT_CONVERGED = STATUS_MAX_ITER | STATUS_NAN | STATUS_BAD_INIT
@@ -55,6 +58,11 @@ class EMOutcome:
         K chosen by each replica (None unless K was chosen again per replica).
     status : dict
         Counts of fits per status flag over every fit made (see `count_status`).
+    fit_check : gmmmi.fit_check.FitCheck or None
+        The check of ``selection.full_fit`` (`gmmmi.fit_check.automatic_check`);
+        None for a search made for ``transform="auto"``'s comparison.
+    search : gmmmi.diagnostics.WidenedSearch or None
+        The wider search run because the first fit failed its check.
     """
 
     selection: Selection
@@ -62,6 +70,8 @@ class EMOutcome:
     bootstrapped: bool
     replica_n_components: np.ndarray | None
     status: dict
+    fit_check: object = None
+    search: object = None
 
 
 def fit_procedure(
@@ -72,6 +82,7 @@ def fit_procedure(
     options: dict,
     init: tuple | None = None,
     progress: bool = False,
+    block_length: float | None = None,
 ) -> EMOutcome:
     """Choose K (or take ``n_components``, or start from ``init``), then bootstrap.
 
@@ -91,6 +102,10 @@ def fit_procedure(
         choice of K is then skipped.
     progress : bool
         Progress bars over K and over bootstrap chunks.
+    block_length : float or None
+        Mean block length of a stationary (block) bootstrap; None: IID rows.
+        With blocks, the rows are in time order, and K is chosen by
+        cross-validation on consecutive segments (`contiguous_folds`).
 
     Returns
     -------
@@ -104,6 +119,16 @@ def fit_procedure(
     settings = EMSettings(options["reg_covar"], options["threshold_fit"], options["max_iter"])
     if init is not None:
         sel = warm_start(X, init, settings)
+    elif block_length is not None:
+        sel = select_components(
+            X,
+            rng=rng,
+            n_components=n_components,
+            settings=settings,
+            progress=progress,
+            folds=contiguous_folds(X.shape[0], options["n_folds"]),
+            **selection_options(options),
+        )
     else:
         key = _RECENT.key(X, n_components, rng, options) if _RECENT or _RECENT.on else None
         sel = _RECENT.take(key, rng) if _RECENT else None
@@ -121,6 +146,26 @@ def fit_procedure(
         if n_components is None and options.get("scale_mixtures", False):
             # a scale mixture where the joint tails ask for one (and fit it better)
             sel = scale_mixture.consider(X, sel, settings)
+    # a search made for transform="auto"'s comparison is not checked: the fit that follows is
+    check = None if _RECENT.on else _check(X, sel)
+    search = None
+    searched = init is None and n_components is None and sel.cv is not None
+    if check is not None and not check.ok and searched:
+        wider, search = widen_search(
+            X,
+            sel,
+            reason=check.verdict(),
+            rng=rng,
+            settings=settings,
+            threshold=options["threshold_components"],
+            max_components=options["max_components"],
+        )
+        if wider is not sel:
+            wider_check = _check(X, wider)
+            accepted = _closer(wider_check, check)
+            search = replace(search, best_check=wider_check.verdict(), accepted=accepted)
+            if accepted:
+                sel, check = wider, wider_check
     status = dict(sel.status)
     replica_k = None
     bootstrapped = options["n_bootstrap"] >= 1
@@ -128,12 +173,32 @@ def fit_procedure(
         draws = scale_mixture.bootstrap(X, sel, options["n_bootstrap"], rng, options["reg_covar"])
     elif bootstrapped:
         draws, replica_k = _bootstrap(
-            X, sel, n_components is None, rng, options, settings, status, progress
+            X, sel, n_components is None, rng, options, settings, status, progress, block_length
         )
     else:
         draws = sel.full_fit
     warn_fits(sel, status, options)
-    return EMOutcome(sel, draws, bootstrapped, replica_k, status)
+    return EMOutcome(sel, draws, bootstrapped, replica_k, status, check, search)
+
+
+#: a wider fit that still fails its check replaces the first only if it cuts the worst z by
+#: this factor: bmi's waves (z 106 -> 22) is kept, saturating tanh margins (z 18 -> 11, more
+#: components fitted to the pile-up at the bounds, the MI further off) are not
+ACCEPT_Z_RATIO = 0.5
+
+
+def _closer(wider, first) -> bool:
+    """Whether the wider search's fit replaces the first (see `WidenedSearch.accepted`)."""
+    return wider.ok or wider.worst()[2] <= ACCEPT_Z_RATIO * first.worst()[2]
+
+
+def _check(X: np.ndarray, sel: Selection):
+    """The goodness-of-fit check of the selection's fit to all the data."""
+    from gmmmi.fit_check import automatic_check
+    from gmmmi.mixture import MixtureDraws
+
+    full = sel.full_fit
+    return automatic_check(MixtureDraws(full.weights, full.means, full.covariances), X)
 
 
 class _RecentSelections:
@@ -206,7 +271,7 @@ def remember_searches():
     return _RECENT.remembering()
 
 
-def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress):
+def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress, block_length):
     """The bootstrap fits and each replica's K (None unless K is re-selected).
 
     K is re-selected per replica only if asked and K was chosen by
@@ -222,12 +287,19 @@ def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress):
             opts=opts,
             settings=settings,
             progress=progress,
+            block_length=block_length,
         )
         for key, value in boot_status.items():
             status[key] = status.get(key, 0) + value
         return boot, replica_k
     boot = bootstrap_fits(
-        X, sel.start, opts["n_bootstrap"], rng=rng, settings=settings, progress=progress
+        X,
+        sel.start,
+        opts["n_bootstrap"],
+        rng=rng,
+        settings=settings,
+        progress=progress,
+        block_length=block_length,
     )
     count_status(status, boot.status, boot.repaired)
     return boot, None

@@ -41,3 +41,41 @@ def resample_sets(draws, n):
                 pos += 1
         ptr[b + 1] = pos
     return rows[:pos].copy(), counts[:pos].copy(), ptr
+
+
+@njit(cache=True)
+def stationary_indices(starts, new_block, n):
+    """Row indices of stationary-bootstrap replicas (Politis & Romano 1994).
+
+    Each replica is a run of consecutive rows (wrapping from the last row to
+    the first) that jumps to a fresh random row where ``new_block`` is True,
+    so blocks have geometric lengths. The random numbers come from the caller.
+
+    Parameters
+    ----------
+    starts : ndarray of int64, shape (B, m)
+        A uniform random row for every position (used where a block starts).
+    new_block : ndarray of bool, shape (B, m)
+        Whether a new block starts at each position (the first always does).
+    n : int
+        Number of rows of the data.
+
+    Returns
+    -------
+    ndarray of int64, shape (B, m)
+        Row indices of every replica.
+    """
+    B, m = starts.shape
+    out = np.empty((B, m), dtype=np.int64)
+    for b in range(B):
+        row = starts[b, 0]
+        out[b, 0] = row
+        for a in range(1, m):
+            if new_block[b, a]:
+                row = starts[b, a]
+            else:
+                row += 1
+                if row == n:
+                    row = 0
+            out[b, a] = row
+    return out

@@ -65,7 +65,9 @@ class BaseBackend:
     """Defaults of the optional parts of the `Backend` contract; subclass it.
 
     A subclass sets ``name`` and ``options`` and defines ``fit``; it inherits
-    ``supports_init = False`` (set True if ``fit`` takes ``init=``), a
+    ``supports_init = False`` (set True if ``fit`` takes ``init=``),
+    ``supports_block_bootstrap = False`` (set True if ``fit`` takes
+    ``block_length=``, the mean block of a stationary bootstrap), a
     ``check`` with no messages, and a ``check_options`` that rejects unknown
     option names (in gmmmi's one format) and fills in the defaults.
     """
@@ -73,6 +75,7 @@ class BaseBackend:
     name: str = ""
     options: dict = {}
     supports_init: bool = False
+    supports_block_bootstrap: bool = False
 
     def fit(
         self,

@@ -74,6 +74,7 @@ class NumbaBackend(BaseBackend):
     #: the defaults of `gmmmi.estimate` (``gmmmi._em.options.ESTIMATE_DEFAULTS``)
     options: dict = ESTIMATE_DEFAULTS
     supports_init = True
+    supports_block_bootstrap = True
 
     @staticmethod
     def check_options(options: dict, n_dim: int = 1) -> dict:
@@ -111,6 +112,7 @@ class NumbaBackend(BaseBackend):
         rng: np.random.Generator,
         progress: bool = False,
         init: MixtureDraws | None = None,
+        block_length: float | None = None,
         **options,
     ) -> tuple[MixtureDraws, FitDiagnostics]:
         """Fit mixtures to standardised data.
@@ -130,6 +132,10 @@ class NumbaBackend(BaseBackend):
             Warm start (S = 1, standardised units): the full-data fit and every
             bootstrap fit start from it, and the choice of K is skipped (K is
             its number of components of non-zero weight).
+        block_length : float, optional
+            Mean block length in rows of a stationary (block) bootstrap
+            (``gmmmi._em.bootstrap.draw_rows``), for rows in time order; None
+            (the default): the IID bootstrap.
         **options
             See the class docstring.
 
@@ -153,13 +159,16 @@ class NumbaBackend(BaseBackend):
             options=opts,
             init=None if init is None else _check_init(init, X.shape[1]),
             progress=progress,
+            block_length=block_length,
         )
         reference = _as_draws(outcome.selection.full_fit)
         draws = _as_draws(outcome.draws) if outcome.bootstrapped else reference
-        return draws, _diagnostics(outcome, reference, opts)
+        return draws, _diagnostics(outcome, reference, opts, block_length)
 
 
-def _diagnostics(outcome: EMOutcome, reference: MixtureDraws, opts: dict) -> FitDiagnostics:
+def _diagnostics(
+    outcome: EMOutcome, reference: MixtureDraws, opts: dict, block_length: float | None
+) -> FitDiagnostics:
     """The backend's diagnostics of one run of the EM procedure."""
     sel = outcome.selection
     return FitDiagnostics(
@@ -172,8 +181,12 @@ def _diagnostics(outcome: EMOutcome, reference: MixtureDraws, opts: dict) -> Fit
         extra={
             **_extra(sel, outcome.status, opts),
             "replica_n_components": outcome.replica_n_components,
+            "bootstrap": "iid" if block_length is None else "block",
+            "block_length": block_length,
         },
         selection=sel.diagnostics(opts["metric_method"]),
+        fit_check=outcome.fit_check,
+        search=outcome.search,
     )
 
 

@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from gmmmi import _interrupt
 from gmmmi._em.options import ESTIMATE_DEFAULTS
 from gmmmi._em.options import check_options as check_em_options
 from gmmmi._em.procedure import fit_procedure
@@ -419,6 +420,7 @@ def _sample_nuts(pm, model, initvals, seed, progress, opts):
         threadpool_limits(1),
         pytensor.config.change_flags(mode=mode),
         warnings.catch_warnings(),
+        _interrupt.recording("PyMC's sampling") as ctrl_c,
     ):
         # PyTensor's C linker probes for BLAS even in NUMBA mode; it is not used.
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
@@ -435,6 +437,7 @@ def _sample_nuts(pm, model, initvals, seed, progress, opts):
             quiet=not progress,
             compute_convergence_checks=False,
             compile_kwargs={"mode": opts["compile_mode"]},
+            callback=ctrl_c.stop_if_interrupted,  # ends the later chains too
         )
     return idata, {"sample": time.perf_counter() - t0, "sample_cpu": time.process_time() - c0}
 
@@ -476,7 +479,7 @@ def _sample_nutpie(pm, X, init, seed, progress, opts):
         return _unconstrained_point(_initial_point(init, chain_rng, opts["init_jitter"]))
 
     compiled = dataclasses.replace(compiled, initial_point_func=chain_start)
-    with threadpool_limits(1):
+    with threadpool_limits(1), _interrupt.recording("nutpie's sampling"):
         idata = nutpie.sample(
             compiled,
             draws=opts["draws"],

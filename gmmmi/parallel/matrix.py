@@ -13,7 +13,7 @@ import numpy as np
 
 from gmmmi._seeds import sequence_from_generator
 from gmmmi._stacklevel import user_stacklevel
-from gmmmi._validation import check_choice, check_int
+from gmmmi._validation import check_choice
 from gmmmi.exceptions import PValueResolutionWarning
 
 from .run import _check_run_options, estimate_many
@@ -152,11 +152,12 @@ def mi_matrix(
 
     _check_run_options(executor, task_threads, options)
     if pvalues:
-        from gmmmi.independence import CORRECTIONS
+        from gmmmi.independence import CORRECTIONS, _check_backend, check_permutation_count
 
+        _check_backend(options.get("backend", "numba"))
         correction = check_choice("correction", str(correction).lower(), CORRECTIONS)
         if n_permutations is not None:
-            n_permutations = check_int("n_permutations", n_permutations, minimum=1)
+            n_permutations = check_permutation_count(n_permutations)
     rows = _named_columns(data, labels, "x")
     symmetric = against is None
     cols = rows if symmetric else _named_columns(against, against_labels, "y")
@@ -175,6 +176,8 @@ def mi_matrix(
         store = {f"r{i}": rows[n] for i, n in enumerate(rnames)}
         store.update({f"c{j}": cols[n] for j, n in enumerate(cnames)})
         tasks = [(f"r{i}", f"c{j}") for i, j in pairs]
+    if pvalues:  # before any estimate: a count that cannot run is refused at once
+        n_permutations = _permutation_count(n_permutations, len(pairs), correction)
     results = estimate_many(
         tasks,
         data=store,
@@ -198,8 +201,8 @@ def mi_matrix(
             mean[j, i], sd[j, i] = mean[i, j], sd[i, j]
     tests = {}
     if pvalues:
-        n_permutations = _permutation_count(n_permutations, len(pairs), correction)
         test_kw = {"executor": executor, "n_permutations": n_permutations, **options}
+        test_kw["progress"] = progress
         raw, adjusted, tests = _pair_pvalues(
             pairs, (rows, cols), symmetric, errors, random_state, test_kw, correction
         )
@@ -260,7 +263,9 @@ def _pair_pvalues(pairs, columns, symmetric, errors, random_state, test_kw, corr
 def _permutation_count(n_permutations, n_pairs: int, correction: str) -> int:
     """B for each pair's test: the user's, or enough to resolve a corrected 0.025."""
     if n_permutations is None:
-        return max(199, 40 * n_pairs - 1)
+        from gmmmi.independence import check_permutation_count
+
+        return check_permutation_count(max(199, 40 * n_pairs - 1))
     if correction == "holm" and n_pairs / (n_permutations + 1) > 0.05:
         warnings.warn(
             f"With n_permutations={n_permutations} and {n_pairs} pairs, the smallest "
@@ -331,6 +336,27 @@ class MIMatrix:
             f"unit={self.unit!r})"
         )
 
+    @property
+    def fit_ok(self) -> pd.DataFrame:
+        """Whether each pair's fit passed its goodness-of-fit check (``Result.fit_check``).
+
+        Returns
+        -------
+        pandas.DataFrame of object, shape (p, q)
+            True or False per estimated pair (mirrored when symmetric), None
+            where there is no estimate (diagonal, failed pairs).
+        """
+        import pandas as pd
+
+        empty = np.full(self.mean.shape, None, dtype=object)
+        ok = pd.DataFrame(empty, index=self.mean.index, columns=self.mean.columns)
+        for (r, c), res in self.results.items():
+            check = res.fit_check
+            ok.loc[r, c] = None if check is None else bool(check.ok)
+            if self.symmetric:
+                ok.loc[c, r] = ok.loc[r, c]
+        return ok
+
     def _pairs(self):
         rows, cols = list(self.mean.index), list(self.mean.columns)
         for i, r in enumerate(rows):
@@ -344,20 +370,24 @@ class MIMatrix:
         Returns
         -------
         pandas.DataFrame
-            Columns ``x``, ``y``, ``mean``, ``sd``, ``unit``, ``error`` (the
-            failure message, or "" for a pair that succeeded), and with
-            p-values ``pvalue`` and ``p_adjusted`` before ``error``.
+            Columns ``x``, ``y``, ``mean``, ``sd``, ``unit``, ``fit_ok``
+            (the pair's fit passed its check; None for a failed pair),
+            ``error`` (the failure message, or "" for a pair that
+            succeeded), and with p-values ``pvalue`` and ``p_adjusted``
+            before ``error``.
         """
         import pandas as pd
 
-        names = ["x", "y", "mean", "sd", "unit"]
+        names = ["x", "y", "mean", "sd", "unit", "fit_ok"]
         if self.pvalues is not None:
             names += ["pvalue", "p_adjusted"]
         rows = []
+        fit_ok = self.fit_ok
         for r, c in self._pairs():
             err = self.errors.get((r, c))
             row = {"x": r, "y": c, "mean": self.mean.loc[r, c], "sd": self.sd.loc[r, c]}
             row["unit"] = self.unit
+            row["fit_ok"] = fit_ok.loc[r, c]
             if self.pvalues is not None:
                 row["pvalue"] = self.pvalues.loc[r, c]
                 row["p_adjusted"] = self.p_adjusted.loc[r, c]
@@ -382,7 +412,9 @@ class MIMatrix:
         cells whose corrected p-value exceeds ``alpha`` (independence not
         rejected) are hatched; without, the cells whose mean is less than
         ``min_ratio`` standard deviations from zero (a rough screen, with no
-        known false-positive rate). Failed pairs are grey and marked "failed".
+        known false-positive rate). Failed pairs are grey and marked "failed";
+        pairs whose fit failed its goodness-of-fit check (`fit_ok`) get a red
+        frame and a "!": their mean and sd are not to be trusted.
 
         Parameters
         ----------

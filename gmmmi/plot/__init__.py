@@ -15,7 +15,8 @@ One module per subject:
   (`plot_pit`);
 * ``studies``: many estimates: the heat map of an MI matrix
   (`plot_mi_matrix`), a comparison of uncertainty methods
-  (`plot_comparison`) and a calibration study (`plot_calibration`).
+  (`plot_comparison`) and a calibration study (`plot_calibration`);
+* ``timeseries``: MI against lag (`plot_lagged_mi`).
 
 Every function draws on the Axes it is given (or a new one), returns what it
 drew on and never calls ``plt.show()``.
@@ -40,6 +41,7 @@ from .mixtures import (
     plot_result_fit,
 )
 from .studies import plot_calibration, plot_comparison, plot_mi_matrix
+from .timeseries import plot_lagged_mi
 
 __all__ = [
     "DATA_COLOR",
@@ -55,6 +57,7 @@ __all__ = [
     "plot_density_contours",
     "plot_distribution",
     "plot_fitted_contours",
+    "plot_lagged_mi",
     "plot_loss_curves",
     "plot_mi_matrix",
     "plot_mixture_ellipses",

@@ -87,10 +87,8 @@ def plot_pit(check: FitCheck, axes: np.ndarray | None = None) -> np.ndarray:
     """
     import matplotlib.pyplot as plt
 
-    from gmmmi.fit_check import pair_indices
-
     n, d = check.marginal.shape
-    pairs = pair_indices(d)
+    pairs = check.pairs
     ncols = max(d, len(pairs))
     if axes is None:
         _, axes = plt.subplots(

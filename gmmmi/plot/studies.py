@@ -31,7 +31,9 @@ def plot_mi_matrix(
     cells whose corrected p-value exceeds ``alpha`` (independence not
     rejected) are hatched; without, the cells whose mean is less than
     ``min_ratio`` standard deviations from zero (a rough screen, with no
-    known false-positive rate). Failed pairs are grey and marked "failed".
+    known false-positive rate). Failed pairs are grey and marked "failed";
+    pairs whose fit failed its goodness-of-fit check get a red frame and a
+    "!" (their number is not to be trusted, see docs/trust.md).
 
     Parameters
     ----------
@@ -100,12 +102,41 @@ def plot_mi_matrix(
         for i, j in cells:
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, color="0.8"))
             ax.text(j, i, "failed", ha="center", va="center", fontsize=7, color="0.3")
+    misfits = _mark_misfits(ax, matrix.fit_ok.to_numpy())
     if padj is not None:
         hatched = f"{matrix.correction}-corrected p > {alpha:g}"
     else:
         hatched = f"mean < {min_ratio:g} sd"
-    ax.set_title(f"MI, mean±sd\nhatched: {hatched}", fontsize=9)
+    title = f"MI, mean±sd\nhatched: {hatched}"
+    if misfits:
+        title += f"; {MISFIT_COLOR} frame, !: fit check failed"
+    ax.set_title(title, fontsize=9)
     return ax
+
+
+#: edge colour of a heat-map cell whose fit failed its check
+MISFIT_COLOR = "red"
+
+
+def _mark_misfits(ax: Axes, fit_ok: np.ndarray) -> int:
+    """A red frame and a "!" on every cell whose fit failed; the number of such cells."""
+    from matplotlib.patches import Rectangle
+
+    cells = np.argwhere(fit_ok == False)  # noqa: E712 (object array of True/False/None)
+    for i, j in cells:
+        frame = Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False, edgecolor=MISFIT_COLOR, lw=2)
+        ax.add_patch(frame)
+        ax.text(
+            j + 0.38,
+            i - 0.3,
+            "!",
+            ha="right",
+            va="top",
+            fontsize=9,
+            color=MISFIT_COLOR,
+            fontweight="bold",
+        )
+    return len(cells)
 
 
 def plot_comparison(comparison: Comparison, ax: Axes | None = None) -> Axes:
