@@ -96,4 +96,4 @@ def test_student_t_estimate_within_tolerance_with_the_scale_mixture(dx, dof):
 def test_scale_mixtures_must_be_a_bool():
     message = "scale_mixtures must be True or False; got 'yes' (str)."
     with pytest.raises(TypeError, match=re.escape(message)):
-        gmmmi.estimate(np.arange(50.0), np.arange(50.0) ** 2, scale_mixtures="yes")
+        gmmmi.estimate(*gmmmi.datasets.gaussian(0.6).sample(100, 0), scale_mixtures="yes")
