@@ -427,7 +427,7 @@ def estimate(
     data, dequantized = dequantize_columns(data, dequantize, column_names, rng)
     plan = None if categorical else plan_columns(data.X, column_names, discrete)
     if plan is not None:  # discrete columns or point masses: the chain rule (gmmmi.mixed)
-        _check_mixed(plan, column_names, kl, init)
+        _check_mixed(plan, column_names, kl, init, bootstrap)
         result = estimate_mixed(
             data,
             plan,
@@ -632,12 +632,13 @@ def _standardised_inits(init, be, data, scale, shift):
     return inits
 
 
-def _check_mixed(plan, names, kl, init) -> None:
+def _check_mixed(plan, names, kl, init, bootstrap) -> None:
     """Refuse the options the chain rule over discrete columns does not take."""
     what = ", ".join(repr(names[j]) for j in (*plan.discrete, *plan.atoms))
     refused = [
         (kl, "kl=True (KL between the marginals of continuous x and y)"),
         (init is not None, "init= (one warm start for one joint fit)"),
+        (bootstrap != "iid", f"bootstrap={bootstrap!r} (runs of consecutive rows)"),
     ]
     for bad, option in refused:
         if bad:

@@ -41,6 +41,7 @@ from ._seeds import fresh_seed, sequence_from_generator
 from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int, validate_data
 from .exceptions import PValueResolutionWarning, TaskFailedWarning
+from .serial import warn_serial_dependence
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -256,6 +257,14 @@ def independence_test(
         ``stratum_size``, ``n_bootstrap`` given, a backend other than numba,
         ``z`` with a time-series reordering, or permuted fits that fail.
 
+    Warns
+    -----
+    SerialDependenceWarning
+        With ``permutation="iid"``, when a column is autocorrelated in row
+        order (a time series: its rows are not exchangeable); the message
+        names the columns and the fix, ``permutation="block"`` or
+        ``"circular"``.
+
     Examples
     --------
     >>> import numpy as np, gmmmi
@@ -299,6 +308,21 @@ def independence_test(
     observed_seed = int(fit_seq.generate_state(1, np.uint64)[0] % 2**63)
     rows = np.column_stack([data.X, ys]) if discrete else data.X
     order = reordering(permutation, rows, xs, ys, zs, stratum_size, block_length)
+    if permutation == "iid":  # rows shuffled one by one: a time series is not exchangeable
+        # one row per record: its copies (exchanged together) would look like serial dependence
+        records = data.X
+        if order.units is not None:
+            records = data.X[np.sort(np.unique(order.units, return_index=True)[1])]
+        warn_serial_dependence(
+            records,
+            [name for key in data.blocks for name in data.labels[key]],
+            practice="Permuting rows one by one treats them as exchangeable, so the p-value is "
+            "too small",
+            fix="permutation='block' or 'circular' (reorderings that keep each series' "
+            "autocorrelation)"
+            if zs is None
+            else "a test that keeps the time order (none is offered with z yet)",
+        )
     perm_rng = np.random.default_rng(perm_seq)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -143,7 +143,15 @@ def serially_dependent(
     return holm_reject(p_values, alpha), lag, r
 
 
-def warn_serial_dependence(X: np.ndarray, labels: Sequence, *, fix: str) -> bool:
+#: what `warn_serial_dependence` says resampling one row at a time does (estimate's bootstrap)
+RESAMPLING = (
+    "Resampling rows one by one treats them as independent draws, so the uncertainty is too small"
+)
+
+
+def warn_serial_dependence(
+    X: np.ndarray, labels: Sequence, *, fix: str, practice: str = RESAMPLING
+) -> bool:
     """Raise `SerialDependenceWarning` at the user's line when the rows look time-ordered.
 
     Parameters
@@ -154,6 +162,9 @@ def warn_serial_dependence(X: np.ndarray, labels: Sequence, *, fix: str) -> bool
         Column names for the message.
     fix : str
         What to do instead, e.g. ``'bootstrap="block"'``.
+    practice : str
+        What the caller does that assumes independent rows, and its
+        consequence (default: the IID bootstrap's).
 
     Returns
     -------
@@ -168,8 +179,7 @@ def warn_serial_dependence(X: np.ndarray, labels: Sequence, *, fix: str) -> bool
     warnings.warn(
         f"The rows look serially dependent (a time series?): column(s) {named} are "
         f"autocorrelated in row order (Ljung-Box test on normal scores, lags 1-{m}, "
-        f"Holm-corrected at {ALPHA:g}). Resampling rows one by one "
-        f"treats them as independent draws, so the uncertainty is too small; use {fix}. If "
+        f"Holm-corrected at {ALPHA:g}). {practice}; use {fix}. If "
         "the row order carries no meaning (e.g. rows sorted by a variable), ignore this.",
         SerialDependenceWarning,
         stacklevel=user_stacklevel(),

@@ -413,7 +413,17 @@ def test_mi_matrix_pvalues_mark_the_independent_pairs(rng):
     np.testing.assert_allclose(m.p_adjusted.loc["c", "b"], adjust_pvalues(raw)[2])
     assert m.p_adjusted.loc["a", "b"] == pytest.approx(3 / 20)  # Holm: 3 x 1/20
     frame = m.to_frame()
-    assert list(frame.columns) == ["x", "y", "mean", "sd", "unit", "pvalue", "p_adjusted", "error"]
+    assert list(frame.columns) == [
+        "x",
+        "y",
+        "mean",
+        "sd",
+        "unit",
+        "fit_ok",
+        "pvalue",
+        "p_adjusted",
+        "error",
+    ]
     ax = m.plot(alpha=0.2)
     hatched = {(p.get_x() + 0.5, p.get_y() + 0.5) for p in ax.patches if p.get_hatch()}
     expected = {(j, i) for i in range(3) for j in range(3) if m.p_adjusted.iloc[i, j] > 0.2}

@@ -242,6 +242,14 @@ def test_kl_with_discrete_columns_is_refused(rng):
     x = rng.normal(size=300)
     with pytest.raises(ValueError, match=r"^kl=True \(KL between the marginals"):
         gmmmi.estimate(x, rng.integers(0, 3, 300).astype(float), kl=True)
+    message = (
+        "bootstrap='block' (runs of consecutive rows) cannot be combined with discrete columns "
+        "or point masses ('y0'), which are split off by the chain rule with one fit per cell "
+        "of discrete values. Drop the option, or pass discrete=None to fit every column as "
+        "continuous."
+    )
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        gmmmi.estimate(x, rng.integers(0, 3, 300).astype(float), bootstrap="block")
 
 
 def test_mixed_result_prints_saves_and_loads(tmp_path):

@@ -473,3 +473,22 @@ def test_lagged_mi_bad_lags():
     with pytest.raises(TypeError) as info:
         gmmmi.lagged_mi(rng.standard_normal(30), rng.standard_normal(30), lags=[0, 1.5])
     assert str(info.value) == "lags must be integers (time steps); got 1.5."
+
+
+# ------------------------------------------------------------------ independence_test
+def test_independence_test_warns_on_a_time_series_only_when_permuting_rows():
+    X = ar1_pair(0.9, 300, seed=8)
+    options = {"n_permutations": 9, "random_state": 0, "fixed_components_number": 1}
+    with pytest.warns(gmmmi.SerialDependenceWarning) as caught:
+        gmmmi.independence_test(X[:, 0], X[:, 1], **options)
+    (w,) = [w for w in caught if w.category is gmmmi.SerialDependenceWarning]
+    assert w.filename == __file__
+    assert str(w.message).endswith(
+        "Permuting rows one by one treats them as exchangeable, so the p-value is too small; "
+        "use permutation='block' or 'circular' (reorderings that keep each series' "
+        "autocorrelation). If the row order carries no meaning (e.g. rows sorted by a "
+        "variable), ignore this."
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gmmmi.SerialDependenceWarning)
+        gmmmi.independence_test(X[:, 0], X[:, 1], permutation="circular", **options)
