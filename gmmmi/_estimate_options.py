@@ -79,6 +79,9 @@ def check_api_options(opts: dict, base) -> tuple[str, int, int, float]:
     method = check_choice("integral_method", str(opts["integral_method"]).lower(), METHODS)
     mc_samples = check_int("MC_samples", opts["MC_samples"], minimum=1)
     fixed_k = check_int("fixed_components_number", opts["fixed_components_number"], minimum=0)
+    flag = opts.get("bias_correction", True)
+    if not isinstance(flag, bool):
+        raise TypeError(f"bias_correction must be True or False; got {flag!r}.")
     return method, mc_samples, fixed_k, check_base(base)
 
 

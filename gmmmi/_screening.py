@@ -14,6 +14,7 @@ deterministic relations", "Warnings about the data") shows each one.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -168,8 +169,8 @@ def screen(
     Warns
     -----
     DataWarning
-        Exact copies of rows; a quantised column; an isolated far outlier; few
-        rows for the number of columns.
+        Exact copies of rows; a quantised column; an isolated far outlier
+        (few rows for the number of columns: `warn_few_rows`, after the fit).
     """
     names = [name for key in blocks for name in labels[key]]
     _, first_rows = np.unique(copy_groups(Xs), return_index=True)
@@ -185,8 +186,6 @@ def screen(
         _warn_copies(Xs.shape[0], distinct.shape[0])
     if outliers:
         warn_outliers(Xs, shift, scale, names)
-    if not categorical:
-        _warn_few_rows(Xs.shape[0], blocks)
 
 
 def _check_distinct_values(
@@ -629,10 +628,52 @@ def independence_floor(n: int, dx: int, dy: int, dz: int = 0) -> float:
     return 0.5 * (log_det(dx + dz) + log_det(dy + dz) - log_det(dz) - log_det(dx + dy + dz))
 
 
-def _warn_few_rows(n: int, blocks: dict) -> None:
-    """Warn when `independence_floor` exceeds `SAMPLE_SIZE_FLOOR`."""
+def warn_few_rows(n: int, blocks: dict, sd: float, corrected: bool) -> None:
+    """Warn when the plug-in bias `independence_floor` dominates an estimate it was not taken from.
+
+    Called by `gmmmi.estimate` after the fit. A single Gaussian's bias is
+    removed by ``bias_correction`` (``corrected``: no warning); otherwise
+    (several components, or the correction turned off) the bias is compared
+    with the estimate's sd (under the null it is sqrt(dx dy / 2) sd, so wide
+    blocks are off by several sd at any n), or, for a single fit without an
+    sd, with `SAMPLE_SIZE_FLOOR`.
+
+    Parameters
+    ----------
+    n : int
+        Rows.
+    blocks : dict
+        Column indices of ``"x"``, ``"y"`` (and ``"z"``).
+    sd : float
+        The estimate's sd in nats (NaN for a single fit).
+    corrected : bool
+        Whether the estimate had the bias subtracted.
+    """
+    if corrected:
+        return
     dx, dy, dz = (len(blocks.get(key, ())) for key in ("x", "y", "z"))
     floor = independence_floor(n, dx, dy, dz)
+    given = f" given {dz} z column(s)" if dz else ""
+    head = (
+        f"Few rows for the number of columns: with {n} rows, {dx} x and {dy} y column(s){given}, "
+        f"one Gaussian fitted to independent blocks gives an MI of {floor:.3g} nat on average "
+        "(a mixture of several components gives more), "
+    )
+    tail = (
+        " or fewer columns (e.g. a few principal components per block), and compare with the "
+        "estimate on rows of y shuffled against x."
+    )
+    if math.isfinite(sd) and sd > 0:
+        if floor <= sd:
+            return
+        # the bias falls like 1/n, the sd like 1/sqrt(n)
+        enough = math.ceil(n * (floor / sd) ** 2)
+        _warn(
+            head + f"more than the estimate's sd ({sd:.3g} nat), and only a single Gaussian's "
+            "bias is removed (bias_correction); the estimate is dominated by this bias. Use more "
+            f"rows (about {enough} bring it below the sd)" + tail
+        )
+        return
     if floor <= SAMPLE_SIZE_FLOOR:
         return
     enough = n
@@ -645,15 +686,10 @@ def _warn_few_rows(n: int, blocks: dict) -> None:
             low = middle
         else:
             enough = middle
-    given = f" given {dz} z column(s)" if dz else ""
     _warn(
-        f"Few rows for the number of columns: with {n} rows, {dx} x and {dy} y column(s){given}, "
-        f"one Gaussian fitted to independent blocks gives an MI of {floor:.3g} nat on average "
-        "(a mixture of several components gives more), above the "
-        f"{SAMPLE_SIZE_FLOOR:g} nat this check allows; the estimate and its error bar are "
+        head + f"above the {SAMPLE_SIZE_FLOOR:g} nat this check allows; the estimate is "
         f"dominated by this bias. Use more rows (about {enough} bring it below "
-        f"{SAMPLE_SIZE_FLOOR:g} nat) or fewer columns (e.g. a few principal components per "
-        "block), and compare with the estimate on rows of y shuffled against x."
+        f"{SAMPLE_SIZE_FLOOR:g} nat)" + tail
     )
 
 

@@ -29,6 +29,9 @@ Available datasets (all truths in nats):
   (monotone maps, Gaussian copulas, `student_t`, `uniform_noise`,
   `bivariate_mixture`, `gaussian_blocks` up to 5 x 5), for
   ``benchmarks/bench_robustness.py`` and ``docs/robustness.md``.
+* `hard_suite` — 19 tasks of the "Beyond Normal" benchmark (spirals, waves,
+  galaxy, concentric Gaussians, multivariate Student-t, dense Gaussians up
+  to 50 x 50), for ``benchmarks/bench_hard.py``.
 
 ``get(name)`` returns the default instance of any of them by name (used by the
 command line).
@@ -856,6 +859,31 @@ def robustness_suite() -> list[Dataset]:
     ]
 
 
+def hard_suite() -> list[Dataset]:
+    """The hard suite: 19 tasks of the "Beyond Normal" benchmark (Czyż et al., NeurIPS 2023).
+
+    Spiralised 2-pair Gaussians (3 x 3, 5 x 5, with and without the normal
+    CDF first), waves, galaxy, concentric Gaussians (3 and 5 x 1 with 5 and
+    10 rings), multivariate Student-t with identity dispersion (dof 1-3,
+    2 x 2 to 5 x 5) and dense Gaussians (5 x 5, 25 x 25, 50 x 50),
+    implemented from the ``bmi`` package's published definitions in
+    ``gmmmi._hard_datasets``. Truths: closed forms (the spiral, shear and
+    CDF maps are diffeomorphisms of x or y alone, which leave the MI
+    unchanged), Monte Carlo of the base mixture's density for waves, galaxy
+    and the concentric tasks (``truth_error`` its standard error); checked
+    independently in ``tests/test_datasets_hard.py``.
+
+    Returns
+    -------
+    list of Dataset
+        ``benchmarks/bench_hard.py`` measures estimators on them and
+        ``docs/robustness.md`` shows the table.
+    """
+    from ._hard_datasets import hard_suite as _hard_suite
+
+    return _hard_suite()
+
+
 # ------------------------------------------------------------------ lookup
 _DEFAULTS = {
     "gaussian": gaussian,
@@ -911,6 +939,7 @@ __all__ = [
     "gaussian_cmi",
     "gaussian_information",
     "get",
+    "hard_suite",
     "names",
     "paper",
     "paper_mixture",

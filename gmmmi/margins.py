@@ -685,7 +685,9 @@ def _heldout_one(X, fit_options, n_components, rng) -> float:
         with remember_searches():  # the fit that follows takes this search
             fit, diag = be.fit(Xs, n_components=n_components, rng=rng, **options)
     table = diag.metric_per_k
-    if table.get("valid"):
+    if diag.extra.get("scale_mixture"):  # a scale mixture won the search (gmmmi._em.scale_mixture)
+        score = diag.extra["scale_mixture"]["heldout"]
+    elif table.get("valid"):
         score = table["valid"][table["n_components"].index(diag.n_components)]
     else:
         k, d = diag.n_components, X.shape[1]

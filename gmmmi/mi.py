@@ -193,6 +193,8 @@ class EstimateMI:
             progress=True if verbose else None,
             init=init,
             transform="none",  # the original GMM-MI fits the raw data
+            bias_correction=False,  # reports the plug-in value
+            scale_mixtures=False,  # and searches Gaussian mixtures only
             discrete=None,  # ... and every column as continuous
             **options,
         )

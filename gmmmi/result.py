@@ -18,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from . import _arviz, _netcdf
+from ._bias import describe as describe_bias
 from ._intervals import HDI_PROB
 from ._mixed_text import describe as describe_discrete
 from .diagnostics import DrawKind, FitDiagnostics, mixing_messages
@@ -66,7 +67,9 @@ class Result:
         ``backend``, ``method``, ``quantity`` (the main quantity), ``unit``
         (``"nat"`` or ``"bit"``), ``base``, ``n_samples``, ``labels``,
         ``blocks``, ``integral_method``, ``options``, ``random_state``,
-        ``gmmmi_version``, ``transform`` (see `transform`).
+        ``gmmmi_version``, ``transform`` (see `transform`), ``bias_correction``
+        (``{"subtracted", "rule"}``: the plug-in bias taken off the estimate
+        and its draws, in `unit`; see ``gmmmi._bias``).
 
     Notes
     -----
@@ -290,6 +293,9 @@ class Result:
         margins = describe_margins(self.transform)
         if margins is not None:
             lines.append(f"  {margins}")
+        correction = describe_bias(self.meta.get("bias_correction"), self.sd, self.unit)
+        if correction is not None:
+            lines.append(f"  {correction}")
         if self.discrete is not None:
             lines.append(f"  {describe_discrete(self.discrete)}")
         if self.meta.get("dequantized"):

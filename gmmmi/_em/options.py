@@ -22,7 +22,8 @@ INIT_TYPES = ("random", "minmax", "kmeans", "randomized_kmeans", "random_sklearn
 METRIC_METHODS = ("valid", "aic", "bic")
 
 #: defaults of GMM-MI 0.8.2 (its GMMFitParamHolder, SelectComponentsParamHolder and
-#: MIDistParamHolder), plus ``reselect_components``, which GMM-MI does not have
+#: MIDistParamHolder), plus ``reselect_components`` and ``scale_mixtures``, which GMM-MI
+#: does not have
 ORIGINAL_DEFAULTS: Mapping = MappingProxyType(
     {
         "init_type": "random_sklearn",
@@ -38,6 +39,7 @@ ORIGINAL_DEFAULTS: Mapping = MappingProxyType(
         "max_components": 50,
         "n_bootstrap": 50,
         "reselect_components": False,
+        "scale_mixtures": False,
     }
 )
 
@@ -46,7 +48,10 @@ ORIGINAL_DEFAULTS: Mapping = MappingProxyType(
 #: global mean, and on large data EM stops there (the paper's D3 at N = 1e5 gave K = 1,
 #: 0.044 +- 0.001 against a truth of 0.132; k-means starts give 0.131 +- 0.001); with k-means
 #: starts, 3 initialisations gave the same K and MI as 1 at up to 2.7x the time
-ESTIMATE_OVERRIDES: Mapping = MappingProxyType({"init_type": "kmeans", "n_inits": 1})
+#: ``scale_mixtures``: Student-t-like joint tails, see gmmmi._em.scale_mixture
+ESTIMATE_OVERRIDES: Mapping = MappingProxyType(
+    {"init_type": "kmeans", "n_inits": 1, "scale_mixtures": True}
+)
 
 #: defaults of `gmmmi.estimate` and of the numba backend (its ``options`` table)
 ESTIMATE_DEFAULTS: dict = {**ORIGINAL_DEFAULTS, **ESTIMATE_OVERRIDES}
@@ -79,6 +84,7 @@ _CHECKS = {
     "n_folds": lambda name, v: check_int(name, v, minimum=2),
     "n_bootstrap": lambda name, v: check_int(name, v),
     "reselect_components": _check_flag,
+    "scale_mixtures": _check_flag,
 }
 
 

@@ -30,6 +30,7 @@ from gmmmi._kernels.em import STATUS_BAD_INIT, STATUS_MAX_ITER, STATUS_NAN
 from gmmmi._stacklevel import user_stacklevel
 from gmmmi.exceptions import ConvergenceWarning
 
+from . import scale_mixture
 from .bootstrap import bootstrap_fits, reselected_bootstrap_fits, selection_options
 from .fit import BatchFit, EMSettings, count_status
 from .repair import COLLAPSE_EIGENVALUE
@@ -148,6 +149,9 @@ def fit_procedure(
             )
             if _RECENT.on:
                 _RECENT.keep(key, sel, rng)
+        if n_components is None and options.get("scale_mixtures", False):
+            # a scale mixture where the joint tails ask for one (and fit it better)
+            sel = scale_mixture.consider(X, sel, settings)
     # a search made for transform="auto"'s comparison is not checked: the fit that follows is
     # with sample weights the check (of unweighted rows) does not apply to the weighted fit
     check = None if _RECENT.on or sample_weight is not None else _check(X, sel)
@@ -172,7 +176,9 @@ def fit_procedure(
     status = dict(sel.status)
     replica_k = None
     bootstrapped = options["n_bootstrap"] >= 1
-    if bootstrapped:
+    if bootstrapped and isinstance(sel, scale_mixture.ScaleSelection):
+        draws = scale_mixture.bootstrap(X, sel, options["n_bootstrap"], rng, options["reg_covar"])
+    elif bootstrapped:
         draws, replica_k = _bootstrap(
             X, sel, n_components is None, rng, options, settings, status, progress, block_length
         )

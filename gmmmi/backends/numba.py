@@ -276,4 +276,5 @@ def _extra(sel: Selection, status: dict, opts: dict) -> dict:
         "repaired_fits": status.get("repaired", 0),
         "init_type": opts["init_type"],
         "scale": opts["scale"],
+        "scale_mixture": getattr(sel, "record", None),  # gmmmi._em.scale_mixture chose it
     }
