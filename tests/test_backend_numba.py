@@ -31,7 +31,7 @@ def _d3(rng, n=600):
 
 
 def test_registered_with_gmm_mi_defaults_except_the_search_start():
-    """GMM-MI's defaults, except k-means starts, one per K (the README's option table)."""
+    """GMM-MI's defaults, except k-means starts, one per K, and shared-scale mixtures on."""
     be = get_backend("numba")
     assert isinstance(be, NumbaBackend) and be.name == "numba"
     assert be.options == {
@@ -48,6 +48,7 @@ def test_registered_with_gmm_mi_defaults_except_the_search_start():
         "max_components": 50,
         "n_bootstrap": 50,
         "reselect_components": False,
+        "scale_mixtures": True,
     }
 
 
