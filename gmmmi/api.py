@@ -12,6 +12,7 @@ import numpy as np
 
 from . import __version__, _bias
 from . import integrate as _integrate
+from ._data_units import affine_checked, warn_unstorable
 from ._estimate_options import check_api_options
 from ._interrupt import interruptible
 from ._misfit import check_estimate, warn_misfit
@@ -35,7 +36,7 @@ from .backends import Backend, get_backend
 from .categorical import categorical_mi, fit_categories
 from .dequantize import dequantize_columns
 from .diagnostics import FitDiagnostics
-from .exceptions import ConvergenceWarning, DataUnitsWarning
+from .exceptions import ConvergenceWarning
 from .margins import choose_margins
 from .mixed import estimate_mixed, plan_columns
 from .mixture import MixtureDraws
@@ -710,41 +711,21 @@ def _to_data_units(draws, diagnostics, scale, shift, column_names):
     in data units: the reported integrals, computed in standardised units,
     are unaffected.
     """
-    mixture, bad = _affine_checked(draws, scale, shift)
+    mixture, bad = affine_checked(draws, scale, shift)
     if diagnostics.reference_fit is not None:
-        reference, bad_ref = _affine_checked(diagnostics.reference_fit, scale, shift)
+        reference, bad_ref = affine_checked(diagnostics.reference_fit, scale, shift)
         bad |= bad_ref
         diagnostics = replace(diagnostics, reference_fit=reference)
     if diagnostics.per_category:
         per_category = tuple(
             g
             if g.reference_fit is None
-            else replace(g, reference_fit=_affine_checked(g.reference_fit, scale, shift)[0])
+            else replace(g, reference_fit=affine_checked(g.reference_fit, scale, shift)[0])
             for g in diagnostics.per_category
         )
         diagnostics = replace(diagnostics, per_category=per_category)
-    if bad.any():
-        names = ", ".join(repr(column_names[j]) for j in np.flatnonzero(bad))
-        sds = ", ".join(f"{s:.3g}" for s in scale[bad])
-        warnings.warn(
-            f"The fitted mixture cannot be stored in data units: the variances of column(s) "
-            f"{names} (standard deviation {sds}) over- or underflow float64, so result.mixture "
-            "and diagnostics.reference_fit hold inf or 0 there. The reported MI, CMI and KL are "
-            "computed in standardised units and are not affected; rescale those columns (e.g. "
-            "to unit standard deviation) for a usable mixture.",
-            DataUnitsWarning,
-            stacklevel=user_stacklevel(),
-        )
+    warn_unstorable(bad, scale, column_names)
     return mixture, diagnostics
-
-
-def _affine_checked(draws, scale, shift):
-    """``draws.affine(scale, shift)`` and, per column, whether it left float64's normal range."""
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        mixture = draws.affine(scale, shift)
-    variances = np.diagonal(mixture.covariances, axis1=2, axis2=3)[mixture.weights > 0]
-    bad = ~np.isfinite(variances) | (variances < np.finfo(np.float64).tiny)
-    return mixture, bad.any(axis=0) | ~np.isfinite(mixture.means).all(axis=(0, 1))
 
 
 def _kl_frame(scale, shift, blocks):

@@ -47,6 +47,7 @@ import numpy as np
 
 from . import __version__
 from . import integrate as _integrate
+from ._data_units import affine_checked, warn_unstorable
 from ._screening import FEW_VALUES, screen
 from ._stacklevel import user_stacklevel
 from ._validation import ValidatedData, pool_categories, rows_needed
@@ -336,9 +337,11 @@ def estimate_mixed(
     quantity = estimand if estimand == "entropy" else ("cmi" if "z" in blocks else "mi")
     log_base = math.log(base)
     mixture, reference = _pooled_mixtures(fits, references, weights, counts, active, continuous)
-    mixture = mixture.affine(scale[continuous], shift[continuous])
+    mixture, bad = affine_checked(mixture, scale[continuous], shift[continuous])
     if reference is not None:
-        reference = reference.affine(scale[continuous], shift[continuous])
+        reference, bad_reference = affine_checked(reference, scale[continuous], shift[continuous])
+        bad |= bad_reference
+    warn_unstorable(bad, scale[continuous], [names[j] for j in continuous])
     # each cell's own full-data fit, like the pooled one, in data units (of the mapped columns)
     in_units = {
         s: (draws, _reference_in_units(diag, scale[active[s]], shift[active[s]]))
@@ -425,13 +428,16 @@ def _standardisation(X, continuous, active, cell_of_row, names):
     for j in continuous:
         cells = [s for s, cols in enumerate(active) if j in cols]
         values = X[np.isin(cell_of_row, cells), j]
-        sd = values.std() if values.size else 0.0
+        # in units of the largest magnitude, so that the moments cannot overflow (1e300)
+        unit = float(np.abs(values).max()) if values.size else 0.0
+        unit = unit if unit > 0 else 1.0
+        sd = unit * (values / unit).std() if values.size else 0.0
         if not sd > 0:
             raise ValueError(
                 f"Column {names[j]!r} is continuous but takes one value where it is not a point "
                 "mass; declare it discrete (discrete=[...]) or drop it."
             )
-        shift[j], scale[j] = values.mean(), sd
+        shift[j], scale[j] = unit * (values / unit).mean(), sd
     return shift, scale
 
 
@@ -583,7 +589,7 @@ def _reference_in_units(diag, scale, shift):
     """A copy of ``diag`` with its reference fit mapped to data units."""
     if diag.reference_fit is None:
         return diag
-    return replace(diag, reference_fit=diag.reference_fit.affine(scale, shift))
+    return replace(diag, reference_fit=affine_checked(diag.reference_fit, scale, shift)[0])
 
 
 def _combine(fits, kind, shape, reference, counts, weights, cells, active, names):

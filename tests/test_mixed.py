@@ -280,3 +280,15 @@ def test_each_cell_is_screened_and_named(rng):
     )
     with pytest.raises(ValueError, match="^" + re.escape(message)):
         gmmmi.estimate(x, np.sin(3 * x), z=z, n_bootstrap=5)
+
+
+def test_point_mass_beside_values_near_float64_limit_warns_about_data_units():
+    """A continuous part at 1e300 (the property test's case): moments in units of the largest
+    magnitude, and the data-unit mixture's overflow is a DataUnitsWarning, not a RuntimeWarning."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    y = 1e300 * (1 + 0.1 * rng.normal(size=200))
+    y[:100] = 0.0
+    with pytest.warns(gmmmi.DataUnitsWarning, match="cannot be stored in data units"):
+        result = gmmmi.estimate(x, y, random_state=0)
+    assert np.isfinite(result.value) and result.discrete
