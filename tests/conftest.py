@@ -1,6 +1,8 @@
 """Shared fixtures: a seeded generator per test; plots to files, no progress bars."""
 
 import os
+import subprocess
+import sys
 import zlib
 
 import matplotlib
@@ -15,3 +17,21 @@ os.environ.setdefault("GMMMI_PROGRESS", "0")
 def rng(request):
     """A fresh generator per test, seeded from the test's id (stable across runs)."""
     return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.fixture
+def outputs_per_thread_count():
+    """Run a Python script in fresh interpreters with 1 and 2 Numba threads; return both stdouts."""
+
+    def run(script: str) -> list[str]:
+        outputs = []
+        for threads in ("1", "2"):
+            env = {**os.environ, "NUMBA_NUM_THREADS": threads}
+            proc = subprocess.run(
+                [sys.executable, "-c", script], env=env, capture_output=True, text=True
+            )
+            assert proc.returncode == 0, proc.stderr
+            outputs.append(proc.stdout.strip())
+        return outputs
+
+    return run

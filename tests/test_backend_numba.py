@@ -138,15 +138,8 @@ print(diag.n_components, h.hexdigest())
 
 
 @pytest.mark.slow
-def test_bit_identical_across_thread_counts():
-    outputs = []
-    for threads in ("1", "2"):
-        env = {**os.environ, "NUMBA_NUM_THREADS": threads}
-        run = subprocess.run(
-            [sys.executable, "-c", _THREADS_SCRIPT], env=env, capture_output=True, text=True
-        )
-        assert run.returncode == 0, run.stderr
-        outputs.append(run.stdout.strip())
+def test_bit_identical_across_thread_counts(outputs_per_thread_count):
+    outputs = outputs_per_thread_count(_THREADS_SCRIPT)
     assert outputs[0] == outputs[1]
 
 

@@ -284,7 +284,8 @@ def test_each_cell_is_screened_and_named(rng):
 
 def test_point_mass_beside_values_near_float64_limit_warns_about_data_units():
     """A continuous part at 1e300 (the property test's case): moments in units of the largest
-    magnitude, and the data-unit mixture's overflow is a DataUnitsWarning, not a RuntimeWarning."""
+    magnitude, and the data-unit mixture's overflow is a DataUnitsWarning, not a RuntimeWarning.
+    """
     rng = np.random.default_rng(0)
     x = rng.normal(size=200)
     y = 1e300 * (1 + 0.1 * rng.normal(size=200))

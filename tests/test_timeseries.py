@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -249,15 +246,8 @@ print(h.hexdigest())
 
 
 @pytest.mark.slow
-def test_block_bootstrap_is_bit_identical_across_thread_counts():
-    outputs = []
-    for threads in ("1", "2"):
-        env = {**os.environ, "NUMBA_NUM_THREADS": threads}
-        run = subprocess.run(
-            [sys.executable, "-c", _THREADS_SCRIPT], env=env, capture_output=True, text=True
-        )
-        assert run.returncode == 0, run.stderr
-        outputs.append(run.stdout.strip())
+def test_block_bootstrap_is_bit_identical_across_thread_counts(outputs_per_thread_count):
+    outputs = outputs_per_thread_count(_THREADS_SCRIPT)
     assert outputs[0] == outputs[1]
 
 
