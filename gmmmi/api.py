@@ -499,6 +499,7 @@ def estimate(
     data, margins = choose_margins(
         data,
         transform,
+        backend=be,
         kl=kl,
         fit_options=fit_options,
         n_components=n_components,

@@ -520,7 +520,7 @@ def describe(record: dict | None) -> str | None:
 
 
 def choose_margins(
-    data, transform, *, kl, fit_options, n_components, rng, init=False, weighted=False
+    data, transform, *, backend, kl, fit_options, n_components, rng, init=False, weighted=False
 ):
     """Apply, choose or skip the per-column Gaussianising maps (the hook of `gmmmi.estimate`).
 
@@ -534,13 +534,16 @@ def choose_margins(
         ``"none"``: the raw data. ``"gaussianize"``: every continuous column
         through its map. ``"auto"``: the map when it models the data better
         (see the module notes); the raw data when ``kl=True``.
+    backend : gmmmi.backends.Backend
+        The backend of the fit that follows: ``"auto"`` compares raw and
+        mapped data with its ``heldout_loglik`` hook (the raw data are kept
+        when it has none or it returns None).
     kl : bool
         Whether KL divergences between the x and y marginals are asked for.
         KL is not invariant under separate maps of x and y, so ``"auto"``
         then keeps the raw data and ``"gaussianize"`` is refused.
     fit_options : dict
-        The options of the joint fit; those of the numba backend are used by
-        the comparison of ``"auto"`` (with ``n_bootstrap=0``).
+        The options of the joint fit, given to the backend's hook.
     n_components : int or None
         A fixed K of the joint fit, or None to choose it.
     rng : numpy.random.Generator
@@ -600,12 +603,16 @@ def choose_margins(
     categories = None if data.categories is None else data.categories[rows]
     try:
         X_raw = np.ascontiguousarray(data.X[rows])
-        raw = heldout_loglik(X_raw, categories, fit_options, n_components, rng)
+        raw = heldout_loglik(X_raw, categories, backend, fit_options, n_components, rng)
+        if raw is None:
+            return data, MarginChoice("auto", "none", _cannot_compare(backend), maps, {})
         log_jac = np.mean(sum(m.log_derivative(X_raw[:, j]) for j, m in enumerate(maps)))
         # the maps were fitted on these rows: AIC's correction of their in-sample log-Jacobian
         n_params = sum(3 * m.n_components - 1 for m in maps)
         X_mapped = np.ascontiguousarray(mapped.X[rows])
-        fitted = heldout_loglik(X_mapped, categories, fit_options, n_components, rng)
+        fitted = heldout_loglik(X_mapped, categories, backend, fit_options, n_components, rng)
+        if fitted is None:
+            return data, MarginChoice("auto", "none", _cannot_compare(backend), maps, {})
         gauss = fitted + float(log_jac) - n_params / X_raw.shape[0]
     except ValueError as err:  # too few rows etc.: the estimate itself says what is wrong
         return data, MarginChoice("auto", "none", f"no comparison possible ({err})", maps, {})
@@ -615,6 +622,15 @@ def choose_margins(
             "auto", "gaussianize", "higher held-out likelihood", maps, criterion
         )
     return data, MarginChoice("auto", "none", "higher held-out likelihood", maps, criterion)
+
+
+def _cannot_compare(backend) -> str:
+    """Why ``"auto"`` keeps the raw data when the backend has no held-out score."""
+    name = getattr(backend, "name", type(backend).__name__)
+    return (
+        f"the {name!r} backend cannot compare raw and mapped data (its heldout_loglik gives no "
+        "score); pass transform='gaussianize' to map the margins"
+    )
 
 
 def _why_affine(maps) -> str:
@@ -630,14 +646,11 @@ def _mapped(X, maps):
     return np.column_stack([m(X[:, j]) for j, m in enumerate(maps)])
 
 
-def heldout_loglik(X, categories, fit_options, n_components, rng) -> float:
-    """Held-out log-likelihood per row of a joint mixture fit, in data units of ``X``.
+def heldout_loglik(X, categories, backend, fit_options, n_components, rng) -> float | None:
+    """Held-out log-likelihood per row of the backend's joint fit, in data units of ``X``.
 
-    The component search of the numba backend (no bootstrap) on the
-    standardised ``X``: its cross-validated log-likelihood at the chosen K,
-    plus the log-Jacobian of the standardisation. With a fixed K (no
-    cross-validation table) the full-data log-likelihood minus AIC's
-    correction (parameters / n) stands in. With categories, one fit per
+    The backend's ``heldout_loglik`` hook on the standardised ``X``, plus
+    the log-Jacobian of the standardisation. With categories, one fit per
     category, weighted by the category frequencies (the category term
     itself is the same for every option and left out).
 
@@ -645,51 +658,34 @@ def heldout_loglik(X, categories, fit_options, n_components, rng) -> float:
     ----------
     X : numpy.ndarray, shape (n, d)
     categories : numpy.ndarray of int, shape (n,), or None
+    backend : gmmmi.backends.Backend
+        The backend of the fit that follows (it may keep its search for it).
     fit_options : dict
+        The options of that fit.
     n_components : int or None
     rng : numpy.random.Generator
         Copied, not advanced.
 
     Returns
     -------
-    float
-        Nats per row.
+    float or None
+        Nats per row; None when the backend has no held-out score.
     """
-    if categories is None:
-        return _heldout_one(X, fit_options, n_components, copy.deepcopy(rng))
-    n = X.shape[0]
+    hook = getattr(backend, "heldout_loglik", None)
+    if hook is None:
+        return None
+    parts = [(1.0, X)] if categories is None else []
+    if categories is not None:
+        for c in range(int(categories.max()) + 1):
+            rows = categories == c
+            parts.append((rows.sum() / X.shape[0], np.ascontiguousarray(X[rows])))
     total = 0.0
-    for c in range(int(categories.max()) + 1):
-        rows = categories == c
-        total += (
-            rows.sum()
-            / n
-            * _heldout_one(
-                np.ascontiguousarray(X[rows]), fit_options, n_components, copy.deepcopy(rng)
-            )
-        )
+    for share, part in parts:
+        Xs, _, scale = standardise(part)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fit that is kept warns for itself
+            score = hook(Xs, n_components=n_components, rng=copy.deepcopy(rng), **fit_options)
+        if score is None:
+            return None
+        total += share * (float(score) - float(np.log(scale).sum()))
     return total
-
-
-def _heldout_one(X, fit_options, n_components, rng) -> float:
-    from ._em.procedure import remember_searches
-    from ._em.select import n_parameters
-    from .backends import get_backend
-
-    be = get_backend("numba")
-    options = {k: v for k, v in fit_options.items() if k in be.options}
-    options["n_bootstrap"] = 0
-    Xs, _, scale = standardise(X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the fit that is kept warns for itself
-        with remember_searches():  # the fit that follows takes this search
-            fit, diag = be.fit(Xs, n_components=n_components, rng=rng, **options)
-    table = diag.metric_per_k
-    if diag.extra.get("scale_mixture"):  # a scale mixture won the search (gmmmi._em.scale_mixture)
-        score = diag.extra["scale_mixture"]["heldout"]
-    elif table.get("valid"):
-        score = table["valid"][table["n_components"].index(diag.n_components)]
-    else:
-        k, d = diag.n_components, X.shape[1]
-        score = float(fit.logpdf(Xs)[0].mean()) - n_parameters(k, d) / X.shape[0]
-    return float(score) - float(np.log(scale).sum())

@@ -287,7 +287,7 @@ def estimate_mixed(
         [j for j in continuous if j not in atom_var or cfg[atom_var[j]] == 0] for cfg in configs
     ]
     X, margins = _margins(
-        data, continuous, active, cell_of_row, transform, fit_options, n_components, rng
+        data, continuous, active, cell_of_row, transform, backend, fit_options, n_components, rng
     )
     shift, scale = _standardisation(X, continuous, active, cell_of_row, names)
     Xs = (X - shift) / scale
@@ -382,7 +382,9 @@ def estimate_mixed(
     )
 
 
-def _margins(data, continuous, active, cell_of_row, transform, fit_options, n_components, rng):
+def _margins(
+    data, continuous, active, cell_of_row, transform, backend, fit_options, n_components, rng
+):
     """The data with each continuous column's values mapped as `gmmmi.margins` chooses.
 
     The choice runs on the rows of the cells where every continuous column
@@ -412,7 +414,13 @@ def _margins(data, continuous, active, cell_of_row, transform, fit_options, n_co
         category_values=list(range(len(full))),
     )
     _, choice = choose_margins(
-        sub, transform, kl=False, fit_options=fit_options, n_components=n_components, rng=rng
+        sub,
+        transform,
+        backend=backend,
+        kl=False,
+        fit_options=fit_options,
+        n_components=n_components,
+        rng=rng,
     )
     if choice.chosen != "none":
         X = X.copy()

@@ -131,12 +131,12 @@ def test_mixture_with_multimodal_margins_keeps_the_raw_fit():
 
 def test_the_search_of_the_comparison_is_reused_bit_for_bit(monkeypatch):
     """'auto' compares raw and mapped data with the same search as the fit that follows; the
-    fit reuses it (gmmmi._em.procedure._RECENT), and gives exactly what a fresh search gives.
+    fit reuses it (kept on the backend instance by its heldout_loglik), and gives exactly what
+    a fresh search gives.
     """
     import gmmmi._em.procedure as procedure
 
     X = paper_mixture("D3").sample(2000, np.random.default_rng(3))[0]
-    monkeypatch.setattr(procedure, "_RECENT", procedure._RecentSelections())  # no earlier test's
     searches = []
     select = procedure.select_components
     monkeypatch.setattr(
@@ -144,7 +144,6 @@ def test_the_search_of_the_comparison_is_reused_bit_for_bit(monkeypatch):
     )
     reused = gmmmi.estimate(X, random_state=0, n_bootstrap=5)
     assert reused.transform["chosen"] == "none" and len(searches) == 2  # raw, mapped; no third
-    monkeypatch.setattr(procedure, "_RECENT", procedure._RecentSelections())
     fresh = gmmmi.estimate(X, random_state=0, n_bootstrap=5, transform="none")
     np.testing.assert_array_equal(reused.draws["mi"], fresh.draws["mi"])
     assert reused.value == fresh.value
