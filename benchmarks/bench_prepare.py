@@ -74,7 +74,7 @@ def main(argv=None) -> None:
             for _ in range(args.repeats):
                 for transform in ("auto", "none"):
                     seconds, res = cpu_seconds(
-                        lambda t=transform: gmmmi.estimate(
+                        lambda t=transform, x=x, y=y: gmmmi.estimate(
                             x, y, random_state=0, progress=False, transform=t
                         )
                     )

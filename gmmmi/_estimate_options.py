@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from concurrent.futures import Executor
 
-from ._validation import check_choice, check_float, check_int, validate_options
+from ._checks import check_choice, check_float, check_int, validate_options
 
 #: keyword options of `gmmmi.estimate` besides the hyperparameters
 ESTIMATE_KEYWORDS = {

@@ -12,6 +12,8 @@ import numpy as np
 
 from . import __version__, _bias
 from . import integrate as _integrate
+from ._checks import check_int, validate_options
+from ._data import validate_data
 from ._data_units import affine_checked, warn_unstorable
 from ._estimate_options import check_api_options
 from ._interrupt import interruptible
@@ -19,18 +21,10 @@ from ._misfit import check_estimate, warn_misfit
 from ._progress import progress_enabled
 from ._resampling import resolve_bootstrap
 from ._resolution import warn_unresolved
+from ._rows import check_category_rows, check_enough_rows, check_not_degenerate, standardise
 from ._screening import screen, warn_few_rows, warn_outliers
 from ._seeds import fresh_seed
 from ._stacklevel import user_stacklevel
-from ._validation import (
-    check_category_rows,
-    check_enough_rows,
-    check_int,
-    check_not_degenerate,
-    standardise,
-    validate_data,
-    validate_options,
-)
 from ._weights import REFUSED, check_sample_weight, effective_sample_size
 from .backends import Backend, get_backend
 from .categorical import categorical_mi, fit_categories

@@ -49,9 +49,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._checks import check_choice, check_int
 from ._progress import progress_bar, progress_enabled
 from ._stacklevel import user_stacklevel
-from ._validation import check_choice, check_int
 from ._weights import REFUSED
 from .exceptions import TaskFailedWarning
 from .margins import fit_marginal_map

@@ -68,10 +68,10 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import qmc
 
+from ._checks import check_int
 from ._kernels.integrands import mc_sum_logpdf, qmc_cross_entropy, quad_cross_entropy
 from ._stacklevel import user_stacklevel
 from ._threads import threads_for
-from ._validation import check_int
 from .exceptions import IntegrationWarning
 from .mixture import MixtureDraws
 

@@ -42,7 +42,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import log_ndtr, logsumexp, ndtri_exp
 
-from ._validation import check_choice, standardise
+from ._checks import check_choice
+from ._rows import standardise
 
 #: the values of ``transform=``
 TRANSFORMS = ("auto", "none", "gaussianize")

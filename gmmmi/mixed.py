@@ -47,10 +47,11 @@ import numpy as np
 
 from . import __version__
 from . import integrate as _integrate
+from ._data import ValidatedData, pool_categories
 from ._data_units import affine_checked, warn_unstorable
+from ._rows import rows_needed
 from ._screening import FEW_VALUES, screen
 from ._stacklevel import user_stacklevel
-from ._validation import ValidatedData, pool_categories, rows_needed
 from .categorical import class_weight_draws
 from .contingency import CORRECTION, entropy_from_counts
 from .diagnostics import DrawKind, FitDiagnostics
@@ -231,7 +232,7 @@ def estimate_mixed(
 
     Parameters
     ----------
-    data : gmmmi._validation.ValidatedData
+    data : gmmmi._data.ValidatedData
         The validated data (``X`` in data units, ``blocks``, ``labels``).
     plan : ColumnPlan
     backend : gmmmi.backends.Backend

@@ -504,7 +504,7 @@ class Result:
 
     def _data(self, x, y, z) -> np.ndarray:
         """The data as the mixture's columns, validated as `gmmmi.estimate` does."""
-        from ._validation import validate_data
+        from ._data import validate_data
 
         if self.discrete is not None:
             raise ValueError(

@@ -51,11 +51,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
+from ._checks import check_float, check_int
 from ._estimate_options import check_estimate_options, check_executor
 from ._intervals import HDI_PROB
 from ._progress import progress_bar, progress_enabled
 from ._seeds import int_seed, sequence_from_generator
-from ._validation import check_float, check_int
 
 if TYPE_CHECKING:
     import pandas as pd

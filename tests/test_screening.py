@@ -10,8 +10,10 @@ import pytest
 
 import gmmmi
 from gmmmi import DataWarning, EstimateMI
+from gmmmi._data import validate_data
 from gmmmi._em import select as _selection
 from gmmmi._em.select import copy_groups, make_folds
+from gmmmi._rows import standardise
 from gmmmi._screening import (
     FEW_VALUES,
     OUTLIER_GAP,
@@ -21,7 +23,6 @@ from gmmmi._screening import (
     isolated_outliers,
     screen,
 )
-from gmmmi._validation import standardise, validate_data
 
 RHO = 0.6
 TRUTH = -0.5 * np.log(1 - RHO**2)

@@ -6,7 +6,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from gmmmi._validation import validate_options
+from gmmmi._checks import validate_options
 from gmmmi.diagnostics import DrawKind, EMSelection, FitDiagnostics
 from gmmmi.mixture import MixtureDraws
 

@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 
+from gmmmi._checks import check_int, validate_options
 from gmmmi._em.fit import BatchFit
 from gmmmi._em.options import ESTIMATE_DEFAULTS, check_options
 from gmmmi._em.procedure import (
@@ -27,7 +28,6 @@ from gmmmi._em.procedure import (
     heldout_score,
 )
 from gmmmi._em.select import Selection
-from gmmmi._validation import check_int, validate_options
 from gmmmi.mixture import MixtureDraws
 
 from .base import BaseBackend, DrawKind, FitDiagnostics

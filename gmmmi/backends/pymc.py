@@ -31,10 +31,10 @@ import warnings
 import numpy as np
 
 from gmmmi import _interrupt
+from gmmmi._checks import check_choice, check_float, check_int, validate_options
 from gmmmi._em.options import ESTIMATE_DEFAULTS
 from gmmmi._em.options import check_options as check_em_options
 from gmmmi._em.procedure import SearchMemo, fit_procedure, heldout_score
-from gmmmi._validation import check_choice, check_float, check_int, validate_options
 from gmmmi.mixture import MixtureDraws
 
 from .base import BaseBackend, DrawKind, FitDiagnostics

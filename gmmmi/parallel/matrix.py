@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmmmi._checks import check_choice
 from gmmmi._seeds import sequence_from_generator
 from gmmmi._stacklevel import user_stacklevel
-from gmmmi._validation import check_choice
 from gmmmi.exceptions import PValueResolutionWarning
 
 from .run import _check_run_options, estimate_many
