@@ -593,6 +593,7 @@ def estimate(
         mixture=mixture,
         diagnostics=diagnostics,
         meta=meta,
+        margins=margins,
     )
     if not categorical:
         sd_nats = result.sd * log_base  # the few-rows check (gmmmi._screening) works in nats

@@ -35,9 +35,10 @@ measurement that this does not change the error bar is in docs/robustness.md.
 from __future__ import annotations
 
 import copy
+import enum
 import math
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.special import log_ndtr, logsumexp, ndtri_exp
@@ -416,9 +417,53 @@ def _fit_1d(u, rng):
     return weights, means, sds, float(heldout)
 
 
+class MarginReason(enum.Enum):
+    """Why `choose_margins` chose the raw or the mapped data (``MarginChoice.reason``).
+
+    The value of a reason with a fixed text is that text; the others
+    (``AFFINE``, ``CANNOT_COMPARE``, ``NO_COMPARISON``, ``OTHER``) keep their
+    words in ``MarginChoice.detail``.
+    """
+
+    NONE_REQUESTED = "transform='none'"
+    REQUESTED = "requested"
+    KL_GAUSSIAN = "kl=True needs the raw data"
+    KL_KEEPS_RAW = (
+        "kl=True: KL is not invariant under separate maps of x and y, so the MI is that of the "
+        "raw data and depends on how each variable is measured; estimate the MI without kl=True "
+        "to use the maps"
+    )
+    INIT_KEEPS_RAW = (
+        "init= is read as a mixture of the raw data; pass transform='gaussianize' to start from "
+        "a mapped result's mixture"
+    )
+    WEIGHTS_KEEP_RAW = (
+        "sample_weight= is given and the comparison of raw and mapped data is unweighted; pass "
+        "transform='gaussianize' to map the margins"
+    )
+    ENTROPY_KEEPS_RAW = "differential entropy is not invariant under maps of the columns"
+    NO_FULL_CELL = "no cell has every continuous column"
+    AFFINE = "every map is affine"
+    CANNOT_COMPARE = "the backend cannot compare"
+    NO_COMPARISON = "no comparison possible"
+    HELDOUT = "higher held-out likelihood"
+    OTHER = "other"
+
+
+#: why ``transform="auto"`` keeps the raw data with ``kl=True`` when a margin is not Gaussian
+KL_KEEPS_RAW = MarginReason.KL_KEEPS_RAW.value
+#: why ``transform="auto"`` keeps the raw data when the fit starts from ``init=``
+INIT_KEEPS_RAW = MarginReason.INIT_KEEPS_RAW.value
+#: why ``transform="auto"`` keeps the raw data with ``sample_weight=``
+WEIGHTS_KEEP_RAW = MarginReason.WEIGHTS_KEEP_RAW.value
+
+
 @dataclass(frozen=True)
 class MarginChoice:
-    """What `choose_margins` decided, as stored in ``Result.meta["transform"]``.
+    """What `choose_margins` decided: the record kept on the result (``Result.margins``).
+
+    ``Result.meta["transform"]`` holds its `to_dict` (the form saved in
+    files); `from_dict` rebuilds it, from files of any gmmmi version.
 
     Attributes
     ----------
@@ -426,31 +471,114 @@ class MarginChoice:
         The ``transform=`` asked for.
     chosen : str
         ``"none"`` (raw data) or ``"gaussianize"`` (every column mapped).
-    reason : str
-        Why, in words.
-    maps : list of MarginalMap
+    reason : MarginReason
+        Why.
+    maps : tuple of MarginalMap
         One per continuous column (empty when no map was fitted).
     criterion : dict
         ``{"none": float, "gaussianize": float, "kind": str}``: the held-out
         log-likelihood per row on the original scale of each option (the
         larger wins), empty when no comparison was made.
+    detail : str
+        The reason in words where it depends on the data (which columns,
+        which backend, which error); empty otherwise.
     """
 
     requested: str
     chosen: str
-    reason: str
-    maps: list
-    criterion: dict
+    reason: MarginReason
+    maps: tuple = ()
+    criterion: dict = field(default_factory=dict)
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        """The reason in words."""
+        return self.detail or self.reason.value
 
     def to_dict(self) -> dict:
-        """Plain JSON values."""
+        """Plain JSON values (``Result.meta["transform"]``)."""
         return {
             "requested": self.requested,
             "chosen": self.chosen,
-            "reason": self.reason,
+            "reason": self.text,
             "columns": [m.to_dict() for m in self.maps],
             "criterion": dict(self.criterion),
         }
+
+    @classmethod
+    def from_dict(cls, record: dict) -> MarginChoice:
+        """Inverse of `to_dict`; the reason is recognised from its words."""
+        text = str(record.get("reason", ""))
+        fixed = {r.value: r for r in MarginReason if r not in _DETAILED}
+        if text in fixed:
+            reason, detail = fixed[text], ""
+        else:
+            starts = {
+                "every margin fits one Gaussian": MarginReason.AFFINE,
+                "no margin was mapped": MarginReason.AFFINE,
+                "no comparison possible": MarginReason.NO_COMPARISON,
+                "the ": MarginReason.CANNOT_COMPARE,
+            }
+            reason = next((r for p, r in starts.items() if text.startswith(p)), MarginReason.OTHER)
+            detail = text
+        maps = tuple(MarginalMap.from_dict(c) for c in record.get("columns", []))
+        return cls(
+            str(record.get("requested", "none")),
+            str(record.get("chosen", "none")),
+            reason,
+            maps,
+            dict(record.get("criterion") or {}),
+            detail,
+        )
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """The columns of ``X`` (data units, the result's column order) as the fit saw them.
+
+        Parameters
+        ----------
+        X : numpy.ndarray, shape (n, d)
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, d)
+            ``X`` itself unless a map was chosen.
+        """
+        if self.chosen != "gaussianize":
+            return X
+        return _mapped(X, self.maps)
+
+    def describe(self) -> str | None:
+        """One line on the margins for ``print(result)``; None when there is nothing to say.
+
+        Nothing is said when the raw data were kept without a comparison (every
+        margin fitted by one Gaussian, or ``transform="none"``).
+        """
+        if self.reason in (MarginReason.INIT_KEEPS_RAW, MarginReason.KL_KEEPS_RAW):
+            return f"margins: raw data kept ({self.text})"
+        if self.chosen == "none" and not self.criterion:
+            return None
+        crit = self.criterion
+        ks = ", ".join(f"{m.label}:{m.scale_kind},K={m.n_components}" for m in self.maps)
+        if self.chosen == "gaussianize":
+            text = f"margins: normal scores through 1-D mixture CDFs ({ks})"
+        else:
+            text = "margins: raw data kept"
+        if crit:
+            text += (
+                f"; held-out log-lik/row on the data scale: mapped {crit['gaussianize']:.4f}, "
+                f"raw {crit['none']:.4f}"
+            )
+        return text
+
+
+#: reasons whose words are in ``MarginChoice.detail``
+_DETAILED = (
+    MarginReason.AFFINE,
+    MarginReason.CANNOT_COMPARE,
+    MarginReason.NO_COMPARISON,
+    MarginReason.OTHER,
+)
 
 
 def apply_maps(record: dict | None, X: np.ndarray) -> np.ndarray:
@@ -468,56 +596,7 @@ def apply_maps(record: dict | None, X: np.ndarray) -> np.ndarray:
     numpy.ndarray, shape (n, d)
         ``X`` itself unless a map was chosen.
     """
-    if not record or record.get("chosen") != "gaussianize":
-        return X
-    maps = [MarginalMap.from_dict(c) for c in record["columns"]]
-    return np.column_stack([m(X[:, j]) for j, m in enumerate(maps)])
-
-
-#: why ``transform="auto"`` keeps the raw data with ``kl=True`` when a margin is not Gaussian
-KL_KEEPS_RAW = (
-    "kl=True: KL is not invariant under separate maps of x and y, so the MI is that of the raw "
-    "data and depends on how each variable is measured; estimate the MI without kl=True to use "
-    "the maps"
-)
-#: why ``transform="auto"`` keeps the raw data when the fit starts from ``init=``
-INIT_KEEPS_RAW = (
-    "init= is read as a mixture of the raw data; pass transform='gaussianize' to start from "
-    "a mapped result's mixture"
-)
-
-
-#: why ``transform="auto"`` keeps the raw data with ``sample_weight=``
-WEIGHTS_KEEP_RAW = (
-    "sample_weight= is given and the comparison of raw and mapped data is unweighted; pass "
-    "transform='gaussianize' to map the margins"
-)
-
-
-def describe(record: dict | None) -> str | None:
-    """One line on the margins for ``print(result)``; None when there is nothing to say.
-
-    Nothing is said when the raw data were kept without a comparison (every
-    margin fitted by one Gaussian, or ``transform="none"``).
-    """
-    if record and record.get("reason") in (INIT_KEEPS_RAW, KL_KEEPS_RAW):
-        return f"margins: raw data kept ({record['reason']})"
-    if not record or (record["chosen"] == "none" and not record.get("criterion")):
-        return None
-    crit = record.get("criterion") or {}
-    ks = ", ".join(
-        f"{c['label']}:{c['scale']},K={c['n_components']}" for c in record.get("columns", [])
-    )
-    if record["chosen"] == "gaussianize":
-        text = f"margins: normal scores through 1-D mixture CDFs ({ks})"
-    else:
-        text = "margins: raw data kept"
-    if crit:
-        text += (
-            f"; held-out log-lik/row on the data scale: mapped {crit['gaussianize']:.4f}, "
-            f"raw {crit['none']:.4f}"
-        )
-    return text
+    return X if not record else MarginChoice.from_dict(record).apply(X)
 
 
 def choose_margins(
@@ -569,7 +648,7 @@ def choose_margins(
     """
     transform = check_choice("transform", transform, TRANSFORMS)
     if transform == "none":
-        return data, MarginChoice("none", "none", "transform='none'", [], {})
+        return data, MarginChoice("none", "none", MarginReason.NONE_REQUESTED)
     if kl:
         if transform == "gaussianize":
             raise ValueError(
@@ -581,20 +660,22 @@ def choose_margins(
         with np.errstate(all="ignore"):  # in units of the largest magnitude, as for the maps
             gaussian = [looks_gaussian(c / (np.abs(c).max() or 1.0)) for c in data.X.T]
         if all(gaussian):
-            return data, MarginChoice("auto", "none", "kl=True needs the raw data", [], {})
-        return data, MarginChoice("auto", "none", KL_KEEPS_RAW, [], {})
+            return data, MarginChoice("auto", "none", MarginReason.KL_GAUSSIAN)
+        return data, MarginChoice("auto", "none", MarginReason.KL_KEEPS_RAW)
     if init and transform == "auto":
-        return data, MarginChoice("auto", "none", INIT_KEEPS_RAW, [], {})
+        return data, MarginChoice("auto", "none", MarginReason.INIT_KEEPS_RAW)
     if weighted and transform == "auto":
-        return data, MarginChoice("auto", "none", WEIGHTS_KEEP_RAW, [], {})
+        return data, MarginChoice("auto", "none", MarginReason.WEIGHTS_KEEP_RAW)
     seeds = copy.deepcopy(rng)
     names = [str(n) for key in data.blocks for n in data.labels[key]]
-    maps = [fit_marginal_map(data.X[:, j], names[j], seeds) for j in range(data.X.shape[1])]
+    maps = tuple(fit_marginal_map(data.X[:, j], names[j], seeds) for j in range(data.X.shape[1]))
     mapped = replace(data, X=np.ascontiguousarray(_mapped(data.X, maps)))
     if transform == "gaussianize":
-        return mapped, MarginChoice("gaussianize", "gaussianize", "requested", maps, {})
+        return mapped, MarginChoice("gaussianize", "gaussianize", MarginReason.REQUESTED, maps)
     if all(m.affine for m in maps):
-        return data, MarginChoice("auto", "none", _why_affine(maps), maps, {})
+        return data, MarginChoice(
+            "auto", "none", MarginReason.AFFINE, maps, detail=_why_affine(maps)
+        )
     # on many rows, the two searches compare a fixed random subset (the fit that follows
     # then runs its own search on all the rows)
     n = data.X.shape[0]
@@ -606,23 +687,31 @@ def choose_margins(
         X_raw = np.ascontiguousarray(data.X[rows])
         raw = heldout_loglik(X_raw, categories, backend, fit_options, n_components, rng)
         if raw is None:
-            return data, MarginChoice("auto", "none", _cannot_compare(backend), maps, {})
+            return data, MarginChoice(
+                "auto", "none", MarginReason.CANNOT_COMPARE, maps, detail=_cannot_compare(backend)
+            )
         log_jac = np.mean(sum(m.log_derivative(X_raw[:, j]) for j, m in enumerate(maps)))
         # the maps were fitted on these rows: AIC's correction of their in-sample log-Jacobian
         n_params = sum(3 * m.n_components - 1 for m in maps)
         X_mapped = np.ascontiguousarray(mapped.X[rows])
         fitted = heldout_loglik(X_mapped, categories, backend, fit_options, n_components, rng)
         if fitted is None:
-            return data, MarginChoice("auto", "none", _cannot_compare(backend), maps, {})
+            return data, MarginChoice(
+                "auto", "none", MarginReason.CANNOT_COMPARE, maps, detail=_cannot_compare(backend)
+            )
         gauss = fitted + float(log_jac) - n_params / X_raw.shape[0]
     except ValueError as err:  # too few rows etc.: the estimate itself says what is wrong
-        return data, MarginChoice("auto", "none", f"no comparison possible ({err})", maps, {})
+        return data, MarginChoice(
+            "auto",
+            "none",
+            MarginReason.NO_COMPARISON,
+            maps,
+            detail=f"no comparison possible ({err})",
+        )
     criterion = {"none": raw, "gaussianize": gauss, "kind": "held-out log-likelihood per row"}
     if gauss > raw:
-        return mapped, MarginChoice(
-            "auto", "gaussianize", "higher held-out likelihood", maps, criterion
-        )
-    return data, MarginChoice("auto", "none", "higher held-out likelihood", maps, criterion)
+        return mapped, MarginChoice("auto", "gaussianize", MarginReason.HELDOUT, maps, criterion)
+    return data, MarginChoice("auto", "none", MarginReason.HELDOUT, maps, criterion)
 
 
 def _cannot_compare(backend) -> str:

@@ -56,7 +56,7 @@ from .categorical import class_weight_draws
 from .contingency import CORRECTION, entropy_from_counts
 from .diagnostics import DrawKind, FitDiagnostics
 from .exceptions import ConvergenceWarning
-from .margins import choose_margins
+from .margins import MarginChoice, MarginReason, choose_margins
 from .mixture import MixtureDraws
 from .result import Result
 
@@ -68,10 +68,6 @@ ATOM_MIN_ROWS = 10
 #: ... while at least this share of the other rows have distinct values (a rounded
 #: column repeats every value: that is quantisation, warned about by the screen)
 ATOM_REST_DISTINCT = 0.5
-
-
-#: why entropy keeps the raw data (``Result.meta["transform"]["reason"]``)
-ENTROPY_KEEPS_RAW = "differential entropy is not invariant under maps of the columns"
 
 
 @dataclass(frozen=True)
@@ -397,9 +393,8 @@ def _margins(
     X = data.X
     full = [s for s, cols in enumerate(active) if cols == continuous]
     if transform is None or not continuous or not full:
-        reason = ENTROPY_KEEPS_RAW if transform is None else "no cell has every continuous column"
-        record = {"requested": transform or "none", "chosen": "none", "reason": reason}
-        return X, {**record, "columns": [], "criterion": {}}
+        reason = MarginReason.ENTROPY_KEEPS_RAW if transform is None else MarginReason.NO_FULL_CELL
+        return X, MarginChoice(transform or "none", "none", reason).to_dict()
     rows = np.isin(cell_of_row, full)
     position = {j: k for k, j in enumerate(continuous)}
     sub = ValidatedData(

@@ -22,8 +22,7 @@ from ._bias import describe as describe_bias
 from ._intervals import HDI_PROB
 from ._mixed_text import describe as describe_discrete
 from .diagnostics import DrawKind, FitDiagnostics, mixing_messages
-from .margins import apply_maps
-from .margins import describe as describe_margins
+from .margins import MarginChoice
 from .mixture import MixtureDraws
 
 if TYPE_CHECKING:
@@ -86,8 +85,10 @@ class Result:
         mixture: MixtureDraws,
         diagnostics: FitDiagnostics,
         meta: dict,
+        margins: MarginChoice | None = None,
     ):
         self.meta = dict(meta)
+        self._margins = margins  # else built once from meta["transform"] (`margins`)
         self.draws = _check_draws(draws, self.meta.get("quantity"))
         shape = next(iter(self.draws.values())).shape
         self.point = _check_point(point, self.draws)
@@ -181,6 +182,18 @@ class Result:
         scale of each option when they were compared.
         """
         return self.meta.get("transform")
+
+    @property
+    def margins(self) -> MarginChoice | None:
+        """What was done to the margins, as a frozen ``gmmmi.margins.MarginChoice``.
+
+        The record of `transform` as an object (its maps ready to apply, its
+        reason a ``gmmmi.margins.MarginReason``), built once; None for results
+        without a record.
+        """
+        if self._margins is None and self.meta.get("transform"):
+            self._margins = MarginChoice.from_dict(self.meta["transform"])
+        return self._margins
 
     @property
     def discrete(self) -> dict | None:
@@ -290,7 +303,7 @@ class Result:
         if "p_value" in self.meta:  # a surrogate test (gmmmi.transfer_entropy)
             count = len(self.meta.get("surrogate_values", []))
             lines.append(f"  p = {self.meta['p_value']:.3g} ({count} time-shifted surrogates)")
-        margins = describe_margins(self.transform)
+        margins = None if self.margins is None else self.margins.describe()
         if margins is not None:
             lines.append(f"  {margins}")
         correction = describe_bias(self.meta.get("bias_correction"), self.sd, self.unit)
@@ -346,7 +359,7 @@ class Result:
             table[hdi_columns[0]], table[hdi_columns[1]] = bounds[:, 0], bounds[:, 1]
             table = table.rename(columns={c: "normal" + c[3:] for c in hdi_columns})
         table.attrs["interval"] = interval_name(prob, method)
-        table.attrs["margins"] = describe_margins(self.transform) or "raw data"
+        table.attrs["margins"] = (self.margins and self.margins.describe()) or "raw data"
         table.attrs["fit_check"] = self._misfit_line() or "passed"
         if self.discrete is not None:
             table.attrs["discrete"] = describe_discrete(self.discrete)
@@ -519,7 +532,7 @@ class Result:
                 f"{self.mixture.n_dim} ({', '.join(self.column_labels())}); pass the x, y "
                 "(and z) given to gmmmi.estimate."
             )
-        return apply_maps(self.transform, X)  # the mixture's coordinates
+        return X if self.margins is None else self.margins.apply(X)  # the mixture's coordinates
 
     def plot_fit(self, x, y=None, *, z=None, ax=None, levels=(0.68, 0.95), kde=True, rng=0):
         """Contours of the fitted mixture's density over the data.

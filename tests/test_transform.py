@@ -267,3 +267,60 @@ def test_a_start_from_init_is_read_in_the_coordinates_it_was_fitted_in():
     assert restarted.transform["chosen"] == "gaussianize"
     assert restarted.n_components == mapped.n_components
     assert abs(restarted.value - mapped.value) < 0.5 * mapped.sd
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_choice_is_a_frozen_record_rebuilt_from_any_saved_form(tmp_path):
+    """Result.margins is a frozen MarginChoice with an enum reason, made once; a file's JSON
+    (this version's, or an older one without the enum) gives the same record back.
+    """
+    import dataclasses
+
+    from gmmmi.margins import MarginChoice, MarginReason
+
+    x, y = with_margins(gaussian(0.6), "exp").sample(600, 1)
+    res = gmmmi.estimate(x, y, random_state=0, n_bootstrap=5)
+    choice = res.margins
+    assert choice is res.margins and choice.reason is MarginReason.HELDOUT
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        choice.chosen = "none"
+    assert res.transform == choice.to_dict()
+    res.to_netcdf(tmp_path / "r.nc")
+    loaded = gmmmi.load(tmp_path / "r.nc")
+    assert loaded.margins == choice and str(loaded) == str(res)
+    X = np.column_stack([x, y])
+    np.testing.assert_array_equal(loaded.margins.apply(X), choice.apply(X))
+    old = {  # a record as gmmmi wrote it before the enum (reason in words only)
+        "requested": "auto",
+        "chosen": "none",
+        "reason": "no margin was mapped ('X1': fewer than 20 distinct values)",
+        "columns": [],
+        "criterion": {},
+    }
+    rebuilt = MarginChoice.from_dict(old)
+    assert rebuilt.reason is MarginReason.AFFINE and rebuilt.to_dict() == old
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_estimates_in_threads_sharing_one_backend_match_those_made_alone():
+    """The searches 'auto' keeps for the fit live on the backend instance, keyed by data and
+    generator state: threads sharing one backend object get what separate estimates get.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gmmmi.backends.numba import NumbaBackend
+
+    data = [with_margins(gaussian(0.6), "exp").sample(400, seed) for seed in (1, 2)]
+    jobs = [(x, y, seed) for x, y in data for seed in (0, 1)]
+
+    def run(job, backend):
+        x, y, seed = job
+        return gmmmi.estimate(x, y, random_state=seed, n_bootstrap=5, backend=backend)
+
+    alone = [run(job, "numba") for job in jobs]
+    shared = NumbaBackend()
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda job: run(job, shared), jobs))
+    for a, b in zip(alone, together, strict=True):
+        assert a.transform == b.transform
+        np.testing.assert_array_equal(a.draws["mi"], b.draws["mi"])
