@@ -600,7 +600,17 @@ def apply_maps(record: dict | None, X: np.ndarray) -> np.ndarray:
 
 
 def choose_margins(
-    data, transform, *, backend, kl, fit_options, n_components, rng, init=False, weighted=False
+    data,
+    transform,
+    *,
+    backend,
+    kl,
+    fit_options,
+    n_components,
+    rng,
+    init=False,
+    weighted=False,
+    standardised=None,
 ):
     """Apply, choose or skip the per-column Gaussianising maps (the hook of `gmmmi.estimate`).
 
@@ -639,6 +649,10 @@ def choose_margins(
         Whether the fit has sample weights: ``"auto"`` then keeps the raw
         data without a comparison (its held-out fits are unweighted) and
         says so; ``"gaussianize"`` works (a monotone map needs no weights).
+    standardised : tuple of numpy.ndarray, optional
+        ``(Xs, scale)``: ``data.X`` standardised (`gmmmi._rows.standardise`)
+        and its column sds, when the caller has them; the comparison of the
+        raw data then uses them instead of standardising again.
 
     Returns
     -------
@@ -685,7 +699,10 @@ def choose_margins(
     categories = None if data.categories is None else data.categories[rows]
     try:
         X_raw = np.ascontiguousarray(data.X[rows])
-        raw = heldout_loglik(X_raw, categories, backend, fit_options, n_components, rng)
+        whole = standardised if isinstance(rows, slice) and categories is None else None
+        raw = heldout_loglik(
+            X_raw, categories, backend, fit_options, n_components, rng, standardised=whole
+        )
         if raw is None:
             return data, MarginChoice(
                 "auto", "none", MarginReason.CANNOT_COMPARE, maps, detail=_cannot_compare(backend)
@@ -736,7 +753,9 @@ def _mapped(X, maps):
     return np.column_stack([m(X[:, j]) for j, m in enumerate(maps)])
 
 
-def heldout_loglik(X, categories, backend, fit_options, n_components, rng) -> float | None:
+def heldout_loglik(
+    X, categories, backend, fit_options, n_components, rng, *, standardised=None
+) -> float | None:
     """Held-out log-likelihood per row of the backend's joint fit, in data units of ``X``.
 
     The backend's ``heldout_loglik`` hook on the standardised ``X``, plus
@@ -755,6 +774,8 @@ def heldout_loglik(X, categories, backend, fit_options, n_components, rng) -> fl
     n_components : int or None
     rng : numpy.random.Generator
         Copied, not advanced.
+    standardised : tuple of numpy.ndarray, optional
+        ``(Xs, scale)``, ``X`` already standardised (without categories).
 
     Returns
     -------
@@ -764,14 +785,18 @@ def heldout_loglik(X, categories, backend, fit_options, n_components, rng) -> fl
     hook = getattr(backend, "heldout_loglik", None)
     if hook is None:
         return None
-    parts = [(1.0, X)] if categories is None else []
-    if categories is not None:
+    if standardised is not None:
+        parts = [(1.0, *standardised)]
+    elif categories is None:
+        parts = [(1.0, *standardise(X)[::2])]
+    else:
+        parts = []
         for c in range(int(categories.max()) + 1):
             rows = categories == c
-            parts.append((rows.sum() / X.shape[0], np.ascontiguousarray(X[rows])))
+            Xs, _, scale = standardise(np.ascontiguousarray(X[rows]))
+            parts.append((rows.sum() / X.shape[0], Xs, scale))
     total = 0.0
-    for share, part in parts:
-        Xs, _, scale = standardise(part)
+    for share, Xs, scale in parts:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the fit that is kept warns for itself
             score = hook(Xs, n_components=n_components, rng=copy.deepcopy(rng), **fit_options)
