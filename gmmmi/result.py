@@ -88,7 +88,9 @@ class Result:
         margins: MarginChoice | None = None,
     ):
         self.meta = dict(meta)
-        self._margins = margins  # else built once from meta["transform"] (`margins`)
+        if margins is None and self.meta.get("transform"):  # a loaded file's, any version
+            margins = MarginChoice.from_dict(self.meta["transform"])
+        self._margins = margins
         self.draws = _check_draws(draws, self.meta.get("quantity"))
         shape = next(iter(self.draws.values())).shape
         self.point = _check_point(point, self.draws)
@@ -188,11 +190,9 @@ class Result:
         """What was done to the margins, as a frozen ``gmmmi.margins.MarginChoice``.
 
         The record of `transform` as an object (its maps ready to apply, its
-        reason a ``gmmmi.margins.MarginReason``), built once; None for results
+        reason a ``gmmmi.margins.MarginReason``), made once; None for results
         without a record.
         """
-        if self._margins is None and self.meta.get("transform"):
-            self._margins = MarginChoice.from_dict(self.meta["transform"])
         return self._margins
 
     @property
