@@ -324,3 +324,30 @@ def test_estimates_in_threads_sharing_one_backend_match_those_made_alone():
     for a, b in zip(alone, together, strict=True):
         assert a.transform == b.transform
         np.testing.assert_array_equal(a.draws["mi"], b.draws["mi"])
+
+
+def test_pymc_compares_margins_with_the_em_search_its_chains_start_from(monkeypatch):
+    """backend="pymc" scores raw and mapped data with the EM search that gives its start (as
+    the numba backend scores them), and its fit takes that search instead of repeating it.
+    """
+    import gmmmi._em.procedure as procedure
+    from gmmmi._rows import standardise
+    from gmmmi.backends.numba import NumbaBackend
+    from gmmmi.backends.pymc import PyMCBackend, _check_options, _em_start
+
+    X = standardise(np.column_stack(with_margins(gaussian(0.6), "exp").sample(400, 1)))[0]
+    pymc, numba = PyMCBackend(), NumbaBackend()
+    score = pymc.heldout_loglik(X, n_components=None, rng=np.random.default_rng(5))
+    assert score == numba.heldout_loglik(X, n_components=None, rng=np.random.default_rng(5))
+    searches = []
+    select = procedure.select_components
+    monkeypatch.setattr(
+        procedure, "select_components", lambda *a, **k: searches.append(1) or select(*a, **k)
+    )
+    opts = _check_options({})
+    kept, _ = _em_start(X, None, None, np.random.default_rng(5), opts, pymc._searches)
+    assert searches == []  # taken from the instance
+    fresh, _ = _em_start(X, None, None, np.random.default_rng(5), opts)
+    assert searches == [1]
+    np.testing.assert_array_equal(kept.means, fresh.means)
+    np.testing.assert_array_equal(kept.covariances, fresh.covariances)
