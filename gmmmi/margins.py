@@ -650,7 +650,7 @@ def choose_margins(
         data without a comparison (its held-out fits are unweighted) and
         says so; ``"gaussianize"`` works (a monotone map needs no weights).
     standardised : tuple of numpy.ndarray, optional
-        ``(Xs, scale)``: ``data.X`` standardised (`gmmmi._rows.standardise`)
+        ``(Xs, scale)``: ``data.X`` standardised (``gmmmi._rows.standardise``)
         and its column sds, when the caller has them; the comparison of the
         raw data then uses them instead of standardising again.
 

@@ -189,7 +189,7 @@ class NumbaBackend(BaseBackend):
     ) -> float:
         """Held-out log-likelihood per row of the component search ``fit`` runs.
 
-        The search alone (`gmmmi._em.procedure.heldout_score`: IID folds, no
+        The search alone (``gmmmi._em.procedure.heldout_score``: IID folds, no
         bootstrap), kept on this instance for the ``fit`` of the same data,
         K, options and generator state that follows, which takes it instead
         of searching again (with the generator moved past it).

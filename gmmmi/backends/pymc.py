@@ -165,7 +165,7 @@ class PyMCBackend(BaseBackend):
     ) -> float:
         """Held-out log-likelihood per row of the EM search that chooses K and the start.
 
-        The search of the numba backend (`gmmmi._em.procedure.heldout_score`)
+        The search of the numba backend (``gmmmi._em.procedure.heldout_score``)
         with this backend's EM options, kept on this instance for the ``fit``
         that follows (its EM start takes it instead of searching again). No
         sampling: the posterior's own held-out score would cost a fit per fold.
