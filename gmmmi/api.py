@@ -15,7 +15,7 @@ from . import integrate as _integrate
 from ._checks import check_int, validate_options
 from ._data import validate_data
 from ._data_units import affine_checked, warn_unstorable
-from ._estimate_options import check_api_options
+from ._estimate_options import API_OPTIONS, check_api_options
 from ._interrupt import interruptible
 from ._misfit import check_estimate, warn_misfit
 from ._prepare import prepare
@@ -33,14 +33,6 @@ from .exceptions import ConvergenceWarning
 from .mixed import estimate_mixed, plan_columns
 from .mixture import MixtureDraws
 from .result import Result
-
-#: options read by estimate itself (the backend's own options come from ``backend.options``)
-API_OPTIONS = {
-    "integral_method": "quad",
-    "MC_samples": 100_000,
-    "fixed_components_number": 0,
-    "bias_correction": True,
-}
 
 
 @interruptible

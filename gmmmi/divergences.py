@@ -31,12 +31,12 @@ from . import __version__
 from . import integrate as _integrate
 from ._checks import check_choice, check_int, validate_options
 from ._data import _as_samples
-from ._estimate_options import check_api_options
+from ._estimate_options import API_OPTIONS, check_api_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
 from ._rows import check_enough_rows
 from ._stacklevel import user_stacklevel
-from .api import API_OPTIONS, _check_fit_output, _make_rng
+from .api import _check_fit_output, _make_rng
 from .backends import Backend, get_backend
 from .exceptions import ConvergenceWarning, DataWarning
 from .mixture import MixtureDraws
