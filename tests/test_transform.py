@@ -351,3 +351,23 @@ def test_pymc_compares_margins_with_the_em_search_its_chains_start_from(monkeypa
     assert searches == [1]
     np.testing.assert_array_equal(kept.means, fresh.means)
     np.testing.assert_array_equal(kept.covariances, fresh.covariances)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_mapped_data_enter_the_em_wing_once_per_search(monkeypatch):
+    """One prepare step: 'auto' runs one joint search on the raw and one on the mapped data,
+    and the fit of the mapped data it chooses takes the latter instead of searching again.
+    """
+    import gmmmi._em.procedure as procedure
+
+    x, y = with_margins(gaussian(0.6), "exp").sample(400, 1)
+    searches = []
+    select = procedure.select_components
+    monkeypatch.setattr(
+        procedure, "select_components", lambda *a, **k: searches.append(1) or select(*a, **k)
+    )
+    res = gmmmi.estimate(x, y, random_state=0, n_bootstrap=3)
+    assert res.margins.chosen == "gaussianize" and len(searches) == 2
+    fresh = gmmmi.estimate(x, y, random_state=0, n_bootstrap=3, transform="gaussianize")
+    assert len(searches) == 3  # the same maps without a comparison: the fit searches itself
+    np.testing.assert_array_equal(res.draws["mi"], fresh.draws["mi"])
