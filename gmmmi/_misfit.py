@@ -82,11 +82,15 @@ def _checked_fit(diagnostics: FitDiagnostics, draws: MixtureDraws, X: np.ndarray
     return draws.select(int(candidates[int(np.nanargmax(scores))]))
 
 
-def warn_misfit(diagnostics: FitDiagnostics) -> None:
-    """`MisfitWarning` at the user's line when the fit check failed."""
+def warn_misfit(diagnostics: FitDiagnostics, *, mapped: bool = False) -> None:
+    """`MisfitWarning` at the user's line when the fit check failed.
+
+    ``mapped``: the fit was made to the margins' maps (`gmmmi.margins`).
+    """
     check: FitCheck | None = diagnostics.fit_check
     if check is None or check.ok:
         return
     searches = [g.search for g in diagnostics.per_category or (diagnostics,)]
     search = "".join(s.describe() for s in searches if s is not None)
-    warnings.warn(misfit_message(check, search), MisfitWarning, stacklevel=user_stacklevel())
+    message = misfit_message(check, search, mapped=mapped)
+    warnings.warn(message, MisfitWarning, stacklevel=user_stacklevel())

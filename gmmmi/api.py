@@ -567,7 +567,7 @@ def estimate(
     errors_out = {k: v.errors.reshape(shape) / log_base for k, v in values.items()}
     point_out = {k: float(v) / log_base for k, v in point.items()}
     _warn_backend(be, diagnostics)
-    warn_misfit(diagnostics)
+    warn_misfit(diagnostics, mapped=margins.chosen == "gaussianize")
 
     meta = {
         "backend": be.name,

@@ -358,7 +358,7 @@ def bounded_pairs(d: int, max_pairs: int = MAX_PAIRS) -> list[tuple[int, int]]:
     return sorted(chosen, key=lambda p: (p[1], p[0]))
 
 
-def misfit_message(check: FitCheck, search: str = "") -> str:
+def misfit_message(check: FitCheck, search: str = "", *, mapped: bool = False) -> str:
     """The text of `gmmmi.MisfitWarning` for a flagged automatic check.
 
     Parameters
@@ -367,6 +367,9 @@ def misfit_message(check: FitCheck, search: str = "") -> str:
         A check that failed (``check.ok`` is False).
     search : str, optional
         What the wider component search tried, as a sentence (empty: none).
+    mapped : bool, default False
+        True when the fit was made to the margins' maps (``transform``
+        chose ``"gaussianize"``): the advice then does not suggest them.
 
     Returns
     -------
@@ -375,12 +378,16 @@ def misfit_message(check: FitCheck, search: str = "") -> str:
     kind, column, z = check.worst()
     what = f"the margin of {column}" if kind == "marginal" else f"the dependence of {column}"
     n_flagged = int(check.table["misfit"].sum())
+    if mapped:
+        advice = "the margins were already mapped (transform='gaussianize'), so try "
+    else:
+        advice = "try transform='gaussianize', "
     return (
         f"The fitted mixture does not describe the data: {what} departs from the fit by "
         f"z = {z:+.1f} sd ({n_flagged} of {len(check.table)} goodness-of-fit tests fail at "
         f"family level {check.family_alpha:g}). {search}The estimate may be far from the "
         "truth and its interval does not include this error. Look at "
-        "result.fit_check.plot() and result.plot_fit(x, y); try transform='gaussianize', "
+        f"result.fit_check.plot() and result.plot_fit(x, y); {advice}"
         "a larger max_components or n_inits, or compare with another estimator "
         "(docs/trust.md, 'MisfitWarning')."
     )

@@ -39,16 +39,20 @@ def gaussian(n, seed, rho=0.6):
     return np.random.default_rng(seed).multivariate_normal([0, 0], [[1, rho], [rho, 1]], n)
 
 
-def expected_message(check, search=""):
+def expected_message(check, search="", mapped=False):
     kind, column, z = check.worst()
     what = f"the margin of {column}" if kind == "marginal" else f"the dependence of {column}"
     n_flagged = int(check.table["misfit"].sum())
+    if mapped:
+        advice = "the margins were already mapped (transform='gaussianize'), so try "
+    else:
+        advice = "try transform='gaussianize', "
     return (
         f"The fitted mixture does not describe the data: {what} departs from the fit by "
         f"z = {z:+.1f} sd ({n_flagged} of {len(check.table)} goodness-of-fit tests fail at "
         f"family level 0.001). {search}The estimate may be far from the truth and its interval "
         "does not include this error. Look at result.fit_check.plot() and "
-        "result.plot_fit(x, y); try transform='gaussianize', a larger max_components or "
+        f"result.plot_fit(x, y); {advice}a larger max_components or "
         "n_inits, or compare with another estimator (docs/trust.md, 'MisfitWarning')."
     )
 
@@ -62,7 +66,9 @@ def test_a_misfit_warns_at_the_users_line_and_shows_under_the_interval():
     check = res.fit_check
     assert not check.ok and check.family_alpha == FAMILY_ALPHA
     assert check.alpha == pytest.approx(FAMILY_ALPHA / 3)  # two margins and one pair
-    assert str(warning.message) == expected_message(check)
+    # the margins' maps were chosen (x is uniform): the advice does not suggest them again
+    assert res.transform["chosen"] == "gaussianize"
+    assert str(warning.message) == expected_message(check, mapped=True)
     kind, column, z = check.worst()
     assert z > 10
     verdict = f"MISFIT in {int(check.table['misfit'].sum())} of 3 tests (worst: {kind} {column}, "
@@ -71,6 +77,16 @@ def test_a_misfit_warns_at_the_users_line_and_shows_under_the_interval():
     assert str(res).splitlines()[2] == line
     assert res.summary().attrs["fit_check"] == line.strip()
     assert res.diagnostics.search is None  # K was fixed: no wider search
+
+
+def test_the_advice_suggests_the_maps_only_when_they_were_not_used():
+    x, y = sine(600, 3)
+    with pytest.warns(gmmmi.MisfitWarning) as record:
+        res = gmmmi.estimate(x, y, transform="none", fixed_components_number=1, **FAST)
+    (warning,) = [w for w in record if w.category is gmmmi.MisfitWarning]
+    assert res.transform["chosen"] == "none"
+    assert str(warning.message) == expected_message(res.fit_check)
+    assert "; try transform='gaussianize', a larger" in str(warning.message)
 
 
 def test_a_good_fit_is_checked_silently_and_the_check_survives_save_and_load(tmp_path):
@@ -181,7 +197,8 @@ def test_saturating_margins_warn():
         res = gmmmi.estimate(x, y, random_state=0, n_bootstrap=0)
     search = res.diagnostics.search
     (warning,) = [w for w in record if w.category is gmmmi.MisfitWarning]
-    assert str(warning.message) == expected_message(res.fit_check, search.describe())
+    mapped = res.transform["chosen"] == "gaussianize"
+    assert str(warning.message) == expected_message(res.fit_check, search.describe(), mapped)
     # a better-scoring fit that still fails is not kept
     assert not search.accepted and res.n_components == search.start_n_components
 
