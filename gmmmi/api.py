@@ -198,7 +198,8 @@ def estimate(
         with ``discrete_y=True``, ``reselect_components=True`` or
         ``metric_method="aic"``/``"bic"``, and with discrete columns
         or point masses (``discrete=``), each with the reason. The automatic
-        fit check is skipped (it compares the fit with unweighted rows).
+        fit check counts weight (its statistics divided by the weights'
+        design effect, ``gmmmi.fit_check.test_pits``).
         ``result.meta["effective_n"]`` is Kish's effective number of rows.
     **options
         Hyperparameters, with the names and defaults of the original GMM-MI
@@ -557,8 +558,7 @@ def estimate(
             n_fitted = Xs.shape[0] if weights is None else effective_sample_size(weights)
             bias = _bias.wishart_correction(diagnostics, n_fitted, data.blocks)
         values, point = _bias.subtract(values, point, quantity, bias)
-        if weights is None:  # the check compares the fit with unweighted rows
-            diagnostics = check_estimate(diagnostics, draws, Xs, column_names)
+        diagnostics = check_estimate(diagnostics, draws, Xs, column_names, weights=weights)
     mixture, diagnostics = _to_data_units(draws, diagnostics, scale, shift, column_names)
 
     log_base = math.log(base)

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import ndtr
 
 import gmmmi
 from gmmmi import cli
@@ -257,3 +258,44 @@ def test_mi_matrix_marks_the_pairs_whose_fit_failed(tmp_path):
     assert len(red) == 2  # the pair and its mirror
     assert "red frame, !: fit check failed" in ax.get_title()
     ax.figure.savefig(tmp_path / "matrix.png")
+
+
+def test_weighted_counts_are_divided_by_the_design_effect():
+    """Under a correct model the weighted chi-squared over its design effect has mean dof."""
+    rng = np.random.default_rng(11)
+    mix = MixtureDraws(np.ones((1, 1)), np.zeros((1, 1, 2)), np.eye(2)[None, None])
+    chi2, dof = [], None
+    for _ in range(100):
+        X = rng.standard_normal((1000, 2))
+        w = rng.exponential(1.0, 1000)  # design effect about 2
+        table = automatic_check(mix, X, weights=w).table
+        chi2.append(table["chi2"].to_numpy())
+        dof = table["dof"].to_numpy()
+        # by hand: weighted histogram of the first margin's PIT, statistic over n sum w^2/(sum w)^2
+        counts = np.bincount(np.minimum((ndtr(X[:, 0]) * 20).astype(int), 19), w, minlength=20)
+        expected = w.sum() / 20
+        deff = 1000 * np.sum(w**2) / w.sum() ** 2
+        assert table["chi2"].iloc[0] == pytest.approx(
+            np.sum((counts - expected) ** 2) / expected / deff, rel=1e-9
+        )
+    chi2 = np.array(chi2)
+    # mean of chi2 is dof under the null; its sd over 100 sets is sqrt(2 dof / 100)
+    z = (chi2.mean(axis=0) - dof) / np.sqrt(2 * dof / 100)
+    assert np.all(np.abs(z) < 4), z
+    ok = automatic_check(mix, X, weights=np.ones(1000))
+    pd.testing.assert_frame_equal(ok.table, automatic_check(mix, X).table)  # equal weights
+
+
+def test_a_weighted_fit_is_checked():
+    x, y = sine(800, 5)
+    w = np.random.default_rng(5).exponential(1.0, 800)
+    with pytest.warns(gmmmi.MisfitWarning) as record:
+        bad = gmmmi.estimate(x, y, sample_weight=w, fixed_components_number=1, **FAST)
+    (warning,) = [r for r in record if r.category is gmmmi.MisfitWarning]
+    assert bad.transform["chosen"] == "none"  # weighted rows keep the raw data here
+    assert str(warning.message) == expected_message(bad.fit_check)
+    assert bad.fit_check.worst()[2] > 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gmmmi.MisfitWarning)
+        good = gmmmi.estimate(gaussian(800, 5), sample_weight=w, **FAST)
+    assert good.fit_check.ok
