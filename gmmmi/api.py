@@ -262,7 +262,10 @@ def estimate(
         rows and the block sizes (about dx dy / (2 N) nat), from the estimate
         and every draw; recorded in ``result.meta["bias_correction"]`` and
         printed when it moves the estimate by a tenth of its sd or more.
-        `EstimateMI` turns it off to reproduce GMM-MI. See ``gmmmi._bias``.
+        With discrete columns (the chain rule), only a CMI whose discrete
+        columns are all in z is corrected, cell by cell, when every cell's
+        fit has K = 1. `EstimateMI` turns it off to reproduce GMM-MI. See
+        ``gmmmi._bias``.
     reselect_components : bool, default False
         Choose K again inside every bootstrap replica, so that the
         uncertainty of that choice enters the error bar (numba backend; new
