@@ -31,6 +31,8 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
+
 from ._screening import independence_floor
 from .diagnostics import DrawKind, FitDiagnostics
 
@@ -109,7 +111,7 @@ def chain_correction(
         dims = [sum(block_of[j] == key for j in active[s]) for key in ("x", "y", "z")]
         if counts[s] > sum(dims) + 1:
             total += counts[s] * float(independence_floor(int(counts[s]), *dims))
-    return total / float(sum(counts))
+    return float(total / np.sum(counts))
 
 
 def record(bias: float, base: float) -> dict:

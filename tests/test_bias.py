@@ -140,6 +140,7 @@ def test_chain_rule_cmi_given_discrete_z_removes_each_cells_bias():
         "subtracted": pytest.approx(expected, rel=1e-12),
         "rule": "wishart_k1",
     }
+    assert type(res.meta["bias_correction"]["subtracted"]) is float  # saved as JSON
     np.testing.assert_allclose(res.draws["cmi"], raw.draws["cmi"] - expected, atol=1e-12)
     assert res.value == pytest.approx(raw.value - expected, abs=1e-12)
     assert raw.meta["bias_correction"]["subtracted"] == 0.0
