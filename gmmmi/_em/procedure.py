@@ -62,8 +62,8 @@ class EMOutcome:
     status : dict
         Counts of fits per status flag over every fit made (see `count_status`).
     fit_check : gmmmi.fit_check.FitCheck or None
-        The check of ``selection.full_fit`` (`gmmmi.fit_check.automatic_check`);
-        None with sample weights (the check compares the fit with unweighted rows).
+        The check of ``selection.full_fit`` (`gmmmi.fit_check.automatic_check`,
+        rows weighted by ``sample_weight``).
     search : gmmmi.diagnostics.WidenedSearch or None
         The wider search run because the first fit failed its check.
     """
@@ -158,8 +158,7 @@ def fit_procedure(
         if n_components is None and options.get("scale_mixtures", False):
             # a scale mixture where the joint tails ask for one (and fit it better)
             sel = scale_mixture.consider(X, sel, settings)
-    # with sample weights the check (of unweighted rows) does not apply to the weighted fit
-    check = None if sample_weight is not None else _check(X, sel)
+    check = _check(X, sel, sample_weight)
     search = None
     searched = init is None and n_components is None and sel.cv is not None
     if check is not None and not check.ok and searched:
@@ -173,7 +172,7 @@ def fit_procedure(
             max_components=options["max_components"],
         )
         if wider is not sel:
-            wider_check = _check(X, wider)
+            wider_check = _check(X, wider, sample_weight)
             accepted = _closer(wider_check, check)
             search = replace(search, best_check=wider_check.verdict(), accepted=accepted)
             if accepted:
@@ -204,13 +203,14 @@ def _closer(wider, first) -> bool:
     return wider.ok or wider.worst()[2] <= ACCEPT_Z_RATIO * first.worst()[2]
 
 
-def _check(X: np.ndarray, sel: Selection):
-    """The goodness-of-fit check of the selection's fit to all the data."""
+def _check(X: np.ndarray, sel: Selection, sample_weight: np.ndarray | None = None):
+    """The goodness-of-fit check of the selection's fit to all the data (rows weighted)."""
     from gmmmi.fit_check import automatic_check
     from gmmmi.mixture import MixtureDraws
 
     full = sel.full_fit
-    return automatic_check(MixtureDraws(full.weights, full.means, full.covariances), X)
+    mixture = MixtureDraws(full.weights, full.means, full.covariances)
+    return automatic_check(mixture, X, weights=sample_weight)
 
 
 class SearchMemo:
