@@ -51,10 +51,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from ._estimate_options import check_estimate_options, check_executor
+from ._estimate_options import check_estimate_options, check_executor, option_names
 from ._intervals import HDI_PROB
 from ._progress import progress_bar, progress_enabled
-from ._seeds import int_seed, sequence_from_generator
+from ._seeds import int_seed, resolve_sequence
 from ._validation import check_float, check_int
 
 if TYPE_CHECKING:
@@ -161,14 +161,10 @@ def _accepted_options(method: Method) -> set | None:
     """Option names the method's backend and `gmmmi.estimate` accept; None if unknown."""
     if method.estimator is not None:
         return None
-    from .api import API_OPTIONS
-    from .backends import get_backend
-
     try:
-        backend = get_backend(method.options.get("backend", "numba"))
+        return option_names(method.options.get("backend", "numba"))
     except ImportError:
         return None
-    return set(backend.options) | set(API_OPTIONS) | {"kl", "base", "discrete_y"}
 
 
 def _split_options(methods: list[Method], options: dict) -> dict[str, dict]:
@@ -203,13 +199,7 @@ def _check_method_options(methods: list[Method], options_by_method: dict[str, di
 
 def _seed_sequence(random_state) -> np.random.SeedSequence:
     """One SeedSequence from an int, a SeedSequence, a Generator or None."""
-    if isinstance(random_state, np.random.SeedSequence):
-        return random_state
-    if isinstance(random_state, np.random.Generator):
-        return sequence_from_generator(random_state, words=1)
-    if random_state is not None:
-        random_state = check_int("random_state", random_state, minimum=0)
-    return np.random.SeedSequence(random_state)
+    return resolve_sequence(random_state, words=1)[1]
 
 
 # ----------------------------------------------------------------- running
