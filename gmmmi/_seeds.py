@@ -138,3 +138,24 @@ def resolve_sequence(
     if branch is not None:
         seq = np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, branch))
     return seed, seq
+
+
+def resolve_int_seed(random_state: int | None) -> int:
+    """An int seed from ``random_state`` (checked), a fresh one for None.
+
+    For the functions that derive several streams from one recorded int
+    (`gmmmi.lagged_mi`, `gmmmi.transfer_entropy`).
+
+    Raises
+    ------
+    TypeError
+        For a Generator or a SeedSequence, and as `check_random_state`.
+    ValueError
+        As `check_random_state`.
+    """
+    state = check_random_state(random_state)
+    if not isinstance(state, int):
+        raise TypeError(
+            f"random_state must be an integer or None here; got {type(state).__name__}."
+        )
+    return state

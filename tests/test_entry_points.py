@@ -141,3 +141,24 @@ def test_estimate_signature_holds_only_mi_and_cmi_options():
     assert not names & {"kl", "discrete_y"}
     assert {"x", "y", "z", "backend", "random_state", "progress", "options"} <= names
     assert "z" not in inspect.signature(gmmmi.categorical_mi).parameters
+
+
+def test_compare_and_calibration_resolve_each_methods_options_once():
+    from gmmmi.studies import METHODS, _check_method_options, _split_options
+
+    methods = [METHODS["bootstrap"], METHODS["single"]]
+    resolved = _check_method_options(methods, _split_options(methods, {"n_bootstrap": 7}))
+    assert all(isinstance(r, EstimateOptions) for r in resolved.values())
+    assert resolved["bootstrap"].fit_options["n_bootstrap"] == 7  # the user's
+    assert resolved["single"].fit_options["n_bootstrap"] == 0  # the method's own wins
+
+
+def test_series_functions_need_an_int_seed_and_say_so(rng):
+    x, y = rng.normal(size=(2, 60))
+    message = r"^random_state must be an integer or None here; got Generator\.$"
+    with pytest.raises(TypeError, match=message):
+        gmmmi.transfer_entropy(x, y, random_state=np.random.default_rng(0))
+    with pytest.raises(TypeError, match=message):
+        gmmmi.lagged_mi(x, y, lags=[1], random_state=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"^random_state must be at least 0; got -3\.$"):
+        gmmmi.lagged_mi(x, y, lags=[1], random_state=-3)
