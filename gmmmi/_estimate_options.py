@@ -20,7 +20,8 @@ from typing import Any
 
 from ._validation import check_choice, check_float, check_int, validate_options
 
-#: options read by the pipeline itself (the backend's own options come from ``backend.options``)
+#: options read by the pipeline itself (the backend's own options come from
+#: ``backend.options``); also importable as ``gmmmi.api.API_OPTIONS``
 API_OPTIONS = {
     "integral_method": "quad",
     "MC_samples": 100_000,

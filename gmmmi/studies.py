@@ -57,7 +57,7 @@ from ._estimate_options import (
     check_executor,
     option_names,
 )
-from ._intervals import HDI_PROB
+from ._intervals import HDI_PROB, INTERVALS, LEVELS
 from ._progress import progress_bar, progress_enabled
 from ._seeds import int_seed, resolve_sequence
 from ._validation import check_float, check_int
@@ -69,11 +69,6 @@ if TYPE_CHECKING:
 
     from .datasets import Dataset
     from .result import Result
-
-#: nominal probabilities of the intervals whose coverage `calibration` reports
-LEVELS = (0.68, 0.95)
-#: interval constructions reported by `calibration` (see the module docstring)
-INTERVALS = ("normal", "hdi", "basic")
 
 
 @dataclass(frozen=True)
