@@ -45,7 +45,7 @@ def categorical_mi(
 ) -> Result:
     """MI between continuous variables and a category label, with its uncertainty.
 
-    One mixture is fitted per category (`gmmmi.categorical`), and
+    One mixture is fitted per category (``gmmmi.categorical``), and
     I(x; label) = h(x) - sum_c p(c) h(x | c) is integrated from them, the
     class weights drawn with the bootstrap (multinomial), the posterior
     (Dirichlet) or fixed (a single fit). Formerly
