@@ -170,15 +170,13 @@ block_length, init, sample_weight
         For an unknown backend or an out-of-range value.
     """
     from .backends import get_backend
-    from .block_length import check_bootstrap
     from .margins import TRANSFORMS
 
     check_choice("estimand", estimand, ESTIMANDS)
     be = get_backend(backend)
     opts = validate_options(options, {**be.options, **API_OPTIONS})
     method, mc_samples, fixed_k, base = check_api_options(opts, base)
-    check_choice("transform", transform, TRANSFORMS)
-    check_bootstrap(bootstrap, block_length, n_samples=math.inf)
+    check_choice("transform", transform, TRANSFORMS)  # bootstrap=: checked with the rows
     n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
     return EstimateOptions(
         backend=backend,
@@ -234,9 +232,11 @@ def resolve_estimate_options(options: Mapping[str, Any]) -> EstimateOptions:
         As `resolve_options`.
     """
     from .backends import get_backend
+    from .block_length import check_bootstrap
 
     backend = get_backend(options.get("backend", "numba"))
-    validate_options(options, {**ESTIMATE_KEYWORDS, **backend.options, **API_OPTIONS})
+    opts = validate_options(options, {**ESTIMATE_KEYWORDS, **backend.options, **API_OPTIONS})
+    check_bootstrap(opts["bootstrap"], opts["block_length"], n_samples=math.inf)  # before any task
     options = dict(options)
     estimand = estimand_of(options.pop("kl", False), options.pop("discrete_y", False))
     resolved = resolve_options(estimand=estimand, **options)
