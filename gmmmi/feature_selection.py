@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._progress import progress_bar, progress_enabled
+from ._seeds import resolve_sequence
 from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int
 from ._weights import REFUSED
@@ -273,8 +274,7 @@ def select_features(
             raise ValueError(f"sample_weight cannot be used with {REFUSED['discrete_y']}.")
         estimate_options = {**estimate_options, "sample_weight": sample_weight}
     names = [f"x{j}" for j in range(p)] if names is None else [str(s) for s in names]
-    root = random_state if isinstance(random_state, np.random.SeedSequence) else None
-    root = root or np.random.SeedSequence(random_state)
+    root = resolve_sequence(random_state, words=4)[1]
     work = _Work(X, y, discrete_target, estimate_options, root, executor)
 
     relevance, failed = work.many([(j,) for j in range(p)], names)

@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from gmmmi._seeds import resolve_sequence
 from gmmmi._stacklevel import user_stacklevel
 from gmmmi._validation import check_int
 from gmmmi._weights import weight_vector
@@ -94,7 +95,7 @@ def mutual_info_scores(
     X, y = _check_X_y(X, y)
     n_permutations = check_int("n_permutations", n_permutations, minimum=0)
     discrete, y = _target(y, discrete_target, "mutual_info_scores")
-    root = np.random.SeedSequence(random_state)
+    root = resolve_sequence(random_state, words=4)[1]
     fit_seq, test_seq = root.spawn(2)
     options = {"n_bootstrap": 0, **estimate_options, "discrete_y": discrete}
     with warnings.catch_warnings():
