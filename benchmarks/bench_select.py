@@ -70,7 +70,7 @@ def outcome(selected) -> tuple[bool, bool]:
     return recovered, pair
 
 
-def selectors(kind: str, k: int, seed: int) -> dict:
+def selectors(kind: str, k: int, seed: int, methods=METHODS, peer: bool = True) -> dict:
     from sklearn.feature_selection import SelectKBest, mutual_info_classif, mutual_info_regression
 
     from gmmmi.sklearn import MISelector
@@ -80,32 +80,41 @@ def selectors(kind: str, k: int, seed: int) -> dict:
         f"gmmmi {m}": MISelector(
             k, method=m, random_state=seed, discrete_target=kind != "regression", n_bootstrap=0
         )
-        for m in METHODS
+        for m in methods
     }
-    out["SelectKBest(mutual_info_*)"] = SelectKBest(
-        lambda X, y: score(X, y, random_state=seed), k=k
-    )
+    if peer:
+        out["SelectKBest(mutual_info_*)"] = SelectKBest(
+            lambda X, y: score(X, y, random_state=seed), k=k
+        )
     return out
 
 
-def part_recovery(repeats: int, n: int, n_noise: int) -> dict:
+def part_recovery(repeats: int, n: int, n_noise: int, methods=METHODS, peer=True) -> dict:
     table = {}
     for kind in ("regression", "classification"):
         rows = {}
         for r in range(repeats):
             X, y = synthetic(kind, n, n_noise, seed=r)
-            for name, sel in selectors(kind, len(INFORMATIVE), r).items():
-                t = time.perf_counter()
+            for name, sel in selectors(kind, len(INFORMATIVE), r, methods, peer).items():
+                t, c = time.perf_counter(), _cpu()
                 sel.fit(X, y)
-                dt = time.perf_counter() - t
+                dt, dc = time.perf_counter() - t, _cpu() - c
                 rec, pair = outcome(np.flatnonzero(sel.get_support()))
-                row = rows.setdefault(name, {"recovered": 0, "pairs": 0, "seconds": []})
+                row = rows.setdefault(
+                    name, {"recovered": 0, "pairs": 0, "seconds": [], "cpu_seconds": []}
+                )
                 row["recovered"] += rec
                 row["pairs"] += pair
                 row["seconds"].append(dt)
+                row["cpu_seconds"].append(dc)
             print(f"  {kind} repeat {r + 1}/{repeats} done", flush=True)
         table[kind] = {
-            name: {**v, "seconds": float(np.median(v["seconds"]))} for name, v in rows.items()
+            name: {
+                **v,
+                "seconds": float(np.median(v["seconds"])),
+                "cpu_seconds": float(np.median(v["cpu_seconds"])),
+            }
+            for name, v in rows.items()
         }
     return {"repeats": repeats, "n": n, "n_features": 5 + n_noise, "table": table}
 
@@ -115,6 +124,7 @@ def part_noise(repeats: int, n: int, p: int) -> dict:
 
     empty = 0
     seconds = []
+    kept = []
     for r in range(repeats):
         rng = np.random.default_rng(1000 + r)
         X, y = rng.normal(size=(n, p)), rng.normal(size=n)
@@ -122,11 +132,14 @@ def part_noise(repeats: int, n: int, p: int) -> dict:
         sel = MISelector(method="mrmr", random_state=r, n_bootstrap=0).fit(X, y)
         seconds.append(time.perf_counter() - t)
         empty += not sel.get_support().any()
+        kept.append(int(sel.get_support().sum()))
     return {
         "repeats": repeats,
         "n": n,
         "n_features": p,
         "kept_nothing": empty,
+        "kept_nothing_se": float(np.sqrt(empty * (repeats - empty) / repeats) / repeats),
+        "kept_per_repeat": kept,
         "seconds_median": float(np.median(seconds)),
     }
 
@@ -140,16 +153,26 @@ def part_speed(n: int, p: int) -> dict:
     base = rng.normal(size=(n, p))
     y = base[:, 0] + np.sin(2 * base[:, 1]) + 0.7 * base[:, 2] ** 2 + 0.3 * rng.normal(size=n)
     out = {"n": n, "n_features": p, "load_before": os.getloadavg()}
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu()
     SelectKBest(lambda X, y: mutual_info_regression(X, y, random_state=0), k=5).fit(base, y)
     out["SelectKBest_seconds"] = time.perf_counter() - t
+    out["SelectKBest_cpu_seconds"] = _cpu() - c
     for k in (5, None):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu()
         sel = MISelector(k, method="mrmr", random_state=0).fit(base, y)
         out[f"gmmmi_mrmr_k={k}_seconds"] = time.perf_counter() - t
+        out[f"gmmmi_mrmr_k={k}_cpu_seconds"] = _cpu() - c
         out[f"gmmmi_mrmr_k={k}_selected"] = [int(j) for j in sel.get_support(indices=True)]
     out["load_after"] = os.getloadavg()
     return out
+
+
+def _cpu() -> float:
+    """CPU seconds (user + sys) of this process and its finished children."""
+    import resource
+
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def part_real() -> dict:
@@ -211,6 +234,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--noise-repeats", type=int, default=40)
     parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--methods", default=",".join(METHODS), help="gmmmi criteria (recovery)")
+    parser.add_argument("--no-peer", action="store_true", help="recovery without SelectKBest")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -219,7 +244,8 @@ def main() -> None:
         print(f"{part} ...", flush=True)
         t = time.perf_counter()
         if part == "recovery":
-            results[part] = part_recovery(args.repeats, args.n, n_noise=7)
+            methods = tuple(args.methods.split(","))
+            results[part] = part_recovery(args.repeats, args.n, 7, methods, not args.no_peer)
         elif part == "noise":
             results[part] = part_noise(args.noise_repeats, 500, 10)
         elif part == "speed":
