@@ -44,6 +44,7 @@ os.environ.setdefault("GMMMI_PROGRESS", "0")
 INFORMATIVE = (0, 1, 2)
 COPIES = {3: 0, 4: 1}  # copy column -> original
 METHODS = ("mrmr", "jmi", "cmim", "marginal")
+KINDS = ("regression", "classification")
 
 
 def synthetic(kind: str, n: int, n_noise: int, seed: int):
@@ -89,9 +90,11 @@ def selectors(kind: str, k: int, seed: int, methods=METHODS, peer: bool = True) 
     return out
 
 
-def part_recovery(repeats: int, n: int, n_noise: int, methods=METHODS, peer=True) -> dict:
+def part_recovery(
+    repeats: int, n: int, n_noise: int, methods=METHODS, peer=True, kinds=KINDS
+) -> dict:
     table = {}
-    for kind in ("regression", "classification"):
+    for kind in kinds:
         rows = {}
         for r in range(repeats):
             X, y = synthetic(kind, n, n_noise, seed=r)
@@ -107,6 +110,7 @@ def part_recovery(repeats: int, n: int, n_noise: int, methods=METHODS, peer=True
                 row["pairs"] += pair
                 row["seconds"].append(dt)
                 row["cpu_seconds"].append(dc)
+                print(f"  {kind} {r} {name}: recovered={rec} pair={pair} cpu={dc:.1f}s", flush=True)
             print(f"  {kind} repeat {r + 1}/{repeats} done", flush=True)
         table[kind] = {
             name: {
@@ -133,6 +137,7 @@ def part_noise(repeats: int, n: int, p: int) -> dict:
         seconds.append(time.perf_counter() - t)
         empty += not sel.get_support().any()
         kept.append(int(sel.get_support().sum()))
+        print(f"  noise {r}: kept {kept[-1]}", flush=True)
     return {
         "repeats": repeats,
         "n": n,
@@ -236,6 +241,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--methods", default=",".join(METHODS), help="gmmmi criteria (recovery)")
     parser.add_argument("--no-peer", action="store_true", help="recovery without SelectKBest")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="recovery tasks")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -245,7 +251,8 @@ def main() -> None:
         t = time.perf_counter()
         if part == "recovery":
             methods = tuple(args.methods.split(","))
-            results[part] = part_recovery(args.repeats, args.n, 7, methods, not args.no_peer)
+            kinds = tuple(args.kinds.split(","))
+            results[part] = part_recovery(args.repeats, args.n, 7, methods, not args.no_peer, kinds)
         elif part == "noise":
             results[part] = part_noise(args.noise_repeats, 500, 10)
         elif part == "speed":

@@ -271,7 +271,7 @@ def test_bad_sample_weight():
         ),
         (
             MISelector(),
-            np.ones(50),
+            np.full(50, 0.5),  # not whole numbers: the weighted EM, which needs k
             "sample_weight with k=None: the stopping test permutes rows, "
             "which breaks the link between a row and its weight; give k.",
         ),
@@ -281,7 +281,7 @@ def test_bad_sample_weight():
             selector.fit(X, y, sample_weight=w)
         assert str(err.value) == message
     with pytest.raises(ValueError) as err:
-        MISelector(2, discrete_target=True).fit(X, y > 0, sample_weight=np.ones(50))
+        MISelector(2, discrete_target=True).fit(X, y > 0, sample_weight=np.full(50, 0.5))
     assert str(err.value).startswith("sample_weight cannot be used with discrete_y=True: ")
 
 
