@@ -1,6 +1,6 @@
 """Feature selection by (conditional) MI: gmmmi's MISelector against SelectKBest(mutual_info_*).
 
-Four parts (``--parts``, default all):
+Parts (``--parts``, default recovery,noise,speed,real):
 
 * ``recovery``: synthetic regression and classification tasks with three
   informative features (one linear, one through sin, one through a square),
@@ -17,6 +17,8 @@ Four parts (``--parts``, default all):
 * ``speed``: one fit among 50 features at N = 2000 (k = 5 and k = None),
   timed against SelectKBest(mutual_info_regression) in the same run, with the
   load average.
+* ``jmi_terms``: single-fit estimates at N = 20 000 of every term JMI's
+  third step uses on the regression task (why JMI can keep a copy).
 * ``real``: two data sets bundled with scikit-learn (no download):
   load_diabetes (regression) and load_breast_cancer (classification): the
   features chosen, time per fit, and the 5-fold cross-validated score of a
@@ -172,6 +174,26 @@ def part_speed(n: int, p: int) -> dict:
     return out
 
 
+def part_jmi_terms(n: int) -> dict:
+    """Single-fit estimates at large N of every term JMI uses on the regression task.
+
+    I(xj; y) and I(xi, xj; y) for the three informative features and the two
+    copies (one data set, seed 123): JMI's third step after x0 and x2 scores a
+    candidate f by I(f, x0; y) + I(f, x2; y).
+    """
+    from itertools import combinations
+
+    import gmmmi
+
+    X, y = synthetic("regression", n, 0, seed=123)
+    terms = {}
+    for cols in [(j,) for j in range(5)] + list(combinations(range(5), 2)):
+        result = gmmmi.estimate(X[:, list(cols)], y, n_bootstrap=0, random_state=0)
+        terms[str(cols)] = float(result.value)
+    step3 = {f: terms[str((0, f))] + terms[str((2, f))] for f in (1, 3, 4)}
+    return {"n": n, "terms": terms, "jmi_step3_after_x0_x2": step3}
+
+
 def _cpu() -> float:
     """CPU seconds (user + sys) of this process and its finished children."""
     import resource
@@ -257,6 +279,8 @@ def main() -> None:
             results[part] = part_noise(args.noise_repeats, 500, 10)
         elif part == "speed":
             results[part] = part_speed(2000, 50)
+        elif part == "jmi_terms":
+            results[part] = part_jmi_terms(20_000)
         elif part == "real":
             results[part] = part_real()
         results[part]["wall_seconds"] = time.perf_counter() - t
