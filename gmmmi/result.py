@@ -227,7 +227,7 @@ class Result:
         if kind is DrawKind.BOOTSTRAP:
             if self.diagnostics.extra.get("bootstrap") == "block":
                 length = self.diagnostics.extra["block_length"]
-                return f"{c * d} block bootstrap, mean block {length:.3g} rows"
+                return f"{c * d} block bootstrap, blocks of {length:.3g} rows"
             return f"{c * d} bootstrap"
         if kind is DrawKind.SINGLE_FIT:
             return "single fit"
