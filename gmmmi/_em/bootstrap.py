@@ -21,9 +21,7 @@ from .select import copy_groups, make_folds, select_components
 _BOOTSTRAP_MEMORY = 256 * 2**20
 
 
-def draw_rows(
-    rng: np.random.Generator, size: int, n: int, block_length: int | None
-) -> np.ndarray:
+def draw_rows(rng: np.random.Generator, size: int, n: int, block_length: int | None) -> np.ndarray:
     """Row indices of ``size`` bootstrap replicas of n rows, drawn from ``rng``.
 
     Parameters
