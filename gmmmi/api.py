@@ -13,7 +13,7 @@ import numpy as np
 from . import __version__, _bias
 from . import integrate as _integrate
 from ._data_units import affine_checked, warn_unstorable
-from ._estimate_options import check_api_options
+from ._estimate_options import API_OPTIONS, check_api_options
 from ._interrupt import interruptible
 from ._misfit import check_estimate, warn_misfit
 from ._progress import progress_enabled
@@ -41,14 +41,6 @@ from .margins import choose_margins
 from .mixed import estimate_mixed, plan_columns
 from .mixture import MixtureDraws
 from .result import Result
-
-#: options read by estimate itself (the backend's own options come from ``backend.options``)
-API_OPTIONS = {
-    "integral_method": "quad",
-    "MC_samples": 100_000,
-    "fixed_components_number": 0,
-    "bias_correction": True,
-}
 
 
 @interruptible

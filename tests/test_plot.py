@@ -212,7 +212,7 @@ def test_heat_map_labels_show_two_significant_digits_of_the_sd():
     """A small but clearly non-zero MI is never written "0.00±0.00"."""
     import pandas as pd
 
-    from gmmmi.parallel import MIMatrix
+    from gmmmi.matrix import MIMatrix
 
     names = ["a", "b", "c"]
     mean = pd.DataFrame(
