@@ -345,7 +345,9 @@ def main() -> None:
     parser.add_argument("--peer-python", default=DEFAULT_PEER_PYTHON)
     parser.add_argument("--no-peer", action="store_true", help="skip the original gmm-mi")
     parser.add_argument("--no-large", action="store_true", help="skip the N=10^6 and 10^7 runs")
-    parser.add_argument("--no-cold", action="store_true", help="skip the cold-cache run")
+    parser.add_argument(
+        "--no-cold", action="store_true", help="skip the first calls in fresh processes"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed warm calls (median)")
     parser.add_argument("--json", type=Path, help="also write every number to this file")
     parser.add_argument(

@@ -26,6 +26,7 @@ lowest layer its imports allow (the place for a new module).
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 from pathlib import Path
@@ -59,6 +60,12 @@ def module_files(package: Path = PACKAGE) -> dict[str, Path]:
             parts = parts[:-1]
         out[".".join(parts)] = path
     return out
+
+
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """The syntax tree of a source file (parsed once per run)."""
+    return ast.parse(path.read_text(), filename=str(path))
 
 
 def _type_checking_ids(tree: ast.AST) -> set[int]:
@@ -145,7 +152,7 @@ def import_graph(
     lazy = _lazy_names(modules)
     graph = {}
     for module, path in modules.items():
-        tree = ast.parse(path.read_text(), filename=str(path))
+        tree = _tree(path)
         skip = set() if type_checking else _type_checking_ids(tree)
         edges: dict[str, int] = {}
         for node in ast.walk(tree):
@@ -343,7 +350,7 @@ def test_plot_functions_read_only_public_members_of_what_they_draw():
         "result._draws_of (line 2)"
     ]
     found = {
-        module: private_reads(ast.parse(path.read_text()))
+        module: private_reads(_tree(path))
         for module, path in MODULES.items()
         if module == "gmmmi.plot" or module.startswith("gmmmi.plot.")
     }
