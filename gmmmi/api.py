@@ -160,13 +160,13 @@ def estimate(
     bootstrap : {"iid", "block"}, default "iid"
         How the numba backend resamples the rows. ``"iid"``: one by one, as
         independent draws (a `SerialDependenceWarning` says when the rows
-        look like a time series). ``"block"``: the stationary bootstrap of
-        Politis & Romano (1994), runs of consecutive rows of random
-        (geometric) length, for rows in time order; not with
+        look like a time series). ``"block"``: the circular block bootstrap
+        of Politis & Romano (1992), blocks of consecutive rows (wrapping
+        around) starting at random rows, for rows in time order; not with
         ``discrete_y`` or ``backend="pymc"``. See ``docs/timeseries.md``.
     block_length : float or None, default None
-        Mean block length in rows for ``bootstrap="block"``; None chooses it
-        from the data by Politis & White (2004) with the correction of
+        Rows per block for ``bootstrap="block"`` (rounded to whole rows);
+        None chooses it from the data by Politis & White (2004) with the correction of
         Patton, Politis & White (2009) (``gmmmi.block_length``). The result
         records both in ``result.diagnostics.extra["bootstrap"]`` and
         ``["block_length"]``, and its text shows them.

@@ -71,7 +71,7 @@ def transfer_entropy(
         0: no test.
     bootstrap : {"block", "iid"}, default "block"
         Resampling of the embedded rows (`gmmmi.estimate`); embedded rows
-        share values, so ``"block"`` (the stationary bootstrap) is the default.
+        share values, so ``"block"`` (the circular block bootstrap) is the default.
     random_state : int or None
         Seed of the estimate (as `gmmmi.estimate`) and of the surrogates.
     progress : bool or None

@@ -144,7 +144,7 @@ class NumbaBackend(BaseBackend):
             bootstrap fit start from it, and the choice of K is skipped (K is
             its number of components of non-zero weight).
         block_length : float, optional
-            Mean block length in rows of a stationary (block) bootstrap
+            Rows per block of a circular block bootstrap
             (``gmmmi._em.bootstrap.draw_rows``), for rows in time order; None
             (the default): the IID bootstrap.
         sample_weight : ndarray, shape (n,), optional
