@@ -53,7 +53,7 @@ Methods
     standard error of the mean (one standard deviation, not a bound).
 
 The errors of ``"quad"`` and ``"qmc"`` are meant as bounds: on a randomised
-set of mixtures (tests/test_integrate.py) the true error is below them in
+set of mixtures (tests/integrate/test_integrate.py) the true error is below them in
 more than 99 % of cases. An `~gmmmi.IntegrationWarning` is raised when one of them is
 still above `TOLERANCE` after refinement.
 """
@@ -81,7 +81,7 @@ METHODS = ("quad", "qmc", "mc")
 QUAD_MAX_DIM = 6
 
 #: Trapezoidal rule per dimension d: (step h, truncation tau with |z|^2 <= 2 tau).
-#: Chosen by measuring against high-precision references (see tests/test_integrate.py).
+#: Chosen by measuring against high-precision references (see tests/integrate/test_integrate.py).
 _QUAD_RULES = {
     1: (0.1, 22.0),
     2: (0.22, 20.0),
@@ -93,8 +93,9 @@ _QUAD_RULES = {
 
 #: The truncation error is estimated with the rule on a ball smaller by this much in |z|^2.
 _INNER_BALL = 4.0
-#: Factor on the two error estimates: calibrated on random mixtures (tests/test_integrate.py),
-#: where the plain estimates fell short in about 1 % of the cases, by up to 4 times.
+#: Factor on the two error estimates: calibrated on random mixtures
+#: (tests/integrate/test_integrate.py), where the plain estimates fell short in about 1 % of the
+#: cases, by up to 4 times.
 _QUAD_SAFETY = 4.0
 #: Relative rounding error added to every quadrature error estimate.
 _ROUNDING = 1e-11

@@ -11,7 +11,8 @@ import pytest
 
 import gmmmi
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+
 SETUP_BLOCK = re.compile(r"^## Set-up\n.*?^```bash\n(?P<code>.*?)^```", re.M | re.S)
 
 
@@ -134,5 +135,5 @@ def test_ci_measures_the_kernels_with_the_jit_off():
     assert ".ci/kernel_coverage" in ci
     assert "NUMBA_DISABLE_JIT=1 python -m coverage run --source=gmmmi -m pytest" in script
     kernel_tests = re.search(r"KERNEL_TESTS=\((.*?)\)", script)[1].split()
-    files = [path.split("::")[0] for path in kernel_tests]  # a file, or one test in a file
-    assert kernel_tests and all((ROOT / path).is_file() for path in files)
+    paths = [path.split("::")[0] for path in kernel_tests]  # a folder, a file, or one test
+    assert kernel_tests and all((ROOT / path).exists() for path in paths)

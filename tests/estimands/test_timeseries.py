@@ -11,7 +11,6 @@ from scipy import signal
 
 import gmmmi
 from gmmmi._em.bootstrap import draw_rows
-from gmmmi._kernels.resample import stationary_indices
 from gmmmi.block_length import optimal_block_length
 from gmmmi.serial import holm_reject, ljung_box, normal_scores, serially_dependent
 
@@ -27,27 +26,7 @@ def ar1_pair(phi, n, seed):
     return signal.lfilter([1.0], [1.0, -phi], e, axis=0)
 
 
-# ------------------------------------------------------------------ resampling kernel
-def _slow_stationary(starts, new_block, n):
-    out = np.empty_like(starts)
-    for b in range(starts.shape[0]):
-        row = starts[b, 0]
-        for a in range(starts.shape[1]):
-            if a > 0:
-                row = starts[b, a] if new_block[b, a] else (row + 1) % n
-            out[b, a] = row
-    return out
-
-
-def test_stationary_indices_match_a_slow_reference():
-    rng = np.random.default_rng(0)
-    starts = rng.integers(0, 37, size=(5, 37))
-    new_block = rng.random((5, 37)) < 0.2
-    np.testing.assert_array_equal(
-        stationary_indices(starts, new_block, 37), _slow_stationary(starts, new_block, 37)
-    )
-
-
+# ------------------------------------------------------------------ resampled rows
 def test_stationary_blocks_have_the_asked_mean_length():
     rows = draw_rows(np.random.default_rng(1), 20, 5000, 12.5)
     breaks = np.diff(rows, axis=1) != 1  # a new block (or a wrap from n - 1 to 0)

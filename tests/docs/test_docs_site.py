@@ -17,7 +17,8 @@ import pytest
 import gmmmi
 from gmmmi.api import API_OPTIONS
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+
 DOCS = ROOT / "docs"
 #: the numpydoc sections of the estimate page, as the theme titles them
 ESTIMATE_SECTIONS = [

@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import ROOT
+
 pytestmark = pytest.mark.crossmachine
 
-ROOT = Path(__file__).resolve().parents[1]
 
 #: the walkthrough's conditional-MI block, run on its own (5 replicas: a few seconds)
 CMI_SCRIPT = """

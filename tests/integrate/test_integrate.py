@@ -2,7 +2,6 @@
 
 import functools
 import warnings
-from pathlib import Path
 
 import numba
 import numpy as np
@@ -21,6 +20,7 @@ from gmmmi.integrate import (
 )
 from gmmmi.mixture import MixtureDraws
 
+from helpers import DATA
 from reference import (
     gaussian_cmi,
     gaussian_kl,
@@ -500,7 +500,7 @@ def test_qmc_rotation_survives_a_component_far_narrower_than_another(rng):
     inverting L_p^-1 Sigma_q L_p^-T for the QMC rotation raised a raw LinAlgError("Singular
     matrix") from gmmmi.estimate; the rotation is now built without that inverse.
     """
-    data = np.load(Path(__file__).parent / "data" / "qmc_singular_rotation.npz")
+    data = np.load(DATA / "qmc_singular_rotation.npz")
     mix = MixtureDraws(data["weights"], data["means"], data["covariances"])
     rotation = integrate._active_first(mix, mix)
     assert np.all(np.isfinite(rotation))

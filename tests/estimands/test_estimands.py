@@ -10,13 +10,11 @@ from scipy import integrate, stats
 import gmmmi
 from gmmmi.cli import main
 
+from helpers import assert_within_sd
+
 FAST = {"n_bootstrap": 30, "n_inits": 2}
 #: seed 0 runs everywhere; the others are marked slow (CI runs them)
 SEEDS = (0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow))
-
-
-def within(result, truth, k=3.0):
-    assert abs(result.value - truth) < k * result.sd, (result.value, result.sd, truth)
 
 
 # ------------------------------------------------------------ entropy
@@ -28,7 +26,7 @@ def test_entropy_of_a_gaussian_in_data_units(seed):
     scaled = cov * np.outer([10.0, 1.0], [10.0, 1.0])
     truth = 0.5 * np.log(np.linalg.det(2 * np.pi * np.e * scaled))
     res = gmmmi.entropy(x, random_state=seed, **FAST)
-    within(res, truth)
+    assert_within_sd(res, truth)
     assert res.quantity == "entropy" and str(res).startswith("H(x0, x1) = ")
     bits = gmmmi.entropy(x, random_state=seed, base=2, **FAST)
     assert bits.value == pytest.approx(res.value / np.log(2), rel=1e-12)
@@ -44,7 +42,7 @@ def test_entropy_of_a_mixture_against_quadrature(seed):
         return 0.3 * stats.norm.pdf(t, 3, 0.5) + 0.7 * stats.norm.pdf(t, 0, 1)
 
     truth = integrate.quad(lambda t: -pdf(t) * np.log(pdf(t)), -12, 12, limit=200)[0]
-    within(gmmmi.entropy(x, random_state=seed, **FAST), truth)
+    assert_within_sd(gmmmi.entropy(x, random_state=seed, **FAST), truth)
 
 
 def test_entropy_with_a_discrete_column_by_the_chain_rule(rng, tmp_path):
@@ -53,7 +51,7 @@ def test_entropy_with_a_discrete_column_by_the_chain_rule(rng, tmp_path):
     # H(d) + sum_d p(d) h(x | d)
     truth = np.log(3) + np.mean([0.5 * np.log(2 * np.pi * np.e * (1 + k) ** 2) for k in range(3)])
     res = gmmmi.entropy(np.column_stack([d, x]), random_state=0, **FAST)
-    within(res, truth)
+    assert_within_sd(res, truth)
     assert res.discrete["columns"] == ["x0"]
     res.to_netcdf(tmp_path / "h.nc")
     back = gmmmi.load(tmp_path / "h.nc")
@@ -92,7 +90,7 @@ def test_kl_between_two_gaussian_samples(seed):
     p = rng.multivariate_normal(M1, S1, 2000)
     q = rng.multivariate_normal(M2, S2, 1500)
     res = gmmmi.divergence(p, q, random_state=seed, **FAST)
-    within(res, gaussian_kl(M1, S1, M2, S2))
+    assert_within_sd(res, gaussian_kl(M1, S1, M2, S2))
     assert str(res).startswith("KL(p || q) = ") and res.meta["samples"] == {"p": 2000, "q": 1500}
 
 
@@ -111,7 +109,7 @@ def test_js_between_two_gaussian_samples(seed):
 
     truth = 0.5 * np.mean(fp.logpdf(a) - log_m(a)) + 0.5 * np.mean(fq.logpdf(b) - log_m(b))
     res = gmmmi.divergence(p, q, kind="js", random_state=seed, **FAST)
-    within(res, truth)
+    assert_within_sd(res, truth)
     assert str(res).startswith("JS(p, q) = ")
 
 
@@ -190,7 +188,7 @@ def test_counts_with_and_without_dequantisation(dequantize):
         c = rng.poisson(8.0, 1500).astype(float)
         y = 0.3 * c + rng.normal(size=c.size)
         res = gmmmi.estimate(c, y, random_state=seed, dequantize=dequantize, **FAST)
-        within(res, truth)
+        assert_within_sd(res, truth)
         if dequantize:
             assert res.meta["dequantized"] == ["x0"]
             assert "dequantized: 'x0' + U(0, 1) noise" in str(res)

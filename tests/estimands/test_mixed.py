@@ -10,13 +10,11 @@ import gmmmi
 from gmmmi.contingency import entropy_from_counts
 from gmmmi.mixed import find_atoms
 
+from helpers import assert_within_sd
+
 FAST = {"n_bootstrap": 30, "n_inits": 2}
 #: seed 0 runs everywhere; the others are marked slow (CI runs them)
 SEEDS = (0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow))
-
-
-def within(result, truth, k=3.0):
-    assert abs(result.value - truth) < k * result.sd, (result.value, result.sd, truth)
 
 
 def mixture_entropy_1d(weights, means, sds=None):
@@ -63,7 +61,7 @@ def test_three_by_three_table(seed):
     px, py = TABLE.sum(1, keepdims=True), TABLE.sum(0, keepdims=True)
     truth = float((TABLE * np.log(TABLE / (px * py))).sum())
     res = gmmmi.estimate((cells // 3).astype(float), (cells % 3).astype(float), random_state=seed)
-    within(res, truth)
+    assert_within_sd(res, truth)
     assert res.discrete["columns"] == ["x0", "y0"] and res.discrete["cells"] == 9
     assert res.mixture.n_dim == 0 and res.n_components == 0
 
@@ -79,7 +77,7 @@ def test_cmi_given_a_three_level_z(seed):
     x = rng.normal(size=z.size)
     y = RHOS[z] * x + np.sqrt(1 - RHOS[z] ** 2) * rng.normal(size=z.size)
     res = gmmmi.estimate(x, y, z=z.astype(float), random_state=seed, **FAST)
-    within(res, float(np.sum(LEVELS * -0.5 * np.log(1 - RHOS**2))))
+    assert_within_sd(res, float(np.sum(LEVELS * -0.5 * np.log(1 - RHOS**2))))
     assert res.quantity == "cmi" and res.discrete["levels"] == {"z0": ["0", "1", "2"]}
     # each level's full-data fit is stored in data units: its mean is the level's mean
     for c, diag in enumerate(res.diagnostics.per_category):
@@ -98,7 +96,7 @@ def test_four_level_unbalanced_x_against_continuous_y(seed):
     y = rng.normal(MU4[c], 1.0)
     truth = mixture_entropy_1d(P4, MU4) - 0.5 * np.log(2 * np.pi * np.e)
     res = gmmmi.estimate(c.astype(float), y, random_state=seed, **FAST)
-    within(res, truth)
+    assert_within_sd(res, truth)
     # the same chain as the category path on the other side (same draws, same integrals)
     same = gmmmi.estimate(y, c, discrete_y=True, random_state=seed, **FAST)
     assert res.value == pytest.approx(same.value, abs=1e-12)
@@ -120,7 +118,7 @@ def test_block_of_a_continuous_and_a_binary_column(seed):
         + 0.5 * (-0.5 * np.log(1 - 0.04))
     )
     res = gmmmi.estimate(np.column_stack([xc, b]), y, random_state=seed, **FAST)
-    within(res, truth)
+    assert_within_sd(res, truth)
     assert res.discrete["columns"] == ["x1"] and res.discrete["mixture_columns"] == ["x0", "y0"]
 
 
@@ -183,7 +181,7 @@ def test_zero_inflated_column_gives_the_truth(seed, dependent):
     x, y = zero_inflated(seed, dependent=dependent)
     res = gmmmi.estimate(x, y, random_state=seed, **FAST)
     # the sweep's case (independent log-normal part): 0.2311, was 0.108 +- 0.010
-    within(res, zero_inflated_truth(dependent))
+    assert_within_sd(res, zero_inflated_truth(dependent))
     assert res.discrete["atoms"] == {"y0": [0.0]} and res.discrete["columns"] == []
     assert res.discrete["mixture_columns"] == ["x0", "y0"]
 
@@ -193,7 +191,7 @@ def test_a_column_that_is_95_percent_one_value_is_estimated(rng):
     y = np.where(rng.random(2000) < 0.95, 1.0, x + rng.normal(size=2000))
     # I(x; y) = 0.05 I(x; x + noise) = 0.05 ln(2) / 2 (was refused as deterministic)
     res = gmmmi.estimate(x, y, random_state=0, **FAST)
-    within(res, 0.05 * 0.5 * np.log(2))
+    assert_within_sd(res, 0.05 * 0.5 * np.log(2))
 
 
 def test_find_atoms_tells_point_masses_from_rounding(rng):

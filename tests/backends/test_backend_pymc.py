@@ -29,6 +29,7 @@ from gmmmi.diagnostics import DrawKind, FitDiagnostics, mixing_messages
 from gmmmi.integrate import conditional_mi, mutual_information
 from gmmmi.mixture import MixtureDraws
 
+from helpers import standardise
 from reference import gaussian_cmi
 
 pytest.importorskip("pymc")
@@ -39,10 +40,6 @@ README_TRUTH = -0.5 * np.log(1 - 0.6**2)  # 0.2231 nats
 def _readme_data():
     rng = np.random.default_rng(0)
     return rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 200)
-
-
-def _standardise(X):
-    return (X - X.mean(0)) / X.std(0)
 
 
 def _rhat(values):
@@ -236,7 +233,7 @@ def test_readme_example_arviz_groups(readme_results):
 def test_same_seed_same_draws_other_seed_other_draws(sampler):
     if sampler == "nutpie":
         pytest.importorskip("nutpie")
-    Xs = _standardise(_readme_data())
+    Xs = standardise(_readme_data())
     kw = {"n_components": 1, "progress": False, "draws": 50, "tune": 50, "sampler": sampler}
     fit = lambda seed: PyMCBackend().fit(Xs, rng=np.random.default_rng(seed), **kw)[0]  # noqa: E731
     a, b, c = fit(3), fit(3), fit(4)
@@ -274,7 +271,7 @@ def test_three_dimensional_cmi(rng):
     truth = gaussian_cmi(cov, [0], [1], [2])
     X = rng.multivariate_normal(np.zeros(3), cov, 300)
     draws, diag = PyMCBackend().fit(
-        _standardise(X), n_components=1, rng=rng, progress=False, draws=500, tune=500
+        standardise(X), n_components=1, rng=rng, progress=False, draws=500, tune=500
     )
     cmi = conditional_mi(draws, [0], [1], [2]).values.reshape(2, 500)
     assert diag.extra["k_source"] == "given"
@@ -436,7 +433,7 @@ def test_ctrl_c_while_nutpie_samples_is_a_keyboard_interrupt(monkeypatch):
         return real_sample(*args, **kwargs)
 
     monkeypatch.setattr(nutpie, "sample", sample_then_ctrl_c)
-    Xs = _standardise(_readme_data())
+    Xs = standardise(_readme_data())
     with pytest.raises(KeyboardInterrupt, match=INTERRUPTED.format("nutpie")):
         PyMCBackend().fit(
             Xs,

@@ -9,6 +9,7 @@ import pytest
 import gmmmi
 from gmmmi.datasets import paper_mixture
 
+from helpers import assert_within_sd
 from reference import gaussian_cmi, gaussian_kl, gaussian_mi
 
 README_TRUTH = -0.5 * math.log(1 - 0.6**2)
@@ -17,11 +18,6 @@ README_TRUTH = -0.5 * math.log(1 - 0.6**2)
 def readme_data():
     rng = np.random.default_rng(0)
     return rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 200)
-
-
-def assert_within_sd(res, truth, k=3.0):
-    assert np.isfinite(res.sd) and res.sd > 0
-    assert abs(res.value - truth) < k * res.sd, f"{res} vs truth {truth:.4f}"
 
 
 def test_readme_example():

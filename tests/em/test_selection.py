@@ -22,14 +22,11 @@ from gmmmi._kernels.em import mean_loglik
 from gmmmi.datasets import paper_mixture
 
 import reference
-
-
-def _standardise(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
+from helpers import standardise
 
 
 def _gaussian(rng, n, rho=0.6):
-    return _standardise(rng.multivariate_normal([0, 0], [[1, rho], [rho, 1]], n))
+    return standardise(rng.multivariate_normal([0, 0], [[1, rho], [rho, 1]], n))
 
 
 def test_folds_are_balanced_and_random(rng):
@@ -40,7 +37,7 @@ def test_folds_are_balanced_and_random(rng):
 
 @pytest.mark.parametrize("init_type", INIT_TYPES)
 def test_every_init_type_gives_a_valid_start_and_a_finite_fit(rng, init_type):
-    X = _standardise(paper_mixture("D3").sample(300, rng)[0])
+    X = standardise(paper_mixture("D3").sample(300, rng)[0])
     w, m, c = initialise(X, 3, init_type=init_type, scale=None, rng=rng)
     assert w.shape == (3,) and m.shape == (3, 2) and c.shape == (3, 2, 2)
     np.testing.assert_allclose(w.sum(), 1.0)
@@ -94,14 +91,14 @@ def test_d3_chooses_three_components(rng):
     """D3 at N = 2000: K = 3 (in at least 2 of 3 independent data sets and splits)."""
     chosen = []
     for _ in range(3):
-        X = _standardise(paper_mixture("D3").sample(2000, rng)[0])
+        X = standardise(paper_mixture("D3").sample(2000, rng)[0])
         chosen.append(select_components(X, rng=rng).n_components)
     assert chosen.count(3) >= 2, chosen
 
 
 @pytest.mark.parametrize("metric_method", ["aic", "bic"])
 def test_aic_bic_paths(rng, metric_method):
-    X = _standardise(paper_mixture("D3").sample(1000, rng)[0])
+    X = standardise(paper_mixture("D3").sample(1000, rng)[0])
     sel = select_components(X, rng=rng, metric_method=metric_method)
     table = sel.metric_per_k
     assert len(table["n_components"]) == len(table["aic"]) == len(table["bic"])
@@ -117,7 +114,7 @@ def test_aic_bic_paths(rng, metric_method):
 
 
 def test_valid_metric_reports_aic_bic_of_the_cv_mixture_on_all_data(rng):
-    X = _standardise(paper_mixture("D3").sample(1000, rng)[0])
+    X = standardise(paper_mixture("D3").sample(1000, rng)[0])
     sel = select_components(X, rng=rng)
     table = sel.metric_per_k
     i = table["n_components"].index(sel.n_components)
@@ -140,7 +137,7 @@ def test_mean_loglik_matches_oracle(rng):
 
 
 def test_curves_added_later_reproduce_the_fits(rng):
-    X = _standardise(paper_mixture("D3").sample(600, rng)[0])
+    X = standardise(paper_mixture("D3").sample(600, rng)[0])
     folds = make_folds(600, 2, rng)
     kw = dict(n_inits=2, init_type="random_sklearn", scale=None, settings=EMSettings())
     bare = cross_validate(X, 3, folds, rng=np.random.default_rng(1), record_curves=False, **kw)
@@ -162,13 +159,13 @@ def test_patience_looks_further(rng):
 
 
 def test_max_components_is_reported(rng):
-    X = _standardise(paper_mixture("D5").sample(1000, rng)[0])
+    X = standardise(paper_mixture("D5").sample(1000, rng)[0])
     sel = select_components(X, rng=rng, max_components=2)
     assert sel.reached_max_components and sel.n_components == 2
 
 
 def test_fixed_components_still_cross_validates_inits(rng):
-    X = _standardise(paper_mixture("D3").sample(500, rng)[0])
+    X = standardise(paper_mixture("D3").sample(500, rng)[0])
     sel = select_components(X, rng=rng, n_components=4, n_inits=4, n_folds=3)
     assert sel.n_components == 4 and sel.metric_per_k == {}
     assert sel.cv.val_scores.shape == (4, 3)
@@ -183,7 +180,7 @@ def test_fixed_components_still_cross_validates_inits(rng):
 
 
 def test_loss_curves_end_at_the_reported_scores(rng):
-    X = _standardise(paper_mixture("D3").sample(400, rng)[0])
+    X = standardise(paper_mixture("D3").sample(400, rng)[0])
     sel = select_components(X, rng=rng, n_components=3)
     fits = sel.cv.fits
     for f in range(len(fits.n_iter)):
@@ -207,7 +204,7 @@ def test_search_stops_at_the_sample_limit(rng):
 
 
 def test_settings_reach_the_fits(rng):
-    X = _standardise(paper_mixture("D3").sample(300, rng)[0])
+    X = standardise(paper_mixture("D3").sample(300, rng)[0])
     sel = select_components(X, rng=rng, n_components=3, settings=EMSettings(max_iter=3))
     assert np.all(sel.cv.fits.n_iter <= 3)
     assert sel.status["max_iter"] > 0
@@ -233,7 +230,7 @@ def test_collapsed_components_flags_spikes_thin_and_broken_covariances():
 
 
 def test_search_from_k_min_with_given_folds(rng):
-    X = _standardise(paper_mixture("D3").sample(400, rng)[0])
+    X = standardise(paper_mixture("D3").sample(400, rng)[0])
     folds = np.repeat([0, 1], 200)
     sel = select_components(X, rng=rng, k_min=2, folds=folds, curves=False)
     assert sel.metric_per_k["n_components"][0] == 2 and sel.n_components >= 2
@@ -244,7 +241,7 @@ def test_search_from_k_min_with_given_folds(rng):
 @pytest.mark.parametrize("buffer", [1, 5, 10_000])
 def test_loss_curves_do_not_depend_on_the_first_pass_buffer(rng, monkeypatch, buffer):
     """Fits longer than the curve buffer are re-run to record: same fits, same curves."""
-    X = _standardise(paper_mixture("D3").sample(600, rng)[0])
+    X = standardise(paper_mixture("D3").sample(600, rng)[0])
     folds = make_folds(600, 2, rng)
     kw = dict(n_inits=2, init_type="random_sklearn", scale=None, settings=EMSettings())
     full = cross_validate(X, 3, folds, rng=np.random.default_rng(1), **kw)

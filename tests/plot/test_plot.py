@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 from matplotlib.contour import ContourSet
 from matplotlib.patches import Ellipse
-from test_result import make_bootstrap_result, make_posterior_result, make_single_fit_result
 
 from gmmmi.mixture import MixtureDraws
 from gmmmi.plot import plot_corner, plot_distribution, plot_loss_curves, plot_mixture_ellipses
+
+from helpers import make_bootstrap_result, make_posterior_result, make_single_fit_result, render
 
 
 @pytest.fixture(autouse=True)
@@ -19,11 +20,6 @@ def _no_show_and_close(monkeypatch):
     monkeypatch.setattr(plt, "show", show)
     yield
     plt.close("all")
-
-
-def render(fig, path):
-    fig.savefig(path, dpi=90)
-    assert path.stat().st_size > 5_000  # a real image, not an empty canvas
 
 
 def legend_texts(ax):

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,13 +20,11 @@ from gmmmi.datasets import gamma_exponential_mi, paper_mixture
 from gmmmi.exceptions import ConvergenceWarning
 from gmmmi.mixture import MixtureDraws
 
-
-def _standardise(X):
-    return (X - X.mean(axis=0)) / X.std(axis=0)
+from helpers import DATA, standardise
 
 
 def _d3(rng, n=600):
-    return _standardise(paper_mixture("D3").sample(n, rng)[0])
+    return standardise(paper_mixture("D3").sample(n, rng)[0])
 
 
 def test_registered_with_gmm_mi_defaults_except_the_search_start():
@@ -94,7 +91,7 @@ def test_reference_fit_is_a_maximum(rng):
 def test_bootstrap_spread_matches_the_standard_error(rng):
     """For one Gaussian the replicas' means scatter by about sd / sqrt(n)."""
     n, B = 400, 60
-    X = _standardise(rng.normal(size=(n, 2)))
+    X = standardise(rng.normal(size=(n, 2)))
     init = (np.ones(1), np.zeros((1, 2)), np.eye(2)[None])
     boot = bootstrap_fits(X, init, B, rng=rng, settings=EMSettings())
     sd = boot.means[:, 0, :].std(axis=0, ddof=1)
@@ -182,7 +179,7 @@ def test_max_iter_warns(rng):
 
 
 def test_gaussian_fit_is_quiet(rng):
-    X = _standardise(rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 300))
+    X = standardise(rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 300))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _, diag = NumbaBackend().fit(X, rng=rng, n_bootstrap=3)
@@ -190,7 +187,6 @@ def test_gaussian_fit_is_quiet(rng):
 
 
 # --------------------------------------------------------------------------- collapsed components
-_DATA = Path(__file__).parent / "data"
 
 
 def _duplicated_point_data(rng, n=300, copies=5):
@@ -242,7 +238,7 @@ def test_calibration_data_sets_that_collapsed(name, seed):
     weight 0.008 on a few repeated rows (eigenvalue ~1e-15), which either
     failed the integrator's Cholesky factorisation or inflated the MI.
     """
-    X = np.load(_DATA / f"{name}.npy")
+    X = np.load(DATA / f"{name}.npy")
     with pytest.warns(ConvergenceWarning, match="reg_covar"):
         # the study's search (GMM-MI's) on the raw data, whose replicas collapsed
         # (gmmmi.estimate's defaults now start from k-means and map these margins first)
@@ -288,7 +284,7 @@ def test_reselect_components_ignored_for_a_fixed_k(rng):
 def test_reselected_replicas_of_one_gaussian_spread_like_the_plain_bootstrap(rng):
     """One Gaussian: replicas choose K = 1 and their means scatter by sd / sqrt(n)."""
     n, B = 400, 30
-    X = _standardise(rng.normal(size=(n, 2)))
+    X = standardise(rng.normal(size=(n, 2)))
     draws, diag = NumbaBackend().fit(X, rng=rng, n_bootstrap=B, reselect_components=True)
     assert diag.n_components == 1
     # an extra component may win a replica's cross-validation now and then

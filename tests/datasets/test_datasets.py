@@ -9,17 +9,10 @@ from scipy.integrate import dblquad
 
 from gmmmi import datasets
 
+from helpers import mc_check
 from reference import gaussian_cmi, gaussian_mi, random_covariance
 
 MC_POINTS = 10**7
-
-
-def mc_check(log_ratio, truth, n_se=4.0):
-    """Assert the MC mean of log p(x,y)/(p(x)p(y)) is within n_se standard errors of truth."""
-    mean = log_ratio.mean()
-    se = log_ratio.std(ddof=1) / np.sqrt(log_ratio.size)
-    assert abs(mean - truth) < n_se * se, (mean, truth, se)
-    return mean, se
 
 
 # ------------------------------------------------------------------ paper mixtures

@@ -18,6 +18,7 @@ from scipy.integrate import dblquad
 
 from gmmmi import datasets
 
+from helpers import mc_check
 from reference import gaussian_mi, mixture_logpdf
 
 MC_POINTS = 200_000
@@ -43,13 +44,6 @@ GAUSSIAN_COPULAS = {
     "pareto15:gaussian(rho=0.6)": 0.6,
     "independent_cauchy": 0.0,
 }
-
-
-def mc_check(log_ratio, truth, n_se=4.0):
-    """Assert the MC mean of the log density ratio is within n_se standard errors of truth."""
-    mean = log_ratio.mean()
-    se = log_ratio.std(ddof=1) / np.sqrt(log_ratio.size)
-    assert abs(mean - truth) < n_se * se, (mean, truth, se)
 
 
 def spearman_of_gaussian(rho):
