@@ -24,6 +24,11 @@ DATA = TESTS / "data"
 
 
 # ------------------------------------------------------------------ data
+def gaussian_pair(n, seed, rho=0.6):
+    """n rows of a bivariate Gaussian with unit variances and correlation ``rho``, seeded."""
+    return np.random.default_rng(seed).multivariate_normal([0, 0], [[1, rho], [rho, 1]], n)
+
+
 def standardise(X):
     """Each column to mean 0 and sd 1 (ddof=0), as the backends receive the data."""
     return (X - X.mean(axis=0)) / X.std(axis=0)

@@ -16,11 +16,9 @@ import gmmmi
 from gmmmi import margins
 from gmmmi.margins import MarginalMap, fit_marginal_map
 
+from helpers import gaussian_pair
+
 TRUTH = -0.5 * math.log(1 - 0.6**2)
-
-
-def _gaussian(n, seed):
-    return np.random.default_rng(seed).multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], n)
 
 
 def _quiet_estimate(*args, **kwargs):
@@ -54,7 +52,7 @@ def test_a_column_spanning_many_decades_gets_the_log_scale(decades):
 def test_ten_decades_no_longer_inflate_the_mi():
     # issue 24: 10**(10 Phi(G) - 5) gave 0.363 +- 0.019 (+7.4 sd); on main with this seed
     # 0.382 +- 0.038 (+4.1 sd, asinh scales)
-    X = 10 ** (10 * stats.norm.cdf(_gaussian(2000, 0)) - 5)
+    X = 10 ** (10 * stats.norm.cdf(gaussian_pair(2000, 0)) - 5)
     res = _quiet_estimate(X, random_state=0, n_bootstrap=20)
     assert [c["scale"] for c in res.transform["columns"]] == ["log", "log"]
     assert res.transform["chosen"] == "gaussianize"
@@ -63,7 +61,7 @@ def test_ten_decades_no_longer_inflate_the_mi():
 
 def test_one_value_1e10_away_gets_a_component_and_a_true_record():
     # issue 24: 0.000 +- 0.001 and "every margin fits one Gaussian" (an affine map)
-    X = _gaussian(2000, 0)
+    X = gaussian_pair(2000, 0)
     X[0, 0] = 1e10
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -90,7 +88,7 @@ def test_an_isolated_row_outside_the_fitted_subset_still_gets_its_component():
 @pytest.mark.parametrize("n", [30, 60, 99])
 def test_few_rows_are_mapped_too(n):
     # issue 24: below 100 rows no map was fitted, and the record said the margins were Gaussian
-    X = np.exp(_gaussian(n, 1))
+    X = np.exp(gaussian_pair(n, 1))
     res = _quiet_estimate(X, random_state=0, n_bootstrap=20)
     assert res.transform["chosen"] == "gaussianize"
     assert [c["basis"] for c in res.transform["columns"]] == ["fitted", "fitted"]
@@ -99,7 +97,7 @@ def test_few_rows_are_mapped_too(n):
 
 def test_the_reason_names_columns_with_too_few_values_to_map():
     rng = np.random.default_rng(2)
-    X = np.exp(np.round(2 * _gaussian(400, 2)) / 2) + rng.uniform(0, 1e-9, (400, 2))
+    X = np.exp(np.round(2 * gaussian_pair(400, 2)) / 2) + rng.uniform(0, 1e-9, (400, 2))
     X = np.round(X, 3)
     counts = [np.unique(c).size for c in X.T]
     assert all(11 <= c < margins.MIN_DISTINCT for c in counts)
@@ -124,7 +122,7 @@ def test_on_many_rows_the_comparison_runs_on_a_subset(monkeypatch):
         return original(X, *args, **kwargs)
 
     monkeypatch.setattr(margins, "heldout_loglik", spy)
-    X = np.exp(_gaussian(1500, 5))
+    X = np.exp(gaussian_pair(1500, 5))
     res = _quiet_estimate(X, random_state=0, n_bootstrap=20)
     assert seen == [400, 400]
     assert res.transform["chosen"] == "gaussianize"

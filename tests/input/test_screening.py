@@ -23,13 +23,10 @@ from gmmmi._screening import (
 )
 from gmmmi._validation import standardise, validate_data
 
+from helpers import gaussian_pair
+
 RHO = 0.6
 TRUTH = -0.5 * np.log(1 - RHO**2)
-
-
-def _gaussian(n, seed):
-    rng = np.random.default_rng(seed)
-    return rng.multivariate_normal([0, 0], [[1, RHO], [RHO, 1]], n)
 
 
 def _data_warnings(record):
@@ -40,7 +37,7 @@ def _data_warnings(record):
 def test_copy_groups_number_groups_by_first_row():
     X = np.array([[1.0, 2.0], [3.0, 4.0], [1.0, 2.0], [0.0, 0.0], [3.0, 4.0]])
     np.testing.assert_array_equal(copy_groups(X), [0, 1, 0, 2, 1])
-    np.testing.assert_array_equal(copy_groups(_gaussian(50, 0)), np.arange(50))
+    np.testing.assert_array_equal(copy_groups(gaussian_pair(50, 0)), np.arange(50))
 
 
 def test_folds_without_copies_are_the_plain_split():
@@ -51,7 +48,7 @@ def test_folds_without_copies_are_the_plain_split():
 
 
 def test_copies_of_a_row_share_a_fold():
-    X = np.repeat(_gaussian(40, 1), 3, axis=0)[np.random.default_rng(2).permutation(120)]
+    X = np.repeat(gaussian_pair(40, 1), 3, axis=0)[np.random.default_rng(2).permutation(120)]
     groups = copy_groups(X)
     folds = make_folds(X.shape[0], 2, np.random.default_rng(3), groups)
     for g in range(groups.max() + 1):
@@ -62,7 +59,7 @@ def test_copies_of_a_row_share_a_fold():
 
 def test_estimate_without_copies_is_unchanged_by_grouped_folds(monkeypatch):
     """Data without copies give the same draws as the split that ignores copies."""
-    X = _gaussian(300, 5)
+    X = gaussian_pair(300, 5)
     opts = dict(random_state=3, n_bootstrap=5)
     new = gmmmi.estimate(X, **opts)
     monkeypatch.setattr(_selection, "copy_groups", lambda X: None)
@@ -72,7 +69,7 @@ def test_estimate_without_copies_is_unchanged_by_grouped_folds(monkeypatch):
 
 
 def test_every_row_five_times_gives_the_distinct_rows_estimate():
-    X = _gaussian(1000, 1)
+    X = gaussian_pair(1000, 1)
     distinct = gmmmi.estimate(X, random_state=0, n_bootstrap=20)
     copies = np.repeat(X, 5, axis=0)
     expected = (
@@ -133,7 +130,7 @@ def test_discrete_x_with_discrete_y_is_refused_without_the_discrete_y_hint():
 
 
 def test_coarsely_rounded_column_warns():
-    X = _gaussian(1000, 2)
+    X = gaussian_pair(1000, 2)
     X[:, 0] = np.round(X[:, 0] * 4) / 4
     n_values = np.unique(X[:, 0]).size
     expected = (
@@ -150,7 +147,7 @@ def test_coarsely_rounded_column_warns():
 
 
 def test_fine_rounding_and_float32_do_not_warn():
-    X = _gaussian(5000, 3)
+    X = gaussian_pair(5000, 3)
     for data in (np.round(X, 2), X.astype(np.float32)):
         with warnings.catch_warnings(record=True) as record:
             warnings.simplefilter("always")
@@ -160,7 +157,7 @@ def test_fine_rounding_and_float32_do_not_warn():
 
 # --------------------------------------------------------------------------- outliers
 def test_far_outlier_is_named_by_row_and_column():
-    X = _gaussian(1000, 1)
+    X = gaussian_pair(1000, 1)
     X[17, 0] = 100.0
     column = X[:, 0]
     mad = np.median(np.abs(column - np.median(column)))
@@ -478,7 +475,7 @@ def test_the_default_margins_absorb_one_far_outlier(seed):
     (truth 0.223) and is warned about; the default maps each column through its fitted CDF,
     where the row is merely the largest, so the estimate is right and there is nothing to say.
     """
-    X = _gaussian(1000, seed)
+    X = gaussian_pair(1000, seed)
     X[17, 0] = 100.0
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
