@@ -77,6 +77,8 @@ def test_resolution_ratio_of_the_true_gaussian_is_near_one():
         assert 0.9 < ratio < 1.1
 
 
+# the unresolved sine also fails the fit check: both warnings say so; this test reads the first
+@pytest.mark.filterwarnings("ignore::gmmmi.MisfitWarning")
 def test_a_sharp_sine_is_warned_about_with_the_shortfall():
     rng = np.random.default_rng(1)
     x = rng.standard_normal(2000)

@@ -172,7 +172,9 @@ def test_forced_map_is_recorded_printed_saved_and_loaded(tmp_path):
 
 
 # expected: EstimateMI keeps the raw fit of exp margins on purpose, which its fit check flags
+# (and which the sharp-relation check finds just above its limit, 1.52x against 1.49x)
 @pytest.mark.filterwarnings("ignore::gmmmi.MisfitWarning")
+@pytest.mark.filterwarnings("ignore::gmmmi.SharpRelationWarning")
 def test_estimate_mi_class_keeps_the_raw_fit():
     x, y = with_margins(gaussian(0.6), "cube").sample(400, 0)
     mi = gmmmi.EstimateMI(random_state=0)
@@ -217,6 +219,8 @@ def test_cli_transform_flag(tmp_path):
     argv = ["estimate", str(tmp_path / "d.npy"), "--x", "0", "--y", "1", "--json"]
     argv += ["--n-bootstrap", "3", "--seed", "0", "--transform", "none"]
     with contextlib.redirect_stdout(out), warnings.catch_warnings():
+        # exp margins fitted raw (the flag's point) meet non-PD covariances in some EM fits
+        warnings.simplefilter("ignore", gmmmi.ConvergenceWarning)
         assert cli.main(argv) == 0
     assert json.loads(out.getvalue())["meta"]["transform"]["chosen"] == "none"
 
