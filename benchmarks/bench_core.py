@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/bench_core.py                      # everything (the peer takes minutes)
     python benchmarks/bench_core.py --no-peer --no-large  # gmmmi only, quick
+    python benchmarks/bench_core.py --memory-plot docs/images/memory_scaling.png
 
 For each case (the README example, N=200; a Gaussian with rho=0.6 at N=10 000;
 the paper's mixtures D3 and D5 at N=2 000) it prints the truth, the original's
@@ -13,8 +14,10 @@ gmmmi's MI ± sd and warm time with ``gmmmi.estimate(X, random_state=0)``
 (defaults: ``integral_method="quad"``) and with ``integral_method="mc"`` (the
 original's default integral). Warm means Numba's compiled kernels are cached
 (one untimed call first); the cold first call in a fresh process with an empty
-Numba cache is reported separately, as is the whole estimate at N=10^6 (wall
-time and peak resident memory of a fresh process).
+Numba cache is reported separately (wall and CPU time, and the same with the
+cache filled: a fresh Dask worker with a shared ``NUMBA_CACHE_DIR``), as is the
+whole estimate at N=10^6 and N=10^7 (wall and CPU time and peak resident memory
+of a fresh process).
 
 This is a benchmark, not a test: it prints ratios against the targets (>= 100x
 faster, |dMI| <= 0.01, sd within 25 %) and never fails on them.
@@ -205,15 +208,19 @@ def time_mc_integrals(res) -> dict:
 
 _FRESH_PROCESS = """
 import resource, sys, time, json
-t0 = time.perf_counter()
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t0, c0 = time.perf_counter(), cpu()
 import numpy as np
 import gmmmi
 X = np.load(sys.argv[1])
 dx = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), cpu()
 mi, sd = gmmmi.estimate(X[:, :dx], X[:, dx:], random_state=0, progress=False)
-t2 = time.perf_counter()
+t2, c2 = time.perf_counter(), cpu()
 print(json.dumps({"mi": mi, "sd": sd, "import_s": t1 - t0, "estimate_s": t2 - t1,
+                  "import_cpu_s": c1 - c0, "estimate_cpu_s": c2 - c1,
                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -223,7 +230,9 @@ def run_fresh_process(X: np.ndarray, *, empty_numba_cache: bool, dx: int = 1) ->
 
     x is the first `dx` columns of `X`, y the rest. With `empty_numba_cache`, Numba compiles
     every kernel from scratch (a cold first call); otherwise the process reuses the cache the
-    warm runs filled.
+    warm runs filled (a fresh Dask worker with a shared ``NUMBA_CACHE_DIR``). Returns the
+    wall and CPU (user + sys of the child, every thread) seconds of the import and of the
+    estimate, the peak RSS in MB (``resource.getrusage``) and the process's whole wall time.
     """
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.npy"
@@ -242,6 +251,44 @@ def run_fresh_process(X: np.ndarray, *, empty_numba_cache: bool, dx: int = 1) ->
     if out.returncode != 0:
         raise RuntimeError(f"gmmmi failed in a fresh process:\n{out.stderr[-2000:]}")
     return {**json.loads(out.stdout.strip().splitlines()[-1]), "process_s": wall}
+
+
+#: rows of the memory sweep (``--memory-plot``): 2 columns, rho=0.6, fresh process each
+MEMORY_SWEEP = (10_000, 100_000, 1_000_000, 3_000_000, 10_000_000)
+
+
+def memory_sweep(path: Path) -> list[dict]:
+    """Peak RSS, wall and CPU time of one default estimate per N of `MEMORY_SWEEP`; a plot.
+
+    Each N runs in a fresh process with the Numba cache filled (`run_fresh_process`), so
+    the peak includes the imported libraries; the data alone take 16 bytes per row. The
+    plot (peak RSS and the data's size against N, log-log) is written to `path`.
+    """
+    import matplotlib.pyplot as plt
+
+    runs = []
+    for n in MEMORY_SWEEP:
+        run = run_fresh_process(gaussian_sample(n, seed=4), empty_numba_cache=False)
+        runs.append({"n": n, **run, "load": os.getloadavg()[0]})
+        print(
+            f"N={n:.0e}: peak RSS {run['maxrss_mb']:.0f} MB, estimate {run['estimate_s']:.1f} s "
+            f"wall / {run['estimate_cpu_s']:.1f} s CPU; MI {_pm(run['mi'], run['sd'])}; "
+            f"load {runs[-1]['load']:.1f}",
+            flush=True,
+        )
+    n = np.array([r["n"] for r in runs], dtype=float)
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.loglog(n, [r["maxrss_mb"] for r in runs], "o-", label="peak RSS of the process")
+    ax.loglog(n, 16 * n / 2**20, "--", color="grey", label="the data (16 bytes per row)")
+    ax.axhline(1536, color="tab:red", lw=0.8, ls=":", label="1.5 GB target at N = 10⁷")
+    ax.set_xlabel("rows N (2 columns)")
+    ax.set_ylabel("MB")
+    ax.set_title("gmmmi.estimate, defaults, fresh process", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"memory plot written to {path}")
+    return runs
 
 
 def _pm(mi: float, sd: float | None) -> str:
@@ -297,11 +344,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="gmmmi vs the original gmm-mi.")
     parser.add_argument("--peer-python", default=DEFAULT_PEER_PYTHON)
     parser.add_argument("--no-peer", action="store_true", help="skip the original gmm-mi")
-    parser.add_argument("--no-large", action="store_true", help="skip the N=10^6 run")
-    parser.add_argument("--no-cold", action="store_true", help="skip the cold-cache run")
+    parser.add_argument("--no-large", action="store_true", help="skip the N=10^6 and 10^7 runs")
+    parser.add_argument(
+        "--no-cold", action="store_true", help="skip the first calls in fresh processes"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed warm calls (median)")
     parser.add_argument("--json", type=Path, help="also write every number to this file")
+    parser.add_argument(
+        "--memory-plot",
+        type=Path,
+        metavar="PNG",
+        help="only the memory sweep (N = 1e4 .. 1e7, fresh processes), plotted to PNG",
+    )
     args = parser.parse_args()
+    if args.memory_plot:
+        runs = memory_sweep(args.memory_plot)
+        if args.json:
+            args.json.write_text(json.dumps(runs, indent=2, default=float))
+        return
 
     import gmmmi
 
@@ -347,22 +407,27 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f}")
 
     if not args.no_cold:
-        cold = run_fresh_process(make_cases()[0].X, empty_numba_cache=True)
-        record["cold"] = cold
-        print(
-            f"\nCold first call (README data, fresh process, empty Numba cache): "
-            f"estimate {cold['estimate_s']:.1f} s (+ import {cold['import_s']:.1f} s); "
-            f"MI {_pm(cold['mi'], cold['sd'])}"
-        )
+        for label, empty in (("empty Numba cache", True), ("warm Numba cache", False)):
+            cold = run_fresh_process(make_cases()[0].X, empty_numba_cache=empty)
+            record["cold" if empty else "fresh_warm_cache"] = cold
+            print(
+                f"\nFirst call in a fresh process (README data, {label}): estimate "
+                f"{cold['estimate_s']:.1f} s wall / {cold['estimate_cpu_s']:.1f} s CPU "
+                f"(+ import {cold['import_s']:.1f} s / {cold['import_cpu_s']:.1f} s CPU; "
+                f"process {cold['process_s']:.1f} s); MI {_pm(cold['mi'], cold['sd'])}; "
+                f"load {os.getloadavg()[0]:.1f}"
+            )
     if not args.no_large:
-        large = run_fresh_process(gaussian_sample(1_000_000, seed=4), empty_numba_cache=False)
-        record["large"] = large
-        print(
-            "N=10^6, rho=0.6 (fresh process, warm cache, quad): "
-            f"estimate {large['estimate_s']:.1f} s (target < 60 s), "
-            f"peak RSS {large['maxrss_mb']:.0f} MB (target < 2048 MB); "
-            f"MI {_pm(large['mi'], large['sd'])} vs truth {GAUSSIAN_TRUTH:.4f}"
-        )
+        for n, target_mb in ((1_000_000, 2048), (10_000_000, 1536)):
+            large = run_fresh_process(gaussian_sample(n, seed=4), empty_numba_cache=False)
+            record["large" if n == 1_000_000 else "huge"] = large
+            print(
+                f"N={n:.0e}, rho=0.6 (fresh process, warm cache, quad): "
+                f"estimate {large['estimate_s']:.1f} s wall / {large['estimate_cpu_s']:.1f} s "
+                f"CPU (target < 60 s wall), peak RSS {large['maxrss_mb']:.0f} MB (target < "
+                f"{target_mb} MB); MI {_pm(large['mi'], large['sd'])} vs truth "
+                f"{GAUSSIAN_TRUTH:.4f}; load {os.getloadavg()[0]:.1f}"
+            )
     if not args.no_large:
         # the same 2 + 2 columns before and after exp: the maps' cost is the difference
         lognormal = lognormal_pairs(1_000_000, seed=4)

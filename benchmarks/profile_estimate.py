@@ -9,18 +9,23 @@ Run from the repository root::
 For each case of ``benchmarks/bench_core.py`` (README N=200, rho=0.6 N=10 000,
 D3 and D5 at N=2 000) it runs ``gmmmi.estimate(X, random_state=0)`` warm (one
 untimed call first) and prints, as the median over ``--repeats`` calls, the
-wall and CPU (``time.process_time``, all threads) seconds of the whole call
-and of its parts: cross-validation fits, full-data fits (the reference fit
-and, with ``metric_method`` 'aic'/'bic', one per K), bootstrap fits,
-integrals, and the rest (validation, standardising, Result). The parts are
-measured by wrapping the module-level functions that do them, so the numbers
-include their own Python overhead.
+wall and CPU (``time.process_time``: every thread of the process, Numba's
+included, so threads that spin are counted) seconds of the whole call and of
+each stage: validation, the point-mass and copy/function screens, the
+serial-dependence check, the margins' ``"auto"`` comparison, the K search,
+the full-data fit, the fit check, the bootstrap, the sharp-relation check, the
+integrals, the misfit check and the Result. The stages are measured by
+wrapping the module-level functions that do them; a stage called inside
+another is counted once, in the inner stage (the outer one keeps only its own
+time), and ``rest`` is what no wrapped function covers. Run it with
+``PYTHONPATH=.`` so that the working tree's gmmmi is the one measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import sys
 import time
@@ -31,45 +36,73 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-#: (module, attribute, part) of every wrapped function
+#: (module, attribute, stage) of every wrapped function, in the order of the pipeline
 _PARTS = (
-    ("gmmmi._em.select", "cross_validate", "cv fits"),
-    ("gmmmi._em.select", "full_data_fit", "full fits"),
-    ("gmmmi._em.procedure", "bootstrap_fits", "bootstrap"),
+    ("gmmmi.api", "validate_data", "validation"),
+    ("gmmmi.api", "validate_options", "validation"),
+    ("gmmmi.api", "standardise", "validation"),
+    ("gmmmi.api", "_check_fittable", "validation"),
+    ("gmmmi.api", "plan_columns", "point masses"),
+    ("gmmmi.api", "screen", "screen"),
+    ("gmmmi.api", "warn_outliers", "screen"),
+    ("gmmmi.api", "resolve_bootstrap", "serial check"),
+    ("gmmmi.api", "choose_margins", "margins"),
+    ("gmmmi._em.select", "select_components", "K search"),
+    ("gmmmi._em.procedure", "select_components", "K search"),
+    ("gmmmi._em.select", "full_data_fit", "full fit"),
+    ("gmmmi._em.scale_mixture", "consider", "scale mixture"),
+    ("gmmmi._em.procedure", "_check", "fit check"),
+    ("gmmmi._em.procedure", "widen_search", "wider search"),
+    ("gmmmi._em.procedure", "_bootstrap", "bootstrap"),
+    ("gmmmi.api", "warn_unresolved", "sharp check"),
     ("gmmmi.api", "_integrate_all", "integrals"),
+    ("gmmmi.api", "check_estimate", "misfit check"),
+    ("gmmmi.api", "_to_data_units", "result"),
+    ("gmmmi.api", "Result", "result"),
+    ("gmmmi.api", "warn_few_rows", "result"),
 )
+STAGES = tuple(dict.fromkeys(part for _, _, part in _PARTS))
 
 
 class _Clock:
-    """Accumulates wall and CPU seconds per part while installed."""
+    """Accumulates wall and CPU seconds per stage while installed (inner stages count once)."""
 
     def __init__(self):
         self.wall = defaultdict(float)
         self.cpu = defaultdict(float)
         self._saved = []
+        self._stack = []  # [wall, cpu] seconds of the wrapped calls inside each open call
 
     def install(self):
         import importlib
 
         for module_name, attr, part in _PARTS:
             module = importlib.import_module(module_name)
-            original = getattr(module, attr)
+            original = getattr(module, attr, None)
+            if original is None:  # the pipeline moved: that stage is counted in "rest"
+                continue
             self._saved.append((module, attr, original))
             setattr(module, attr, self._wrap(original, part))
 
     def uninstall(self):
-        for module, attr, original in self._saved:
+        for module, attr, original in reversed(self._saved):
             setattr(module, attr, original)
         self._saved.clear()
 
     def _wrap(self, func, part):
         def timed(*args, **kwargs):
+            self._stack.append([0.0, 0.0])
             w0, c0 = time.perf_counter(), time.process_time()
             try:
                 return func(*args, **kwargs)
             finally:
-                self.wall[part] += time.perf_counter() - w0
-                self.cpu[part] += time.process_time() - c0
+                wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+                inner_wall, inner_cpu = self._stack.pop()
+                self.wall[part] += wall - inner_wall
+                self.cpu[part] += cpu - inner_cpu
+                if self._stack:
+                    self._stack[-1][0] += wall
+                    self._stack[-1][1] += cpu
 
         return timed
 
@@ -89,7 +122,7 @@ def breakdown(X: np.ndarray, repeats: int, **options) -> dict:
         finally:
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0
             clock.uninstall()
-        parts = {p: (clock.wall[p], clock.cpu[p]) for _, _, p in _PARTS}
+        parts = {p: (clock.wall[p], clock.cpu[p]) for p in STAGES}
         parts["rest"] = (
             wall - sum(w for w, _ in parts.values()),
             cpu - sum(c for _, c in parts.values()),
@@ -113,15 +146,21 @@ def main() -> None:
     import gmmmi
 
     cases = [c for c in make_cases() if not args.only or c.name.startswith(args.only)]
-    names = [p for _, _, p in _PARTS] + ["rest", "total"]
-    print(f"seconds as wall / cpu (median of {args.repeats} warm calls)")
-    print(f"{'case':18s} " + " ".join(f"{n:>16s}" for n in names) + "   MI ± sd (K)")
+    names = [*STAGES, "rest", "total"]
+    outs = {}
     for case in cases:
-        out = breakdown(case.X, args.repeats)
-        cells = " ".join(f"{out['parts'][n][0]:7.3f}/{out['parts'][n][1]:7.3f}" for n in names)
-        print(
-            f"{case.name:18s} {cells}   {out['mi']:.4f} ± {out['sd']:.4f} ({out['K']})", flush=True
-        )
+        outs[case.name] = out = breakdown(case.X, args.repeats)
+        print(f"{case.name}: MI {out['mi']:.4f} ± {out['sd']:.4f} (K={out['K']})", flush=True)
+    print(
+        f"\nms as wall / CPU (median of {args.repeats} warm calls; load {os.getloadavg()[0]:.1f})"
+    )
+    print("| stage | " + " | ".join(outs) + " |")
+    print("|---|" + "---:|" * len(outs))
+    for n in names:
+        cells = [
+            f"{o['parts'][n][0] * 1e3:.1f} / {o['parts'][n][1] * 1e3:.1f}" for o in outs.values()
+        ]
+        print(f"| {n} | " + " | ".join(cells) + " |")
     if args.cprofile:
         case = next(c for c in make_cases() if c.name.startswith(args.cprofile))
         gmmmi.estimate(case.X, random_state=0, progress=False)

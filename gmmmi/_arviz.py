@@ -13,11 +13,13 @@ import logging
 import warnings
 from contextlib import contextmanager
 from os import PathLike
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
-import pandas as pd
-import xarray as xr
+
+if TYPE_CHECKING:  # ArviZ, xarray and pandas are imported when first used (seconds of start-up)
+    import pandas as pd
+    import xarray as xr
 
 #: the netCDF engine; h5netcdf is a hard dependency of gmmmi (netCDF4 is not)
 ENGINE = "h5netcdf"
@@ -39,11 +41,15 @@ def inference_data(groups: dict[str, xr.Dataset], *, attrs: dict | None = None):
     -------
     arviz.InferenceData
     """
+    import arviz as az
+
     return az.InferenceData(attrs=dict(attrs or {}), **groups)
 
 
 def is_inference_data(obj) -> bool:
     """True if ``obj`` is an `arviz.InferenceData`."""
+    import arviz as az
+
     return isinstance(obj, az.InferenceData)
 
 
@@ -79,6 +85,8 @@ def read_netcdf(path: str | PathLike) -> tuple[dict[str, xr.Dataset], dict]:
     attrs : dict
         The root group's attributes.
     """
+    import arviz as az
+
     with az.rc_context({"data.load": "eager"}):
         idata = az.from_netcdf(str(path), engine=ENGINE)
     return groups_of(idata)
@@ -92,6 +100,8 @@ def _quiet():
     single fit has one draw, so the sd is undefined too. Those NaN are the
     answer, not a problem worth a message.
     """
+    import arviz as az
+
     # ArviZ 0.x logs through its own Logger instance, which logging.getLogger does not return
     logger = getattr(az, "_log", None) or logging.getLogger("arviz")
     level = logger.level
@@ -123,6 +133,8 @@ def summary(posterior: xr.Dataset, *, var_names: list[str], hdi_prob: float) -> 
         mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat`` (NaN where undefined:
         r_hat with one chain, everything but the mean with one draw).
     """
+    import arviz as az
+
     with _quiet():
         table = az.summary(
             posterior[var_names], var_names=var_names, hdi_prob=hdi_prob, round_to="none"
@@ -144,6 +156,8 @@ def hdi(values: np.ndarray, *, prob: float) -> tuple[float, float]:
     -------
     (low, high) : tuple of float
     """
+    import arviz as az
+
     flat = np.asarray(values, dtype=np.float64).ravel()
     with _quiet():
         low, high = az.hdi(flat, hdi_prob=prob)

@@ -20,12 +20,18 @@ Gaussian data. Mixtures of several components (K > 1) are left alone: their
 plug-in bias has no closed form, and the bootstrap's own estimate of it
 (mean of the replicas minus the full-data value) did not reduce the error on
 the paper's mixtures (docs/uncertainty.md, "Bias correction").
+
+`chain_correction` does the same for the chain rule over discrete columns
+(`gmmmi.mixed`) when they are all conditioned on (z): the CMI is then a
+weighted sum of per-cell Gaussian CMIs, each with its own n.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
+
+import numpy as np
 
 from ._screening import independence_floor
 from .diagnostics import DrawKind, FitDiagnostics
@@ -61,6 +67,51 @@ def wishart_correction(diagnostics: FitDiagnostics, n: int, blocks: dict) -> flo
     if n <= dx + dy + dz + 1:
         return 0.0
     return float(independence_floor(n, dx, dy, dz))
+
+
+def chain_correction(
+    cells: dict, counts, active: list, block_of: dict, discrete_blocks: set
+) -> float:
+    """The plug-in bias, in nats, of a chain-rule CMI whose discrete columns are all in z.
+
+    With every discrete column (and atom indicator) in z, the chain rule's CMI
+    is sum_s p(s) I(x; y | z_c, cell s): each term the plug-in CMI of cell
+    s's own fit to its n_s rows, whose Wishart bias is
+    ``independence_floor(n_s, dx_s, dy_s, dz_s)`` (its continuous columns in
+    each block) when that fit is one Gaussian. When a discrete column is in x
+    or y, a term integrates a mixture pooled over cells, whose bias has no
+    closed form, and nothing is corrected.
+
+    Parameters
+    ----------
+    cells : dict of int to FitDiagnostics
+        Each fitted cell's diagnostics.
+    counts : numpy.ndarray, shape (n_cells,)
+        Rows per cell.
+    active : list of list of int
+        Each cell's continuous columns.
+    block_of : dict of int to str
+        Block (``"x"``, ``"y"``, ``"z"``) of every column.
+    discrete_blocks : set of str
+        Blocks of the discrete variables.
+
+    Returns
+    -------
+    float
+        sum_s (n_s / n) independence_floor(...), or 0 when it does not apply.
+    """
+    if discrete_blocks != {"z"}:
+        return 0.0
+    for g in cells.values():
+        scale = g.extra.get("scale_mixture") if isinstance(g.extra, dict) else None
+        if g.kind is DrawKind.POSTERIOR or int(g.n_components) != 1 or scale:
+            return 0.0
+    total = 0.0
+    for s in cells:
+        dims = [sum(block_of[j] == key for j in active[s]) for key in ("x", "y", "z")]
+        if counts[s] > sum(dims) + 1:
+            total += counts[s] * float(independence_floor(int(counts[s]), *dims))
+    return float(total / np.sum(counts))
 
 
 def record(bias: float, base: float) -> dict:

@@ -8,7 +8,7 @@ import sys
 
 def add_parsers(sub, common: argparse.ArgumentParser, est_opts: argparse.ArgumentParser) -> None:
     """Add the ``entropy`` and ``divergence`` sub-commands to ``sub``."""
-    from .cli import _NO_HEADER_HELP
+    from ._cli_common import _NO_HEADER_HELP
 
     p = sub.add_parser(
         "entropy",
@@ -55,7 +55,7 @@ def _output_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _options(args) -> dict:
-    from .cli import CLIError, _estimate_options
+    from ._cli_common import CLIError, _estimate_options
 
     opts = _estimate_options(args)
     if "transform" in opts:
@@ -67,7 +67,7 @@ def _options(args) -> dict:
 
 
 def _report(res, args) -> int:
-    from .cli import _result_json, _strict_json
+    from ._cli_common import _result_json, _strict_json
 
     if args.json:
         print(_strict_json(_result_json(res)))
@@ -84,7 +84,7 @@ def cmd_entropy(args) -> int:
     """Run ``gmmmi entropy``; exit status."""
     import gmmmi
 
-    from .cli import _xyz
+    from ._cli_common import _xyz
 
     args.y = args.z = None
     x, _, _ = _xyz(args)
@@ -101,7 +101,7 @@ def cmd_divergence(args) -> int:
     """Run ``gmmmi divergence``; exit status."""
     import gmmmi
 
-    from .cli import _select, load_columns
+    from ._cli_common import _select, load_columns
 
     header = not args.no_header
     samples = [

@@ -12,6 +12,15 @@ from concurrent.futures import Executor
 
 from ._validation import check_choice, check_float, check_int, validate_options
 
+#: options read by `gmmmi.estimate` itself (the backend's own options come from
+#: ``backend.options``); also importable as ``gmmmi.api.API_OPTIONS``
+API_OPTIONS = {
+    "integral_method": "quad",
+    "MC_samples": 100_000,
+    "fixed_components_number": 0,
+    "bias_correction": True,
+}
+
 #: keyword options of `gmmmi.estimate` besides the hyperparameters
 ESTIMATE_KEYWORDS = {
     "backend": "numba",
@@ -44,7 +53,6 @@ def check_estimate_options(options: dict) -> None:
     ValueError
         For an unknown backend or an out-of-range value.
     """
-    from .api import API_OPTIONS
     from .backends import get_backend
     from .block_length import check_bootstrap
     from .margins import TRANSFORMS

@@ -30,7 +30,7 @@ from functools import partial
 import numpy as np
 from scipy import special
 
-from .datasets import Dataset, gaussian_information, student_t_mi
+from ._dataset import Dataset, gaussian_information, student_t_mi
 
 #: speed of the spiral of the spiralised Gaussian tasks ("Beyond Normal", v1)
 SPIRAL_SPEED = 1.0 / 3.0

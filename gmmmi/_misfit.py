@@ -31,6 +31,7 @@ def check_estimate(
     X: np.ndarray,
     names: list[str],
     categories: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> FitDiagnostics:
     """``diagnostics`` with ``fit_check`` of the fit to all the data filled in.
 
@@ -48,6 +49,9 @@ def check_estimate(
     categories : numpy.ndarray of int, shape (n,), optional
         Category of every row (``discrete_y``): each row is checked under its
         category's fit, and the tests pool every row.
+    weights : numpy.ndarray, shape (n,), optional
+        Row weights of a weighted fit: the tests count weight
+        (`gmmmi.fit_check.test_pits`).
 
     Returns
     -------
@@ -57,7 +61,8 @@ def check_estimate(
         if diagnostics.fit_check is not None:
             check = relabel(diagnostics.fit_check, names)
         else:
-            check = automatic_check(_checked_fit(diagnostics, draws, X), X, names=names)
+            fit = _checked_fit(diagnostics, draws, X)
+            check = automatic_check(fit, X, names=names, weights=weights)
     else:
         fits = [
             _checked_fit(g, d, X[categories == c])
@@ -82,11 +87,15 @@ def _checked_fit(diagnostics: FitDiagnostics, draws: MixtureDraws, X: np.ndarray
     return draws.select(int(candidates[int(np.nanargmax(scores))]))
 
 
-def warn_misfit(diagnostics: FitDiagnostics) -> None:
-    """`MisfitWarning` at the user's line when the fit check failed."""
+def warn_misfit(diagnostics: FitDiagnostics, *, mapped: bool = False) -> None:
+    """`MisfitWarning` at the user's line when the fit check failed.
+
+    ``mapped``: the fit was made to the margins' maps (`gmmmi.margins`).
+    """
     check: FitCheck | None = diagnostics.fit_check
     if check is None or check.ok:
         return
     searches = [g.search for g in diagnostics.per_category or (diagnostics,)]
     search = "".join(s.describe() for s in searches if s is not None)
-    warnings.warn(misfit_message(check, search), MisfitWarning, stacklevel=user_stacklevel())
+    message = misfit_message(check, search, mapped=mapped)
+    warnings.warn(message, MisfitWarning, stacklevel=user_stacklevel())

@@ -13,7 +13,7 @@ import numpy as np
 from . import __version__, _bias
 from . import integrate as _integrate
 from ._data_units import affine_checked, warn_unstorable
-from ._estimate_options import check_api_options
+from ._estimate_options import API_OPTIONS, check_api_options
 from ._interrupt import interruptible
 from ._misfit import check_estimate, warn_misfit
 from ._progress import progress_enabled
@@ -41,14 +41,6 @@ from .margins import choose_margins
 from .mixed import estimate_mixed, plan_columns
 from .mixture import MixtureDraws
 from .result import Result
-
-#: options read by estimate itself (the backend's own options come from ``backend.options``)
-API_OPTIONS = {
-    "integral_method": "quad",
-    "MC_samples": 100_000,
-    "fixed_components_number": 0,
-    "bias_correction": True,
-}
 
 
 @interruptible
@@ -198,7 +190,8 @@ def estimate(
         with ``discrete_y=True``, ``reselect_components=True`` or
         ``metric_method="aic"``/``"bic"``, and with discrete columns
         or point masses (``discrete=``), each with the reason. The automatic
-        fit check is skipped (it compares the fit with unweighted rows).
+        fit check counts weight (its statistics divided by the weights'
+        design effect, ``gmmmi.fit_check.test_pits``).
         ``result.meta["effective_n"]`` is Kish's effective number of rows.
     **options
         Hyperparameters, with the names and defaults of the original GMM-MI
@@ -261,7 +254,10 @@ def estimate(
         rows and the block sizes (about dx dy / (2 N) nat), from the estimate
         and every draw; recorded in ``result.meta["bias_correction"]`` and
         printed when it moves the estimate by a tenth of its sd or more.
-        `EstimateMI` turns it off to reproduce GMM-MI. See ``gmmmi._bias``.
+        With discrete columns (the chain rule), only a CMI whose discrete
+        columns are all in z is corrected, cell by cell, when every cell's
+        fit has K = 1. `EstimateMI` turns it off to reproduce GMM-MI. See
+        ``gmmmi._bias``.
     reselect_components : bool, default False
         Choose K again inside every bootstrap replica, so that the
         uncertainty of that choice enters the error bar (numba backend; new
@@ -557,8 +553,7 @@ def estimate(
             n_fitted = Xs.shape[0] if weights is None else effective_sample_size(weights)
             bias = _bias.wishart_correction(diagnostics, n_fitted, data.blocks)
         values, point = _bias.subtract(values, point, quantity, bias)
-        if weights is None:  # the check compares the fit with unweighted rows
-            diagnostics = check_estimate(diagnostics, draws, Xs, column_names)
+        diagnostics = check_estimate(diagnostics, draws, Xs, column_names, weights=weights)
     mixture, diagnostics = _to_data_units(draws, diagnostics, scale, shift, column_names)
 
     log_base = math.log(base)
@@ -567,7 +562,7 @@ def estimate(
     errors_out = {k: v.errors.reshape(shape) / log_base for k, v in values.items()}
     point_out = {k: float(v) / log_base for k, v in point.items()}
     _warn_backend(be, diagnostics)
-    warn_misfit(diagnostics)
+    warn_misfit(diagnostics, mapped=margins.chosen == "gaussianize")
 
     meta = {
         "backend": be.name,

@@ -29,12 +29,12 @@ import numpy as np
 
 from . import __version__
 from . import integrate as _integrate
-from ._estimate_options import check_api_options
+from ._estimate_options import API_OPTIONS, check_api_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
 from ._stacklevel import user_stacklevel
 from ._validation import _as_samples, check_choice, check_enough_rows, check_int, validate_options
-from .api import API_OPTIONS, _check_fit_output, _make_rng
+from .api import _check_fit_output, _make_rng
 from .backends import Backend, get_backend
 from .exceptions import ConvergenceWarning, DataWarning
 from .mixture import MixtureDraws

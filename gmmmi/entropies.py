@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ._estimate_options import check_api_options
+from ._estimate_options import API_OPTIONS, check_api_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
 from ._screening import TIED_FRACTION
 from ._validation import _as_samples, _assemble, _check_enough_samples, check_int, validate_options
-from .api import API_OPTIONS, _check_fit_output, _make_rng
+from .api import _check_fit_output, _make_rng
 from .backends import Backend, get_backend
 from .mixed import ColumnPlan, estimate_mixed, find_atoms, plan_columns
 from .result import Result

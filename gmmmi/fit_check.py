@@ -223,6 +223,7 @@ def test_pits(
     bins: int | None = None,
     pair_bins: int | None = None,
     pairs: Sequence[tuple[int, int]] | None = None,
+    weights: np.ndarray | None = None,
 ) -> FitCheck:
     """The chi-squared tests of `check_fit` on given PITs (as `pit` returns them).
 
@@ -231,6 +232,10 @@ def test_pits(
     marginal, conditional : numpy.ndarray, shape (n, d)
     names, alpha, bins, pair_bins, pairs
         As in `check_fit` (checked there).
+    weights : numpy.ndarray, shape (n,), optional
+        Row weights of a weighted fit: the histograms count weight, and each
+        statistic is divided by the weights' design effect n sum w^2 / (sum w)^2
+        (Rao and Scott's first-order correction; 1 for equal weights).
 
     Returns
     -------
@@ -243,13 +248,15 @@ def test_pits(
     if pair_bins is None:
         pair_bins = int(np.clip(np.sqrt(n / _POINTS_PER_BIN), 3, 8))
     names = [f"x{i}" for i in range(d)] if names is None else [str(v) for v in names]
+    deff = 1.0 if weights is None else n * float(np.sum(weights**2)) / float(np.sum(weights)) ** 2
     rows, index = [], []
     for j, name in enumerate(names):
-        rows.append(_chi2_uniform(np.bincount(_bin(marginal[:, j], bins), minlength=bins)))
+        counts = np.bincount(_bin(marginal[:, j], bins), weights, minlength=bins)
+        rows.append(_chi2_uniform(counts, deff))
         index.append(("marginal", name))
     for i, j in pair_indices(d) if pairs is None else pairs:
         square = _bin(conditional[:, i], pair_bins) * pair_bins + _bin(conditional[:, j], pair_bins)
-        rows.append(_chi2_uniform(np.bincount(square, minlength=pair_bins**2)))
+        rows.append(_chi2_uniform(np.bincount(square, weights, minlength=pair_bins**2), deff))
         index.append(("joint", f"{names[i]} & {names[j]}"))
     table = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["kind", "column"]))
     table["misfit"] = table["pvalue"] < alpha
@@ -265,6 +272,7 @@ def automatic_check(
     *,
     names: Sequence[str] | None = None,
     groups: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> FitCheck:
     """The check every `gmmmi.estimate` makes of its fit to all the data.
 
@@ -285,6 +293,8 @@ def automatic_check(
         Coordinate names.
     groups : numpy.ndarray of int, shape (n,), optional
         Group (category) of every row, 0 .. len(mixtures) - 1.
+    weights : numpy.ndarray, shape (n,), optional
+        Row weights of a weighted fit (``sample_weight``): see `test_pits`.
 
     Returns
     -------
@@ -298,6 +308,7 @@ def automatic_check(
         rows = np.sort(np.random.default_rng(n).choice(n, MAX_ROWS, replace=False))
         X, n_rows = X[rows], n
         groups = None if groups is None else groups[rows]
+        weights = None if weights is None else weights[rows]
     if groups is None:
         marginal, conditional = pit(mixtures, X)
     else:
@@ -308,7 +319,7 @@ def automatic_check(
                 marginal[mine], conditional[mine] = pit(mixture, X[mine])
     pairs = None if d <= MAX_FULL_DIM else bounded_pairs(d)
     alpha = FAMILY_ALPHA / (d + len(pair_indices(d) if pairs is None else pairs))
-    check = test_pits(marginal, conditional, names=names, alpha=alpha, pairs=pairs)
+    check = test_pits(marginal, conditional, names=names, alpha=alpha, pairs=pairs, weights=weights)
     return replace(check, family_alpha=FAMILY_ALPHA, n_rows=n_rows)
 
 
@@ -358,7 +369,7 @@ def bounded_pairs(d: int, max_pairs: int = MAX_PAIRS) -> list[tuple[int, int]]:
     return sorted(chosen, key=lambda p: (p[1], p[0]))
 
 
-def misfit_message(check: FitCheck, search: str = "") -> str:
+def misfit_message(check: FitCheck, search: str = "", *, mapped: bool = False) -> str:
     """The text of `gmmmi.MisfitWarning` for a flagged automatic check.
 
     Parameters
@@ -367,6 +378,9 @@ def misfit_message(check: FitCheck, search: str = "") -> str:
         A check that failed (``check.ok`` is False).
     search : str, optional
         What the wider component search tried, as a sentence (empty: none).
+    mapped : bool, default False
+        True when the fit was made to the margins' maps (``transform``
+        chose ``"gaussianize"``): the advice then does not suggest them.
 
     Returns
     -------
@@ -375,12 +389,16 @@ def misfit_message(check: FitCheck, search: str = "") -> str:
     kind, column, z = check.worst()
     what = f"the margin of {column}" if kind == "marginal" else f"the dependence of {column}"
     n_flagged = int(check.table["misfit"].sum())
+    if mapped:
+        advice = "the margins were already mapped (transform='gaussianize'), so try "
+    else:
+        advice = "try transform='gaussianize', "
     return (
         f"The fitted mixture does not describe the data: {what} departs from the fit by "
         f"z = {z:+.1f} sd ({n_flagged} of {len(check.table)} goodness-of-fit tests fail at "
         f"family level {check.family_alpha:g}). {search}The estimate may be far from the "
         "truth and its interval does not include this error. Look at "
-        "result.fit_check.plot() and result.plot_fit(x, y); try transform='gaussianize', "
+        f"result.fit_check.plot() and result.plot_fit(x, y); {advice}"
         "a larger max_components or n_inits, or compare with another estimator "
         "(docs/trust.md, 'MisfitWarning')."
     )
@@ -396,11 +414,16 @@ def _bin(u: np.ndarray, bins: int) -> np.ndarray:
     return np.minimum((u * bins).astype(np.int64), bins - 1)
 
 
-def _chi2_uniform(counts) -> dict:
-    """Chi-squared test of equal expected ``counts`` (any shape: bins or squares)."""
+def _chi2_uniform(counts, deff: float = 1.0) -> dict:
+    """Chi-squared test of equal expected ``counts`` (any shape: bins or squares).
+
+    ``deff``: the design effect of weighted counts, which the statistic is divided by.
+    """
     counts = np.ravel(counts)
     expected = counts.sum() / counts.size
     chi2 = float(np.sum((counts - expected) ** 2) / expected)
+    if deff != 1.0:
+        chi2 /= deff
     dof = counts.size - 1
     return {
         "chi2": chi2,

@@ -144,22 +144,9 @@ class IndependenceTest:
         -------
         matplotlib.axes.Axes
         """
-        import matplotlib.pyplot as plt
+        from .plot import plot_null_distribution
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5.0, 3.2), layout="constrained")
-        lo = min(self.null.min(), self.statistic)
-        hi = max(self.null.max(), self.statistic)
-        bins = np.linspace(lo, hi + 1e-12 * max(1.0, abs(hi)), 31)
-        ax.hist(self.null, bins=bins, color="0.7", edgecolor="0.4", label="null (permuted)")
-        ax.axvline(self.statistic, color="C3", linewidth=2, label="observed")
-        ax.set_xlabel(f"{'CMI' if self.quantity == 'cmi' else 'MI'} [{self.unit}]")
-        ax.set_ylabel("permutations")
-        ax.set_title(
-            f"{self.scheme}: p = {self.pvalue:.3g} (B = {self.n_permutations})", fontsize=9
-        )
-        ax.legend(fontsize=8, frameon=False)
-        return ax
+        return plot_null_distribution(self, ax)
 
 
 def independence_test(

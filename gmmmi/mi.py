@@ -433,7 +433,7 @@ class EstimateMI:
         -------
         matplotlib Axes
         """
-        from .plot import plot_mixture_ellipses
+        from .plot.mixtures import _fitted_model
 
         self._check_fitted(action="plot_fitted_model")
         X = self._joint_data()
@@ -443,46 +443,21 @@ class EstimateMI:
                 "Use plot_fitted_contours for 1-D data."
             )
         mixtures = self.fitted_mixtures()
-        if not self._categorical:
-            mixtures = [mixtures]
-        show_data = ax is None if data is None else data
-        for c, mix in enumerate(mixtures):
-            ax = plot_mixture_ellipses(
-                mix.weights[0],
-                mix.means[0],
-                mix.covariances[0],
-                X=X if show_data and c == 0 else None,
-                ax=ax,
-                dims=dims,
-                color=color if len(mixtures) == 1 else f"C{c}",
-                alpha=alpha,
-                linewidth=linewidth,
-                levels=levels,
-            )
-        if self._categorical:
-            self._category_legend(ax, label, linewidth, show_data)
-        else:
-            ax.plot([], [], color=color, lw=linewidth, label=label)
-        names = self.fit_result.column_labels()
-        ax.set_xlabel(names[dims[0]])
-        ax.set_ylabel(names[dims[1]])
-        return ax
-
-    def _category_legend(self, ax, label, linewidth, show_data):
-        """One legend entry per category colour (and the data), also for ``ax.legend()``."""
-        from matplotlib.lines import Line2D
-
-        from .plot import DATA_COLOR
-
-        y_name = self.fit_result.meta["labels"]["y"][0]
-        handles = [
-            ax.plot([], [], color=f"C{c}", lw=linewidth, label=f"{label}, {y_name} = {v}")[0]
-            for c, v in enumerate(self.fit_result.meta["categories"])
-        ]
-        if show_data:
-            data = Line2D([], [], ls="", marker="o", ms=4, color=DATA_COLOR, label="data")
-            handles.insert(0, data)
-        ax.legend(handles=handles, frameon=False, fontsize="small")
+        meta = self.fit_result.meta
+        return _fitted_model(
+            mixtures if self._categorical else [mixtures],
+            X,
+            self.fit_result.column_labels(),
+            categories=(meta["labels"]["y"][0], meta["categories"]) if self._categorical else None,
+            ax=ax,
+            show_data=ax is None if data is None else data,
+            dims=dims,
+            color=color,
+            alpha=alpha,
+            linewidth=linewidth,
+            label=label,
+            levels=levels,
+        )
 
     def plot_fitted_contours(
         self,

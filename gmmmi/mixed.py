@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, _bias
 from . import integrate as _integrate
 from ._data_units import affine_checked, warn_unstorable
 from ._screening import FEW_VALUES, screen
@@ -336,6 +336,12 @@ def estimate_mixed(
         point = float(values.mean())
     quantity = estimand if estimand == "entropy" else ("cmi" if "z" in blocks else "mi")
     log_base = math.log(base)
+    bias = 0.0  # K = 1 cells of a CMI given discrete z: their Wishart bias (gmmmi._bias)
+    if quantity == "cmi" and api_options.get("bias_correction", True):
+        cell_diagnostics = {s: f[1] for s, f in fits.items()}
+        discrete_blocks = {v.block for v in variables}
+        bias = _bias.chain_correction(cell_diagnostics, counts, active, block_of, discrete_blocks)
+        values, point = values - bias, point - bias
     mixture, reference = _pooled_mixtures(fits, references, weights, counts, active, continuous)
     mixture, bad = affine_checked(mixture, scale[continuous], shift[continuous])
     if reference is not None:
@@ -367,6 +373,7 @@ def estimate_mixed(
         "random_state": seed,
         "gmmmi_version": __version__,
         "transform": margins,
+        "bias_correction": _bias.record(bias, log_base),
     }
     if variables:
         meta["discrete"] = _record(

@@ -10,7 +10,6 @@ The netCDF file format and its codec are described in ``gmmmi._netcdf``.
 
 from __future__ import annotations
 
-import math
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +18,12 @@ import xarray as xr
 
 from . import _arviz, _netcdf
 from ._bias import describe as describe_bias
-from ._intervals import HDI_PROB
+from ._intervals import HDI_PROB, INTERVAL_METHODS
 from ._mixed_text import describe as describe_discrete
+from ._text import QUANTITY_LABELS, draws_of, format_pm, interval_name, method_text
+from ._text import decimals as _decimals
+from ._text import has_spread as _has_spread
+from ._text import sample_sd as _sd
 from .diagnostics import DrawKind, FitDiagnostics, mixing_messages
 from .margins import apply_maps
 from .margins import describe as describe_margins
@@ -31,17 +34,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .fit_check import FitCheck
-
-#: how each quantity is named in text and plots
-QUANTITY_LABELS = {
-    "mi": "MI",
-    "cmi": "CMI",
-    "kl_xy": "KL[p(x)||p(y)]",
-    "kl_yx": "KL[p(y)||p(x)]",
-    "entropy": "H",
-    "kl": "KL",
-    "js": "JS",
-}
 
 
 class Result:
@@ -222,17 +214,6 @@ class Result:
             return None
         return f"fit check failed: {check.verdict()}; the interval does not cover this misfit"
 
-    def _method_text(self) -> str:
-        kind, c, d = self.diagnostics.kind, self.n_chains, self.n_draws
-        if kind is DrawKind.BOOTSTRAP:
-            if self.diagnostics.extra.get("bootstrap") == "block":
-                length = self.diagnostics.extra["block_length"]
-                return f"{c * d} block bootstrap, mean block {length:.3g} rows"
-            return f"{c * d} bootstrap"
-        if kind is DrawKind.SINGLE_FIT:
-            return "single fit"
-        return f"{self.diagnostics.method} {c}×{d} draws"
-
     def mixing_messages(self) -> list[str]:
         """Warnings about the R-hat and ESS of the main quantity's draws of a posterior.
 
@@ -277,9 +258,9 @@ class Result:
 
     def __repr__(self) -> str:
         backend = self.meta.get("backend", "?")
-        fit = f"{backend}, {self._method_text()}, K={self.n_components}"
+        fit = f"{backend}, {method_text(self.diagnostics)}, K={self.n_components}"
         if self.mixture.n_dim == 0:  # discrete columns only: no mixture was fitted
-            fit = f"contingency table, {self._method_text()}"
+            fit = f"contingency table, {method_text(self.diagnostics)}"
         lines = [f"{self._line(self.quantity)} ({fit})"]
         interval = self._interval_line()
         if interval is not None:
@@ -410,10 +391,7 @@ class Result:
         return _arviz.hdi(self._draws_of(quantity), prob=prob)
 
     def _draws_of(self, quantity):
-        quantity = self.quantity if quantity is None else quantity
-        if quantity not in self.draws:
-            raise KeyError(f"No draws of {quantity!r}; this result has {list(self.draws)}.")
-        return self.draws[quantity]
+        return draws_of(self.draws, self.quantity if quantity is None else quantity)
 
     # --------------------------------------------------------------- ArviZ
     def to_arviz(self) -> arviz.InferenceData:
@@ -557,9 +535,11 @@ class Result:
             If the data do not have the mixture's columns, or ``ax`` is given
             for more than two coordinates.
         """
-        from .plot import plot_result_fit
+        from .plot.mixtures import _fit_over_data
 
-        return plot_result_fit(self, x, y, z=z, ax=ax, levels=levels, kde=kde, rng=rng)
+        X = self._data(x, y, z)
+        mix, names = self._fitted_mixture(), self.column_labels()
+        return _fit_over_data(mix, X, names, ax=ax, levels=levels, kde=kde, rng=rng)
 
     def pointwise(self, x: Any, y: Any = None, *, z: Any = None) -> np.ndarray:
         """Pointwise MI log p(x, y) / (p(x) p(y)) (given z: the conditional form) at each row.
@@ -694,50 +674,6 @@ def _check_point(point, draws) -> dict:
     if missing:
         raise ValueError(f"point lacks a value for {missing}; it needs one per quantity in draws.")
     return {k: float(point[k]) for k in draws}
-
-
-# ------------------------------------------------------------------ text
-def _sd(values) -> float:
-    values = np.asarray(values)
-    return float(np.std(values, ddof=1)) if values.size > 1 else math.nan
-
-
-def _decimals(sd: float) -> int:
-    """Decimals that show ``sd`` to two significant digits."""
-    return max(0, 1 - int(math.floor(math.log10(sd))))
-
-
-def _has_spread(value: float, sd: float) -> bool:
-    """True for a finite sd above rounding noise (1e-12 of the value, or 1e-300)."""
-    return bool(np.isfinite(sd) and sd > max(1e-12 * abs(value), 1e-300))
-
-
-def format_pm(value: float, sd: float, *, sep: str = " ± ") -> str:
-    """``value ± sd`` with sd to 2 significant digits and value to the same decimal.
-
-    Without a finite sd above rounding noise (e.g. identical draws), the value
-    alone to 4 significant digits.
-    """
-    if not (np.isfinite(value) and _has_spread(value, sd)):
-        return f"{value:.4g}"
-    decimals = _decimals(sd)
-    return f"{value:.{decimals}f}{sep}{sd:.{decimals}f}"
-
-
-#: the interval constructions of `Result.interval`
-INTERVAL_METHODS = ("normal", "hdi")
-
-
-def interval_name(prob: float, method: str = "normal") -> str:
-    """How an interval of `Result.interval` is named in text and plots.
-
-    E.g. ``"95% interval (value ± 1.96 sd)"`` or ``"95% HDI"``.
-    """
-    if method == "hdi":
-        return f"{100 * prob:g}% HDI"
-    from scipy.stats import norm
-
-    return f"{100 * prob:g}% interval (value ± {norm.ppf(0.5 + prob / 2):.2f} sd)"
 
 
 def _check_interval(prob, method) -> None:

@@ -52,7 +52,7 @@ import numpy as np
 from scipy import stats
 
 from ._estimate_options import check_estimate_options, check_executor
-from ._intervals import HDI_PROB
+from ._intervals import HDI_PROB, INTERVALS, LEVELS
 from ._progress import progress_bar, progress_enabled
 from ._seeds import int_seed, sequence_from_generator
 from ._validation import check_float, check_int
@@ -64,11 +64,6 @@ if TYPE_CHECKING:
 
     from .datasets import Dataset
     from .result import Result
-
-#: nominal probabilities of the intervals whose coverage `calibration` reports
-LEVELS = (0.68, 0.95)
-#: interval constructions reported by `calibration` (see the module docstring)
-INTERVALS = ("normal", "hdi", "basic")
 
 
 @dataclass(frozen=True)
@@ -161,7 +156,7 @@ def _accepted_options(method: Method) -> set | None:
     """Option names the method's backend and `gmmmi.estimate` accept; None if unknown."""
     if method.estimator is not None:
         return None
-    from .api import API_OPTIONS
+    from ._estimate_options import API_OPTIONS
     from .backends import get_backend
 
     try:

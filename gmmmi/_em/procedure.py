@@ -153,8 +153,7 @@ def fit_procedure(
             # a scale mixture where the joint tails ask for one (and fit it better)
             sel = scale_mixture.consider(X, sel, settings)
     # a search made for transform="auto"'s comparison is not checked: the fit that follows is
-    # with sample weights the check (of unweighted rows) does not apply to the weighted fit
-    check = None if _RECENT.on or sample_weight is not None else _check(X, sel)
+    check = None if _RECENT.on else _check(X, sel, sample_weight)
     search = None
     searched = init is None and n_components is None and sel.cv is not None
     if check is not None and not check.ok and searched:
@@ -168,7 +167,7 @@ def fit_procedure(
             max_components=options["max_components"],
         )
         if wider is not sel:
-            wider_check = _check(X, wider)
+            wider_check = _check(X, wider, sample_weight)
             accepted = _closer(wider_check, check)
             search = replace(search, best_check=wider_check.verdict(), accepted=accepted)
             if accepted:
@@ -199,13 +198,14 @@ def _closer(wider, first) -> bool:
     return wider.ok or wider.worst()[2] <= ACCEPT_Z_RATIO * first.worst()[2]
 
 
-def _check(X: np.ndarray, sel: Selection):
-    """The goodness-of-fit check of the selection's fit to all the data."""
+def _check(X: np.ndarray, sel: Selection, sample_weight: np.ndarray | None = None):
+    """The goodness-of-fit check of the selection's fit to all the data (rows weighted)."""
     from gmmmi.fit_check import automatic_check
     from gmmmi.mixture import MixtureDraws
 
     full = sel.full_fit
-    return automatic_check(MixtureDraws(full.weights, full.means, full.covariances), X)
+    mixture = MixtureDraws(full.weights, full.means, full.covariances)
+    return automatic_check(mixture, X, weights=sample_weight)
 
 
 class _RecentSelections:

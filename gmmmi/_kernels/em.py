@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from .linalg import FASTMATH, cholesky_lower
-from .logdensity import BLOCK, block_logpdf, prepare_mixture
+from .logdensity import BLOCK, block_logpdf, block_scratch, block_views, prepare_mixture
 
 STATUS_OK = 0
 STATUS_MAX_ITER = 1
@@ -50,12 +50,7 @@ def _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, upda
     shape (K + d + 4, BLOCK).
     """
     K, d = means.shape
-    lpb = ws[:K]
-    xb = ws[K : K + d]
-    top = ws[K + d]
-    ssum = ws[K + d + 1]
-    zt = ws[K + d + 2]
-    q = ws[K + d + 3]
+    lpb, xb, top, ssum, zt, q = block_views(ws, K, d)
     if update:
         Nk[:] = 0.0
         S1[:] = 0.0
@@ -134,15 +129,15 @@ def _stats_2(lk, q, xb, mean, nb, Nk, S1k, S2k, k):
 @njit(cache=True)
 def _scratch(K, d):
     """Every scratch array of one fit (allocated once per fit, not per iteration)."""
-    ibits = np.empty(BLOCK, dtype=np.int64)
+    ws, ibits, fbits = block_scratch(K, d)  # the blocked E-step's
     return (
         np.empty((d, d)),  # L: a Cholesky factor
         np.empty((d, d)),  # C: a candidate covariance
         np.empty((K, d, d)),  # P: inverse Cholesky factors
         np.empty(K),  # consts: log-normalisers with log-weights
-        np.empty((K + d + 4, BLOCK)),  # ws: blocked E-step
+        ws,
         ibits,
-        ibits.view(np.float64),
+        fbits,
         np.empty(K),  # Nk
         np.empty((K, d)),  # S1
         np.empty((K, d, d)),  # S2
@@ -278,8 +273,8 @@ def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, 
     those of `_fit_one`. If the covariance is not positive definite the
     initial one is kept (``STATUS_SINGULAR``).
     """
-    d = means.shape[1]
-    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(1, d)
+    K, d = means.shape  # K = 1, as a run-time value: _scratch compiles once
+    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
     Nk[:] = 0.0
     S1[:] = 0.0
     S2[:] = 0.0

@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit, prange
 
 from .linalg import FASTMATH, whiten_component
-from .logdensity import BLOCK, block_logpdf, quad_form
+from .logdensity import BLOCK, block_logpdf, block_scratch, block_views, quad_form
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -69,18 +69,13 @@ def _weighted_logpdf_sums(X, means, P, consts, weights, sums, ws, ibits, fbits):
     """``sums[r] = sum_t weights[r, t] log q(X[t])`` for every weight vector r.
 
     The mixture q is given by its means (K, d) and `_whitening` output; ``ws``
-    (K + d + 4, BLOCK), ``ibits`` and ``fbits`` are the scratch of the EM
-    E-step, whose blocked log-density this reuses.
+    (K + d + 4, BLOCK), ``ibits`` and ``fbits`` are the scratch of the EM E-step
+    (`gmmmi._kernels.logdensity.block_scratch`), whose blocked log-density this reuses.
     """
     K, d = means.shape
     n = X.shape[0]
     m = weights.shape[0]
-    lpb = ws[:K]
-    xb = ws[K : K + d]
-    top = ws[K + d]
-    ssum = ws[K + d + 1]
-    zt = ws[K + d + 2]
-    q = ws[K + d + 3]
+    lpb, xb, top, ssum, zt, q = block_views(ws, K, d)
     rows = np.arange(n)
     for r in range(m):
         sums[r] = 0.0
@@ -125,9 +120,7 @@ def quad_cross_entropy(p_logw, p_means, p_chols, q_logw, q_means, q_chols, nodes
         X = np.empty((n, d))
         P = np.empty((Kq, d, d))
         consts = np.empty(Kq)
-        ws = np.empty((Kq + d + 4, BLOCK))
-        ibits = np.empty(BLOCK, dtype=np.int64)
-        fbits = ibits.view(np.float64)
+        ws, ibits, fbits = block_scratch(Kq, d)
         sums = np.empty(m)
         acc = np.zeros(m)
         _whitening(q_logw[s], q_chols[s], P, consts)
@@ -182,17 +175,10 @@ def qmc_cross_entropy(p_logw, p_means, p_maps, q_logw, q_means, q_chols, cv_comp
         X = np.empty((n, d))
         P = np.empty((Kq, d, d))
         consts = np.empty(Kq)
-        ws = np.empty((Kq + d + 4, BLOCK))
-        ibits = np.empty(BLOCK, dtype=np.int64)
-        fbits = ibits.view(np.float64)
+        ws, ibits, fbits = block_scratch(Kq, d)
         rows = np.arange(n)
         _whitening(q_logw[s], q_chols[s], P, consts)
-        lpb = ws[:Kq]
-        xb = ws[Kq : Kq + d]
-        top = ws[Kq + d]
-        ssum = ws[Kq + d + 1]
-        zt = ws[Kq + d + 2]
-        q = ws[Kq + d + 3]
+        lpb, xb, top, ssum, zt, q = block_views(ws, Kq, d)
         for k in range(Kp):
             if p_logw[s, k] == -np.inf:
                 continue
@@ -389,15 +375,9 @@ def mc_sum_logpdf(
         z = np.empty(d)
         f = np.empty(BLOCK)
         ratio = np.empty(BLOCK)
-        ws = np.empty((Kq + d + 4, BLOCK))
-        ibits = np.empty(BLOCK, dtype=np.int64)
-        fbits = ibits.view(np.float64)
+        ws, ibits, fbits = block_scratch(Kq, d)
         rows = np.arange(BLOCK)
-        lpb = ws[:Kq]
-        top = ws[Kq + d]
-        ssum = ws[Kq + d + 1]
-        zt = ws[Kq + d + 2]
-        q = ws[Kq + d + 3]
+        lpb, xb, top, ssum, zt, q = block_views(ws, Kq, d)
         count = 0
         run_mean = 0.0
         run_m2 = 0.0
@@ -421,7 +401,7 @@ def mc_sum_logpdf(
                     P[term, :, :dq, :dq],
                     consts[term],
                     lpb,
-                    ws[Kq : Kq + dq],
+                    xb[:dq],
                     top,
                     ssum,
                     zt,

@@ -38,6 +38,39 @@ def prepare_mixture(weights, means, covs, L, P, consts):
 #: samples per block: the loops over a block's samples are vectorised
 BLOCK = 256
 
+
+@njit(cache=True)
+def block_scratch(K, d):
+    """The scratch of `block_logpdf` for K components in d dimensions, allocated once.
+
+    Returns
+    -------
+    ws : ndarray, shape (K + d + 4, BLOCK)
+        Split by `block_views`.
+    ibits : ndarray of int64, shape (BLOCK,)
+    fbits : ndarray of float64, shape (BLOCK,)
+        The same memory as ``ibits`` (the vectorised exponential's bit tricks).
+    """
+    ibits = np.empty(BLOCK, dtype=np.int64)
+    return np.empty((K + d + 4, BLOCK)), ibits, ibits.view(np.float64)
+
+
+@njit(cache=True)
+def block_views(ws, K, d):
+    """The rows of ``ws`` (from `block_scratch`) that `block_logpdf` writes, as views.
+
+    Returns
+    -------
+    lpb : ndarray, shape (K, BLOCK)
+        Component densities, shifted by ``top``.
+    xb : ndarray, shape (d, BLOCK)
+        The block's samples, one row per coordinate.
+    top, ssum, zt, q : ndarray, shape (BLOCK,)
+        Per-sample shift, density sum, and two work rows.
+    """
+    return ws[:K], ws[K : K + d], ws[K + d], ws[K + d + 1], ws[K + d + 2], ws[K + d + 3]
+
+
 # exp(x) = 2^n * exp(r), n = round(x / ln 2), |r| <= ln(2) / 2, Cody-Waite split of ln 2
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.6931471803691238

@@ -1,4 +1,4 @@
-"""Many estimates at once: `estimate_many` and `mi_matrix` over any executor.
+"""Many estimates at once: `estimate_many` runs tasks over any executor.
 
 The unit of work is one call of `gmmmi.estimate`. Work is spread with any
 `concurrent.futures.Executor`: none (in-process, serial), a
@@ -27,15 +27,25 @@ One module per job:
     moving the store to the workers once (Dask scatter, memory-mapped
     ``.npy`` files, the fork-safety probe of a process pool);
 ``run``
-    running one task on a worker, and `estimate_many`;
-``matrix``
-    `mi_matrix` and `MIMatrix` (its heat map is `gmmmi.plot.plot_mi_matrix`).
+    running one task on a worker, and `estimate_many`.
+
+It only runs tasks: the entry points built on it (`gmmmi.mi_matrix` in
+``gmmmi.matrix``, `gmmmi.lagged_mi`, `gmmmi.independence_test`, ...) import
+it, never the other way round.
 """
 
 from gmmmi.exceptions import TaskFailedWarning
 
-from .matrix import MIMatrix, mi_matrix
 from .run import estimate_many
 from .tasks import TaskError
 
-__all__ = ["MIMatrix", "TaskError", "TaskFailedWarning", "estimate_many", "mi_matrix"]
+__all__ = ["TaskError", "TaskFailedWarning", "estimate_many"]
+
+
+def __getattr__(name):
+    if name in ("mi_matrix", "MIMatrix"):
+        raise AttributeError(
+            f"gmmmi.parallel.{name} moved to gmmmi.{name} (module gmmmi.matrix): gmmmi.parallel "
+            "only runs tasks, and the MI matrix is built on it."
+        )
+    raise AttributeError(f"module 'gmmmi.parallel' has no attribute {name!r}")

@@ -1,11 +1,15 @@
 """Plots of estimates, fitted mixtures and studies (matplotlib only).
 
 Every plot of gmmmi is drawn here; the ``plot`` methods of `gmmmi.Result`,
-`gmmmi.MIMatrix`, ``Comparison`` and ``Calibration`` call these functions.
+`gmmmi.MIMatrix`, `gmmmi.IndependenceTest`, `gmmmi.EstimateMI`, ``Comparison``
+and ``Calibration`` call these functions. They read only public members of
+the objects they draw and import no module above them (the layers of
+docs/architecture.md), so those modules can import them.
 One module per subject:
 
 * ``distributions``: an estimated quantity's draws (`plot_distribution`;
-  a result's, `plot_result`);
+  a result's, `plot_result`; a permutation test's null draws,
+  `plot_null_distribution`);
 * ``mixtures``: fitted mixtures: component ellipses
   (`plot_mixture_ellipses`), a corner grid of them (`plot_corner`), and
   data-vs-model density contours, the model's exact
@@ -34,7 +38,7 @@ from ._style import (
     VALID_COLOR,
 )
 from .diagnostics import plot_loss_curves, plot_pit
-from .distributions import plot_distribution, plot_result
+from .distributions import plot_distribution, plot_null_distribution, plot_result
 from .mixtures import (
     plot_corner,
     plot_density_contours,
@@ -64,6 +68,7 @@ __all__ = [
     "plot_loss_curves",
     "plot_mi_matrix",
     "plot_mixture_ellipses",
+    "plot_null_distribution",
     "plot_pit",
     "plot_result",
     "plot_result_fit",

@@ -1,4 +1,4 @@
-"""Distributions of an estimated quantity: `plot_distribution` and `plot_result`."""
+"""Distributions of an estimated quantity: its draws, a result's, a test's null draws."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gmmmi._text import QUANTITY_LABELS, draws_of, interval_name, method_text
+
 from ._style import INTERVAL_COLOR, POINT_COLOR, TRUTH_COLOR, _axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from numpy.typing import ArrayLike
 
+    from gmmmi.independence import IndependenceTest
     from gmmmi.result import Result
 
 
@@ -138,10 +141,8 @@ def plot_result(
     -------
     matplotlib Axes
     """
-    from gmmmi.result import QUANTITY_LABELS, interval_name
-
     quantity = result.quantity if quantity is None else quantity
-    values = result._draws_of(quantity)
+    values = draws_of(result.draws, quantity)
     interval = result.interval(prob, method, quantity) if values.size > 1 else None
     ax = plot_distribution(
         values,
@@ -155,7 +156,40 @@ def plot_result(
         bins=bins,
     )
     ax.set_title(
-        f"{result.meta.get('backend', '?')}, {result._method_text()}, K={result.n_components}",
+        f"{result.meta.get('backend', '?')}, {method_text(result.diagnostics)}, "
+        f"K={result.n_components}",
         fontsize="medium",
     )
+    return ax
+
+
+def plot_null_distribution(test: IndependenceTest, ax: Axes | None = None) -> Axes:
+    """Histogram of a permutation test's null draws with the observed statistic.
+
+    The body of `gmmmi.IndependenceTest.plot`.
+
+    Parameters
+    ----------
+    test : IndependenceTest
+        From `gmmmi.independence_test`.
+    ax : matplotlib Axes, optional
+        Created if not given.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.0, 3.2), layout="constrained")
+    lo = min(test.null.min(), test.statistic)
+    hi = max(test.null.max(), test.statistic)
+    bins = np.linspace(lo, hi + 1e-12 * max(1.0, abs(hi)), 31)
+    ax.hist(test.null, bins=bins, color="0.7", edgecolor="0.4", label="null (permuted)")
+    ax.axvline(test.statistic, color="C3", linewidth=2, label="observed")
+    ax.set_xlabel(f"{'CMI' if test.quantity == 'cmi' else 'MI'} [{test.unit}]")
+    ax.set_ylabel("permutations")
+    ax.set_title(f"{test.scheme}: p = {test.pvalue:.3g} (B = {test.n_permutations})", fontsize=9)
+    ax.legend(fontsize=8, frameon=False)
     return ax

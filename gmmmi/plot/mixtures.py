@@ -110,6 +110,45 @@ def plot_mixture_ellipses(
     return ax
 
 
+def _fitted_model(
+    mixtures, X, names, *, categories, ax, show_data, dims, color, alpha, linewidth, label, levels
+):
+    """The figure of ``EstimateMI.plot_fitted_model``: each mixture's ellipses over the data.
+
+    ``mixtures`` holds one fitted mixture (S = 1), or one per category with
+    ``categories = (name of y, its values)``: then each gets its own colour
+    and legend entry.
+    """
+    for c, mix in enumerate(mixtures):
+        ax = plot_mixture_ellipses(
+            mix.weights[0],
+            mix.means[0],
+            mix.covariances[0],
+            X=X if show_data and c == 0 else None,
+            ax=ax,
+            dims=dims,
+            color=color if len(mixtures) == 1 else f"C{c}",
+            alpha=alpha,
+            linewidth=linewidth,
+            levels=levels,
+        )
+    if categories is not None:
+        y_name, values = categories
+        handles = [
+            ax.plot([], [], color=f"C{c}", lw=linewidth, label=f"{label}, {y_name} = {v}")[0]
+            for c, v in enumerate(values)
+        ]
+        if show_data:
+            data = Line2D([], [], ls="", marker="o", ms=4, color=DATA_COLOR, label="data")
+            handles.insert(0, data)
+        ax.legend(handles=handles, frameon=False, fontsize="small")
+    else:
+        ax.plot([], [], color=color, lw=linewidth, label=label)
+    ax.set_xlabel(names[dims[0]])
+    ax.set_ylabel(names[dims[1]])
+    return ax
+
+
 def _limits(mixture: MixtureDraws, X, pad=0.05):
     """Per-coordinate plot ranges, shape (d, 2): the data range and every component's 2.5σ."""
     used = mixture.weights[0] > 0
@@ -518,7 +557,9 @@ def plot_result_fit(
 ) -> Figure | Axes:
     """Contours of a result's fitted mixture over the data.
 
-    The body of `gmmmi.Result.plot_fit`; see there for every parameter.
+    ``result.plot_fit(...)``, which maps the data to the mixture's
+    coordinates and draws them with `plot_fitted_contours` (one panel on
+    ``ax``: `plot_density_contours`); see there for every parameter.
 
     Parameters
     ----------
@@ -534,9 +575,11 @@ def plot_result_fit(
     -------
     matplotlib Figure, or the Axes ``ax``
     """
-    X = result._data(x, y, z)
-    mix = result._fitted_mixture()
-    names = result.column_labels()
+    return result.plot_fit(x, y, z=z, ax=ax, levels=levels, kde=kde, rng=rng)
+
+
+def _fit_over_data(mix, X, names, *, ax, levels, kde, rng):
+    """The figure of ``Result.plot_fit``: a corner grid, or one panel on ``ax`` (2 columns)."""
     if ax is None:
         return plot_fitted_contours(mix, X, parameters=names, kde=kde, rng=rng, levels=levels)
     if mix.n_dim != 2:

@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gmmmi._intervals import INTERVALS, LEVELS
+from gmmmi._text import format_pm
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from gmmmi.parallel import MIMatrix
+    from gmmmi.matrix import MIMatrix
     from gmmmi.studies import Calibration, Comparison
 
 
@@ -56,8 +59,6 @@ def plot_mi_matrix(
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
-
-    from gmmmi.result import format_pm
 
     mean, sd = matrix.mean.to_numpy(float), matrix.sd.to_numpy(float)
     padj = None if matrix.p_adjusted is None else matrix.p_adjusted.to_numpy(float)
@@ -154,13 +155,11 @@ def plot_comparison(comparison: Comparison, ax: Axes | None = None) -> Axes:
     """
     import matplotlib.pyplot as plt
 
-    from gmmmi.studies import _draws
-
     ax = plt.subplots(figsize=(6, 4))[1] if ax is None else ax
     unit = "nat"
     for i, (name, res) in enumerate(comparison.results.items()):
         color = f"C{i}"
-        draws = _draws(res)
+        draws = np.asarray(res.draws[res.quantity], dtype=float).ravel()  # chains pooled
         unit = getattr(res, "unit", unit)
         if draws.size > 1:
             ax.hist(draws, bins="auto", density=True, histtype="step", color=color, label=name)
@@ -228,8 +227,6 @@ def plot_calibration(
 
 def _plot_coverage(calibration, ax, methods):
     """Bars of each method's coverage per interval kind and nominal level."""
-    from gmmmi.studies import INTERVALS, LEVELS
-
     table = calibration.table
     width = 0.8 / len(INTERVALS)
     x = np.arange(len(LEVELS) * len(methods))

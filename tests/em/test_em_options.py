@@ -6,7 +6,7 @@ import numba
 import numpy as np
 import pytest
 
-from gmmmi import cli
+from gmmmi import _cli_common
 from gmmmi._em.fit import EMSettings
 from gmmmi._em.options import (
     ESTIMATE_DEFAULTS,
@@ -52,7 +52,7 @@ def test_estimate_defaults_are_the_originals_with_the_overrides():
 
 
 def test_cli_help_shows_the_estimate_defaults():
-    helps = {name: text for _, name, _, text in cli._ESTIMATE_FLAGS}
+    helps = {name: text for _, name, _, text in _cli_common._ESTIMATE_FLAGS}
     assert helps["n_inits"] == "initialisations per K (default 1; GMM-MI's 3)"
     assert helps["init_type"] == "initialisation scheme (default kmeans; GMM-MI's random_sklearn)"
     assert helps["threshold_fit"] == "EM log-likelihood tolerance (default 1e-5)"

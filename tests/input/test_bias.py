@@ -127,3 +127,43 @@ def test_bias_correction_must_be_a_bool():
         TypeError, match=re.escape("bias_correction must be True or False; got 'yes'.")
     ):
         gmmmi.estimate(np.arange(50.0), np.arange(50.0) ** 2, bias_correction="yes")
+
+
+def test_chain_rule_cmi_given_discrete_z_removes_each_cells_bias():
+    """Discrete z: the CMI is sum_s p(s) I_s, each cell's K=1 fit with its own n_s's bias."""
+    ds = block_gaussian(_dense(3), range(3), range(3, 6))
+    x, y = ds.sample(800, 3)
+    z = (np.arange(800) % 8 < 3).astype(float)  # cells of 300 and 500 rows
+    options = {"random_state": 0, "fixed_components_number": 1, "n_bootstrap": 3}
+    options["transform"] = "none"
+    res = gmmmi.estimate(x, y, z=z, **options)
+    raw = gmmmi.estimate(x, y, z=z, bias_correction=False, **options)
+    expected = (300 * independence_floor(300, 3, 3) + 500 * independence_floor(500, 3, 3)) / 800
+    assert res.meta["bias_correction"] == {
+        "subtracted": pytest.approx(expected, rel=1e-12),
+        "rule": "wishart_k1",
+    }
+    assert type(res.meta["bias_correction"]["subtracted"]) is float  # saved as JSON
+    np.testing.assert_allclose(res.draws["cmi"], raw.draws["cmi"] - expected, atol=1e-12)
+    assert res.value == pytest.approx(raw.value - expected, abs=1e-12)
+    assert raw.meta["bias_correction"]["subtracted"] == 0.0
+
+
+def test_chain_rule_correction_only_where_every_term_is_one_cells_gaussian():
+    from gmmmi._bias import chain_correction
+    from gmmmi.diagnostics import DrawKind, FitDiagnostics
+
+    one = FitDiagnostics(DrawKind.BOOTSTRAP, 1, (1, 5))
+    counts, active = np.array([300.0, 500.0]), [[0, 1, 2], [0, 1, 2]]
+    block_of = {0: "x", 1: "y", 2: "z", 3: "z"}
+    cells = {0: one, 1: one}
+    expected = (
+        300 * independence_floor(300, 1, 1, 1) + 500 * independence_floor(500, 1, 1, 1)
+    ) / 800
+    assert chain_correction(cells, counts, active, block_of, {"z"}) == pytest.approx(expected)
+    # a discrete column in x pools cells in the terms of y: no closed form
+    assert chain_correction(cells, counts, active, block_of, {"x", "z"}) == 0.0
+    two = FitDiagnostics(DrawKind.BOOTSTRAP, 2, (1, 5))
+    assert chain_correction({0: one, 1: two}, counts, active, block_of, {"z"}) == 0.0
+    posterior = FitDiagnostics(DrawKind.POSTERIOR, 1, (1, 5))
+    assert chain_correction({0: posterior, 1: one}, counts, active, block_of, {"z"}) == 0.0

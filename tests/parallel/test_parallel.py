@@ -16,7 +16,8 @@ import pytest
 
 import gmmmi
 from gmmmi.exceptions import TaskFailedWarning
-from gmmmi.parallel import MIMatrix, TaskError
+from gmmmi.matrix import MIMatrix
+from gmmmi.parallel import TaskError
 from gmmmi.parallel.shipping import _Shipment
 from gmmmi.parallel.tasks import _task_seeds
 from gmmmi.result import Result, format_pm

@@ -7,7 +7,13 @@ from matplotlib.contour import ContourSet
 from matplotlib.patches import Ellipse
 
 from gmmmi.mixture import MixtureDraws
-from gmmmi.plot import plot_corner, plot_distribution, plot_loss_curves, plot_mixture_ellipses
+from gmmmi.plot import (
+    plot_corner,
+    plot_distribution,
+    plot_loss_curves,
+    plot_mixture_ellipses,
+    plot_result_fit,
+)
 
 from helpers import make_bootstrap_result, make_posterior_result, make_single_fit_result, render
 
@@ -142,6 +148,9 @@ def test_plot_fit_on_one_axes_and_refusals(rng, tmp_path):
     assert legend_texts(ax) == ["data", "fitted model (mass enclosed)"]
     assert [t.get_text() for t in contour_sets(ax)[0].labelTexts] == ["95%", "68%"]
     render(ax.figure, tmp_path / "fit_ax.png")
+    _, ax2 = plt.subplots()  # the function form is the method
+    assert plot_result_fit(res, X[:, 0], X[:, 1], ax=ax2) is ax2
+    assert legend_texts(ax2) == legend_texts(ax)
     with pytest.raises(ValueError, match=r"The data have 3 columns but this result's mixture"):
         res.plot_fit(X, X[:, 0])
     post = make_posterior_result(rng)
@@ -208,7 +217,7 @@ def test_heat_map_labels_show_two_significant_digits_of_the_sd():
     """A small but clearly non-zero MI is never written "0.00±0.00"."""
     import pandas as pd
 
-    from gmmmi.parallel import MIMatrix
+    from gmmmi.matrix import MIMatrix
 
     names = ["a", "b", "c"]
     mean = pd.DataFrame(

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import ndtr
 
 import gmmmi
 from gmmmi import cli
@@ -39,16 +40,20 @@ def gaussian(n, seed, rho=0.6):
     return np.random.default_rng(seed).multivariate_normal([0, 0], [[1, rho], [rho, 1]], n)
 
 
-def expected_message(check, search=""):
+def expected_message(check, search="", mapped=False):
     kind, column, z = check.worst()
     what = f"the margin of {column}" if kind == "marginal" else f"the dependence of {column}"
     n_flagged = int(check.table["misfit"].sum())
+    if mapped:
+        advice = "the margins were already mapped (transform='gaussianize'), so try "
+    else:
+        advice = "try transform='gaussianize', "
     return (
         f"The fitted mixture does not describe the data: {what} departs from the fit by "
         f"z = {z:+.1f} sd ({n_flagged} of {len(check.table)} goodness-of-fit tests fail at "
         f"family level 0.001). {search}The estimate may be far from the truth and its interval "
         "does not include this error. Look at result.fit_check.plot() and "
-        "result.plot_fit(x, y); try transform='gaussianize', a larger max_components or "
+        f"result.plot_fit(x, y); {advice}a larger max_components or "
         "n_inits, or compare with another estimator (docs/trust.md, 'MisfitWarning')."
     )
 
@@ -62,7 +67,9 @@ def test_a_misfit_warns_at_the_users_line_and_shows_under_the_interval():
     check = res.fit_check
     assert not check.ok and check.family_alpha == FAMILY_ALPHA
     assert check.alpha == pytest.approx(FAMILY_ALPHA / 3)  # two margins and one pair
-    assert str(warning.message) == expected_message(check)
+    # the margins' maps were chosen (x is uniform): the advice does not suggest them again
+    assert res.transform["chosen"] == "gaussianize"
+    assert str(warning.message) == expected_message(check, mapped=True)
     kind, column, z = check.worst()
     assert z > 10
     verdict = f"MISFIT in {int(check.table['misfit'].sum())} of 3 tests (worst: {kind} {column}, "
@@ -71,6 +78,16 @@ def test_a_misfit_warns_at_the_users_line_and_shows_under_the_interval():
     assert str(res).splitlines()[2] == line
     assert res.summary().attrs["fit_check"] == line.strip()
     assert res.diagnostics.search is None  # K was fixed: no wider search
+
+
+def test_the_advice_suggests_the_maps_only_when_they_were_not_used():
+    x, y = sine(600, 3)
+    with pytest.warns(gmmmi.MisfitWarning) as record:
+        res = gmmmi.estimate(x, y, transform="none", fixed_components_number=1, **FAST)
+    (warning,) = [w for w in record if w.category is gmmmi.MisfitWarning]
+    assert res.transform["chosen"] == "none"
+    assert str(warning.message) == expected_message(res.fit_check)
+    assert "; try transform='gaussianize', a larger" in str(warning.message)
 
 
 def test_a_good_fit_is_checked_silently_and_the_check_survives_save_and_load(tmp_path):
@@ -181,7 +198,8 @@ def test_saturating_margins_warn():
         res = gmmmi.estimate(x, y, random_state=0, n_bootstrap=0)
     search = res.diagnostics.search
     (warning,) = [w for w in record if w.category is gmmmi.MisfitWarning]
-    assert str(warning.message) == expected_message(res.fit_check, search.describe())
+    mapped = res.transform["chosen"] == "gaussianize"
+    assert str(warning.message) == expected_message(res.fit_check, search.describe(), mapped)
     # a better-scoring fit that still fails is not kept
     assert not search.accepted and res.n_components == search.start_n_components
 
@@ -240,3 +258,44 @@ def test_mi_matrix_marks_the_pairs_whose_fit_failed(tmp_path):
     assert len(red) == 2  # the pair and its mirror
     assert "red frame, !: fit check failed" in ax.get_title()
     ax.figure.savefig(tmp_path / "matrix.png")
+
+
+def test_weighted_counts_are_divided_by_the_design_effect():
+    """Under a correct model the weighted chi-squared over its design effect has mean dof."""
+    rng = np.random.default_rng(11)
+    mix = MixtureDraws(np.ones((1, 1)), np.zeros((1, 1, 2)), np.eye(2)[None, None])
+    chi2, dof = [], None
+    for _ in range(100):
+        X = rng.standard_normal((1000, 2))
+        w = rng.exponential(1.0, 1000)  # design effect about 2
+        table = automatic_check(mix, X, weights=w).table
+        chi2.append(table["chi2"].to_numpy())
+        dof = table["dof"].to_numpy()
+        # by hand: weighted histogram of the first margin's PIT, statistic over n sum w^2/(sum w)^2
+        counts = np.bincount(np.minimum((ndtr(X[:, 0]) * 20).astype(int), 19), w, minlength=20)
+        expected = w.sum() / 20
+        deff = 1000 * np.sum(w**2) / w.sum() ** 2
+        assert table["chi2"].iloc[0] == pytest.approx(
+            np.sum((counts - expected) ** 2) / expected / deff, rel=1e-9
+        )
+    chi2 = np.array(chi2)
+    # mean of chi2 is dof under the null; its sd over 100 sets is sqrt(2 dof / 100)
+    z = (chi2.mean(axis=0) - dof) / np.sqrt(2 * dof / 100)
+    assert np.all(np.abs(z) < 4), z
+    ok = automatic_check(mix, X, weights=np.ones(1000))
+    pd.testing.assert_frame_equal(ok.table, automatic_check(mix, X).table)  # equal weights
+
+
+def test_a_weighted_fit_is_checked():
+    x, y = sine(800, 5)
+    w = np.random.default_rng(5).exponential(1.0, 800)
+    with pytest.warns(gmmmi.MisfitWarning) as record:
+        bad = gmmmi.estimate(x, y, sample_weight=w, fixed_components_number=1, **FAST)
+    (warning,) = [r for r in record if r.category is gmmmi.MisfitWarning]
+    assert bad.transform["chosen"] == "none"  # weighted rows keep the raw data here
+    assert str(warning.message) == expected_message(bad.fit_check)
+    assert bad.fit_check.worst()[2] > 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gmmmi.MisfitWarning)
+        good = gmmmi.estimate(gaussian(800, 5), sample_weight=w, **FAST)
+    assert good.fit_check.ok

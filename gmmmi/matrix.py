@@ -1,4 +1,8 @@
-"""`mi_matrix`: MI between all pairs of columns, and `MIMatrix`, the labelled result."""
+"""`mi_matrix`: MI between all pairs of columns, and `MIMatrix`, the labelled result.
+
+An entry point on `gmmmi.estimate_many` (``gmmmi.parallel``, which only runs
+tasks) and, with ``pvalues=True``, on `gmmmi.independence_test`.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +19,8 @@ from gmmmi._seeds import sequence_from_generator
 from gmmmi._stacklevel import user_stacklevel
 from gmmmi._validation import check_choice
 from gmmmi.exceptions import PValueResolutionWarning
-
-from .run import _check_run_options, estimate_many
-from .tasks import TaskError, _message, _task_seeds
+from gmmmi.parallel.run import _check_run_options, estimate_many
+from gmmmi.parallel.tasks import TaskError, _message, _task_seeds
 
 if TYPE_CHECKING:
     import pandas as pd
