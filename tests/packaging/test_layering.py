@@ -19,7 +19,7 @@ for these two checks; a third allows them to reach up only from ``gmmmi.plot``,
 whose functions annotate the objects they draw (a `gmmmi.Result`, read through
 its public members only, which a fourth check enforces).
 
-Run ``python tests/test_layering.py`` to print each module's layer and the
+Run ``python tests/packaging/test_layering.py`` to print each module's layer and the
 lowest layer its imports allow (the place for a new module).
 """
 
