@@ -40,6 +40,10 @@ class OneGaussian(BaseBackend):
         )
 
 
+# the two categories are stacked (150 rows of each), so x is autocorrelated in row order
+pytestmark = pytest.mark.filterwarnings("ignore::gmmmi.SerialDependenceWarning")
+
+
 def _data(rng):
     labels = np.repeat([0, 1], 150)
     x = rng.normal(size=300) + 2.0 * labels

@@ -338,6 +338,9 @@ def test_transfer_entropy_of_a_gaussian_var1(tmp_path):
 
 
 @pytest.mark.slow
+# near-deterministic maps: the sharp-relation check says the TE is a lower bound; only its
+# direction is tested here
+@pytest.mark.filterwarnings("ignore::gmmmi.SharpRelationWarning")
 def test_transfer_entropy_direction_of_coupled_logistic_maps():
     # x drives y (coupling 0.3), y does not drive x; about 40 s on 2 busy cores
     rng = np.random.default_rng(4)
