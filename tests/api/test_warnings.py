@@ -85,8 +85,8 @@ def test_data_units(xy):
 
 def test_integral_error_above_tolerance(monkeypatch):
     # no real fit needs this: a tolerance of 1e-12 nat makes every quadrature error too large
-    monkeypatch.setattr(gmmmi.integrate, "TOLERANCE", 1e-12)
-    monkeypatch.setattr(gmmmi.integrate, "_QMC_LEVELS", (9,))
+    monkeypatch.setattr(gmmmi.integrate.rules, "TOLERANCE", 1e-12)
+    monkeypatch.setattr(gmmmi.integrate.rules, "_QMC_LEVELS", (9,))
     X = gmmmi.datasets.paper_mixture("D3").sample(300, np.random.default_rng(0))[0]
     record = caught(
         lambda: gmmmi.integrate.mutual_information(gmmmi.datasets.paper_mixture("D3"), 0, 1)

@@ -10,12 +10,12 @@ import pytest
 import gmmmi
 from gmmmi import datasets
 from gmmmi._em.fit import EMSettings, fit_batch
+from gmmmi._em.folds import make_folds
 from gmmmi._em.init import initialise
 from gmmmi._em.options import ESTIMATE_OVERRIDES, ORIGINAL_DEFAULTS
 from gmmmi._em.select import (
     STALL_ITERATIONS,
     cross_validate,
-    make_folds,
     select_components,
     stalled_at_start,
 )

@@ -1,4 +1,4 @@
-"""Initialisations, folds and the cross-validated choice of K (the EM wing, gmmmi._em)."""
+"""Initialisations and the cross-validated choice of K (the EM wing, gmmmi._em)."""
 
 import math
 
@@ -7,13 +7,13 @@ import pytest
 
 from gmmmi._em import fit as em_fit
 from gmmmi._em.fit import EMSettings
+from gmmmi._em.folds import make_folds
 from gmmmi._em.init import default_scale, initialise, kmeans
 from gmmmi._em.options import INIT_TYPES
 from gmmmi._em.repair import collapsed_components
 from gmmmi._em.select import (
     cross_validate,
     information_criteria,
-    make_folds,
     n_parameters,
     select_components,
     with_curves,
@@ -27,12 +27,6 @@ from helpers import standardise
 
 def _gaussian(rng, n, rho=0.6):
     return standardise(rng.multivariate_normal([0, 0], [[1, rho], [rho, 1]], n))
-
-
-def test_folds_are_balanced_and_random(rng):
-    folds = make_folds(101, 3, rng)
-    assert sorted(np.bincount(folds)) == [33, 34, 34]
-    assert not np.array_equal(folds, make_folds(101, 3, rng))
 
 
 @pytest.mark.parametrize("init_type", INIT_TYPES)

@@ -17,7 +17,11 @@ from gmmmi.integrate import (
     conditional_mi,
     kl_divergence,
     mutual_information,
+    rules,
 )
+from gmmmi.integrate._closed_form import closed_form
+from gmmmi.integrate._qmc import active_first
+from gmmmi.integrate._quadrature import quad_term
 from gmmmi.mixture import MixtureDraws
 
 from helpers import DATA
@@ -204,7 +208,7 @@ def test_closed_form_when_only_q_is_gaussian(rng):
     p = paper_mixture("D3")
     m, c = rng.normal(size=2), random_covariance(rng, 2)
     q = gaussian_draws(m, c)
-    exact, cross = integrate._closed_form(p, q)
+    exact, cross = closed_form(p, q)
     assert exact.tolist() == [True]
     w, mu, cov = p.weights[0], p.means[0], p.covariances[0]
     inv = np.linalg.inv(c)
@@ -225,9 +229,7 @@ def test_closed_form_when_only_q_is_gaussian(rng):
     np.testing.assert_allclose(self_term, 0.0, atol=1e-12)
     quad = kl_divergence(p, q)
     assert np.isfinite(entropy).all()
-    np.testing.assert_allclose(
-        quad.values, integrate._quad_term(p, p)[0] - formula, rtol=0, atol=1e-12
-    )
+    np.testing.assert_allclose(quad.values, quad_term(p, p)[0] - formula, rtol=0, atol=1e-12)
 
 
 # ----------------------------------------------------------------- invariance
@@ -417,17 +419,17 @@ def test_error_of_a_fit_to_tanh_data():
 
 def _finer_mi(mixture, ix, iy):
     """I(x; y) by a much finer rule: trapezoid with 0.6 h on a larger ball, QMC at 2**15."""
-    rules, levels = dict(integrate._QUAD_RULES), integrate._QMC_LEVELS
+    saved, levels = dict(rules._QUAD_RULES), rules._QMC_LEVELS
     try:
-        integrate._QUAD_RULES.update({d: (0.6 * h, t + 4) for d, (h, t) in rules.items()})
-        integrate._QMC_LEVELS = (15,)
+        rules._QUAD_RULES.update({d: (0.6 * h, t + 4) for d, (h, t) in saved.items()})
+        rules._QMC_LEVELS = (15,)
         integrate.quad_rule.cache_clear()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IntegrationWarning)
             return mutual_information(mixture, ix, iy)
     finally:
-        integrate._QUAD_RULES.update(rules)
-        integrate._QMC_LEVELS = levels
+        rules._QUAD_RULES.update(saved)
+        rules._QMC_LEVELS = levels
         integrate.quad_rule.cache_clear()
 
 
@@ -469,8 +471,8 @@ def test_reported_errors_bound_the_true_errors_on_random_mixtures():
 
 
 def test_large_errors_warn_at_the_callers_line(monkeypatch):
-    monkeypatch.setattr(integrate, "TOLERANCE", 1e-12)
-    monkeypatch.setattr(integrate, "_QMC_LEVELS", (9,))
+    monkeypatch.setattr(rules, "TOLERANCE", 1e-12)
+    monkeypatch.setattr(rules, "_QMC_LEVELS", (9,))
     with pytest.warns(IntegrationWarning, match=r"above 1e-12 nat in 1 of 1 mixture draws") as rec:
         result = mutual_information(paper_mixture("D5"), 0, 1)
     assert rec[0].filename == __file__
@@ -502,7 +504,7 @@ def test_qmc_rotation_survives_a_component_far_narrower_than_another(rng):
     """
     data = np.load(DATA / "qmc_singular_rotation.npz")
     mix = MixtureDraws(data["weights"], data["means"], data["covariances"])
-    rotation = integrate._active_first(mix, mix)
+    rotation = active_first(mix, mix)
     assert np.all(np.isfinite(rotation))
     qmc = integrate.mutual_information(mix, [0], [1], method="qmc")
     mc = integrate.mutual_information(mix, [0], [1], method="mc", mc_samples=400_000, rng=rng)
