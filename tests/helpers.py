@@ -4,6 +4,11 @@ Fixtures live in ``conftest.py``; the slow, obviously correct oracles in ``refer
 Test files import from here (``from helpers import ...``); a test file never imports another.
 """
 
+import os
+import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -21,6 +26,24 @@ from reference import random_covariance
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 DATA = TESTS / "data"
+
+
+# ------------------------------------------------------------------ docs pages
+#: a fenced python block, and the output block quoted after it if there is one
+BLOCK = re.compile(
+    r"^```python[ \t]*(?P<tag>[\w-]*)\n(?P<code>.*?)^```[ \t]*\n"
+    r"(?:\s*^```output[ \t]*\n(?P<output>.*?)^```)?",
+    re.M | re.S,
+)
+
+
+def python_blocks(text):
+    """(line number, code, quoted output or None) of every runnable python block."""
+    return [
+        (text[: m.start()].count("\n") + 1, m["code"], m["output"])
+        for m in BLOCK.finditer(text)
+        if m["tag"] != "no-run"
+    ]
 
 
 # ------------------------------------------------------------------ data
@@ -47,6 +70,33 @@ def mc_check(log_ratio, truth, n_se=4.0):
     se = log_ratio.std(ddof=1) / np.sqrt(log_ratio.size)
     assert abs(mean - truth) < n_se * se, (mean, truth, se)
     return mean, se
+
+
+def interrupt_after_start(args, started, *, on="stdout", wait=2.0):
+    """Run ``args``; SIGINT ``wait`` s after ``started`` appears on ``on``; (rc, out, err)."""
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        # a shell without job control starts children with SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    seen = b""
+    stream = getattr(proc, on)
+    while started not in seen:
+        chunk = os.read(stream.fileno(), 256)
+        assert chunk, f"the process ended before {started!r}"
+        seen += chunk
+    time.sleep(wait)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    if on == "stdout":
+        out = seen + out
+    else:
+        err = seen + err
+    return proc.returncode, out.decode(), err
 
 
 def render(fig, path, *, dpi=90, min_bytes=5_000):

@@ -91,6 +91,8 @@ def test_block_gaussian_2x2(rng):
     assert_within_sd(res, gaussian_mi(cov, [0, 1], [2, 3]))
 
 
+# one of the 15 EM fits (a bootstrap replica) runs to max_iter; the values are compared here
+@pytest.mark.filterwarnings("ignore:1 of 15 EM fits stopped at max_iter:gmmmi.ConvergenceWarning")
 def test_symmetry_and_affine_invariance(rng):
     X = readme_data()
     a = gmmmi.estimate(X[:, 0], X[:, 1], random_state=7, n_bootstrap=10)

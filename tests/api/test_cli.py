@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from gmmmi.cli import load_columns
 
+from helpers import interrupt_after_start
+
 RHO = 0.6
 TRUTH = -0.5 * math.log(1 - RHO**2)
 FAST = ["--n-bootstrap", "5", "--n-inits", "1", "--max-components", "3", "--seed", "0"]
@@ -209,11 +211,9 @@ def test_compare_prints_one_row_per_method(files):
 
 
 def test_ctrl_c_prints_interrupted_and_exits_130(files):
-    from test_backend_numba import _interrupt_after_start
-
     args = [sys.executable, "-m", "gmmmi.cli", "estimate", files / "data.csv"]
     args += ["--x", "a", "--y", "b", "--n-bootstrap", "1000000", "--progress"]
-    rc, _, err = _interrupt_after_start(list(map(str, args)), b"bootstrap", on="stderr", wait=1.0)
+    rc, _, err = interrupt_after_start(list(map(str, args)), b"bootstrap", on="stderr", wait=1.0)
     assert rc == 130, err.decode()
     assert err.decode().rstrip().endswith("gmmmi: interrupted")
     assert b"Traceback" not in err and b"SystemError" not in err

@@ -1,7 +1,5 @@
 """NumbaBackend: option checks, draws and diagnostics, bootstrap, determinism."""
 
-import os
-import subprocess
 import sys
 import warnings
 
@@ -20,7 +18,7 @@ from gmmmi.datasets import gamma_exponential_mi, paper_mixture
 from gmmmi.exceptions import ConvergenceWarning
 from gmmmi.mixture import MixtureDraws
 
-from helpers import DATA, standardise
+from helpers import DATA, interrupt_after_start, standardise
 
 
 def _d3(rng, n=600):
@@ -355,41 +353,11 @@ except KeyboardInterrupt:
 """
 
 
-def _interrupt_after_start(args, started, *, on="stdout", wait=2.0):
-    """Run ``args``; SIGINT ``wait`` s after ``started`` appears on ``on``; (rc, out, err)."""
-    import signal
-    import time
-
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    proc = subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        # a shell without job control starts children with SIGINT ignored
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    seen = b""
-    stream = getattr(proc, on)
-    while started not in seen:
-        chunk = os.read(stream.fileno(), 256)
-        assert chunk, f"the process ended before {started!r}"
-        seen += chunk
-    time.sleep(wait)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=300)
-    if on == "stdout":
-        out = seen + out
-    else:
-        err = seen + err
-    return proc.returncode, out.decode(), err
-
-
 @pytest.mark.parametrize("wait", [1.0, 3.0])
 def test_ctrl_c_during_an_estimate_is_a_keyboard_interrupt(wait):
     # inside compiled code it used to surface as a chain of SystemError in 5 of 6 runs
     args = [sys.executable, "-c", _LONG_ESTIMATE]
-    rc, out, err = _interrupt_after_start(args, b"started", wait=wait)
+    rc, out, err = interrupt_after_start(args, b"started", wait=wait)
     assert "caught KeyboardInterrupt" in out, err.decode()
     assert rc == 3 and b"SystemError" not in err, err.decode()
 

@@ -21,23 +21,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, python_blocks
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-BLOCK = re.compile(
-    r"^```python[ \t]*(?P<tag>[\w-]*)\n(?P<code>.*?)^```[ \t]*\n"
-    r"(?:\s*^```output[ \t]*\n(?P<output>.*?)^```)?",
-    re.M | re.S,
-)
-
-
-def python_blocks(text):
-    """(line number, code, quoted output or None) of every runnable python block."""
-    return [
-        (text[: m.start()].count("\n") + 1, m["code"], m["output"])
-        for m in BLOCK.finditer(text)
-        if m["tag"] != "no-run"
-    ]
 
 
 def _lines(text):

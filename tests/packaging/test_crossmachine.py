@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, python_blocks
 
 pytestmark = pytest.mark.crossmachine
 
@@ -62,7 +62,6 @@ def openblas_types() -> list[str]:
 
 
 def walkthrough_cmi_block() -> str:
-    from test_docs import python_blocks
 
     text = (ROOT / "docs" / "walkthrough.md").read_text()
     blocks = [code for _, code, _ in python_blocks(text) if "X3 = " in code]
