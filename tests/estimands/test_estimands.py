@@ -180,8 +180,10 @@ def poisson_gaussian_truth(lam, a):
     return h - 0.5 * np.log(2 * np.pi * np.e)
 
 
-# Poisson counts are 19 values: the screen says so unless they are dequantised (its own test is
-# in test_screening); seed 1's dequantised rows are one of the serial check's 1 % false alarms
+# Poisson counts are 19 values: the screen and the fit check say so unless they are dequantised
+# (the screen's own test is in test_screening); seed 1's dequantised rows are one of the serial
+# check's 1 % false alarms
+@pytest.mark.filterwarnings("ignore::gmmmi.MisfitWarning")
 @pytest.mark.filterwarnings("ignore:Column\\(s\\) 'x0' .* look coarsely rounded:gmmmi.DataWarning")
 @pytest.mark.filterwarnings("ignore::gmmmi.SerialDependenceWarning")
 @pytest.mark.parametrize("dequantize", (None, ["x0"]))

@@ -44,7 +44,9 @@ def test_estimate_without_copies_is_unchanged_by_grouped_folds(monkeypatch):
     assert new.value == old.value
 
 
-# np.repeat puts the copies of a row next to each other, so the row order is autocorrelated
+# np.repeat puts the copies of a row next to each other, so the row order is autocorrelated;
+# and five copies of every row are atoms that the fit check sees
+@pytest.mark.filterwarnings("ignore::gmmmi.MisfitWarning")
 @pytest.mark.filterwarnings("ignore::gmmmi.SerialDependenceWarning")
 def test_every_row_five_times_gives_the_distinct_rows_estimate():
     X = gaussian_pair(1000, 1)
@@ -136,8 +138,10 @@ def test_fine_rounding_and_float32_do_not_warn():
 
 
 # --------------------------------------------------------------------------- outliers
-# the far row gets a component of its own that collapses in some replicas (refitted, warned)
-@pytest.mark.filterwarnings("ignore:1 of 9 EM fits had a collapsed:gmmmi.ConvergenceWarning")
+# the far row gets a component of its own that collapses in some replicas (refitted, warned),
+# and the fit check finds the margin stretched over it
+@pytest.mark.filterwarnings("ignore::gmmmi.MisfitWarning")
+@pytest.mark.filterwarnings("ignore:.* EM fits had a collapsed component:gmmmi.ConvergenceWarning")
 def test_far_outlier_is_named_by_row_and_column():
     X = gaussian_pair(1000, 1)
     X[17, 0] = 100.0
