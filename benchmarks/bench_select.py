@@ -1,6 +1,6 @@
 """Feature selection by (conditional) MI: gmmmi's MISelector against SelectKBest(mutual_info_*).
 
-Four parts (``--parts``, default all):
+Parts (``--parts``, default recovery,noise,speed,real):
 
 * ``recovery``: synthetic regression and classification tasks with three
   informative features (one linear, one through sin, one through a square),
@@ -17,6 +17,8 @@ Four parts (``--parts``, default all):
 * ``speed``: one fit among 50 features at N = 2000 (k = 5 and k = None),
   timed against SelectKBest(mutual_info_regression) in the same run, with the
   load average.
+* ``jmi_terms``: single-fit estimates at N = 20 000 of every term JMI's
+  third step uses on the regression task (why JMI can keep a copy).
 * ``real``: two data sets bundled with scikit-learn (no download):
   load_diabetes (regression) and load_breast_cancer (classification): the
   features chosen, time per fit, and the 5-fold cross-validated score of a
@@ -44,6 +46,7 @@ os.environ.setdefault("GMMMI_PROGRESS", "0")
 INFORMATIVE = (0, 1, 2)
 COPIES = {3: 0, 4: 1}  # copy column -> original
 METHODS = ("mrmr", "jmi", "cmim", "marginal")
+KINDS = ("regression", "classification")
 
 
 def synthetic(kind: str, n: int, n_noise: int, seed: int):
@@ -70,7 +73,7 @@ def outcome(selected) -> tuple[bool, bool]:
     return recovered, pair
 
 
-def selectors(kind: str, k: int, seed: int) -> dict:
+def selectors(kind: str, k: int, seed: int, methods=METHODS, peer: bool = True) -> dict:
     from sklearn.feature_selection import SelectKBest, mutual_info_classif, mutual_info_regression
 
     from gmmmi.sklearn import MISelector
@@ -80,32 +83,44 @@ def selectors(kind: str, k: int, seed: int) -> dict:
         f"gmmmi {m}": MISelector(
             k, method=m, random_state=seed, discrete_target=kind != "regression", n_bootstrap=0
         )
-        for m in METHODS
+        for m in methods
     }
-    out["SelectKBest(mutual_info_*)"] = SelectKBest(
-        lambda X, y: score(X, y, random_state=seed), k=k
-    )
+    if peer:
+        out["SelectKBest(mutual_info_*)"] = SelectKBest(
+            lambda X, y: score(X, y, random_state=seed), k=k
+        )
     return out
 
 
-def part_recovery(repeats: int, n: int, n_noise: int) -> dict:
+def part_recovery(
+    repeats: int, n: int, n_noise: int, methods=METHODS, peer=True, kinds=KINDS
+) -> dict:
     table = {}
-    for kind in ("regression", "classification"):
+    for kind in kinds:
         rows = {}
         for r in range(repeats):
             X, y = synthetic(kind, n, n_noise, seed=r)
-            for name, sel in selectors(kind, len(INFORMATIVE), r).items():
-                t = time.perf_counter()
+            for name, sel in selectors(kind, len(INFORMATIVE), r, methods, peer).items():
+                t, c = time.perf_counter(), _cpu()
                 sel.fit(X, y)
-                dt = time.perf_counter() - t
+                dt, dc = time.perf_counter() - t, _cpu() - c
                 rec, pair = outcome(np.flatnonzero(sel.get_support()))
-                row = rows.setdefault(name, {"recovered": 0, "pairs": 0, "seconds": []})
+                row = rows.setdefault(
+                    name, {"recovered": 0, "pairs": 0, "seconds": [], "cpu_seconds": []}
+                )
                 row["recovered"] += rec
                 row["pairs"] += pair
                 row["seconds"].append(dt)
+                row["cpu_seconds"].append(dc)
+                print(f"  {kind} {r} {name}: recovered={rec} pair={pair} cpu={dc:.1f}s", flush=True)
             print(f"  {kind} repeat {r + 1}/{repeats} done", flush=True)
         table[kind] = {
-            name: {**v, "seconds": float(np.median(v["seconds"]))} for name, v in rows.items()
+            name: {
+                **v,
+                "seconds": float(np.median(v["seconds"])),
+                "cpu_seconds": float(np.median(v["cpu_seconds"])),
+            }
+            for name, v in rows.items()
         }
     return {"repeats": repeats, "n": n, "n_features": 5 + n_noise, "table": table}
 
@@ -115,6 +130,7 @@ def part_noise(repeats: int, n: int, p: int) -> dict:
 
     empty = 0
     seconds = []
+    kept = []
     for r in range(repeats):
         rng = np.random.default_rng(1000 + r)
         X, y = rng.normal(size=(n, p)), rng.normal(size=n)
@@ -122,11 +138,15 @@ def part_noise(repeats: int, n: int, p: int) -> dict:
         sel = MISelector(method="mrmr", random_state=r, n_bootstrap=0).fit(X, y)
         seconds.append(time.perf_counter() - t)
         empty += not sel.get_support().any()
+        kept.append(int(sel.get_support().sum()))
+        print(f"  noise {r}: kept {kept[-1]}", flush=True)
     return {
         "repeats": repeats,
         "n": n,
         "n_features": p,
         "kept_nothing": empty,
+        "kept_nothing_se": float(np.sqrt(empty * (repeats - empty) / repeats) / repeats),
+        "kept_per_repeat": kept,
         "seconds_median": float(np.median(seconds)),
     }
 
@@ -140,16 +160,46 @@ def part_speed(n: int, p: int) -> dict:
     base = rng.normal(size=(n, p))
     y = base[:, 0] + np.sin(2 * base[:, 1]) + 0.7 * base[:, 2] ** 2 + 0.3 * rng.normal(size=n)
     out = {"n": n, "n_features": p, "load_before": os.getloadavg()}
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu()
     SelectKBest(lambda X, y: mutual_info_regression(X, y, random_state=0), k=5).fit(base, y)
     out["SelectKBest_seconds"] = time.perf_counter() - t
+    out["SelectKBest_cpu_seconds"] = _cpu() - c
     for k in (5, None):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu()
         sel = MISelector(k, method="mrmr", random_state=0).fit(base, y)
         out[f"gmmmi_mrmr_k={k}_seconds"] = time.perf_counter() - t
+        out[f"gmmmi_mrmr_k={k}_cpu_seconds"] = _cpu() - c
         out[f"gmmmi_mrmr_k={k}_selected"] = [int(j) for j in sel.get_support(indices=True)]
     out["load_after"] = os.getloadavg()
     return out
+
+
+def part_jmi_terms(n: int) -> dict:
+    """Single-fit estimates at large N of every term JMI uses on the regression task.
+
+    I(xj; y) and I(xi, xj; y) for the three informative features and the two
+    copies (one data set, seed 123): JMI's third step after x0 and x2 scores a
+    candidate f by I(f, x0; y) + I(f, x2; y).
+    """
+    from itertools import combinations
+
+    import gmmmi
+
+    X, y = synthetic("regression", n, 0, seed=123)
+    terms = {}
+    for cols in [(j,) for j in range(5)] + list(combinations(range(5), 2)):
+        result = gmmmi.estimate(X[:, list(cols)], y, n_bootstrap=0, random_state=0)
+        terms[str(cols)] = float(result.value)
+    step3 = {f: terms[str((0, f))] + terms[str((2, f))] for f in (1, 3, 4)}
+    return {"n": n, "terms": terms, "jmi_step3_after_x0_x2": step3}
+
+
+def _cpu() -> float:
+    """CPU seconds (user + sys) of this process and its finished children."""
+    import resource
+
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def part_real() -> dict:
@@ -211,6 +261,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--noise-repeats", type=int, default=40)
     parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--methods", default=",".join(METHODS), help="gmmmi criteria (recovery)")
+    parser.add_argument("--no-peer", action="store_true", help="recovery without SelectKBest")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="recovery tasks")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -219,11 +272,15 @@ def main() -> None:
         print(f"{part} ...", flush=True)
         t = time.perf_counter()
         if part == "recovery":
-            results[part] = part_recovery(args.repeats, args.n, n_noise=7)
+            methods = tuple(args.methods.split(","))
+            kinds = tuple(args.kinds.split(","))
+            results[part] = part_recovery(args.repeats, args.n, 7, methods, not args.no_peer, kinds)
         elif part == "noise":
             results[part] = part_noise(args.noise_repeats, 500, 10)
         elif part == "speed":
             results[part] = part_speed(2000, 50)
+        elif part == "jmi_terms":
+            results[part] = part_jmi_terms(20_000)
         elif part == "real":
             results[part] = part_real()
         results[part]["wall_seconds"] = time.perf_counter() - t

@@ -39,6 +39,8 @@ _PUBLIC = {
     "LaggedMI": "gmmmi.lagged",
     "transfer_entropy": "gmmmi.transfer",
     "get_backend": "gmmmi.backends",
+    "categorical_mi": "gmmmi.estimands",
+    "marginal_kl": "gmmmi.estimands",
     "entropy": "gmmmi.entropies",
     "divergence": "gmmmi.divergences",
 }

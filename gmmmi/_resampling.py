@@ -32,6 +32,7 @@ def resolve_bootstrap(
     ----------
     bootstrap : {"iid", "block"}
     block_length : float or None
+        Rows per block; None chooses it (`gmmmi.block_length`).
     backend : Backend
     X : numpy.ndarray, shape (n, d)
         The continuous columns, standardised, rows in the user's order.
@@ -48,7 +49,8 @@ def resolve_bootstrap(
     -------
     dict
         ``{}`` for the IID bootstrap (the backend's own default), or
-        ``{"block_length": L}`` for a block bootstrap.
+        ``{"block_length": L}`` for a circular block bootstrap, L the given or
+        chosen length rounded to whole rows (at least 1).
 
     Raises
     ------
@@ -66,7 +68,7 @@ def resolve_bootstrap(
     supports = getattr(backend, "supports_block_bootstrap", False)
     if kind == "iid":
         fix = (
-            'bootstrap="block" (a stationary bootstrap of runs of consecutive rows)'
+            'bootstrap="block" (a circular block bootstrap of runs of consecutive rows)'
             if supports
             else f'backend="numba" with bootstrap="block" (the {backend.name!r} backend '
             "treats rows as independent)"
@@ -78,8 +80,8 @@ def resolve_bootstrap(
         raise ValueError(
             f"bootstrap='block' is not available with backend={backend.name!r}: its likelihood "
             "treats the rows as independent draws, so its uncertainty is too small for a time "
-            "series. Use backend='numba' with bootstrap='block' (a stationary bootstrap of runs "
-            "of consecutive rows)."
+            "series. Use backend='numba' with bootstrap='block' (a circular block bootstrap of "
+            "runs of consecutive rows)."
         )
     if categorical:
         raise ValueError(
@@ -87,4 +89,5 @@ def resolve_bootstrap(
             "on its own rows, which are not consecutive in time. Use bootstrap='iid', or treat "
             "y as continuous."
         )
-    return {"block_length": optimal_block_length(X) if length is None else length}
+    length = optimal_block_length(X) if length is None else length
+    return {"block_length": max(1, round(length))}

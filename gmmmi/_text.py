@@ -44,7 +44,7 @@ def method_text(diagnostics: FitDiagnostics) -> str:
     if kind is DrawKind.BOOTSTRAP:
         if diagnostics.extra.get("bootstrap") == "block":
             length = diagnostics.extra["block_length"]
-            return f"{c * d} block bootstrap, mean block {length:.3g} rows"
+            return f"{c * d} block bootstrap, blocks of {length:.3g} rows"
         return f"{c * d} bootstrap"
     if kind is DrawKind.SINGLE_FIT:
         return "single fit"

@@ -1,4 +1,11 @@
-"""`estimate`: the one entry point. Validation → backend → integrators → Result."""
+"""`estimate` (MI, CMI) and the pipeline its sibling entry points share.
+
+Validation → backend → integrators → Result. `estimate`, `gmmmi.categorical_mi`
+and `gmmmi.marginal_kl` (`gmmmi.estimands`) resolve their options once into an
+`~gmmmi._estimate_options.EstimateOptions` and call `run`; `estimate_many`,
+`mi_matrix`, `compare`, `calibration` and `independence_test` resolve theirs
+once and call `run` for every estimate.
+"""
 
 from __future__ import annotations
 
@@ -13,23 +20,21 @@ import numpy as np
 from . import __version__, _bias
 from . import integrate as _integrate
 from ._data_units import affine_checked, warn_unstorable
-from ._estimate_options import API_OPTIONS, check_api_options
+from ._estimate_options import API_OPTIONS, EstimateOptions, estimand_of, resolve_options
 from ._interrupt import interruptible
 from ._misfit import check_estimate, warn_misfit
 from ._progress import progress_enabled
 from ._resampling import resolve_bootstrap
 from ._resolution import warn_unresolved
 from ._screening import screen, warn_few_rows, warn_outliers
-from ._seeds import fresh_seed
+from ._seeds import resolve_generator
 from ._stacklevel import user_stacklevel
 from ._validation import (
     check_category_rows,
     check_enough_rows,
-    check_int,
     check_not_degenerate,
     standardise,
     validate_data,
-    validate_options,
 )
 from ._weights import REFUSED, check_sample_weight, effective_sample_size
 from .backends import Backend, get_backend
@@ -42,6 +47,8 @@ from .mixed import estimate_mixed, plan_columns
 from .mixture import MixtureDraws
 from .result import Result
 
+__all__ = ["API_OPTIONS", "estimate", "run"]  # API_OPTIONS: its old home, still importable
+
 
 @interruptible
 def estimate(
@@ -50,15 +57,13 @@ def estimate(
     *,
     z: Any = None,
     backend: str | Backend = "numba",
-    kl: bool = False,
     base: float = math.e,
-    random_state: int | np.random.Generator | None = None,
+    random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
     progress: bool | None = None,
-    discrete_y: bool = False,
-    min_category_size: int | None = None,
     init: MixtureDraws | Sequence[MixtureDraws] | None = None,
     transform: str = "auto",
     discrete: str | Sequence[str | int] | None = "auto",
+    min_category_size: int | None = None,
     dequantize: bool | Sequence[str | int] | None = None,
     bootstrap: str = "iid",
     block_length: float | None = None,
@@ -81,9 +86,8 @@ def estimate(
         conventions). A 1-d array is one variable. DataFrame and Series
         column names label the output.
     y : array_like or DataFrame, shape (n, dy), optional
-        Second block (default None: ``x`` holds both). With
-        ``discrete_y=True``, a vector of n category labels of any hashable
-        type.
+        Second block (default None: ``x`` holds both). For category labels,
+        use `gmmmi.categorical_mi`.
     z : array_like or DataFrame, shape (n, dz), optional
         Conditioning block (default None): the result is I(x; y | z).
 
@@ -99,15 +103,9 @@ def estimate(
         ``"pymc"``: a Bayesian mixture whose posterior draws replace the
         bootstrap (needs ``pip install ".[pymc]"``). Or a plugin's name,
         or a `~gmmmi.backends.Backend` object.
-    kl : bool, default False
-        Also compute KL[p(x) || p(y)] and KL[p(y) || p(x)] between the two
-        marginals of the joint fit (x and y must have the same dimension);
-        read them from ``result.kl``. KL is invariant only under one affine
-        map applied to x and y alike, so it is computed with x and y sharing
-        one centre and scale per coordinate: the value in data units.
     base : float, default math.e
         Logarithm base of the output: e gives nats, 2 gives bits.
-    random_state : int, Generator or None, default None
+    random_state : int, Generator, SeedSequence or None, default None
         Seed of every random draw (bootstrap indices, initialisations, MC
         points, sampler). The same seed gives the same result whatever the
         number of threads. With None a fresh seed is drawn and recorded in
@@ -115,25 +113,12 @@ def estimate(
     progress : bool or None, default None
         Show a progress bar; None shows it in a terminal for long work (and
         never when the environment variable ``GMMMI_PROGRESS=0``).
-    discrete_y : bool, default False
-        Treat ``y`` as categories: the MI between continuous ``x`` and a
-        discrete label, with one mixture per category, weighted by the
-        category frequencies. Low counts (e.g. spike counts) work as
-        categories; every category needs enough rows for its own fit (a
-        ValueError names those that have too few).
-    min_category_size : int or None, default None
-        With ``discrete_y``: pool the categories with fewer rows than this.
-        Numbers such as counts are merged with their neighbours (labels
-        like ``"5-7"``), other labels into one ``"other"`` category (with
-        ``discrete``: the levels of each discrete column). None:
-        no pooling.
     init : MixtureDraws or list of MixtureDraws, optional
         Warm start (default None), in data units: a fitted mixture (S = 1,
         e.g. an earlier result's ``diagnostics.reference_fit``) from which the
         full-data fit and every bootstrap replica start; the choice of K is
-        skipped (K is the number of components of ``init``). With
-        ``discrete_y``, a list of one such mixture per category, in category
-        order. Only for backends with ``supports_init`` (numba, pymc). Its
+        skipped (K is the number of components of ``init``). Only for
+        backends with ``supports_init`` (numba, pymc). Its
         coordinates are the raw data's, and ``transform="auto"`` then keeps
         the raw data; with ``transform="gaussianize"`` they are the mapped
         data's (the ``mixture`` of a result whose margins were mapped).
@@ -162,6 +147,11 @@ def estimate(
         indices: those columns, nothing else. None: every column is fitted
         as continuous (columns of few values are refused). Recorded in
         ``result.discrete`` and shown by ``print``.
+    min_category_size : int or None, default None
+        With discrete columns: pool the levels of each discrete column with
+        fewer rows than this. Numbers such as counts are merged with their
+        neighbours (labels like ``"5-7"``), other labels into one
+        ``"other"`` level. None: no pooling.
     dequantize : bool, sequence of str or int, or None, default None
         Add U(0, 1) noise to these integer (count) columns, which leaves
         their MI unchanged exactly (`gmmmi.dequantize`); True: every integer
@@ -170,13 +160,13 @@ def estimate(
     bootstrap : {"iid", "block"}, default "iid"
         How the numba backend resamples the rows. ``"iid"``: one by one, as
         independent draws (a `SerialDependenceWarning` says when the rows
-        look like a time series). ``"block"``: the stationary bootstrap of
-        Politis & Romano (1994), runs of consecutive rows of random
-        (geometric) length, for rows in time order; not with
+        look like a time series). ``"block"``: the circular block bootstrap
+        of Politis & Romano (1992), blocks of consecutive rows (wrapping
+        around) starting at random rows, for rows in time order; not with
         ``discrete_y`` or ``backend="pymc"``. See ``docs/timeseries.md``.
     block_length : float or None, default None
-        Mean block length in rows for ``bootstrap="block"``; None chooses it
-        from the data by Politis & White (2004) with the correction of
+        Rows per block for ``bootstrap="block"`` (rounded to whole rows);
+        None chooses it from the data by Politis & White (2004) with the correction of
         Patton, Politis & White (2009) (``gmmmi.block_length``). The result
         records both in ``result.diagnostics.extra["bootstrap"]`` and
         ``["block_length"]``, and its text shows them.
@@ -286,6 +276,13 @@ def estimate(
         (``pip install ".[nutpie]"``) on the same model.
     cores : int, default 1
         Chains run in parallel (``backend="pymc"``).
+    kl : bool, default False
+        Alias of `gmmmi.marginal_kl` (same pipeline, same result), kept for
+        earlier code: also KL[p(x) || p(y)] and KL[p(y) || p(x)] between the
+        marginals of the joint fit, in ``result.kl``.
+    discrete_y : bool, default False
+        Alias of `gmmmi.categorical_mi` (same pipeline, same result), kept
+        for earlier code: ``y`` holds category labels.
 
     Every integral is computed from the mixture in standardised units (MI
     and CMI are invariant under per-column affine maps), so data at any
@@ -354,6 +351,9 @@ def estimate(
     estimate_many : Many estimates at once, on all cores or a Dask cluster.
     mi_matrix : MI between every pair of columns.
     compare : The same data through several uncertainty methods.
+    categorical_mi : MI between continuous x and a category label.
+    marginal_kl : MI and the KL divergences between the marginals of x and y.
+    entropy : Entropy of a sample, on the same pipeline.
     EstimateMI : The original GMM-MI class, built on this function.
     gmmmi.integrate.mutual_information : The integral for given mixtures.
 
@@ -422,23 +422,69 @@ def estimate(
     MI(X1; X2) = 0.2047 nat (numba, single fit, K=1)
       plug-in bias removed: 0.00253 nat (Wishart, K=1; bias_correction=False keeps it)
     """
+    # the aliases of marginal_kl and categorical_mi (gmmmi.estimands), kept for earlier code
+    estimand = estimand_of(options.pop("kl", False), options.pop("discrete_y", False))
+    resolved = resolve_options(
+        backend=backend,
+        estimand=estimand,
+        base=base,
+        min_category_size=min_category_size,
+        transform=transform,
+        discrete=discrete,
+        dequantize=dequantize,
+        bootstrap=bootstrap,
+        block_length=block_length,
+        init=init,
+        sample_weight=sample_weight,
+        **options,
+    )
+    return run(x, y, z, resolved, random_state=random_state, progress=progress)
+
+
+@interruptible
+def run(
+    x: Any,
+    y: Any,
+    z: Any,
+    options: EstimateOptions,
+    *,
+    random_state: int | np.random.Generator | np.random.SeedSequence | None = None,
+    progress: bool | None = None,
+) -> Result:
+    """One estimate on the shared pipeline, its options resolved beforehand.
+
+    Parameters
+    ----------
+    x, y, z : array_like or DataFrame
+        The data, as in `estimate` (y: category labels when
+        ``options.estimand == "categorical"``).
+    options : EstimateOptions
+        From `gmmmi._estimate_options.resolve_options`; one object may serve
+        many estimates (each makes its own backend instance).
+    random_state, progress
+        As in `estimate`.
+
+    Returns
+    -------
+    Result
+    """
+    o = options
+    be = get_backend(o.backend)  # an instance per estimate: estimates share no backend state
+    kl, discrete_y, base, min_category_size = o.kl, o.discrete_y, o.base, o.min_category_size
+    transform, discrete, dequantize, init = o.transform, o.discrete, o.dequantize, o.init
+    bootstrap, block_length, sample_weight = o.bootstrap, o.block_length, o.sample_weight
+    opts, fit_options, n_components, n_folds = o.options, o.fit_options, o.n_components, o.n_folds
+    seed, rng = resolve_generator(random_state)
+    show = progress_enabled(progress)
+    integrate_kw = o.integrate_kw(rng)
     pool = min_category_size if discrete_y or discrete is None else None
     data = validate_data(x, y, z, discrete_y=discrete_y, kl=kl, min_category_size=pool)
-    be = get_backend(backend)
-    opts = validate_options(options, {**be.options, **API_OPTIONS})
-    method, mc_samples, fixed_k, base = check_api_options(opts, base)
-    seed, rng = _make_rng(random_state)
-    show = progress_enabled(progress)
-    fit_options = {k: opts[k] for k in be.options}
-    n_components = fixed_k or None
-    integrate_kw = {"method": method, "mc_samples": mc_samples, "rng": rng}
     column_names = [name for key in data.blocks for name in data.labels[key]]
     weights = None
     if sample_weight is not None:
         weights = check_sample_weight(
             sample_weight, data.X.shape[0], be, opts, discrete_y=discrete_y
         )
-    n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
     categorical = data.categories is not None
     data, dequantized = dequantize_columns(data, dequantize, column_names, rng)
     plan = None if categorical else plan_columns(data.X, column_names, discrete)
@@ -600,16 +646,6 @@ def estimate(
     for message in result.mixing_messages():
         warnings.warn(message, ConvergenceWarning, stacklevel=user_stacklevel())
     return result
-
-
-def _make_rng(random_state):
-    """A Generator from the user's seed, and the int seed to record (None for a Generator)."""
-    if isinstance(random_state, np.random.Generator):
-        return None, random_state
-    if random_state is None:
-        random_state = fresh_seed()
-    seed = check_int("random_state", random_state, minimum=0)
-    return seed, np.random.default_rng(seed)
 
 
 def _standardised_inits(init, be, data, scale, shift):

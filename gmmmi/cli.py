@@ -105,16 +105,13 @@ def cmd_estimate(args) -> int:
     import gmmmi
 
     x, y, z = _xyz(args)
-    res = gmmmi.estimate(
-        x,
-        y,
-        z=z,
-        kl=args.kl,
-        discrete_y=args.categorical,
-        random_state=args.seed,
-        progress=args.progress,
-        **_estimate_options(args),
-    )
+    kwargs = {"random_state": args.seed, "progress": args.progress, **_estimate_options(args)}
+    if args.categorical and not args.kl and z is None:
+        res = gmmmi.categorical_mi(x, y, **kwargs)
+    elif args.kl and not args.categorical and z is None:
+        res = gmmmi.marginal_kl(x, y, **kwargs)
+    else:  # estimate refuses what does not combine (z with a label, KL with a label or z)
+        res = gmmmi.estimate(x, y, z=z, kl=args.kl, discrete_y=args.categorical, **kwargs)
     if args.json:
         print(_strict_json(_result_json(res)))
     else:
@@ -280,12 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--kl",
         action="store_true",
-        help="also KL divergences between the x and y marginals (same dimension)",
+        help="also KL divergences between the x and y marginals (same dimension; "
+        "gmmmi.marginal_kl)",
     )
     p.add_argument(
         "--categorical",
         action="store_true",
-        help="y is a category label (numbers or text): MI with a discrete y",
+        help="y is a category label (numbers or text): MI with a discrete y (gmmmi.categorical_mi)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--plot", metavar="PNG", help="write the distribution of the MI draws")

@@ -286,8 +286,8 @@ def mixing_messages(draws: np.ndarray) -> list[str]:
         messages.append(
             f"R-hat of MI across chains is {rhat:.3f} (> {RHAT_MAX}): the chains disagree, "
             "possibly sitting in different modes of the mixture posterior. Use more tuning "
-            "steps and draws (tune, draws), fewer components (n_components), or check the "
-            "fit with result.plot()."
+            "steps and draws (tune, draws), fewer components (fixed_components_number=K), or "
+            "check the fit with result.plot()."
         )
     if ess < ESS_PER_CHAIN_MIN * n_chains:
         messages.append(

@@ -29,12 +29,13 @@ import numpy as np
 
 from . import __version__
 from . import integrate as _integrate
-from ._estimate_options import API_OPTIONS, check_api_options
+from ._estimate_options import resolve_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
+from ._seeds import resolve_generator
 from ._stacklevel import user_stacklevel
-from ._validation import _as_samples, check_choice, check_enough_rows, check_int, validate_options
-from .api import _check_fit_output, _make_rng
+from ._validation import _as_samples, check_choice, check_enough_rows
+from .api import _check_fit_output
 from .backends import Backend, get_backend
 from .exceptions import ConvergenceWarning, DataWarning
 from .mixture import MixtureDraws
@@ -108,12 +109,10 @@ def divergence(
             f"column(s) and q_sample {dq}. Pass samples of the same variables."
         )
     names = p_names or q_names or [f"x{i}" for i in range(dp)]
-    be = get_backend(backend)
-    opts = validate_options(options, {**be.options, **API_OPTIONS})
-    method, mc_samples, fixed_k, base = check_api_options(opts, base)
-    seed, rng = _make_rng(random_state)
-    fit_options = {k: opts[k] for k in be.options}
-    n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
+    resolved = resolve_options(backend=backend, base=base, **options)
+    be, base, opts = get_backend(resolved.backend), resolved.base, resolved.options
+    seed, rng = resolve_generator(random_state)
+    fit_options, n_folds = resolved.fit_options, resolved.n_folds
     for values in (p_values, q_values):
         check_enough_rows(values.shape[0], dp, n_folds)
     both = np.vstack([p_values, q_values])
@@ -125,7 +124,7 @@ def divergence(
     for values in (p_values, q_values):
         draws, diag = be.fit(
             np.ascontiguousarray((values - shift) / scale),
-            n_components=fixed_k or None,
+            n_components=resolved.n_components,
             rng=rng,
             progress=show,
             **fit_options,
@@ -135,7 +134,7 @@ def divergence(
     (p, p_diag), (q, q_diag) = fits
     if p.n_draws != q.n_draws:
         raise ValueError("The backend returned different numbers of draws for p and q.")
-    integrate_kw = {"method": method, "mc_samples": mc_samples, "rng": rng}
+    integrate_kw = resolved.integrate_kw(rng)
     values = _divergence(p, q, kind, integrate_kw)
     if p_diag.reference_fit is not None and q_diag.reference_fit is not None:
         point = float(

@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from ._estimate_options import API_OPTIONS, check_api_options
+from ._estimate_options import resolve_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
 from ._screening import TIED_FRACTION
-from ._validation import _as_samples, _assemble, _check_enough_samples, check_int, validate_options
-from .api import _check_fit_output, _make_rng
+from ._seeds import resolve_generator
+from ._validation import _as_samples, _assemble, _check_enough_samples
+from .api import _check_fit_output
 from .backends import Backend, get_backend
 from .mixed import ColumnPlan, estimate_mixed, find_atoms, plan_columns
 from .result import Result
@@ -91,28 +92,30 @@ def entropy(
     values, names = _as_samples("x", x)
     data = _assemble({"x": (values, names)})
     _check_enough_samples(data.X)
-    be = get_backend(backend)
-    opts = validate_options(options, {**be.options, **API_OPTIONS})
-    method, mc_samples, fixed_k, base = check_api_options(opts, base)
-    seed, rng = _make_rng(random_state)
-    fit_options = {k: opts[k] for k in be.options}
-    n_folds = check_int("n_folds", opts["n_folds"], minimum=2) if "n_folds" in opts else 1
+    resolved = resolve_options(
+        backend=backend,
+        base=base,
+        discrete=discrete,
+        min_category_size=min_category_size,
+        **options,
+    )
+    seed, rng = resolve_generator(random_state)
     labels = [str(v) for v in data.labels["x"]]
     plan = plan_columns(data.X, labels, discrete) or ColumnPlan((), {}, "none")
     _refuse_ties(data.X, labels, plan)
     return estimate_mixed(
         data,
         ColumnPlan(plan.discrete, {}, plan.requested),
-        backend=be,
-        fit_options=fit_options,
-        api_options={k: opts[k] for k in API_OPTIONS},
-        n_components=fixed_k or None,
+        backend=get_backend(resolved.backend),
+        fit_options=resolved.fit_options,
+        api_options=resolved.api_options,
+        n_components=resolved.n_components,
         rng=rng,
         seed=seed,
         progress=progress_enabled(progress),
-        integrate_kw={"method": method, "mc_samples": mc_samples, "rng": rng},
-        base=base,
-        n_folds=n_folds,
+        integrate_kw=resolved.integrate_kw(rng),
+        base=resolved.base,
+        n_folds=resolved.n_folds,
         min_category_size=min_category_size,
         check_fit_output=_check_fit_output,
         estimand="entropy",

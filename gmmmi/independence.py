@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._estimate_options import check_estimate_options, check_executor
+from ._estimate_options import check_estimate_options, check_executor, resolve_estimate_options
 from ._permutations import PERMUTATIONS, reordering
 from ._progress import progress_bar, progress_enabled
-from ._seeds import fresh_seed, sequence_from_generator
+from ._seeds import resolve_sequence
 from ._stacklevel import user_stacklevel
 from ._validation import check_choice, check_int, validate_data
 from .exceptions import PValueResolutionWarning, TaskFailedWarning
@@ -320,9 +320,10 @@ def independence_test(
         warnings.simplefilter("always")
         xs, ys, zs, margins = _mapped_blocks(data, xs, ys, zs, transform, map_seq)
         fit_options = {**options, "n_bootstrap": 0, "transform": "none"}
-        from .api import estimate
+        from .api import run
 
-        observed = estimate(xs, ys, z=zs, random_state=observed_seed, progress=False, **fit_options)
+        resolved = resolve_estimate_options(fit_options)
+        observed = run(xs, ys, zs, resolved, random_state=observed_seed, progress=False)
         null, null_k = _null_draws(
             xs, ys, zs, order, perm_rng, n_permutations, fit_seq, executor, progress, fit_options
         )
@@ -431,12 +432,7 @@ def _blocks(data):
 
 def _root_sequence(random_state):
     """The SeedSequence of the whole test, and the int seed to record."""
-    if isinstance(random_state, np.random.Generator):
-        return None, sequence_from_generator(random_state, words=4)
-    if random_state is None:
-        random_state = fresh_seed()
-    seed = check_int("random_state", random_state, minimum=0)
-    return seed, np.random.SeedSequence(seed)
+    return resolve_sequence(random_state, words=4)
 
 
 def _mapped_blocks(data, xs, ys, zs, transform, seq):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._seeds import fresh_seed
+from ._seeds import resolve_int_seed
 from ._series import check_same_length, series_values
 from ._validation import check_int
 from .parallel import estimate_many
@@ -122,7 +122,7 @@ def lagged_mi(
     n = check_same_length(x=xs, y=ys)
     lags = _check_lags(lags, n)
     count = check_int("surrogates", surrogates, minimum=0)
-    seed = fresh_seed() if random_state is None else check_int("random_state", random_state)
+    seed = resolve_int_seed(random_state)
     first, stop = max(0, int(lags.max())), n + min(0, int(lags.min()))
     y_rows = ys[first:stop]
     tasks = [(xs[first - lag : stop - lag], y_rows) for lag in lags]

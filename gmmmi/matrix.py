@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gmmmi._seeds import sequence_from_generator
+from gmmmi._seeds import resolve_sequence
 from gmmmi._stacklevel import user_stacklevel
 from gmmmi._validation import check_choice
 from gmmmi.exceptions import PValueResolutionWarning
@@ -284,13 +284,7 @@ def _permutation_count(n_permutations, n_pairs: int, correction: str) -> int:
 
 def _test_stream(random_state):
     """A seed stream for the independence tests, distinct from the estimates' stream."""
-    if isinstance(random_state, np.random.Generator):
-        return sequence_from_generator(random_state, words=4)
-    if isinstance(random_state, np.random.SeedSequence):
-        return np.random.SeedSequence(
-            random_state.entropy, spawn_key=(*random_state.spawn_key, 2**31)
-        )
-    return np.random.SeedSequence(random_state, spawn_key=(2**31,))
+    return resolve_sequence(random_state, words=4, branch=2**31)[1]
 
 
 @dataclass

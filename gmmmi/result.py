@@ -158,7 +158,7 @@ class Result:
         if missing:
             raise AttributeError(
                 f"KL divergences were not computed (missing {missing}); "
-                "pass kl=True to gmmmi.estimate."
+                "use gmmmi.marginal_kl(x, y)."
             )
         return self.point["kl_xy"], self.point["kl_yx"]
 

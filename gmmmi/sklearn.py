@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from gmmmi._seeds import resolve_sequence
 from gmmmi._stacklevel import user_stacklevel
 from gmmmi._validation import check_int
 from gmmmi._weights import weight_vector
@@ -94,7 +95,7 @@ def mutual_info_scores(
     X, y = _check_X_y(X, y)
     n_permutations = check_int("n_permutations", n_permutations, minimum=0)
     discrete, y = _target(y, discrete_target, "mutual_info_scores")
-    root = np.random.SeedSequence(random_state)
+    root = resolve_sequence(random_state, words=4)[1]
     fit_seq, test_seq = root.spawn(2)
     options = {"n_bootstrap": 0, **estimate_options, "discrete_y": discrete}
     with warnings.catch_warnings():
@@ -247,43 +248,66 @@ class MISelector(SelectorMixin, BaseEstimator):
         y : array_like, shape (n,)
             Target.
         sample_weight : array_like, shape (n,), optional
-            Non-negative row weights, passed to every estimate
-            (`gmmmi.estimate`). Only with a given ``k`` (the stopping test
-            permutes rows) and a continuous target (the MI with a category
-            counts rows); otherwise a ValueError says so.
+            Non-negative row weights. Whole numbers are frequency weights:
+            each row counts that many times (0 removes it), exactly as if it
+            were repeated, with any ``k``, method and target. Other weights
+            are passed to every estimate (`gmmmi.estimate`'s weighted EM):
+            only with a given ``k`` (the stopping test permutes rows) and a
+            continuous target (the MI with a category counts rows); otherwise
+            a ValueError says so.
 
         Returns
         -------
         MISelector
             self.
+
+        Notes
+        -----
+        Rows are exchangeable here: they are put in one canonical order (by a
+        hash of each row's values: an order set by the values alone, with no
+        trend along the rows) before the selection, so the result does not
+        depend on their order, and a fit with whole-number weights is the fit
+        to the repeated rows. With ``bootstrap="block"`` among the estimate
+        options the order is kept.
         """
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False)
-        _check_rows(X.shape[0], type(self).__name__)
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}; got {self.method!r}.")
-        discrete, codes = _target(y, self.discrete_target, type(self).__name__)
+        repeated = False
         if sample_weight is not None:
             sample_weight = weight_vector(sample_weight, X.shape[0])
+            if np.array_equal(sample_weight, np.round(sample_weight)):
+                counts = sample_weight.astype(np.int64)
+                X, y, sample_weight, repeated = X.repeat(counts, 0), y.repeat(counts), None, True
+        _check_rows(X.shape[0], type(self).__name__)
+        discrete, codes = _target(y, self.discrete_target, type(self).__name__)
+        if self._estimate_options.get("bootstrap") != "block":
+            order = _canonical_order(np.column_stack([X, codes]))
+            X, y, codes = X[order], y[order], codes[order]
+            sample_weight = None if sample_weight is None else sample_weight[order]
         if discrete:
             self.classes_ = np.unique(y)
         elif hasattr(self, "classes_"):  # from an earlier fit to class labels
             del self.classes_
         names = getattr(self, "feature_names_in_", None)
-        self.path_: SelectionPath = select_features(
-            X,
-            codes,
-            self.k,
-            method=self.method,
-            discrete_target=discrete,
-            alpha=self.alpha,
-            n_permutations=self.n_permutations,
-            names=None if names is None else list(names),
-            random_state=self.random_state,
-            executor=self.executor,
-            progress=self.progress,
-            sample_weight=sample_weight,
-            **self._estimate_options,
-        )
+        with warnings.catch_warnings():
+            if repeated:  # the copies are the frequency weights, not a data problem
+                warnings.filterwarnings("ignore", message=r"select_features .*exact copies")
+            self.path_: SelectionPath = select_features(
+                X,
+                codes,
+                self.k,
+                method=self.method,
+                discrete_target=discrete,
+                alpha=self.alpha,
+                n_permutations=self.n_permutations,
+                names=None if names is None else list(names),
+                random_state=self.random_state,
+                executor=self.executor,
+                progress=self.progress,
+                sample_weight=sample_weight,
+                **self._estimate_options,
+            )
         self.stop_reason_ = self.path_.stop_reason
         self.support_ = np.zeros(X.shape[1], dtype=bool)
         self.support_[self.path_.selected] = True
@@ -307,6 +331,30 @@ class MISelector(SelectorMixin, BaseEstimator):
         """
         check_is_fitted(self, "path_")
         return self.path_.plot(ax=ax)
+
+
+def _canonical_order(table: np.ndarray) -> np.ndarray:
+    """Row order set by the rows' values only: sorted by a 64-bit hash of each row.
+
+    Parameters
+    ----------
+    table : numpy.ndarray, shape (n, c)
+        float64 values of each row (features and target).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n,)
+        Equal rows are adjacent; ties of the hash are broken by the values.
+    """
+    bits = np.ascontiguousarray(table, dtype=np.float64).view(np.uint64)
+    h = np.zeros(table.shape[0], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in bits.T:  # splitmix64 of the running hash and each value
+            z = (h ^ column) + np.uint64(0x9E3779B97F4A7C15)
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            h = z ^ (z >> np.uint64(31))
+    return np.lexsort((*table.T[::-1], h))
 
 
 def _check_X_y(X, y):

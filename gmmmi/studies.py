@@ -51,10 +51,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from ._estimate_options import check_estimate_options, check_executor
+from ._estimate_options import (
+    EstimateOptions,
+    check_estimate_options,
+    check_executor,
+    option_names,
+)
 from ._intervals import HDI_PROB, INTERVALS, LEVELS
 from ._progress import progress_bar, progress_enabled
-from ._seeds import int_seed, sequence_from_generator
+from ._seeds import int_seed, resolve_sequence
 from ._validation import check_float, check_int
 
 if TYPE_CHECKING:
@@ -92,14 +97,22 @@ class Method:
     mcmc: bool = False
     description: str = ""
 
-    def estimate(self, data: tuple, *, random_state, options: dict):
-        """Run the estimator on ``data = (x, y)`` or ``(x, y, z)``; returns its Result."""
+    def estimate(self, data: tuple, *, random_state, options: dict | EstimateOptions):
+        """Run the estimator on ``data = (x, y)`` or ``(x, y, z)``; returns its Result.
+
+        ``options``: a dict of options added to the method's, or, for
+        `gmmmi.estimate`, the `EstimateOptions` resolved once from both.
+        """
+        x, y, *rest = data
+        z = rest[0] if rest else None
+        if isinstance(options, EstimateOptions):  # resolved once by compare or calibration
+            from .api import run
+
+            return run(x, y, z, options, random_state=random_state, progress=False)
         if self.estimator is None:
             from .api import estimate as estimator
         else:
             estimator = self.estimator
-        x, y, *rest = data
-        z = rest[0] if rest else None
         return estimator(
             x, y, z=z, random_state=random_state, progress=False, **{**self.options, **options}
         )
@@ -156,14 +169,10 @@ def _accepted_options(method: Method) -> set | None:
     """Option names the method's backend and `gmmmi.estimate` accept; None if unknown."""
     if method.estimator is not None:
         return None
-    from ._estimate_options import API_OPTIONS
-    from .backends import get_backend
-
     try:
-        backend = get_backend(method.options.get("backend", "numba"))
+        return option_names(method.options.get("backend", "numba"))
     except ImportError:
         return None
-    return set(backend.options) | set(API_OPTIONS) | {"kl", "base", "discrete_y"}
 
 
 def _split_options(methods: list[Method], options: dict) -> dict[str, dict]:
@@ -186,25 +195,24 @@ def _split_options(methods: list[Method], options: dict) -> dict[str, dict]:
     return out
 
 
-def _check_method_options(methods: list[Method], options_by_method: dict[str, dict]) -> None:
+def _check_method_options(methods: list[Method], options_by_method: dict[str, dict]) -> dict:
     """Raise, before any work, what `gmmmi.estimate` would raise for a method's options.
 
-    Methods with their own estimator are not checked (their options are theirs).
+    Returns each method's options: for `gmmmi.estimate`, resolved once into an
+    `EstimateOptions` (the method's own merged in); methods with their own
+    estimator are not checked (their options are theirs, returned as given).
     """
-    for m in methods:
-        if m.estimator is None:
-            check_estimate_options({**m.options, **options_by_method[m.name]})
+    return {
+        m.name: options_by_method[m.name]
+        if m.estimator is not None
+        else check_estimate_options({**m.options, **options_by_method[m.name]})
+        for m in methods
+    }
 
 
 def _seed_sequence(random_state) -> np.random.SeedSequence:
     """One SeedSequence from an int, a SeedSequence, a Generator or None."""
-    if isinstance(random_state, np.random.SeedSequence):
-        return random_state
-    if isinstance(random_state, np.random.Generator):
-        return sequence_from_generator(random_state, words=1)
-    if random_state is not None:
-        random_state = check_int("random_state", random_state, minimum=0)
-    return np.random.SeedSequence(random_state)
+    return resolve_sequence(random_state, words=1)[1]
 
 
 # ----------------------------------------------------------------- running
@@ -393,8 +401,7 @@ def compare(
     import pandas as pd
 
     ms = _resolve_methods(methods)
-    split = _split_options(ms, options)
-    _check_method_options(ms, split)
+    split = _check_method_options(ms, _split_options(ms, options))
     if truth is not None:
         truth = check_float("truth", truth)
     hdi_prob = _check_probability("hdi_prob", hdi_prob)
@@ -421,7 +428,12 @@ def compare(
 def _repeat_job(dataset, n, data_seq, est_seq, methods, split):
     """One repeat of a calibration study: draw a data set, run every method."""
     data = dataset.sample(n, np.random.default_rng(data_seq))
-    options = {m.name: {**dataset.estimate_options, **split[m.name]} for m in methods}
+    options = {  # gmmmi.estimate's are resolved already, the dataset's options included
+        m.name: split[m.name]
+        if isinstance(split[m.name], EstimateOptions)
+        else {**dataset.estimate_options, **split[m.name]}
+        for m in methods
+    }
     return _run_methods(data, methods, int_seed(est_seq), options, record_errors=True)[1]
 
 
@@ -572,7 +584,7 @@ def calibration(
     check_executor(executor)
     ms = _resolve_methods(methods)
     split = _split_options(ms, options)
-    _check_method_options(
+    split = _check_method_options(
         ms, {name: {**dataset.estimate_options, **opts} for name, opts in split.items()}
     )
     seqs = [child.spawn(2) for child in _seed_sequence(random_state).spawn(repeats)]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._progress import progress_bar, progress_enabled
-from ._seeds import fresh_seed
+from ._seeds import resolve_int_seed
 from ._series import check_positive, check_same_length, series_values
 from ._validation import check_int
 from .api import estimate
@@ -71,7 +71,7 @@ def transfer_entropy(
         0: no test.
     bootstrap : {"block", "iid"}, default "block"
         Resampling of the embedded rows (`gmmmi.estimate`); embedded rows
-        share values, so ``"block"`` (the stationary bootstrap) is the default.
+        share values, so ``"block"`` (the circular block bootstrap) is the default.
     random_state : int or None
         Seed of the estimate (as `gmmmi.estimate`) and of the surrogates.
     progress : bool or None
@@ -127,7 +127,7 @@ def transfer_entropy(
             f"{reach} steps into the past, but the series have {n} values: fewer than 2 rows "
             "would remain. Use shorter histories or a longer series."
         )
-    seed = fresh_seed() if random_state is None else check_int("random_state", random_state)
+    seed = resolve_int_seed(random_state)
     rows = _Embedding(history, source_history, delay, reach, n)
     cond = rows.target_past(y)
     cond_labels = [f"{y_name}(t-{k})" for k in range(1, history + 1)]

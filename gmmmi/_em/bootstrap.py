@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gmmmi._kernels.resample import resample_sets, stationary_indices
+from gmmmi._kernels.resample import circular_indices, resample_sets
 from gmmmi._progress import progress_bar
 
 from .fit import EMSettings, concatenate, fit_batch
@@ -23,9 +23,7 @@ from .select import select_components
 _BOOTSTRAP_MEMORY = 256 * 2**20
 
 
-def draw_rows(
-    rng: np.random.Generator, size: int, n: int, block_length: float | None
-) -> np.ndarray:
+def draw_rows(rng: np.random.Generator, size: int, n: int, block_length: int | None) -> np.ndarray:
     """Row indices of ``size`` bootstrap replicas of n rows, drawn from ``rng``.
 
     Parameters
@@ -35,21 +33,20 @@ def draw_rows(
         Replicas.
     n : int
         Rows of the data (and of every replica).
-    block_length : float or None
+    block_length : int or None
         None: rows drawn independently (``rng.integers``, the IID bootstrap).
-        Else the stationary bootstrap (Politis & Romano 1994): runs of
-        consecutive rows, wrapping around, of geometric length with this
-        mean (`gmmmi._kernels.resample.stationary_indices`).
+        Else the circular block bootstrap (Politis & Romano 1992): blocks of
+        ``block_length`` consecutive rows, wrapping around, starting at
+        uniform random rows (`gmmmi._kernels.resample.circular_indices`).
 
     Returns
     -------
     numpy.ndarray of int64, shape (size, n)
     """
-    starts = rng.integers(0, n, size=(size, n))
     if block_length is None:
-        return starts
-    new_block = rng.random((size, n)) < 1.0 / block_length
-    return stationary_indices(starts, new_block, n)
+        return rng.integers(0, n, size=(size, n))
+    starts = rng.integers(0, n, size=(size, -(-n // block_length)))
+    return circular_indices(starts, block_length, n)
 
 
 def reselected_bootstrap_fits(
@@ -87,7 +84,7 @@ def reselected_bootstrap_fits(
     settings : EMSettings
     progress : bool
     block_length : float or None
-        Mean block length of a stationary bootstrap (`draw_rows`); None: IID.
+        Rows per block of a circular block bootstrap (`draw_rows`); None: IID.
 
     Returns
     -------
@@ -154,7 +151,7 @@ def bootstrap_fits(
     settings : EMSettings
     progress : bool
     block_length : float or None
-        Mean block length of a stationary bootstrap (`draw_rows`); None (the
+        Rows per block of a circular block bootstrap (`draw_rows`); None (the
         default): rows drawn independently.
 
     Returns
@@ -164,9 +161,9 @@ def bootstrap_fits(
     """
     n = X.shape[0]
     # per replica: n drawn indices (8 bytes each), then about 0.632 n distinct
-    # rows with their counts (16 bytes each); a block bootstrap also holds n
-    # flags and n block indices (9 bytes each)
-    per_row = 19 if block_length is None else 28
+    # rows with their counts (16 bytes each); a block bootstrap's n / L block
+    # starts add at most 8 bytes a row
+    per_row = 19 if block_length is None else 27
     chunk = int(max(1, min(n_bootstrap, _BOOTSTRAP_MEMORY // (per_row * n))))
     parts = []
     with progress_bar(n_bootstrap, "bootstrap", progress, unit="fit") as bar:

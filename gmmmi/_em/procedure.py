@@ -106,7 +106,7 @@ def fit_procedure(
     progress : bool
         Progress bars over K and over bootstrap chunks.
     block_length : float or None
-        Mean block length of a stationary (block) bootstrap; None: IID rows.
+        Rows per block of a circular block bootstrap; None: IID rows.
         With blocks, the rows are in time order, and K is chosen by
         cross-validation on consecutive segments (`contiguous_folds`).
     sample_weight : numpy.ndarray, shape (n,), optional

@@ -44,38 +44,30 @@ def resample_sets(draws, n):
 
 
 @njit(cache=True)
-def stationary_indices(starts, new_block, n):
-    """Row indices of stationary-bootstrap replicas (Politis & Romano 1994).
+def circular_indices(starts, length, n):
+    """Row indices of circular-block-bootstrap replicas (Politis & Romano 1992).
 
-    Each replica is a run of consecutive rows (wrapping from the last row to
-    the first) that jumps to a fresh random row where ``new_block`` is True,
-    so blocks have geometric lengths. The random numbers come from the caller.
+    Each replica is ``starts.shape[1]`` blocks of ``length`` consecutive rows
+    (wrapping from the last row to the first), cut to n rows. The random
+    block starts come from the caller.
 
     Parameters
     ----------
-    starts : ndarray of int64, shape (B, m)
-        A uniform random row for every position (used where a block starts).
-    new_block : ndarray of bool, shape (B, m)
-        Whether a new block starts at each position (the first always does).
+    starts : ndarray of int64, shape (B, ceil(n / length))
+        The first row of every block of every replica, uniform on 0..n-1.
+    length : int
+        Rows per block, >= 1.
     n : int
-        Number of rows of the data.
+        Number of rows of the data (and of every replica).
 
     Returns
     -------
-    ndarray of int64, shape (B, m)
+    ndarray of int64, shape (B, n)
         Row indices of every replica.
     """
-    B, m = starts.shape
-    out = np.empty((B, m), dtype=np.int64)
+    B = starts.shape[0]
+    out = np.empty((B, n), dtype=np.int64)
     for b in range(B):
-        row = starts[b, 0]
-        out[b, 0] = row
-        for a in range(1, m):
-            if new_block[b, a]:
-                row = starts[b, a]
-            else:
-                row += 1
-                if row == n:
-                    row = 0
-            out[b, a] = row
+        for a in range(n):
+            out[b, a] = (starts[b, a // length] + a % length) % n
     return out

@@ -67,7 +67,7 @@ class BaseBackend:
     A subclass sets ``name`` and ``options`` and defines ``fit``; it inherits
     ``supports_init = False`` (set True if ``fit`` takes ``init=``),
     ``supports_block_bootstrap = False`` (set True if ``fit`` takes
-    ``block_length=``, the mean block of a stationary bootstrap), a
+    ``block_length=``, the rows per block of a circular block bootstrap), a
     ``check`` with no messages, and a ``check_options`` that rejects unknown
     option names (in gmmmi's one format) and fills in the defaults.
     """

@@ -30,11 +30,15 @@ from .base import BaseBackend, DrawKind, FitDiagnostics
 class NumbaBackend(BaseBackend):
     """EM + cross-validated number of components + bootstrap, compiled with Numba.
 
-    Options (``fit(**options)``; names and defaults as in GMM-MI):
+    Options (``fit(**options)``): GMM-MI's names, with the defaults of
+    `gmmmi.estimate` (``gmmmi._em.options.ESTIMATE_DEFAULTS``), which depart
+    from GMM-MI's (``ORIGINAL_DEFAULTS``, kept by `gmmmi.EstimateMI` and the
+    parameter holders) in ``init_type``, ``n_inits`` and ``scale_mixtures``:
 
     init_type : {'random', 'minmax', 'kmeans', 'randomized_kmeans', \
-'random_sklearn', 'kmeans_sklearn'}, default 'random_sklearn'
-        Initialisation of each cross-validation fit (``gmmmi._em.init.initialise``).
+'random_sklearn', 'kmeans_sklearn'}, default 'kmeans'
+        Initialisation of each cross-validation fit (``gmmmi._em.init.initialise``);
+        GMM-MI's default is 'random_sklearn'.
     scale : float or None, default None
         Scale of the 'random', 'minmax' and 'randomized_kmeans' schemes, in
         standardised units.
@@ -44,8 +48,8 @@ class NumbaBackend(BaseBackend):
         Added to the covariance diagonals at every M-step.
     max_iter : int, default 10000
         Iteration cap of every EM fit (a ConvergenceWarning if reached).
-    n_inits : int, default 3
-        Initialisations tried per K.
+    n_inits : int, default 1
+        Initialisations tried per K (GMM-MI's default: 3).
     n_folds : int, default 2
         Cross-validation folds (at least 2).
     metric_method : {'valid', 'aic', 'bic'}, default 'valid'
@@ -68,6 +72,11 @@ class NumbaBackend(BaseBackend):
         uncertainty of choosing K enters the error bar
         (``reselected_bootstrap_fits``). Ignored when K is fixed or with
         ``init``. See docs/uncertainty.md for its measured calibration and cost.
+    scale_mixtures : bool, default True
+        Not in GMM-MI (False in `gmmmi.EstimateMI`). Where Mardia's kurtosis
+        says the joint tails are heavy, also cross-validate a scale mixture
+        on the search's folds and keep it if it scores higher
+        (``gmmmi._em.scale_mixture``).
     """
 
     name: str = "numba"
@@ -135,7 +144,7 @@ class NumbaBackend(BaseBackend):
             bootstrap fit start from it, and the choice of K is skipped (K is
             its number of components of non-zero weight).
         block_length : float, optional
-            Mean block length in rows of a stationary (block) bootstrap
+            Rows per block of a circular block bootstrap
             (``gmmmi._em.bootstrap.draw_rows``), for rows in time order; None
             (the default): the IID bootstrap.
         sample_weight : ndarray, shape (n,), optional
@@ -234,7 +243,7 @@ def _check_memory(opts: dict, n_dim: int) -> None:
     }
     advice = {
         "n_bootstrap": "a few hundred replicas give a stable sd",
-        "n_inits * n_folds": "a few initialisations per K are enough (default 3)",
+        "n_inits * n_folds": "a few initialisations per K are enough (default 1; GMM-MI's 3)",
     }
     for name, count in counts.items():
         need = count * per_fit

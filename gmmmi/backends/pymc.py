@@ -275,14 +275,15 @@ def sampler_warnings(diagnostics: FitDiagnostics) -> list[str]:
             messages.append(
                 f"{n_div} of {n_total} posterior draws followed a divergent transition: the "
                 "posterior (and MI) may be biased. Raise target_accept (e.g. 0.95 or 0.99), "
-                "use more tuning steps (tune), or fewer components (n_components)."
+                "use more tuning steps (tune), or fewer components (fixed_components_number=K)."
             )
     if stats is not None and "reached_max_treedepth" in stats:
         n_depth = int(np.asarray(stats["reached_max_treedepth"]).sum())
         if n_depth:
             messages.append(
                 f"{n_depth} of {n_total} NUTS steps hit the maximum tree depth: sampling is "
-                "inefficient. Use more tuning steps (tune) or fewer components (n_components)."
+                "inefficient. Use more tuning steps (tune) or fewer components "
+                "(fixed_components_number=K)."
             )
     return messages
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gmmmi._estimate_options import check_estimate_options, check_executor
+from gmmmi._estimate_options import EstimateOptions, check_executor, resolve_estimate_options
 from gmmmi._progress import progress_bar, progress_enabled
 from gmmmi._stacklevel import user_stacklevel
 from gmmmi._threads import numba_threads
@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     from gmmmi.result import Result
 
 
-def _estimate(*args, **kwargs):
-    from gmmmi.api import estimate
+def _estimate(x, y, z, options: EstimateOptions, random_state):
+    """One estimate with the options `estimate_many` resolved once for every task."""
+    from gmmmi.api import run
 
-    return estimate(*args, **kwargs)
+    return run(x, y, z, options, random_state=random_state, progress=False)
 
 
 def _assemble(columns: dict, keys):
@@ -69,7 +70,7 @@ def _run_task(index, columns, spec, seed, options, threads):
         with numba_threads(threads), warnings.catch_warnings(record=capture) as rec:
             if capture:
                 warnings.simplefilter("always")
-            result = _estimate(x, y, z=z, random_state=seed, progress=False, **options)
+            result = _estimate(x, y, z, options, seed)
         caught = [(w.category, str(w.message)) for w in (rec or [])]
     except Exception as exc:
         result = TaskError(index, type(exc).__name__, _message(exc), _traceback.format_exc())
@@ -164,7 +165,7 @@ def estimate_many(
     >>> with ProcessPoolExecutor(4, mp_context=spawn) as pool:    # doctest: +SKIP
     ...     results = gmmmi.estimate_many(tasks, data=df, executor=pool, random_state=0)
     """
-    _check_run_options(executor, task_threads, options)
+    resolved = _check_run_options(executor, task_threads, options)
     table = _TaskTable(tasks, data)
     seeds = _task_seeds(random_state, len(table.specs))
     if task_threads is None and executor is not None:
@@ -177,7 +178,7 @@ def estimate_many(
         progress_bar(len(results), "gmmmi tasks", progress_enabled(progress), unit="task") as bar,
     ):
         bar.update(len(results) - len(todo))
-        args = {i: (i, ship.columns_for(results[i]), results[i], seeds[i], options) for i in todo}
+        args = {i: (i, ship.columns_for(results[i]), results[i], seeds[i], resolved) for i in todo}
         if executor is None:
             for i in todo:
                 results[i], caught[i] = _run_task(*args[i], task_threads)
@@ -188,8 +189,11 @@ def estimate_many(
     return results
 
 
-def _check_run_options(executor, task_threads, options: dict) -> None:
-    """Refuse a bad executor, thread count or estimate option before any task runs."""
+def _check_run_options(executor, task_threads, options: dict) -> EstimateOptions:
+    """Refuse a bad executor, thread count or estimate option before any task runs.
+
+    Returns the options resolved once for every task.
+    """
     check_executor(executor)
     if task_threads is not None:
         check_int("task_threads", task_threads, minimum=1)
@@ -199,7 +203,7 @@ def _check_run_options(executor, task_threads, options: dict) -> None:
             f"{given[0]} is part of each task, not an option of estimate_many or "
             "mi_matrix; give tasks as (x, y) or (x, y, z) tuples."
         )
-    check_estimate_options(options)
+    return resolve_estimate_options(options)
 
 
 def _run_on(executor, args, threads, results, caught, bar):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gmmmi._seeds import sequence_from_generator, spawn_int_seeds
+from gmmmi._seeds import resolve_sequence, spawn_int_seeds
 
 _ROLES = ("x", "y", "z")
 
@@ -173,17 +173,4 @@ def _message(exc: BaseException) -> str:
 
 def _task_seeds(random_state, n: int) -> list[int]:
     """One independent int seed per task, spawned from one SeedSequence."""
-    if isinstance(random_state, np.random.Generator):
-        root = sequence_from_generator(random_state, words=4)
-    elif isinstance(random_state, np.random.SeedSequence):
-        root = random_state
-    elif random_state is None or (
-        isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
-    ):
-        root = np.random.SeedSequence(random_state)
-    else:
-        raise TypeError(
-            "random_state must be an int, a numpy Generator, a SeedSequence or None; "
-            f"got {type(random_state).__name__}."
-        )
-    return spawn_int_seeds(root, n)
+    return spawn_int_seeds(resolve_sequence(random_state, words=4)[1], n)

@@ -75,9 +75,9 @@ def test_k_none_stops_at_the_first_feature_that_adds_nothing():
     last = sel.path_.steps[-1]
     assert not last.selected and last.pvalue > last.threshold
     assert sel.stop_reason_ == (
-        f"stopped: the next feature, {last.name!r}, has p = {last.pvalue:.3g} > alpha / "
-        f"{last.n_candidates} = {last.threshold:.3g} (its conditional MI given those chosen "
-        "is not significant)."
+        f"stopped: none of the {last.n_candidates} candidates adds significant information "
+        f"given those chosen (the best by the criterion, {last.name!r}, has p = "
+        f"{last.pvalue:.3g} > alpha / {last.n_candidates} = {last.threshold:.3g})."
     )
     # the level is alpha over the number of candidates
     assert [s.threshold for s in sel.path_.steps] == [0.05 / 4, 0.05 / 3, 0.05 / 2]
@@ -172,6 +172,87 @@ def test_sample_weight_decides_which_population_counts():
     assert [p.tolist() for p in picks] == [[0], [1]]
 
 
+def test_candidates_are_tested_in_order_and_one_that_adds_nothing_is_passed_over():
+    from gmmmi.feature_selection import _first_significant
+
+    class Work:  # the p-value of each candidate's test, and the order they were asked in
+        def __init__(self, pvalues):
+            self.pvalues, self.asked = pvalues, []
+
+        def test(self, j, chosen, level, n_permutations):
+            self.asked.append(j)
+            return self.pvalues[j], None
+
+    work = Work({3: 0.5, 1: 0.01, 2: 0.01})
+    assert _first_significant(work, [3, 1, 2], [0], 0.01, 99, True) == (
+        1,
+        0.01,
+        [(3, 0.5), (1, 0.01)],
+        None,
+    )
+    assert work.asked == [3, 1]
+    work = Work({3: 0.5, 1: 0.2})
+    best, p, tried, why = _first_significant(work, [3, 1], [0], 0.01, 99, True)
+    assert (best, tried, why) == (None, [(3, 0.5), (1, 0.2)], None) and np.isnan(p)
+    best, p, tried, why = _first_significant(work, [3, 1], [0], 0.01, 99, False)
+    assert (best, tried, why) == (3, [], None) and np.isnan(p)
+
+
+@pytest.mark.parametrize("discrete", [False, True])
+def test_stopping_test_sees_a_gain_and_not_a_copy(discrete):
+    from gmmmi._stopping import MIN_EXCEEDANCES, conditional_pvalue
+
+    rng = np.random.default_rng(6)
+    n = 300
+    a, b = rng.normal(size=(2, n))
+    copy = a + 0.05 * rng.normal(size=n)
+    y = a + np.sin(2 * b) + 0.3 * rng.normal(size=n)
+    y = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3])) if discrete else (y - y.mean()) / y.std()
+    kw = dict(discrete=discrete, level=0.05 / 2, n_permutations=79)
+    # b adds what a does not (a sine): no reordered copy reaches it, p = 1 / (B + 1)
+    assert conditional_pvalue(b, a[:, None], y, rng=np.random.default_rng(0), **kw) == (1 / 80, 79)
+    # a near copy of a adds nothing: the test stops at the h-th copy reaching it, p = h / L
+    p, drawn = conditional_pvalue(copy, a[:, None], y, rng=np.random.default_rng(0), **kw)
+    assert drawn < 79 and p == MIN_EXCEEDANCES / drawn > 0.05
+
+
+def test_plug_in_log_density_matches_scipy():
+    from scipy.stats import multivariate_normal
+
+    from gmmmi._stopping import _mixture_logpdf
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(50, 3))
+    weights = np.array([0.3, 0.7])
+    means = rng.normal(size=(2, 3))
+    covs = np.stack([np.eye(3) * 0.5 + 0.1, np.diag([1.0, 2.0, 0.3])])
+    want = np.log(
+        sum(
+            w * multivariate_normal(m, c).pdf(X)
+            for w, m, c in zip(weights, means, covs, strict=True)
+        )
+    )
+    np.testing.assert_allclose(_mixture_logpdf(X, weights, means, covs), want, rtol=1e-10)
+
+
+def test_row_order_and_whole_number_weights():
+    """The fit depends on the rows, not their order; weight 2 is a repeated row, 0 no row."""
+    X, y = _copies(n=60, seed=8)
+    w = np.random.default_rng(9).integers(0, 3, size=60)
+    order = np.random.default_rng(10).permutation(60)
+    fits = [
+        MISelector(2, random_state=0, **FAST).fit(*data, **kw)
+        for data, kw in (
+            ((X, y), {}),
+            ((X[order], y[order]), {}),
+            ((X.repeat(w, 0), y.repeat(w)), {}),
+            ((X, y), {"sample_weight": w}),
+        )
+    ]
+    assert str(fits[0].path_) == str(fits[1].path_)
+    assert str(fits[2].path_) == str(fits[3].path_)
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -190,7 +271,7 @@ def test_bad_sample_weight():
         ),
         (
             MISelector(),
-            np.ones(50),
+            np.full(50, 0.5),  # not whole numbers: the weighted EM, which needs k
             "sample_weight with k=None: the stopping test permutes rows, "
             "which breaks the link between a row and its weight; give k.",
         ),
@@ -200,7 +281,7 @@ def test_bad_sample_weight():
             selector.fit(X, y, sample_weight=w)
         assert str(err.value) == message
     with pytest.raises(ValueError) as err:
-        MISelector(2, discrete_target=True).fit(X, y > 0, sample_weight=np.ones(50))
+        MISelector(2, discrete_target=True).fit(X, y > 0, sample_weight=np.full(50, 0.5))
     assert str(err.value).startswith("sample_weight cannot be used with discrete_y=True: ")
 
 
@@ -250,37 +331,15 @@ def test_unknown_method_and_too_few_rows():
     assert str(err.value) == "MISelector needs at least 10 samples; got 1 sample."
 
 
-#: scikit-learn's checks of sample weights fit MISelector() (k=None) on integer targets (read
-#: as classes): both refuse weights, by design and with the reason (tested above)
-WEIGHTS_REFUSED = (
-    "MISelector() refuses sample_weight: k=None (the stopping test permutes rows) and a "
-    "categorical target (the MI with a category counts rows)"
-)
-SAMPLE_WEIGHT_CHECKS = {
-    "check_sample_weights_pandas_series",
-    "check_sample_weights_not_an_array",
-    "check_sample_weights_list",
-    "check_sample_weights_shape",
-    "check_sample_weights_not_overwritten",
-    "check_sample_weight_equivalence_on_dense_data",
-}
-
-
-@pytest.mark.slow
 def test_check_estimator():
+    """Every check passes, the sample-weight ones included (whole-number weights repeat rows)."""
     from sklearn.utils.estimator_checks import check_estimator
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = check_estimator(
-            MISelector(random_state=0),
-            on_fail=None,
-            expected_failed_checks=dict.fromkeys(SAMPLE_WEIGHT_CHECKS, WEIGHTS_REFUSED),
-        )
+        results = check_estimator(MISelector(random_state=0), on_fail=None)
     status = {r["check_name"]: r["status"] for r in results}
-    assert {name for name, s in status.items() if s == "xfail"} == SAMPLE_WEIGHT_CHECKS
-    assert {s for name, s in status.items() if name not in SAMPLE_WEIGHT_CHECKS} <= {
-        "passed",
-        "skipped",
-    }
-    assert sum(s == "passed" for s in status.values()) >= 40
+    assert {s for s in status.values()} <= {"passed", "skipped"}, status
+    weights = {name for name in status if "sample_weight" in name}
+    assert len(weights) >= 6 and {status[name] for name in weights} == {"passed"}
+    assert sum(s == "passed" for s in status.values()) >= 46

@@ -19,10 +19,12 @@ import gmmmi
 
 #: modules whose public functions, classes and methods carry complete type hints
 ANNOTATED = {
+    "gmmmi.api",
     "gmmmi.cli",
     "gmmmi.datasets",
     "gmmmi.divergences",
     "gmmmi.entropies",
+    "gmmmi.estimands",
     "gmmmi.exceptions",
     "gmmmi.fit_check",
     "gmmmi.independence",

@@ -308,7 +308,7 @@ def test_reselected_replicas_of_one_gaussian_spread_like_the_plain_bootstrap(rng
         (
             {"n_inits": 10**9},
             r"n_inits=1000000000 with n_folds=2 needs at least 298 GiB .* more than this "
-            r"machine's 8 GiB; a few initialisations per K are enough \(default 3\)\.",
+            r"machine's 8 GiB; a few initialisations per K are enough \(default 1; GMM-MI's 3\)\.",
         ),
     ],
 )

@@ -171,9 +171,13 @@ def test_sampler_warnings_name_remedies(rng):
     assert "3 of 1000 posterior draws followed a divergent transition" in messages[0]
     assert "target_accept" in messages[0] and "tune" in messages[0]
     assert "maximum tree depth" in messages[1]
+    # the advice names the option estimate takes (it refuses n_components)
+    advice = "fewer components (fixed_components_number=K)"
+    assert messages[0].endswith(f"use more tuning steps (tune), or {advice}.")
+    assert messages[1].endswith(f"Use more tuning steps (tune) or {advice}.")
     messages = mixing_messages(mi)
     assert len(messages) == 2
-    assert "R-hat of MI" in messages[0] and "n_components" in messages[0]
+    assert messages[0].endswith(f"(tune, draws), {advice}, or check the fit with result.plot().")
     assert "effective sample size of MI" in messages[1]
 
 

@@ -27,13 +27,12 @@ def ar1_pair(phi, n, seed):
 
 
 # ------------------------------------------------------------------ resampled rows
-def test_stationary_blocks_have_the_asked_mean_length():
-    rows = draw_rows(np.random.default_rng(1), 20, 5000, 12.5)
-    breaks = np.diff(rows, axis=1) != 1  # a new block (or a wrap from n - 1 to 0)
-    breaks &= ~((rows[:, :-1] == 4999) & (rows[:, 1:] == 0))
-    mean_length = rows.size / (breaks.sum() + rows.shape[0])
-    # geometric lengths of mean 12.5: sd of the mean over ~8000 blocks is about 0.14
-    assert abs(mean_length - 12.5) < 0.6
+def test_circular_blocks_are_runs_of_the_asked_length_from_uniform_starts():
+    rows = draw_rows(np.random.default_rng(1), 20, 5000, 12)
+    runs = rows[:, : 416 * 12].reshape(20, 416, 12)  # whole blocks; the last one is cut
+    np.testing.assert_array_equal(np.diff(runs, axis=2) % 5000, 1)
+    # block starts uniform on the 5000 rows: mean 2499.5, sd 1443 / sqrt(8320) = 16
+    assert abs(runs[:, :, 0].mean() - 2499.5) < 80
 
 
 def test_iid_rows_are_the_generators_integers():
@@ -67,7 +66,7 @@ def _slow_block_length(x):
         acv = np.cov(a, b)[0, 1]
         g += lam * abs(k) * acv
         d += lam * acv
-    return min((2 * g**2 / (2 * d**2)) ** (1 / 3) * n ** (1 / 3), bmax)
+    return min((2 * g**2 / (4 / 3 * d**2)) ** (1 / 3) * n ** (1 / 3), bmax)  # b_CB
 
 
 @pytest.mark.parametrize("phi, n", [(0.0, 500), (0.5, 1000), (0.9, 3000), (-0.4, 800)])
@@ -77,11 +76,12 @@ def test_block_length_matches_the_slow_reference(phi, n):
 
 
 def test_block_length_near_its_ar1_closed_form():
-    # stationary bootstrap, AR(1): G = 2 phi / (1 - phi)^2, g = (1 + phi) / (1 - phi) (unit
-    # variance), so b = (2 G^2 / (2 g^2))^(1/3) n^(1/3) = (2 phi / (1 - phi^2))^(2/3) n^(1/3)
+    # circular block bootstrap, AR(1): G = 2 phi / (1 - phi)^2, g = (1 + phi) / (1 - phi)
+    # (unit variance), so b = (2 G^2 / (4/3 g^2))^(1/3) n^(1/3)
+    # = (3/2)^(1/3) (2 phi / (1 - phi^2))^(2/3) n^(1/3)
     n, phi = 20_000, 0.5
     values = [optimal_block_length(ar1_pair(phi, n, seed)[:, 0]) for seed in range(8)]
-    truth = (2 * phi / (1 - phi**2)) ** (2 / 3) * n ** (1 / 3)
+    truth = 1.5 ** (1 / 3) * (2 * phi / (1 - phi**2)) ** (2 / 3) * n ** (1 / 3)
     assert np.mean(values) == pytest.approx(truth, rel=0.15)
 
 
@@ -139,9 +139,9 @@ def test_estimate_warns_on_a_time_series_at_the_users_line():
         "The rows look serially dependent (a time series?): column(s) 'X1' (r1 = 0.84), 'X2' "
         "(r1 = 0.87) are autocorrelated in row order (Ljung-Box test on normal scores, lags "
         "1-6, Holm-corrected at 0.01). Resampling rows one by one treats them as independent "
-        'draws, so the uncertainty is too small; use bootstrap="block" (a stationary bootstrap '
-        "of runs of consecutive rows). If the row order carries no meaning (e.g. rows sorted by "
-        "a variable), ignore this."
+        'draws, so the uncertainty is too small; use bootstrap="block" (a circular block '
+        "bootstrap of runs of consecutive rows). If the row order carries no meaning (e.g. rows "
+        "sorted by a variable), ignore this."
     )
 
 
@@ -159,19 +159,19 @@ def test_no_warning_on_shuffled_rows_with_the_block_bootstrap_or_without_a_boots
 def test_block_bootstrap_records_its_kind_and_length(tmp_path):
     X = ar1_pair(0.9, 800, seed=5)
     r = gmmmi.estimate(X, random_state=1, bootstrap="block", n_bootstrap=20)
-    L = optimal_block_length((X - X.mean(0)) / X.std(0))
+    L = round(optimal_block_length((X - X.mean(0)) / X.std(0)))
     assert r.diagnostics.extra["bootstrap"] == "block"
-    assert r.diagnostics.extra["block_length"] == pytest.approx(L)
-    assert f"(numba, 20 block bootstrap, mean block {L:.3g} rows, K=" in str(r)
+    assert r.diagnostics.extra["block_length"] == L
+    assert f"(numba, 20 block bootstrap, blocks of {L} rows, K=" in str(r)
     path = tmp_path / "r.nc"
     r.to_netcdf(path)
     back = gmmmi.load(path)
-    assert back.diagnostics.extra["block_length"] == pytest.approx(L)
+    assert back.diagnostics.extra["block_length"] == L
     assert str(back) == str(r)
     again = gmmmi.estimate(X, random_state=1, bootstrap="block", n_bootstrap=20)
     np.testing.assert_array_equal(again.draws["mi"], r.draws["mi"])
-    given = gmmmi.estimate(X, random_state=1, bootstrap="block", block_length=5, n_bootstrap=20)
-    assert given.diagnostics.extra["block_length"] == 5.0
+    given = gmmmi.estimate(X, random_state=1, bootstrap="block", block_length=5.4, n_bootstrap=20)
+    assert given.diagnostics.extra["block_length"] == 5  # whole rows
     with pytest.warns(gmmmi.SerialDependenceWarning):
         iid = gmmmi.estimate(X, random_state=1, n_bootstrap=20, fixed_components_number=1)
     assert iid.diagnostics.extra["bootstrap"] == "iid"
@@ -216,7 +216,7 @@ from scipy import signal
 rng = np.random.default_rng(5)
 X = signal.lfilter([1.0], [1.0, -0.8], rng.standard_normal((600, 2)), axis=0)
 X = (X - X.mean(0)) / X.std(0)
-draws, diag = NumbaBackend().fit(X, rng=np.random.default_rng(7), n_bootstrap=6, block_length=9.5)
+draws, diag = NumbaBackend().fit(X, rng=np.random.default_rng(7), n_bootstrap=6, block_length=9)
 h = hashlib.sha256()
 for a in (draws.weights, draws.means, draws.covariances):
     h.update(np.ascontiguousarray(a).tobytes())
@@ -237,18 +237,19 @@ def test_block_bootstrap_is_bit_identical_across_thread_counts(outputs_per_threa
             {"bootstrap": "blocks"},
             ValueError,
             "bootstrap must be 'iid' (rows resampled one by one: independent rows) or 'block' "
-            "(the stationary bootstrap: runs of consecutive rows, for time series); got 'blocks'.",
+            "(the circular block bootstrap: blocks of consecutive rows, for time series); got "
+            "'blocks'.",
         ),
         (
             {"bootstrap": "block", "block_length": 0.5},
             ValueError,
-            "block_length must be a mean block length in rows between 1 and the number of rows "
+            "block_length must be a block length in rows between 1 and the number of rows "
             "(200); got 0.5. None chooses it from the data (Politis-White).",
         ),
         (
             {"bootstrap": "block", "block_length": 201},
             ValueError,
-            "block_length must be a mean block length in rows between 1 and the number of rows "
+            "block_length must be a block length in rows between 1 and the number of rows "
             "(200); got 201. None chooses it from the data (Politis-White).",
         ),
         (
@@ -267,7 +268,7 @@ def test_block_bootstrap_is_bit_identical_across_thread_counts(outputs_per_threa
             ValueError,
             "bootstrap='block' is not available with backend='pymc': its likelihood treats the "
             "rows as independent draws, so its uncertainty is too small for a time series. Use "
-            "backend='numba' with bootstrap='block' (a stationary bootstrap of runs of "
+            "backend='numba' with bootstrap='block' (a circular block bootstrap of runs of "
             "consecutive rows).",
         ),
     ],

@@ -2,24 +2,18 @@
 
 import numpy as np
 
-from gmmmi._kernels.resample import stationary_indices
+from gmmmi._kernels.resample import circular_indices
 
 
-def _slow_stationary(starts, new_block, n):
-    out = np.empty_like(starts)
-    for b in range(starts.shape[0]):
-        row = starts[b, 0]
-        for a in range(starts.shape[1]):
-            if a > 0:
-                row = starts[b, a] if new_block[b, a] else (row + 1) % n
-            out[b, a] = row
-    return out
+def _slow_circular(starts, length, n):
+    blocks = [[(s + j) % n for s in row for j in range(length)][:n] for row in starts]
+    return np.array(blocks, dtype=np.int64)
 
 
-def test_stationary_indices_match_a_slow_reference():
+def test_circular_indices_match_a_slow_reference():
     rng = np.random.default_rng(0)
-    starts = rng.integers(0, 37, size=(5, 37))
-    new_block = rng.random((5, 37)) < 0.2
-    np.testing.assert_array_equal(
-        stationary_indices(starts, new_block, 37), _slow_stationary(starts, new_block, 37)
-    )
+    for length in (1, 5, 37):
+        starts = rng.integers(0, 37, size=(3, -(-37 // length)))
+        np.testing.assert_array_equal(
+            circular_indices(starts, length, 37), _slow_circular(starts, length, 37)
+        )

@@ -92,6 +92,17 @@ def test_core_import_does_not_pull_optional_extras(code):
     assert not pulled, f"{code!r} imported optional extras {sorted(pulled)}; import them lazily"
 
 
+def test_an_estimate_does_not_import_arviz_or_matplotlib():
+    # ArviZ (which imports matplotlib) cost every fresh process 1.5 s of CPU and 93 MB before
+    # its first answer; an estimate never calls it (gmmmi._arviz imports it when first used)
+    code = (
+        "import numpy as np, gmmmi; gmmmi.estimate(np.random.default_rng(0).normal(size=(200, 2)),"
+        " n_bootstrap=0, random_state=0, progress=False)"
+    )
+    pulled = imported_modules_after(code) & {"arviz", "matplotlib"}
+    assert not pulled, f"an estimate imported {sorted(pulled)}; import them where they are used"
+
+
 def test_public_functions_are_not_shadowed_by_submodules():
     # importing a submodule binds it on the package: a public function must never share
     # its name with a submodule (gmmmi.compare once became a module after import).
