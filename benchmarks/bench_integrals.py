@@ -81,15 +81,15 @@ def three_component_mixture(d: int, seed: int = 0) -> MixtureDraws:
 @contextlib.contextmanager
 def finer_integrals():
     """The reference integrator: a finer trapezoidal rule, and QMC with 2**16 points."""
-    rules, levels = dict(integrate._QUAD_RULES), integrate._QMC_LEVELS
-    integrate._QUAD_RULES.update({d: (0.6 * h, t + 4) for d, (h, t) in rules.items()})
-    integrate._QMC_LEVELS = (16,)
+    saved, levels = dict(integrate.rules._QUAD_RULES), integrate.rules._QMC_LEVELS
+    integrate.rules._QUAD_RULES.update({d: (0.6 * h, t + 4) for d, (h, t) in saved.items()})
+    integrate.rules._QMC_LEVELS = (16,)
     integrate.quad_rule.cache_clear()
     try:
         yield
     finally:
-        integrate._QUAD_RULES.update(rules)
-        integrate._QMC_LEVELS = levels
+        integrate.rules._QUAD_RULES.update(saved)
+        integrate.rules._QMC_LEVELS = levels
         integrate.quad_rule.cache_clear()
 
 

@@ -19,7 +19,7 @@ The spiral, shear and normal-CDF maps are diffeomorphisms of x (of y) alone,
 so the MI is that of the base law: closed forms for the Gaussians and the
 Student-t, and for the mixtures a Monte Carlo average of
 ln p(x, y) - ln p(x) - ln p(y) over 2 000 000 points of the base mixture with
-scipy's densities (``MIXTURE_MI``; tests/test_datasets_hard.py recomputes it
+scipy's densities (``MIXTURE_MI``; tests/datasets/test_datasets_hard.py recomputes it
 independently, and against gmmmi's own integrator).
 """
 

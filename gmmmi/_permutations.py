@@ -115,7 +115,7 @@ def reordering(
     -------
     Reordering
     """
-    from ._em.select import copy_groups
+    from ._em.folds import copy_groups
 
     n = rows.shape[0]
     if permutation != "iid":

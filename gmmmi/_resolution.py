@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 from scipy.special import logsumexp
 
-from ._em.select import copy_groups
+from ._em.folds import copy_groups
 from ._screening import DETERMINED_PREDICTORS, isolated_outliers, local_residuals
 from ._stacklevel import user_stacklevel
 from .exceptions import SharpRelationWarning

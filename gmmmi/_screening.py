@@ -21,7 +21,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from ._em.select import copy_groups
+from ._em.folds import copy_groups
 from ._rows import rows_needed
 from ._stacklevel import user_stacklevel
 from .exceptions import DataWarning

@@ -81,7 +81,7 @@ PAPER_MIXTURES = {
 
 #: name -> I(x; y) in nats of the paper's mixtures: scipy ``dblquad`` over the
 #: means +- 10 sd box with epsabs = epsrel = 1e-10 (reported error < 1e-10;
-#: D1 equals its closed form -ln(1 - 0.4^2)/2). tests/test_datasets.py
+#: D1 equals its closed form -ln(1 - 0.4^2)/2). tests/datasets/test_datasets.py
 #: recomputes them independently.
 PAPER_MI = {
     "D1": 0.08717669357238889,
@@ -683,7 +683,7 @@ def robustness_suite() -> list[Dataset]:
     clusters, the paper's D3 under exp; grid integral or cached quadrature);
     independent Cauchy columns (truth 0); the raw gamma-exponential law; and
     Gaussian blocks from 2 x 2 to 5 x 5. Every truth is checked against an
-    independent computation in ``tests/test_datasets_robustness.py``.
+    independent computation in ``tests/datasets/test_datasets_robustness.py``.
 
     Returns
     -------
@@ -752,7 +752,7 @@ def hard_suite() -> list[Dataset]:
     CDF maps are diffeomorphisms of x or y alone, which leave the MI
     unchanged), Monte Carlo of the base mixture's density for waves, galaxy
     and the concentric tasks (``truth_error`` its standard error); checked
-    independently in ``tests/test_datasets_hard.py``.
+    independently in ``tests/datasets/test_datasets_hard.py``.
 
     Returns
     -------

@@ -11,7 +11,7 @@ p-values over columns by Holm's step-down, and raises a
 (``bootstrap="block"``).
 
 The level `ALPHA` = 0.01 is the family-wise false-alarm rate over the columns
-on rows in random order (measured in ``tests/test_timeseries.py`` and
+on rows in random order (measured in ``tests/estimands/test_timeseries.py`` and
 ``docs/timeseries.md``).
 """
 

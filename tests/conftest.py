@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -15,8 +16,13 @@ os.environ.setdefault("GMMMI_PROGRESS", "0")
 
 @pytest.fixture
 def rng(request):
-    """A fresh generator per test, seeded from the test's id (stable across runs)."""
-    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+    """A fresh generator per test, seeded from its file's name and its own (stable across runs).
+
+    The folder is left out, so a test keeps its numbers when its file moves: the seed is
+    that of the id ``tests/<file>::<test>`` the flat layout gave it.
+    """
+    path, _, name = request.node.nodeid.partition("::")
+    return np.random.default_rng(zlib.crc32(f"tests/{Path(path).name}::{name}".encode()))
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 For each page named in the ``run_blocks_pages`` setting, the blocks run in
 order in one namespace, in a temporary working directory, with matplotlib's
-Agg backend (as tests/test_docs.py runs them). Every figure a block leaves
+Agg backend (as tests/docs/test_docs.py runs them). Every figure a block leaves
 open is saved as a PNG under ``docs/_generated/<page>/`` and embedded in the
 page right after that block; a block that raises fails the build. Blocks
 fenced as ```python no-run are shown but not run.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sphinx.errors import ExtensionError
 
-#: a fenced python block (same fence syntax as tests/test_docs.py)
+#: a fenced python block (same fence syntax as tests/docs/test_docs.py)
 BLOCK = re.compile(r"^```python[ \t]*(?P<tag>[\w-]*)\n(?P<code>.*?)^```[ \t]*$", re.M | re.S)
 #: resolution of the embedded figures (the theme shows them at most ~ 800 px wide)
 DPI = 90

@@ -14,8 +14,10 @@ from gmmmi._kernels.resample import circular_indices, resample_sets
 from gmmmi._progress import progress_bar
 
 from .fit import EMSettings, concatenate, fit_batch
+from .folds import copy_groups, make_folds
+from .options import selection_options
 from .repair import repair_collapsed
-from .select import copy_groups, make_folds, select_components
+from .select import select_components
 
 #: bytes of row indices and counts held at once for bootstrap replicas
 _BOOTSTRAP_MEMORY = 256 * 2**20
@@ -45,13 +47,6 @@ def draw_rows(rng: np.random.Generator, size: int, n: int, block_length: int | N
         return rng.integers(0, n, size=(size, n))
     starts = rng.integers(0, n, size=(size, -(-n // block_length)))
     return circular_indices(starts, block_length, n)
-
-
-def selection_options(opts: dict) -> dict:
-    """The options of `select_components` among the backend's options."""
-    names = ("init_type", "scale", "n_inits", "n_folds", "metric_method")
-    names += ("threshold_components", "patience", "max_components")
-    return {k: opts[k] for k in names}
 
 
 def reselected_bootstrap_fits(

@@ -110,3 +110,21 @@ def check_options(options: Mapping) -> dict:
         For a value out of range or not among the choices.
     """
     return {name: check(name, options[name]) for name, check in _CHECKS.items() if name in options}
+
+
+#: the options of `gmmmi._em.select.select_components` among a backend's options
+SELECTION_OPTIONS = (
+    "init_type",
+    "scale",
+    "n_inits",
+    "n_folds",
+    "metric_method",
+    "threshold_components",
+    "patience",
+    "max_components",
+)
+
+
+def selection_options(options: Mapping) -> dict:
+    """The options of `gmmmi._em.select.select_components` among a backend's ``options``."""
+    return {name: options[name] for name in SELECTION_OPTIONS}

@@ -34,10 +34,12 @@ from gmmmi._stacklevel import user_stacklevel
 from gmmmi.exceptions import ConvergenceWarning
 
 from . import scale_mixture
-from .bootstrap import bootstrap_fits, reselected_bootstrap_fits, selection_options
+from .bootstrap import bootstrap_fits, reselected_bootstrap_fits
 from .fit import BatchFit, EMSettings, count_status
+from .folds import contiguous_folds
+from .options import selection_options
 from .repair import COLLAPSE_EIGENVALUE
-from .select import Selection, contiguous_folds, select_components, warm_start
+from .select import Selection, select_components, warm_start
 from .widen import widen_search
 
 #: status flags of a fit that did not converge

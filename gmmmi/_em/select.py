@@ -37,76 +37,10 @@ from gmmmi._progress import progress_bar
 from gmmmi.diagnostics import EMSelection
 
 from .fit import BatchFit, EMSettings, count_status, fit_batch
+from .folds import copy_groups, make_folds
 from .init import initialise
+from .options import ORIGINAL_DEFAULTS as GMM_MI
 from .repair import repair_collapsed
-
-
-def contiguous_folds(n_samples: int, n_folds: int) -> np.ndarray:
-    """Fold index of every row for rows in time order: ``n_folds`` consecutive segments.
-
-    With random folds, the neighbours of a validation row (near copies of it in
-    an autocorrelated series) sit in the training part, and the validation
-    score rewards extra components; segments keep that leak to their edges.
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (n_samples,)
-    """
-    return np.arange(n_samples, dtype=np.int64) * n_folds // n_samples
-
-
-def make_folds(
-    n_samples: int, n_folds: int, rng: np.random.Generator, groups: np.ndarray | None = None
-) -> np.ndarray:
-    """Fold index (0 .. n_folds-1) of every sample: a random split into near-equal folds.
-
-    Parameters
-    ----------
-    n_samples : int
-        Number of rows.
-    n_folds : int
-        Number of folds.
-    rng : numpy.random.Generator
-        Source of the split (one ``permutation`` call).
-    groups : numpy.ndarray of int64, shape (n_samples,), optional
-        Group of every row, numbered 0, 1, ... in order of first appearance
-        (as `copy_groups` gives): the groups, not the rows, are split into
-        near-equal folds, so all rows of a group share a fold. A copy of a
-        row in both the training and the validation part would reward
-        components that fit single rows. With every group of one row (no
-        copies), the split is the same as without ``groups``.
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (n_samples,)
-    """
-    n_groups = n_samples if groups is None else int(groups.max(initial=-1)) + 1
-    folds = np.empty(n_groups, dtype=np.int64)
-    folds[rng.permutation(n_groups)] = np.arange(n_groups) * n_folds // n_groups
-    return folds if groups is None else folds[groups]
-
-
-def copy_groups(X: np.ndarray) -> np.ndarray:
-    """Group of every row of ``X``: exact copies of a row share one group.
-
-    Parameters
-    ----------
-    X : numpy.ndarray, shape (n, d)
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (n,)
-        Groups numbered 0, 1, ... in order of their first row, so that data
-        without copies give ``arange(n)``.
-    """
-    n = X.shape[0]
-    # rows can only be copies if every column has ties; continuous data stop at the first
-    if n == 0 or any(np.unique(column).size == n for column in X.T):
-        return np.arange(n, dtype=np.int64)
-    _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
-    rank = np.empty(first.size, dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
-    return rank[inverse.reshape(-1)]
 
 
 @dataclass
@@ -396,14 +330,14 @@ def select_components(
     *,
     rng: np.random.Generator,
     n_components: int | None = None,
-    init_type: str = "random_sklearn",
-    scale: float | None = None,
-    n_inits: int = 3,
-    n_folds: int = 2,
-    metric_method: str = "valid",
-    threshold_components: float = 1e-5,
-    patience: int = 1,
-    max_components: int = 50,
+    init_type: str = GMM_MI["init_type"],
+    scale: float | None = GMM_MI["scale"],
+    n_inits: int = GMM_MI["n_inits"],
+    n_folds: int = GMM_MI["n_folds"],
+    metric_method: str = GMM_MI["metric_method"],
+    threshold_components: float = GMM_MI["threshold_components"],
+    patience: int = GMM_MI["patience"],
+    max_components: int = GMM_MI["max_components"],
     settings: EMSettings | None = None,
     progress: bool = False,
     k_min: int = 1,
@@ -411,6 +345,8 @@ def select_components(
     curves: bool = True,
 ) -> Selection:
     """Choose K by cross-validation (or use a fixed K) and fit the full data.
+
+    Options not given take GMM-MI 0.8.2's defaults (`gmmmi._em.options.ORIGINAL_DEFAULTS`).
 
     Parameters
     ----------
