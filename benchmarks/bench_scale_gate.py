@@ -20,7 +20,7 @@ import numpy as np
 import gmmmi
 from gmmmi._em.scale_mixture import KURTOSIS_Z, mardia_kurtosis_z
 from gmmmi._hard_datasets import student_identity
-from gmmmi._validation import standardise
+from gmmmi._rows import standardise
 
 
 def _cases():

@@ -18,7 +18,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from ._validation import check_choice, check_float, check_int, validate_options
+from ._checks import check_choice, check_float, check_int, validate_options
 
 #: options read by the pipeline itself (the backend's own options come from
 #: ``backend.options``); also importable as ``gmmmi.api.API_OPTIONS``

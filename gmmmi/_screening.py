@@ -1,6 +1,6 @@
 """Screening of the standardised data before the fit: what would make the estimate wrong.
 
-`screen` runs after `gmmmi._validation` has refused what cannot be fitted at
+`screen` runs after `gmmmi._data` and `gmmmi._rows` have refused what cannot be fitted at
 all (missing values, too few rows, linearly dependent columns) and looks for
 data that can be fitted but give a wrong number or a wrong error bar. Each
 finding is a `~gmmmi.exceptions.DataWarning`, or a ValueError for data
@@ -22,8 +22,8 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from ._em.folds import copy_groups
+from ._rows import rows_needed
 from ._stacklevel import user_stacklevel
-from ._validation import rows_needed
 from .exceptions import DataWarning
 
 #: a column with at most this many distinct values is refused: binary
@@ -84,7 +84,7 @@ DETERMINED_SPREAD = 1e-3
 #: median absolute residual is below this multiple of the local one): one
 #: Gaussian follows a linear relation at any noise that float64 resolves
 #: (y = x + 1e-5 noise has a finite MI of 11.5 nat), and exactly linear
-#: columns are refused by `gmmmi._validation.check_not_degenerate`
+#: columns are refused by `gmmmi._rows.check_not_degenerate`
 LINEAR_SHARE = 10.0
 #: the check uses at most this many distinct rows (a fixed random subset
 #: above it, the same on every call), so that it costs at most about 0.1 s
@@ -140,7 +140,7 @@ def screen(
     Parameters
     ----------
     Xs : numpy.ndarray, shape (n, d)
-        Standardised data (from `gmmmi._validation.standardise`).
+        Standardised data (from `gmmmi._rows.standardise`).
     shift, scale : numpy.ndarray, shape (d,)
         The standardisation: data = ``Xs * scale + shift`` (for messages in
         data units).
@@ -152,7 +152,7 @@ def screen(
         True with ``discrete_y``: y is category labels and not in ``Xs``.
     n_folds : int, default 1
         Cross-validation folds of the fit (1 without cross-validation), for
-        the distinct rows needed (`gmmmi._validation.rows_needed`).
+        the distinct rows needed (`gmmmi._rows.rows_needed`).
     outliers : bool, default True
         Whether to warn about isolated far rows here; `gmmmi.estimate` checks
         them with `warn_outliers` on the data it fits (after the margins' maps,
@@ -238,7 +238,7 @@ def _check_distinct_values(
 
 
 def _check_distinct_rows(n_distinct: int, n: int, d: int, n_folds: int) -> None:
-    """Refuse data with fewer distinct rows than `gmmmi._validation.rows_needed`.
+    """Refuse data with fewer distinct rows than `gmmmi._rows.rows_needed`.
 
     Copies of a row stay in one cross-validation fold and add no point to
     the density, so the rows the fit needs must be distinct ones.

@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_int
+from ._checks import check_int
 
 
 def fresh_seed() -> int:

@@ -19,30 +19,23 @@ import numpy as np
 
 from . import __version__, _bias
 from . import integrate as _integrate
+from ._data import validate_data
 from ._data_units import affine_checked, warn_unstorable
 from ._estimate_options import API_OPTIONS, EstimateOptions, estimand_of, resolve_options
 from ._interrupt import interruptible
 from ._misfit import check_estimate, warn_misfit
+from ._prepare import prepare
 from ._progress import progress_enabled
-from ._resampling import resolve_bootstrap
 from ._resolution import warn_unresolved
-from ._screening import screen, warn_few_rows, warn_outliers
+from ._screening import warn_few_rows
 from ._seeds import resolve_generator
 from ._stacklevel import user_stacklevel
-from ._validation import (
-    check_category_rows,
-    check_enough_rows,
-    check_not_degenerate,
-    standardise,
-    validate_data,
-)
 from ._weights import REFUSED, check_sample_weight, effective_sample_size
 from .backends import Backend, get_backend
 from .categorical import categorical_mi, fit_categories
 from .dequantize import dequantize_columns
 from .diagnostics import FitDiagnostics
 from .exceptions import ConvergenceWarning
-from .margins import choose_margins
 from .mixed import estimate_mixed, plan_columns
 from .mixture import MixtureDraws
 from .result import Result
@@ -514,44 +507,24 @@ def run(
         return result
     if min_category_size is not None and not categorical:
         validate_data(x, y, z, min_category_size=min_category_size)  # its error says why
-    Xs, shift, scale = standardise(data.X, labels=column_names)
-    _check_fittable(Xs, data, n_folds)
-    # the screen looks at the data as measured (copies, atoms, functions), the outlier
-    # check at the data as fitted: the margins' maps bring heavy tails in
-    screen(
-        Xs,
-        shift,
-        scale,
-        data.blocks,
-        data.labels,
-        categorical=categorical,
-        n_folds=n_folds,
-        outliers=False,
-    )
-    block_kw = resolve_bootstrap(
-        bootstrap,
-        block_length,
-        be,
-        Xs,
-        column_names,
-        categorical=categorical,
-        resampled=opts.get("n_bootstrap", 1) >= 1,
-    )
-    # margins (gmmmi.margins): per-column monotone maps leave MI and CMI unchanged
-    data, margins = choose_margins(
+    # validate the rows, screen, standardise and choose the margins, once each (gmmmi._prepare)
+    prepared = prepare(
         data,
-        transform,
+        backend=be,
+        transform=transform,
         kl=kl,
         fit_options=fit_options,
         n_components=n_components,
         rng=rng,
+        n_folds=n_folds,
+        bootstrap=bootstrap,
+        block_length=block_length,
+        resampled=opts.get("n_bootstrap", 1) >= 1,
         init=init is not None,
         weighted=weights is not None,
     )
-    measured = Xs, shift, scale
-    if margins.chosen != "none":
-        Xs, shift, scale = standardise(data.X, labels=column_names)
-    warn_outliers(*measured, column_names, fitted=Xs)
+    data, Xs, shift, scale = prepared.data, prepared.X, prepared.shift, prepared.scale
+    margins, block_kw = prepared.margins, prepared.bootstrap
     inits = _standardised_inits(init, be, data, scale, shift)
     # MI and CMI are invariant under per-column affine maps, so every integral
     # is computed in standardised units, which cannot overflow; only the stored
@@ -639,6 +612,7 @@ def run(
         mixture=mixture,
         diagnostics=diagnostics,
         meta=meta,
+        margins=margins,
     )
     if not categorical:
         sd_nats = result.sd * log_base  # the few-rows check (gmmmi._screening) works in nats
@@ -709,16 +683,6 @@ def _check_mixed(plan, names, kl, init, bootstrap) -> None:
                 "which are split off by the chain rule with one fit per cell of discrete values. "
                 "Drop the option, or pass discrete=None to fit every column as continuous."
             )
-
-
-def _check_fittable(Xs, data, n_folds):
-    """Refuse too few rows (per category with ``discrete_y``) and (near-)dependent columns."""
-    d = Xs.shape[1]
-    if data.categories is None:
-        check_enough_rows(Xs.shape[0], d, n_folds)
-    else:
-        check_category_rows(data.categories, data.category_values, d, n_folds)
-    check_not_degenerate(Xs, data.blocks, data.labels)
 
 
 def _check_fit_output(be, draws, diagnostics) -> None:

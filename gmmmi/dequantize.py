@@ -21,7 +21,7 @@ def dequantize_columns(data: Any, columns: Any, names: list, rng: np.random.Gene
 
     Parameters
     ----------
-    data : gmmmi._validation.ValidatedData
+    data : gmmmi._data.ValidatedData
     columns : None, True, or sequence of str or int
         None: nothing. True: every column whose values are all integers and
         that has more than ``gmmmi._screening.FEW_VALUES`` (10) distinct values. A
@@ -33,7 +33,7 @@ def dequantize_columns(data: Any, columns: Any, names: list, rng: np.random.Gene
 
     Returns
     -------
-    data : gmmmi._validation.ValidatedData
+    data : gmmmi._data.ValidatedData
         Unchanged when no column is dequantised.
     dequantized : list of str
         The names of the dequantised columns.

@@ -29,12 +29,14 @@ import numpy as np
 
 from . import __version__
 from . import integrate as _integrate
+from ._checks import check_choice
+from ._data import _as_samples
 from ._estimate_options import resolve_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
+from ._rows import check_enough_rows
 from ._seeds import resolve_generator
 from ._stacklevel import user_stacklevel
-from ._validation import _as_samples, check_choice, check_enough_rows
 from .api import _check_fit_output
 from .backends import Backend, get_backend
 from .exceptions import ConvergenceWarning, DataWarning

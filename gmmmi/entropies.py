@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from ._data import _as_samples, _assemble, _check_enough_samples
 from ._estimate_options import resolve_options
 from ._interrupt import interruptible
 from ._progress import progress_enabled
 from ._screening import TIED_FRACTION
 from ._seeds import resolve_generator
-from ._validation import _as_samples, _assemble, _check_enough_samples
 from .api import _check_fit_output
 from .backends import Backend, get_backend
 from .mixed import ColumnPlan, estimate_mixed, find_atoms, plan_columns

@@ -65,10 +65,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._checks import check_choice, check_int
 from ._progress import progress_bar, progress_enabled
 from ._seeds import resolve_sequence
 from ._stacklevel import user_stacklevel
-from ._validation import check_choice, check_int
 from ._weights import REFUSED
 from .exceptions import TaskFailedWarning
 from .margins import fit_marginal_map

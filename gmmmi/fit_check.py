@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import chdtrc, logsumexp, ndtr
 
-from ._validation import check_float, check_int
+from ._checks import check_float, check_int
 from .mixture import MixtureDraws
 
 if TYPE_CHECKING:

@@ -34,12 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._checks import check_choice, check_int
+from ._data import validate_data
 from ._estimate_options import check_estimate_options, check_executor, resolve_estimate_options
 from ._permutations import PERMUTATIONS, reordering
 from ._progress import progress_bar, progress_enabled
 from ._seeds import resolve_sequence
 from ._stacklevel import user_stacklevel
-from ._validation import check_choice, check_int, validate_data
 from .exceptions import PValueResolutionWarning, TaskFailedWarning
 from .serial import warn_serial_dependence
 

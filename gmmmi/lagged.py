@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._checks import check_int
 from ._seeds import resolve_int_seed
 from ._series import check_same_length, series_values
-from ._validation import check_int
 from .parallel import estimate_many
 from .result import Result
 from .surrogates import random_shifts, surrogate_p_value

@@ -35,14 +35,16 @@ measurement that this does not change the error bar is in docs/robustness.md.
 from __future__ import annotations
 
 import copy
+import enum
 import math
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.special import log_ndtr, logsumexp, ndtri_exp
 
-from ._validation import check_choice, standardise
+from ._checks import check_choice
+from ._rows import standardise
 
 #: the values of ``transform=``
 TRANSFORMS = ("auto", "none", "gaussianize")
@@ -415,9 +417,53 @@ def _fit_1d(u, rng):
     return weights, means, sds, float(heldout)
 
 
+class MarginReason(enum.Enum):
+    """Why `choose_margins` chose the raw or the mapped data (``MarginChoice.reason``).
+
+    The value of a reason with a fixed text is that text; the others
+    (``AFFINE``, ``CANNOT_COMPARE``, ``NO_COMPARISON``, ``OTHER``) keep their
+    words in ``MarginChoice.detail``.
+    """
+
+    NONE_REQUESTED = "transform='none'"
+    REQUESTED = "requested"
+    KL_GAUSSIAN = "kl=True needs the raw data"
+    KL_KEEPS_RAW = (
+        "kl=True: KL is not invariant under separate maps of x and y, so the MI is that of the "
+        "raw data and depends on how each variable is measured; estimate the MI without kl=True "
+        "to use the maps"
+    )
+    INIT_KEEPS_RAW = (
+        "init= is read as a mixture of the raw data; pass transform='gaussianize' to start from "
+        "a mapped result's mixture"
+    )
+    WEIGHTS_KEEP_RAW = (
+        "sample_weight= is given and the comparison of raw and mapped data is unweighted; pass "
+        "transform='gaussianize' to map the margins"
+    )
+    ENTROPY_KEEPS_RAW = "differential entropy is not invariant under maps of the columns"
+    NO_FULL_CELL = "no cell has every continuous column"
+    AFFINE = "every map is affine"
+    CANNOT_COMPARE = "the backend cannot compare"
+    NO_COMPARISON = "no comparison possible"
+    HELDOUT = "higher held-out likelihood"
+    OTHER = "other"
+
+
+#: why ``transform="auto"`` keeps the raw data with ``kl=True`` when a margin is not Gaussian
+KL_KEEPS_RAW = MarginReason.KL_KEEPS_RAW.value
+#: why ``transform="auto"`` keeps the raw data when the fit starts from ``init=``
+INIT_KEEPS_RAW = MarginReason.INIT_KEEPS_RAW.value
+#: why ``transform="auto"`` keeps the raw data with ``sample_weight=``
+WEIGHTS_KEEP_RAW = MarginReason.WEIGHTS_KEEP_RAW.value
+
+
 @dataclass(frozen=True)
 class MarginChoice:
-    """What `choose_margins` decided, as stored in ``Result.meta["transform"]``.
+    """What `choose_margins` decided: the record kept on the result (``Result.margins``).
+
+    ``Result.meta["transform"]`` holds its `to_dict` (the form saved in
+    files); `from_dict` rebuilds it, from files of any gmmmi version.
 
     Attributes
     ----------
@@ -425,31 +471,114 @@ class MarginChoice:
         The ``transform=`` asked for.
     chosen : str
         ``"none"`` (raw data) or ``"gaussianize"`` (every column mapped).
-    reason : str
-        Why, in words.
-    maps : list of MarginalMap
+    reason : MarginReason
+        Why.
+    maps : tuple of MarginalMap
         One per continuous column (empty when no map was fitted).
     criterion : dict
         ``{"none": float, "gaussianize": float, "kind": str}``: the held-out
         log-likelihood per row on the original scale of each option (the
         larger wins), empty when no comparison was made.
+    detail : str
+        The reason in words where it depends on the data (which columns,
+        which backend, which error); empty otherwise.
     """
 
     requested: str
     chosen: str
-    reason: str
-    maps: list
-    criterion: dict
+    reason: MarginReason
+    maps: tuple = ()
+    criterion: dict = field(default_factory=dict)
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        """The reason in words."""
+        return self.detail or self.reason.value
 
     def to_dict(self) -> dict:
-        """Plain JSON values."""
+        """Plain JSON values (``Result.meta["transform"]``)."""
         return {
             "requested": self.requested,
             "chosen": self.chosen,
-            "reason": self.reason,
+            "reason": self.text,
             "columns": [m.to_dict() for m in self.maps],
             "criterion": dict(self.criterion),
         }
+
+    @classmethod
+    def from_dict(cls, record: dict) -> MarginChoice:
+        """Inverse of `to_dict`; the reason is recognised from its words."""
+        text = str(record.get("reason", ""))
+        fixed = {r.value: r for r in MarginReason if r not in _DETAILED}
+        if text in fixed:
+            reason, detail = fixed[text], ""
+        else:
+            starts = {
+                "every margin fits one Gaussian": MarginReason.AFFINE,
+                "no margin was mapped": MarginReason.AFFINE,
+                "no comparison possible": MarginReason.NO_COMPARISON,
+                "the ": MarginReason.CANNOT_COMPARE,
+            }
+            reason = next((r for p, r in starts.items() if text.startswith(p)), MarginReason.OTHER)
+            detail = text
+        maps = tuple(MarginalMap.from_dict(c) for c in record.get("columns", []))
+        return cls(
+            str(record.get("requested", "none")),
+            str(record.get("chosen", "none")),
+            reason,
+            maps,
+            dict(record.get("criterion") or {}),
+            detail,
+        )
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """The columns of ``X`` (data units, the result's column order) as the fit saw them.
+
+        Parameters
+        ----------
+        X : numpy.ndarray, shape (n, d)
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, d)
+            ``X`` itself unless a map was chosen.
+        """
+        if self.chosen != "gaussianize":
+            return X
+        return _mapped(X, self.maps)
+
+    def describe(self) -> str | None:
+        """One line on the margins for ``print(result)``; None when there is nothing to say.
+
+        Nothing is said when the raw data were kept without a comparison (every
+        margin fitted by one Gaussian, or ``transform="none"``).
+        """
+        if self.reason in (MarginReason.INIT_KEEPS_RAW, MarginReason.KL_KEEPS_RAW):
+            return f"margins: raw data kept ({self.text})"
+        if self.chosen == "none" and not self.criterion:
+            return None
+        crit = self.criterion
+        ks = ", ".join(f"{m.label}:{m.scale_kind},K={m.n_components}" for m in self.maps)
+        if self.chosen == "gaussianize":
+            text = f"margins: normal scores through 1-D mixture CDFs ({ks})"
+        else:
+            text = "margins: raw data kept"
+        if crit:
+            text += (
+                f"; held-out log-lik/row on the data scale: mapped {crit['gaussianize']:.4f}, "
+                f"raw {crit['none']:.4f}"
+            )
+        return text
+
+
+#: reasons whose words are in ``MarginChoice.detail``
+_DETAILED = (
+    MarginReason.AFFINE,
+    MarginReason.CANNOT_COMPARE,
+    MarginReason.NO_COMPARISON,
+    MarginReason.OTHER,
+)
 
 
 def apply_maps(record: dict | None, X: np.ndarray) -> np.ndarray:
@@ -467,60 +596,21 @@ def apply_maps(record: dict | None, X: np.ndarray) -> np.ndarray:
     numpy.ndarray, shape (n, d)
         ``X`` itself unless a map was chosen.
     """
-    if not record or record.get("chosen") != "gaussianize":
-        return X
-    maps = [MarginalMap.from_dict(c) for c in record["columns"]]
-    return np.column_stack([m(X[:, j]) for j, m in enumerate(maps)])
-
-
-#: why ``transform="auto"`` keeps the raw data with ``kl=True`` when a margin is not Gaussian
-KL_KEEPS_RAW = (
-    "kl=True: KL is not invariant under separate maps of x and y, so the MI is that of the raw "
-    "data and depends on how each variable is measured; estimate the MI without kl=True to use "
-    "the maps"
-)
-#: why ``transform="auto"`` keeps the raw data when the fit starts from ``init=``
-INIT_KEEPS_RAW = (
-    "init= is read as a mixture of the raw data; pass transform='gaussianize' to start from "
-    "a mapped result's mixture"
-)
-
-
-#: why ``transform="auto"`` keeps the raw data with ``sample_weight=``
-WEIGHTS_KEEP_RAW = (
-    "sample_weight= is given and the comparison of raw and mapped data is unweighted; pass "
-    "transform='gaussianize' to map the margins"
-)
-
-
-def describe(record: dict | None) -> str | None:
-    """One line on the margins for ``print(result)``; None when there is nothing to say.
-
-    Nothing is said when the raw data were kept without a comparison (every
-    margin fitted by one Gaussian, or ``transform="none"``).
-    """
-    if record and record.get("reason") in (INIT_KEEPS_RAW, KL_KEEPS_RAW):
-        return f"margins: raw data kept ({record['reason']})"
-    if not record or (record["chosen"] == "none" and not record.get("criterion")):
-        return None
-    crit = record.get("criterion") or {}
-    ks = ", ".join(
-        f"{c['label']}:{c['scale']},K={c['n_components']}" for c in record.get("columns", [])
-    )
-    if record["chosen"] == "gaussianize":
-        text = f"margins: normal scores through 1-D mixture CDFs ({ks})"
-    else:
-        text = "margins: raw data kept"
-    if crit:
-        text += (
-            f"; held-out log-lik/row on the data scale: mapped {crit['gaussianize']:.4f}, "
-            f"raw {crit['none']:.4f}"
-        )
-    return text
+    return X if not record else MarginChoice.from_dict(record).apply(X)
 
 
 def choose_margins(
-    data, transform, *, kl, fit_options, n_components, rng, init=False, weighted=False
+    data,
+    transform,
+    *,
+    backend,
+    kl,
+    fit_options,
+    n_components,
+    rng,
+    init=False,
+    weighted=False,
+    standardised=None,
 ):
     """Apply, choose or skip the per-column Gaussianising maps (the hook of `gmmmi.estimate`).
 
@@ -534,13 +624,16 @@ def choose_margins(
         ``"none"``: the raw data. ``"gaussianize"``: every continuous column
         through its map. ``"auto"``: the map when it models the data better
         (see the module notes); the raw data when ``kl=True``.
+    backend : gmmmi.backends.Backend
+        The backend of the fit that follows: ``"auto"`` compares raw and
+        mapped data with its ``heldout_loglik`` hook (the raw data are kept
+        when it has none or it returns None).
     kl : bool
         Whether KL divergences between the x and y marginals are asked for.
         KL is not invariant under separate maps of x and y, so ``"auto"``
         then keeps the raw data and ``"gaussianize"`` is refused.
     fit_options : dict
-        The options of the joint fit; those of the numba backend are used by
-        the comparison of ``"auto"`` (with ``n_bootstrap=0``).
+        The options of the joint fit, given to the backend's hook.
     n_components : int or None
         A fixed K of the joint fit, or None to choose it.
     rng : numpy.random.Generator
@@ -556,6 +649,10 @@ def choose_margins(
         Whether the fit has sample weights: ``"auto"`` then keeps the raw
         data without a comparison (its held-out fits are unweighted) and
         says so; ``"gaussianize"`` works (a monotone map needs no weights).
+    standardised : tuple of numpy.ndarray, optional
+        ``(Xs, scale)``: ``data.X`` standardised (``gmmmi._rows.standardise``)
+        and its column sds, when the caller has them; the comparison of the
+        raw data then uses them instead of standardising again.
 
     Returns
     -------
@@ -565,7 +662,7 @@ def choose_margins(
     """
     transform = check_choice("transform", transform, TRANSFORMS)
     if transform == "none":
-        return data, MarginChoice("none", "none", "transform='none'", [], {})
+        return data, MarginChoice("none", "none", MarginReason.NONE_REQUESTED)
     if kl:
         if transform == "gaussianize":
             raise ValueError(
@@ -577,20 +674,22 @@ def choose_margins(
         with np.errstate(all="ignore"):  # in units of the largest magnitude, as for the maps
             gaussian = [looks_gaussian(c / (np.abs(c).max() or 1.0)) for c in data.X.T]
         if all(gaussian):
-            return data, MarginChoice("auto", "none", "kl=True needs the raw data", [], {})
-        return data, MarginChoice("auto", "none", KL_KEEPS_RAW, [], {})
+            return data, MarginChoice("auto", "none", MarginReason.KL_GAUSSIAN)
+        return data, MarginChoice("auto", "none", MarginReason.KL_KEEPS_RAW)
     if init and transform == "auto":
-        return data, MarginChoice("auto", "none", INIT_KEEPS_RAW, [], {})
+        return data, MarginChoice("auto", "none", MarginReason.INIT_KEEPS_RAW)
     if weighted and transform == "auto":
-        return data, MarginChoice("auto", "none", WEIGHTS_KEEP_RAW, [], {})
+        return data, MarginChoice("auto", "none", MarginReason.WEIGHTS_KEEP_RAW)
     seeds = copy.deepcopy(rng)
     names = [str(n) for key in data.blocks for n in data.labels[key]]
-    maps = [fit_marginal_map(data.X[:, j], names[j], seeds) for j in range(data.X.shape[1])]
+    maps = tuple(fit_marginal_map(data.X[:, j], names[j], seeds) for j in range(data.X.shape[1]))
     mapped = replace(data, X=np.ascontiguousarray(_mapped(data.X, maps)))
     if transform == "gaussianize":
-        return mapped, MarginChoice("gaussianize", "gaussianize", "requested", maps, {})
+        return mapped, MarginChoice("gaussianize", "gaussianize", MarginReason.REQUESTED, maps)
     if all(m.affine for m in maps):
-        return data, MarginChoice("auto", "none", _why_affine(maps), maps, {})
+        return data, MarginChoice(
+            "auto", "none", MarginReason.AFFINE, maps, detail=_why_affine(maps)
+        )
     # on many rows, the two searches compare a fixed random subset (the fit that follows
     # then runs its own search on all the rows)
     n = data.X.shape[0]
@@ -600,21 +699,45 @@ def choose_margins(
     categories = None if data.categories is None else data.categories[rows]
     try:
         X_raw = np.ascontiguousarray(data.X[rows])
-        raw = heldout_loglik(X_raw, categories, fit_options, n_components, rng)
+        whole = standardised if isinstance(rows, slice) and categories is None else None
+        raw = heldout_loglik(
+            X_raw, categories, backend, fit_options, n_components, rng, standardised=whole
+        )
+        if raw is None:
+            return data, MarginChoice(
+                "auto", "none", MarginReason.CANNOT_COMPARE, maps, detail=_cannot_compare(backend)
+            )
         log_jac = np.mean(sum(m.log_derivative(X_raw[:, j]) for j, m in enumerate(maps)))
         # the maps were fitted on these rows: AIC's correction of their in-sample log-Jacobian
         n_params = sum(3 * m.n_components - 1 for m in maps)
         X_mapped = np.ascontiguousarray(mapped.X[rows])
-        fitted = heldout_loglik(X_mapped, categories, fit_options, n_components, rng)
+        fitted = heldout_loglik(X_mapped, categories, backend, fit_options, n_components, rng)
+        if fitted is None:
+            return data, MarginChoice(
+                "auto", "none", MarginReason.CANNOT_COMPARE, maps, detail=_cannot_compare(backend)
+            )
         gauss = fitted + float(log_jac) - n_params / X_raw.shape[0]
     except ValueError as err:  # too few rows etc.: the estimate itself says what is wrong
-        return data, MarginChoice("auto", "none", f"no comparison possible ({err})", maps, {})
+        return data, MarginChoice(
+            "auto",
+            "none",
+            MarginReason.NO_COMPARISON,
+            maps,
+            detail=f"no comparison possible ({err})",
+        )
     criterion = {"none": raw, "gaussianize": gauss, "kind": "held-out log-likelihood per row"}
     if gauss > raw:
-        return mapped, MarginChoice(
-            "auto", "gaussianize", "higher held-out likelihood", maps, criterion
-        )
-    return data, MarginChoice("auto", "none", "higher held-out likelihood", maps, criterion)
+        return mapped, MarginChoice("auto", "gaussianize", MarginReason.HELDOUT, maps, criterion)
+    return data, MarginChoice("auto", "none", MarginReason.HELDOUT, maps, criterion)
+
+
+def _cannot_compare(backend) -> str:
+    """Why ``"auto"`` keeps the raw data when the backend has no held-out score."""
+    name = getattr(backend, "name", type(backend).__name__)
+    return (
+        f"the {name!r} backend cannot compare raw and mapped data (its heldout_loglik gives no "
+        "score); pass transform='gaussianize' to map the margins"
+    )
 
 
 def _why_affine(maps) -> str:
@@ -630,14 +753,13 @@ def _mapped(X, maps):
     return np.column_stack([m(X[:, j]) for j, m in enumerate(maps)])
 
 
-def heldout_loglik(X, categories, fit_options, n_components, rng) -> float:
-    """Held-out log-likelihood per row of a joint mixture fit, in data units of ``X``.
+def heldout_loglik(
+    X, categories, backend, fit_options, n_components, rng, *, standardised=None
+) -> float | None:
+    """Held-out log-likelihood per row of the backend's joint fit, in data units of ``X``.
 
-    The component search of the numba backend (no bootstrap) on the
-    standardised ``X``: its cross-validated log-likelihood at the chosen K,
-    plus the log-Jacobian of the standardisation. With a fixed K (no
-    cross-validation table) the full-data log-likelihood minus AIC's
-    correction (parameters / n) stands in. With categories, one fit per
+    The backend's ``heldout_loglik`` hook on the standardised ``X``, plus
+    the log-Jacobian of the standardisation. With categories, one fit per
     category, weighted by the category frequencies (the category term
     itself is the same for every option and left out).
 
@@ -645,51 +767,40 @@ def heldout_loglik(X, categories, fit_options, n_components, rng) -> float:
     ----------
     X : numpy.ndarray, shape (n, d)
     categories : numpy.ndarray of int, shape (n,), or None
+    backend : gmmmi.backends.Backend
+        The backend of the fit that follows (it may keep its search for it).
     fit_options : dict
+        The options of that fit.
     n_components : int or None
     rng : numpy.random.Generator
         Copied, not advanced.
+    standardised : tuple of numpy.ndarray, optional
+        ``(Xs, scale)``, ``X`` already standardised (without categories).
 
     Returns
     -------
-    float
-        Nats per row.
+    float or None
+        Nats per row; None when the backend has no held-out score.
     """
-    if categories is None:
-        return _heldout_one(X, fit_options, n_components, copy.deepcopy(rng))
-    n = X.shape[0]
-    total = 0.0
-    for c in range(int(categories.max()) + 1):
-        rows = categories == c
-        total += (
-            rows.sum()
-            / n
-            * _heldout_one(
-                np.ascontiguousarray(X[rows]), fit_options, n_components, copy.deepcopy(rng)
-            )
-        )
-    return total
-
-
-def _heldout_one(X, fit_options, n_components, rng) -> float:
-    from ._em.procedure import remember_searches
-    from ._em.select import n_parameters
-    from .backends import get_backend
-
-    be = get_backend("numba")
-    options = {k: v for k, v in fit_options.items() if k in be.options}
-    options["n_bootstrap"] = 0
-    Xs, _, scale = standardise(X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the fit that is kept warns for itself
-        with remember_searches():  # the fit that follows takes this search
-            fit, diag = be.fit(Xs, n_components=n_components, rng=rng, **options)
-    table = diag.metric_per_k
-    if diag.extra.get("scale_mixture"):  # a scale mixture won the search (gmmmi._em.scale_mixture)
-        score = diag.extra["scale_mixture"]["heldout"]
-    elif table.get("valid"):
-        score = table["valid"][table["n_components"].index(diag.n_components)]
+    hook = getattr(backend, "heldout_loglik", None)
+    if hook is None:
+        return None
+    if standardised is not None:
+        parts = [(1.0, *standardised)]
+    elif categories is None:
+        parts = [(1.0, *standardise(X)[::2])]
     else:
-        k, d = diag.n_components, X.shape[1]
-        score = float(fit.logpdf(Xs)[0].mean()) - n_parameters(k, d) / X.shape[0]
-    return float(score) - float(np.log(scale).sum())
+        parts = []
+        for c in range(int(categories.max()) + 1):
+            rows = categories == c
+            Xs, _, scale = standardise(np.ascontiguousarray(X[rows]))
+            parts.append((rows.sum() / X.shape[0], Xs, scale))
+    total = 0.0
+    for share, Xs, scale in parts:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fit that is kept warns for itself
+            score = hook(Xs, n_components=n_components, rng=copy.deepcopy(rng), **fit_options)
+        if score is None:
+            return None
+        total += share * (float(score) - float(np.log(scale).sum()))
+    return total

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmmmi._checks import check_choice
 from gmmmi._seeds import resolve_sequence
 from gmmmi._stacklevel import user_stacklevel
-from gmmmi._validation import check_choice
 from gmmmi.exceptions import PValueResolutionWarning
 from gmmmi.parallel.run import _check_run_options, estimate_many
 from gmmmi.parallel.tasks import TaskError, _message, _task_seeds

@@ -31,7 +31,8 @@ import numpy as np
 import xarray as xr
 
 from . import _arviz, _netcdf
-from ._validation import check_choice, validate_data
+from ._checks import check_choice
+from ._data import validate_data
 from .api import estimate as _estimate
 from .exceptions import DataWarning, ResultFileError
 from .mixture import MixtureDraws

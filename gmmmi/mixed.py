@@ -47,15 +47,16 @@ import numpy as np
 
 from . import __version__, _bias
 from . import integrate as _integrate
+from ._data import ValidatedData, pool_categories
 from ._data_units import affine_checked, warn_unstorable
+from ._rows import rows_needed
 from ._screening import FEW_VALUES, screen
 from ._stacklevel import user_stacklevel
-from ._validation import ValidatedData, pool_categories, rows_needed
 from .categorical import class_weight_draws
 from .contingency import CORRECTION, entropy_from_counts
 from .diagnostics import DrawKind, FitDiagnostics
 from .exceptions import ConvergenceWarning
-from .margins import choose_margins
+from .margins import MarginChoice, MarginReason, choose_margins
 from .mixture import MixtureDraws
 from .result import Result
 
@@ -67,10 +68,6 @@ ATOM_MIN_ROWS = 10
 #: ... while at least this share of the other rows have distinct values (a rounded
 #: column repeats every value: that is quantisation, warned about by the screen)
 ATOM_REST_DISTINCT = 0.5
-
-
-#: why entropy keeps the raw data (``Result.meta["transform"]["reason"]``)
-ENTROPY_KEEPS_RAW = "differential entropy is not invariant under maps of the columns"
 
 
 @dataclass(frozen=True)
@@ -231,7 +228,7 @@ def estimate_mixed(
 
     Parameters
     ----------
-    data : gmmmi._validation.ValidatedData
+    data : gmmmi._data.ValidatedData
         The validated data (``X`` in data units, ``blocks``, ``labels``).
     plan : ColumnPlan
     backend : gmmmi.backends.Backend
@@ -287,7 +284,7 @@ def estimate_mixed(
         [j for j in continuous if j not in atom_var or cfg[atom_var[j]] == 0] for cfg in configs
     ]
     X, margins = _margins(
-        data, continuous, active, cell_of_row, transform, fit_options, n_components, rng
+        data, continuous, active, cell_of_row, transform, backend, fit_options, n_components, rng
     )
     shift, scale = _standardisation(X, continuous, active, cell_of_row, names)
     Xs = (X - shift) / scale
@@ -389,7 +386,9 @@ def estimate_mixed(
     )
 
 
-def _margins(data, continuous, active, cell_of_row, transform, fit_options, n_components, rng):
+def _margins(
+    data, continuous, active, cell_of_row, transform, backend, fit_options, n_components, rng
+):
     """The data with each continuous column's values mapped as `gmmmi.margins` chooses.
 
     The choice runs on the rows of the cells where every continuous column
@@ -401,9 +400,8 @@ def _margins(data, continuous, active, cell_of_row, transform, fit_options, n_co
     X = data.X
     full = [s for s, cols in enumerate(active) if cols == continuous]
     if transform is None or not continuous or not full:
-        reason = ENTROPY_KEEPS_RAW if transform is None else "no cell has every continuous column"
-        record = {"requested": transform or "none", "chosen": "none", "reason": reason}
-        return X, {**record, "columns": [], "criterion": {}}
+        reason = MarginReason.ENTROPY_KEEPS_RAW if transform is None else MarginReason.NO_FULL_CELL
+        return X, MarginChoice(transform or "none", "none", reason).to_dict()
     rows = np.isin(cell_of_row, full)
     position = {j: k for k, j in enumerate(continuous)}
     sub = ValidatedData(
@@ -419,7 +417,13 @@ def _margins(data, continuous, active, cell_of_row, transform, fit_options, n_co
         category_values=list(range(len(full))),
     )
     _, choice = choose_margins(
-        sub, transform, kl=False, fit_options=fit_options, n_components=n_components, rng=rng
+        sub,
+        transform,
+        backend=backend,
+        kl=False,
+        fit_options=fit_options,
+        n_components=n_components,
+        rng=rng,
     )
     if choice.chosen != "none":
         X = X.copy()

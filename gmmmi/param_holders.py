@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ._checks import check_choice, check_int
 from ._em.options import ORIGINAL_DEFAULTS as _D
 from ._em.options import check_options
-from ._validation import check_choice, check_int
 
 
 @dataclass(frozen=True)

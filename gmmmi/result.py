@@ -25,8 +25,7 @@ from ._text import decimals as _decimals
 from ._text import has_spread as _has_spread
 from ._text import sample_sd as _sd
 from .diagnostics import DrawKind, FitDiagnostics, mixing_messages
-from .margins import apply_maps
-from .margins import describe as describe_margins
+from .margins import MarginChoice
 from .mixture import MixtureDraws
 
 if TYPE_CHECKING:
@@ -78,8 +77,12 @@ class Result:
         mixture: MixtureDraws,
         diagnostics: FitDiagnostics,
         meta: dict,
+        margins: MarginChoice | None = None,
     ):
         self.meta = dict(meta)
+        if margins is None and self.meta.get("transform"):  # a loaded file's, any version
+            margins = MarginChoice.from_dict(self.meta["transform"])
+        self._margins = margins
         self.draws = _check_draws(draws, self.meta.get("quantity"))
         shape = next(iter(self.draws.values())).shape
         self.point = _check_point(point, self.draws)
@@ -173,6 +176,16 @@ class Result:
         scale of each option when they were compared.
         """
         return self.meta.get("transform")
+
+    @property
+    def margins(self) -> MarginChoice | None:
+        """What was done to the margins, as a frozen ``gmmmi.margins.MarginChoice``.
+
+        The record of `transform` as an object (its maps ready to apply, its
+        reason a ``gmmmi.margins.MarginReason``), made once; None for results
+        without a record.
+        """
+        return self._margins
 
     @property
     def discrete(self) -> dict | None:
@@ -271,7 +284,7 @@ class Result:
         if "p_value" in self.meta:  # a surrogate test (gmmmi.transfer_entropy)
             count = len(self.meta.get("surrogate_values", []))
             lines.append(f"  p = {self.meta['p_value']:.3g} ({count} time-shifted surrogates)")
-        margins = describe_margins(self.transform)
+        margins = None if self.margins is None else self.margins.describe()
         if margins is not None:
             lines.append(f"  {margins}")
         correction = describe_bias(self.meta.get("bias_correction"), self.sd, self.unit)
@@ -327,7 +340,7 @@ class Result:
             table[hdi_columns[0]], table[hdi_columns[1]] = bounds[:, 0], bounds[:, 1]
             table = table.rename(columns={c: "normal" + c[3:] for c in hdi_columns})
         table.attrs["interval"] = interval_name(prob, method)
-        table.attrs["margins"] = describe_margins(self.transform) or "raw data"
+        table.attrs["margins"] = (self.margins and self.margins.describe()) or "raw data"
         table.attrs["fit_check"] = self._misfit_line() or "passed"
         if self.discrete is not None:
             table.attrs["discrete"] = describe_discrete(self.discrete)
@@ -482,7 +495,7 @@ class Result:
 
     def _data(self, x, y, z) -> np.ndarray:
         """The data as the mixture's columns, validated as `gmmmi.estimate` does."""
-        from ._validation import validate_data
+        from ._data import validate_data
 
         if self.discrete is not None:
             raise ValueError(
@@ -497,7 +510,7 @@ class Result:
                 f"{self.mixture.n_dim} ({', '.join(self.column_labels())}); pass the x, y "
                 "(and z) given to gmmmi.estimate."
             )
-        return apply_maps(self.transform, X)  # the mixture's coordinates
+        return X if self.margins is None else self.margins.apply(X)  # the mixture's coordinates
 
     def plot_fit(self, x, y=None, *, z=None, ax=None, levels=(0.68, 0.95), kde=True, rng=0):
         """Contours of the fitted mixture's density over the data.

@@ -24,9 +24,9 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from gmmmi._checks import check_int
 from gmmmi._seeds import resolve_sequence
 from gmmmi._stacklevel import user_stacklevel
-from gmmmi._validation import check_int
 from gmmmi._weights import weight_vector
 from gmmmi.feature_selection import METHODS, SelectionPath, select_features
 

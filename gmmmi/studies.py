@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
+from ._checks import check_float, check_int
 from ._estimate_options import (
     EstimateOptions,
     check_estimate_options,
@@ -60,7 +61,6 @@ from ._estimate_options import (
 from ._intervals import HDI_PROB, INTERVALS, LEVELS
 from ._progress import progress_bar, progress_enabled
 from ._seeds import int_seed, resolve_sequence
-from ._validation import check_float, check_int
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -16,6 +16,10 @@ unless the backend keeps the contract of `gmmmi.backends.Backend`:
   bootstrap or posterior changes with the seed), and ``X`` is not changed;
 * ``check`` returns a list of messages and changes nothing;
 * with ``supports_init``, ``fit(init=...)`` keeps the warm start's K;
+* where the backend has the optional ``heldout_loglik``, it returns None or
+  a finite held-out log-likelihood per row close to the Gaussian's, the same
+  for the same seed, without changing ``X``, and a ``fit`` after it gives
+  the draws of a fresh ``fit`` (a search kept for the fit is the one it runs);
 * the MI of the draws agrees with the analytic MI of the data's Gaussian, and
   `gmmmi.estimate` runs with the backend on data in any units.
 """
@@ -70,6 +74,7 @@ def check_backend(backend: str | Backend, *, options: dict | None = None) -> Non
     _check_option_checks(be, options, label)
     X = _gaussian_data(0, np.array([[1.0, _RHO], [_RHO, 1.0]]))
     draws, diag = _fit_checked(be, X, 0, options, label)
+    _check_heldout_hook(be, X, options, label)
     _check_reproducible(be, X, draws, diag, options, label)
     _check_check_hook(be, diag, label)
     _check_mi(draws, diag, label)
@@ -232,10 +237,38 @@ def _same_draws(a: MixtureDraws, b: MixtureDraws) -> bool:
     )
 
 
+def _check_heldout_hook(be, X, options, label) -> None:
+    """The optional ``heldout_loglik``: None, or a reproducible score near the truth."""
+    hook = getattr(be, "heldout_loglik", None)
+    if hook is None:
+        return
+    before = X.copy()
+    scores = [hook(X, n_components=1, rng=np.random.default_rng(0), **options) for _ in range(2)]
+    assert np.array_equal(X, before), f"{label}: heldout_loglik changed its input X."
+    if scores[0] is None:
+        assert scores[1] is None, f"{label}: heldout_loglik gave None, then {scores[1]!r}."
+        return
+    assert all(isinstance(s, (float, np.floating)) and math.isfinite(s) for s in scores), (
+        f"{label}: heldout_loglik must return None or a finite float; got {scores!r}."
+    )
+    assert scores[0] == scores[1], (
+        f"{label}: heldout_loglik gave {scores[0]!r}, then {scores[1]!r} for the same seed; all "
+        "randomness must come from rng."
+    )
+    # a standardised Gaussian with correlation rho: E log p = -log(2 pi) - log(1 - rho^2) / 2 - 1
+    truth = -math.log(2 * math.pi) - 0.5 * math.log(1 - _RHO**2) - 1.0
+    assert abs(scores[0] - truth) < 0.3, (
+        f"{label}: heldout_loglik gave {scores[0]:.4f} nat per row for standardised Gaussian data "
+        f"whose log-likelihood per row is {truth:.4f} (tolerance 0.3, about 5 sd at n={_N}): "
+        "it must be a mean per row, in the units of the standardised X."
+    )
+
+
 def _check_reproducible(be, X, draws, diag, options, label) -> None:
-    again, _ = _fit(be, X, 0, options, n_components=1)
+    again, _ = _fit(be, X, 0, options, n_components=1)  # after heldout_loglik, if it has one
     assert _same_draws(draws, again), (
-        f"{label}: the same seed gave different draws; all randomness must come from rng."
+        f"{label}: the same seed gave different draws; all randomness must come from rng, and "
+        "a search that heldout_loglik keeps for the fit must be the one the fit would run."
     )
     if diag.kind is not DrawKind.SINGLE_FIT:
         other, _ = _fit(be, X, 12345, options, n_components=1)

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_int
 from ._progress import progress_bar, progress_enabled
 from ._seeds import resolve_int_seed
 from ._series import check_positive, check_same_length, series_values
-from ._validation import check_int
 from .api import estimate
 from .result import Result
 from .surrogates import random_shifts, surrogate_p_value

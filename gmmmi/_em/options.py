@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from gmmmi._validation import check_choice, check_float, check_int
+from gmmmi._checks import check_choice, check_float, check_int
 
 #: initialisation schemes of `gmmmi._em.init.initialise`
 INIT_TYPES = ("random", "minmax", "kmeans", "randomized_kmeans", "random_sklearn", "kmeans_sklearn")

@@ -12,6 +12,10 @@ builds the backend's diagnostics from its `EMOutcome`):
 3. `gmmmi._em.bootstrap` fits one replica per bootstrap draw from the chosen
    start (or lets each replica choose K again);
 4. `warn_fits` turns the fits' status counts into ConvergenceWarnings.
+
+`heldout_score` runs step 1's search alone, for ``transform="auto"``'s
+comparison of raw and mapped data (``Backend.heldout_loglik``), and keeps it
+in the backend's `SearchMemo` for the fit that follows.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import hashlib
 import threading
 import warnings
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -61,8 +64,8 @@ class EMOutcome:
     status : dict
         Counts of fits per status flag over every fit made (see `count_status`).
     fit_check : gmmmi.fit_check.FitCheck or None
-        The check of ``selection.full_fit`` (`gmmmi.fit_check.automatic_check`);
-        None for a search made for ``transform="auto"``'s comparison.
+        The check of ``selection.full_fit`` (`gmmmi.fit_check.automatic_check`,
+        rows weighted by ``sample_weight``).
     search : gmmmi.diagnostics.WidenedSearch or None
         The wider search run because the first fit failed its check.
     """
@@ -86,6 +89,7 @@ def fit_procedure(
     progress: bool = False,
     block_length: float | None = None,
     sample_weight: np.ndarray | None = None,
+    searches: SearchMemo | None = None,
 ) -> EMOutcome:
     """Choose K (or take ``n_components``, or start from ``init``), then bootstrap.
 
@@ -112,6 +116,10 @@ def fit_procedure(
     sample_weight : numpy.ndarray, shape (n,), optional
         Row weights of mean 1 (checked by `gmmmi._weights.check_sample_weight`);
         None: every row counts once.
+    searches : SearchMemo, optional
+        Searches run by `heldout_score` for this fit (IID rows, no ``init``):
+        one of the same data, K, options and generator state is taken
+        instead of searching again.
 
     Returns
     -------
@@ -138,8 +146,8 @@ def fit_procedure(
             **selection_options(options),
         )
     else:
-        key = _RECENT.key(X, n_components, rng, options) if _RECENT or _RECENT.on else None
-        sel = _RECENT.take(key, rng) if _RECENT else None
+        key = searches.key(X, n_components, rng, options) if searches else None
+        sel = None if key is None else searches.take(key, rng)
         if sel is None:
             sel = select_components(
                 X,
@@ -149,13 +157,10 @@ def fit_procedure(
                 progress=progress,
                 **selection_options(options),
             )
-            if _RECENT.on:
-                _RECENT.keep(key, sel, rng)
         if n_components is None and options.get("scale_mixtures", False):
             # a scale mixture where the joint tails ask for one (and fit it better)
             sel = scale_mixture.consider(X, sel, settings)
-    # a search made for transform="auto"'s comparison is not checked: the fit that follows is
-    check = None if _RECENT.on else _check(X, sel, sample_weight)
+    check = _check(X, sel, sample_weight)
     search = None
     searched = init is None and n_components is None and sel.cv is not None
     if check is not None and not check.ok and searched:
@@ -210,17 +215,21 @@ def _check(X: np.ndarray, sel: Selection, sample_weight: np.ndarray | None = Non
     return automatic_check(mixture, X, weights=sample_weight)
 
 
-class _RecentSelections:
-    """Searches made to be reused, so that the same search is not run twice.
+class SearchMemo:
+    """Component searches a backend ran for a comparison, kept for the fit that follows.
 
-    ``transform="auto"`` (`gmmmi.margins`) runs the search of the fit that
-    follows on a copy of its generator, to compare raw and mapped data, inside
-    `remembering`; the fit then takes its search from here instead of
-    repeating it. A search is reused once, only for the same data (bytes), K,
-    options and generator state, and the generator is left in the state the
-    search would have left it, so results are bit-identical to running it
-    again. Outside `remembering` nothing is kept, and a fit pays one look at
-    an empty table.
+    ``transform="auto"`` (`gmmmi.margins`) asks the backend for the held-out
+    log-likelihood of the raw and of the mapped data
+    (``Backend.heldout_loglik``); the numba and PyMC backends run the search
+    of the fit that follows (`heldout_score`) and keep it here, on the
+    backend instance, so that the fit takes it instead of repeating it. A
+    search is reused once, only for the same data (bytes), K, options and
+    generator state, and the generator is left in the state the search left
+    it, so results are bit-identical to running it again. The key makes a
+    memo shared between threads safe (a backend object given to
+    `gmmmi.estimate_many`): a search is a function of its key, whichever
+    thread ran it. At most `size` searches are kept; a copy or pickle of the
+    memo is empty.
     """
 
     size = 2
@@ -228,23 +237,22 @@ class _RecentSelections:
     def __init__(self) -> None:
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
-        self._local = threading.local()
 
-    @contextmanager
-    def remembering(self):
-        """Within: every search made in this thread is kept for the fit that follows."""
-        self._local.on = True
-        try:
-            yield
-        finally:
-            self._local.on = False
+    def __getstate__(self) -> dict:
+        return {}
 
-    @property
-    def on(self) -> bool:
-        return getattr(self._local, "on", False)
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+
+    def __deepcopy__(self, memo: dict) -> SearchMemo:
+        return SearchMemo()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     @staticmethod
     def key(X: np.ndarray, n_components, rng: np.random.Generator, options: dict) -> tuple:
+        """What makes two searches equal: data bytes, K, options and generator state."""
         digest = hashlib.blake2b(np.ascontiguousarray(X).data, digest_size=16).hexdigest()
         chosen = sorted(selection_options(options).items())
         settings = (options["reg_covar"], options["threshold_fit"], options["max_iter"])
@@ -268,16 +276,64 @@ class _RecentSelections:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
-    def __bool__(self) -> bool:
-        return bool(self._entries)
 
+def heldout_score(
+    X: np.ndarray,
+    *,
+    n_components: int | None,
+    rng: np.random.Generator,
+    options: dict,
+    searches: SearchMemo | None = None,
+) -> float:
+    """Held-out log-likelihood per row of the search `fit_procedure` runs on ``X``.
 
-_RECENT = _RecentSelections()
+    The component search only (IID folds; no fit check, wider search or
+    bootstrap): its cross-validated log-likelihood at the chosen K, or the
+    scale mixture's when it wins (`gmmmi._em.scale_mixture.consider`). With a
+    fixed K (no cross-validation table) the full-data log-likelihood minus
+    AIC's correction (parameters / n) stands in. The search is kept in
+    ``searches`` for the fit that follows.
 
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, d)
+        Standardised data, float64, C-contiguous.
+    n_components : int or None
+        A fixed K, or None to choose K by cross-validation.
+    rng : numpy.random.Generator
+        Source of the folds and initialisations (advanced).
+    options : dict
+        Checked options, every name of `gmmmi._em.options.ESTIMATE_DEFAULTS`.
+    searches : SearchMemo, optional
+        Where the search is kept (None: not kept).
 
-def remember_searches():
-    """Context in which every search is kept for the fit that follows (`_RecentSelections`)."""
-    return _RECENT.remembering()
+    Returns
+    -------
+    float
+        Nats per row, in the units of ``X``.
+    """
+    from gmmmi.mixture import MixtureDraws
+
+    from .select import n_parameters
+
+    settings = EMSettings(options["reg_covar"], options["threshold_fit"], options["max_iter"])
+    key = None if searches is None else searches.key(X, n_components, rng, options)
+    sel = select_components(
+        X, rng=rng, n_components=n_components, settings=settings, **selection_options(options)
+    )
+    if searches is not None:
+        searches.keep(key, sel, rng)
+    if n_components is None and options.get("scale_mixtures", False):
+        sel = scale_mixture.consider(X, sel, settings)
+    record = getattr(sel, "record", None)
+    if record:  # a scale mixture won the search
+        return float(record["heldout"])
+    table = sel.metric_per_k
+    if table.get("valid"):
+        return float(table["valid"][table["n_components"].index(sel.n_components)])
+    full = sel.full_fit
+    fit = MixtureDraws(full.weights, full.means, full.covariances)
+    return float(fit.logpdf(X)[0].mean()) - n_parameters(sel.n_components, X.shape[1]) / len(X)
 
 
 def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress, block_length):

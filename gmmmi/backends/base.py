@@ -6,7 +6,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from gmmmi._validation import validate_options
+from gmmmi._checks import validate_options
 from gmmmi.diagnostics import DrawKind, EMSelection, FitDiagnostics
 from gmmmi.mixture import MixtureDraws
 
@@ -33,6 +33,15 @@ class Backend(Protocol):
     (`gmmmi.estimate_many` and `gmmmi.compare` call it before any work).
     `BaseBackend` gives the defaults of all three; `gmmmi.testing.check_backend`
     checks a backend against this contract.
+
+    Optional: ``heldout_loglik(X, *, n_components, rng, **options)``, the
+    held-out log-likelihood per row (nats, in the units of the standardised
+    ``X``) of the model ``fit`` would choose, or None when the backend
+    cannot say. ``transform="auto"`` (`gmmmi.margins`) compares raw and
+    mapped data with it on copies of the generator, and keeps the raw data
+    when it returns None or is missing. A backend may keep what it ran on
+    the instance for the ``fit`` that follows (the numba backend keeps its
+    component search), but never in process-global or thread-local state.
     """
 
     name: str
@@ -68,8 +77,10 @@ class BaseBackend:
     ``supports_init = False`` (set True if ``fit`` takes ``init=``),
     ``supports_block_bootstrap = False`` (set True if ``fit`` takes
     ``block_length=``, the rows per block of a circular block bootstrap), a
-    ``check`` with no messages, and a ``check_options`` that rejects unknown
-    option names (in gmmmi's one format) and fills in the defaults.
+    ``check`` with no messages, a ``check_options`` that rejects unknown
+    option names (in gmmmi's one format) and fills in the defaults, and a
+    ``heldout_loglik`` that returns None (``transform="auto"`` then keeps the
+    raw data and says that the backend cannot compare).
     """
 
     name: str = ""
@@ -88,6 +99,35 @@ class BaseBackend:
     ) -> tuple[MixtureDraws, FitDiagnostics]:
         """Fit mixtures to standardised data (to be defined by the subclass)."""
         raise NotImplementedError(f"{type(self).__name__} must define fit.")
+
+    def heldout_loglik(
+        self,
+        X: np.ndarray,
+        *,
+        n_components: int | None,
+        rng: np.random.Generator,
+        **options: Any,
+    ) -> float | None:
+        """Held-out log-likelihood per row of the model ``fit`` would choose; None here.
+
+        Parameters
+        ----------
+        X : numpy.ndarray, shape (n, d)
+            Standardised data, as for ``fit``.
+        n_components : int or None
+            A fixed K, or None to choose it.
+        rng : numpy.random.Generator
+            Source of every random number (a copy: it may be advanced).
+        **options
+            The options ``fit`` would be given.
+
+        Returns
+        -------
+        float or None
+            Nats per row in the units of ``X``; None: this backend cannot
+            compare models (``transform="auto"`` keeps the raw data).
+        """
+        return None
 
     def check(self, diagnostics: FitDiagnostics) -> list[str]:
         """Messages about a fit, raised as ``ConvergenceWarning``; none by default.

@@ -17,11 +17,17 @@ import os
 
 import numpy as np
 
+from gmmmi._checks import check_int, validate_options
 from gmmmi._em.fit import BatchFit
 from gmmmi._em.options import ESTIMATE_DEFAULTS, check_options
-from gmmmi._em.procedure import NOT_CONVERGED, EMOutcome, fit_procedure
+from gmmmi._em.procedure import (
+    NOT_CONVERGED,
+    EMOutcome,
+    SearchMemo,
+    fit_procedure,
+    heldout_score,
+)
 from gmmmi._em.select import Selection
-from gmmmi._validation import check_int, validate_options
 from gmmmi.mixture import MixtureDraws
 
 from .base import BaseBackend, DrawKind, FitDiagnostics
@@ -176,10 +182,52 @@ class NumbaBackend(BaseBackend):
             progress=progress,
             block_length=block_length,
             sample_weight=sample_weight,
+            searches=self.__dict__.get("_searches"),
         )
         reference = _as_draws(outcome.selection.full_fit)
         draws = _as_draws(outcome.draws) if outcome.bootstrapped else reference
         return draws, _diagnostics(outcome, reference, opts, block_length)
+
+    def heldout_loglik(
+        self,
+        X: np.ndarray,
+        *,
+        n_components: int | None = None,
+        rng: np.random.Generator,
+        **options,
+    ) -> float:
+        """Held-out log-likelihood per row of the component search ``fit`` runs.
+
+        The search alone (``gmmmi._em.procedure.heldout_score``: IID folds, no
+        bootstrap), kept on this instance for the ``fit`` of the same data,
+        K, options and generator state that follows, which takes it instead
+        of searching again (with the generator moved past it).
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, d)
+            Validated, float64, standardised per column.
+        n_components : int or None
+            Fixed K; None or 0 chooses K by cross-validation.
+        rng : numpy.random.Generator
+            Source of the folds and initialisations (advanced).
+        **options
+            See the class docstring (``n_bootstrap`` and
+            ``reselect_components`` are not used).
+
+        Returns
+        -------
+        float
+            Nats per row, in the units of ``X``.
+        """
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        opts = self.check_options(options, X.shape[1])
+        if n_components is not None:
+            n_components = check_int("n_components", n_components, minimum=0) or None
+        # on the instance (one per estimate unless the caller shares one): dict.setdefault is
+        # atomic, and the memo's keys make sharing it between threads safe
+        searches = self.__dict__.setdefault("_searches", SearchMemo())
+        return heldout_score(X, n_components=n_components, rng=rng, options=opts, searches=searches)
 
 
 def _diagnostics(

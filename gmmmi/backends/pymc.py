@@ -31,10 +31,10 @@ import warnings
 import numpy as np
 
 from gmmmi import _interrupt
+from gmmmi._checks import check_choice, check_float, check_int, validate_options
 from gmmmi._em.options import ESTIMATE_DEFAULTS
 from gmmmi._em.options import check_options as check_em_options
-from gmmmi._em.procedure import fit_procedure
-from gmmmi._validation import check_choice, check_float, check_int, validate_options
+from gmmmi._em.procedure import SearchMemo, fit_procedure, heldout_score
 from gmmmi.mixture import MixtureDraws
 
 from .base import BaseBackend, DrawKind, FitDiagnostics
@@ -155,6 +155,49 @@ class PyMCBackend(BaseBackend):
         """Every option with its default filled in; raises for a bad one (no sampling)."""
         return _check_options(options)
 
+    def heldout_loglik(
+        self,
+        X: np.ndarray,
+        *,
+        n_components: int | None = None,
+        rng: np.random.Generator,
+        **options,
+    ) -> float:
+        """Held-out log-likelihood per row of the EM search that chooses K and the start.
+
+        The search of the numba backend (``gmmmi._em.procedure.heldout_score``)
+        with this backend's EM options, kept on this instance for the ``fit``
+        that follows (its EM start takes it instead of searching again). No
+        sampling: the posterior's own held-out score would cost a fit per fold.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, d)
+            Validated, float64, standardised per column.
+        n_components : int or None
+            Fixed K; None or 0 chooses K by cross-validation.
+        rng : numpy.random.Generator
+            Source of the folds and initialisations (advanced).
+        **options
+            The options of `fit`.
+
+        Returns
+        -------
+        float
+            Nats per row, in the units of ``X``.
+        """
+        opts = _check_options(options)
+        if n_components is not None:
+            n_components = check_int("n_components", n_components, minimum=0) or None
+        searches = self.__dict__.setdefault("_searches", SearchMemo())
+        return heldout_score(
+            np.ascontiguousarray(X, dtype=np.float64),
+            n_components=n_components,
+            rng=rng,
+            options={k: opts[k] for k in _EM_OPTIONS},
+            searches=searches,
+        )
+
     def fit(
         self,
         X: np.ndarray,
@@ -201,7 +244,8 @@ class PyMCBackend(BaseBackend):
         opts = _check_options(options)
         pm = _import_pymc()
         k_given = n_components
-        init, em_diag = _em_start(X, n_components, init, rng, opts)
+        searches = self.__dict__.get("_searches")
+        init, em_diag = _em_start(X, n_components, init, rng, opts, searches)
         K = init.n_components
         if em_diag is None:
             k_source = "init"
@@ -319,7 +363,7 @@ def _check_options(options: dict) -> dict:
 
 
 # ------------------------------------------------------------------------ start point
-def _em_start(X, n_components, init, rng, opts):
+def _em_start(X, n_components, init, rng, opts, searches=None):
     """The EM mixture every chain starts from, and how K was chosen (or None)."""
     if init is not None:
         if not (isinstance(init, MixtureDraws) and init.n_draws == 1):
@@ -341,6 +385,7 @@ def _em_start(X, n_components, init, rng, opts):
         n_components=n_components,
         rng=rng,
         options={**em_opts, "n_bootstrap": 0, "reselect_components": False},
+        searches=searches,
     )
     sel = outcome.selection
     full = sel.full_fit

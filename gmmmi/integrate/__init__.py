@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gmmmi._validation import check_int
+from gmmmi._checks import check_int
 from gmmmi.mixture import MixtureDraws
 
 from . import rules  # noqa: F401  (gmmmi.integrate.rules: the rules' numbers, documented)

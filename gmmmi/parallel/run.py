@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gmmmi._checks import check_int
 from gmmmi._estimate_options import EstimateOptions, check_executor, resolve_estimate_options
 from gmmmi._progress import progress_bar, progress_enabled
 from gmmmi._stacklevel import user_stacklevel
 from gmmmi._threads import numba_threads
-from gmmmi._validation import check_int
 from gmmmi.exceptions import TaskFailedWarning
 
 from .shipping import _ColumnFile, _Shipment

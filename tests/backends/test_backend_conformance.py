@@ -135,6 +135,31 @@ class OwnOptionError(GaussianBootstrap):
         return super().check_options(options)
 
 
+class GaussianHeldout(GaussianBootstrap):
+    """A correct optional hook: the held-out log-likelihood of one Gaussian, 2 folds."""
+
+    def heldout_loglik(self, X, *, n_components, rng, **options):
+        from scipy.stats import multivariate_normal
+
+        order = rng.permutation(X.shape[0])
+        folds = order[: X.shape[0] // 2], order[X.shape[0] // 2 :]
+        scores = []
+        for train, test in (folds, folds[::-1]):
+            mean, cov = X[train].mean(axis=0), np.cov(X[train], rowvar=False)
+            scores.append(multivariate_normal(mean, cov).logpdf(X[test]).sum())
+        return float(sum(scores) / X.shape[0])
+
+
+class SummedHeldout(GaussianHeldout):
+    def heldout_loglik(self, X, **kwargs):
+        return super().heldout_loglik(X, **kwargs) * X.shape[0]
+
+
+class NoisyHeldout(GaussianHeldout):
+    def heldout_loglik(self, X, *, rng, **kwargs):
+        return super().heldout_loglik(X, rng=np.random.default_rng(), **kwargs)
+
+
 class NoMembers:
     name = "bare"
     options = {}
@@ -155,6 +180,8 @@ class NoMembers:
         (MutatesX(), r"fit changed its input X\."),
         (LaxOptions(), r"check_options accepted the unknown option 'gmmmi_no_such_option'\."),
         (OwnOptionError(), r"an unknown option must be refused in gmmmi's format"),
+        (SummedHeldout(), r"heldout_loglik gave -\d+\.\d+ nat per row .* a mean per row"),
+        (NoisyHeldout(), r"heldout_loglik gave .* for the same seed; all randomness must come"),
         (NoMembers(), r"NoMembers lacks supports_init, check, check_options; subclass"),
     ],
     ids=lambda v: type(v).__name__ if not isinstance(v, str) else "",
@@ -162,6 +189,30 @@ class NoMembers:
 def test_check_backend_rejects_a_broken_backend(backend, message):
     with pytest.raises(AssertionError, match=message):
         check_backend(backend)
+
+
+def test_a_correct_heldout_hook_passes():
+    check_backend(GaussianHeldout())
+
+
+def test_auto_margins_ask_the_backend_and_keep_raw_data_when_it_cannot_compare():
+    """transform="auto" compares raw and mapped data with the backend's own heldout_loglik; a
+    backend without one (BaseBackend's None) keeps the raw data and the record says why.
+    """
+    from gmmmi.datasets import gaussian, with_margins
+
+    x, y = with_margins(gaussian(0.6), "exp").sample(600, 1)
+    plain = gmmmi.estimate(x, y, backend=GaussianBootstrap(), random_state=0)
+    assert plain.transform["chosen"] == "none"
+    assert plain.transform["reason"] == (
+        "the 'gaussian-bootstrap' backend cannot compare raw and mapped data (its heldout_loglik "
+        "gives no score); pass transform='gaussianize' to map the margins"
+    )
+    asked = gmmmi.estimate(x, y, backend=GaussianHeldout(), random_state=0)
+    crit = asked.transform["criterion"]
+    assert asked.transform["chosen"] == "gaussianize" and crit["gaussianize"] > crit["none"]
+    truth = -0.5 * np.log(1 - 0.6**2)
+    assert abs(asked.value - truth) < 3 * asked.sd < abs(plain.value - truth)
 
 
 def test_frozen_diagnostics_refuse_changes_and_a_string_kind():

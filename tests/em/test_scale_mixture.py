@@ -10,7 +10,7 @@ import gmmmi
 from gmmmi._em import scale_mixture as sm
 from gmmmi._em.select import select_components
 from gmmmi._hard_datasets import student_identity
-from gmmmi._validation import standardise
+from gmmmi._rows import standardise
 
 
 def _sample_scale_mixture(n, rng, weights, scales, mean, shape):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import gmmmi
+from gmmmi._data import pool_categories
 from gmmmi._estimate_options import check_estimate_options
-from gmmmi._validation import pool_categories
 from gmmmi.datasets import categorical_mi
 
 FAST = {"n_inits": 1, "max_components": 3}

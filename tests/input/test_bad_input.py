@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 import gmmmi
-from gmmmi._validation import standardise, validate_data, validate_options
+from gmmmi._checks import validate_options
+from gmmmi._data import validate_data
+from gmmmi._rows import standardise
 
 # ---------------------------------------------------------------------------
 # validate_data

@@ -15,7 +15,8 @@ import pytest
 
 import gmmmi
 from gmmmi import DataUnitsWarning, EstimateMI
-from gmmmi._validation import rows_needed, validate_data
+from gmmmi._data import validate_data
+from gmmmi._rows import rows_needed
 
 FAST = {"n_bootstrap": 0, "n_inits": 1, "max_components": 3, "random_state": 0}
 
@@ -349,7 +350,7 @@ def test_too_few_rows_in_one_category(rng):
 
 
 def test_too_few_rows_without_cross_validation():
-    from gmmmi._validation import check_enough_rows
+    from gmmmi._rows import check_enough_rows
 
     with pytest.raises(
         ValueError,

@@ -10,7 +10,9 @@ import pytest
 
 import gmmmi
 from gmmmi import DataWarning, EstimateMI
+from gmmmi._data import validate_data
 from gmmmi._em import select as _selection
+from gmmmi._rows import standardise
 from gmmmi._screening import (
     FEW_VALUES,
     OUTLIER_GAP,
@@ -20,7 +22,6 @@ from gmmmi._screening import (
     isolated_outliers,
     screen,
 )
-from gmmmi._validation import standardise, validate_data
 
 from helpers import gaussian_pair
 

@@ -131,12 +131,12 @@ def test_mixture_with_multimodal_margins_keeps_the_raw_fit():
 
 def test_the_search_of_the_comparison_is_reused_bit_for_bit(monkeypatch):
     """'auto' compares raw and mapped data with the same search as the fit that follows; the
-    fit reuses it (gmmmi._em.procedure._RECENT), and gives exactly what a fresh search gives.
+    fit reuses it (kept on the backend instance by its heldout_loglik), and gives exactly what
+    a fresh search gives.
     """
     import gmmmi._em.procedure as procedure
 
     X = paper_mixture("D3").sample(2000, np.random.default_rng(3))[0]
-    monkeypatch.setattr(procedure, "_RECENT", procedure._RecentSelections())  # no earlier test's
     searches = []
     select = procedure.select_components
     monkeypatch.setattr(
@@ -144,7 +144,6 @@ def test_the_search_of_the_comparison_is_reused_bit_for_bit(monkeypatch):
     )
     reused = gmmmi.estimate(X, random_state=0, n_bootstrap=5)
     assert reused.transform["chosen"] == "none" and len(searches) == 2  # raw, mapped; no third
-    monkeypatch.setattr(procedure, "_RECENT", procedure._RecentSelections())
     fresh = gmmmi.estimate(X, random_state=0, n_bootstrap=5, transform="none")
     np.testing.assert_array_equal(reused.draws["mi"], fresh.draws["mi"])
     assert reused.value == fresh.value
@@ -274,3 +273,107 @@ def test_a_start_from_init_is_read_in_the_coordinates_it_was_fitted_in():
     assert restarted.transform["chosen"] == "gaussianize"
     assert restarted.n_components == mapped.n_components
     assert abs(restarted.value - mapped.value) < 0.5 * mapped.sd
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_the_choice_is_a_frozen_record_rebuilt_from_any_saved_form(tmp_path):
+    """Result.margins is a frozen MarginChoice with an enum reason, made once; a file's JSON
+    (this version's, or an older one without the enum) gives the same record back.
+    """
+    import dataclasses
+
+    from gmmmi.margins import MarginChoice, MarginReason
+
+    x, y = with_margins(gaussian(0.6), "exp").sample(600, 1)
+    res = gmmmi.estimate(x, y, random_state=0, n_bootstrap=5)
+    choice = res.margins
+    assert choice is res.margins and choice.reason is MarginReason.HELDOUT
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        choice.chosen = "none"
+    assert res.transform == choice.to_dict()
+    res.to_netcdf(tmp_path / "r.nc")
+    loaded = gmmmi.load(tmp_path / "r.nc")
+    assert loaded.margins == choice and str(loaded) == str(res)
+    X = np.column_stack([x, y])
+    np.testing.assert_array_equal(loaded.margins.apply(X), choice.apply(X))
+    old = {  # a record as gmmmi wrote it before the enum (reason in words only)
+        "requested": "auto",
+        "chosen": "none",
+        "reason": "no margin was mapped ('X1': fewer than 20 distinct values)",
+        "columns": [],
+        "criterion": {},
+    }
+    rebuilt = MarginChoice.from_dict(old)
+    assert rebuilt.reason is MarginReason.AFFINE and rebuilt.to_dict() == old
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_estimates_in_threads_sharing_one_backend_match_those_made_alone():
+    """The searches 'auto' keeps for the fit live on the backend instance, keyed by data and
+    generator state: threads sharing one backend object get what separate estimates get.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gmmmi.backends.numba import NumbaBackend
+
+    data = [with_margins(gaussian(0.6), "exp").sample(400, seed) for seed in (1, 2)]
+    jobs = [(x, y, seed) for seed, (x, y) in enumerate(data)]
+
+    def run(job, backend):
+        x, y, seed = job
+        return gmmmi.estimate(x, y, random_state=seed, n_bootstrap=5, backend=backend)
+
+    alone = [run(job, "numba") for job in jobs]
+    shared = NumbaBackend()
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda job: run(job, shared), jobs))
+    for a, b in zip(alone, together, strict=True):
+        assert a.transform == b.transform
+        np.testing.assert_array_equal(a.draws["mi"], b.draws["mi"])
+
+
+def test_pymc_compares_margins_with_the_em_search_its_chains_start_from(monkeypatch):
+    """backend="pymc" scores raw and mapped data with the EM search that gives its start (as
+    the numba backend scores them), and its fit takes that search instead of repeating it.
+    """
+    import gmmmi._em.procedure as procedure
+    from gmmmi._rows import standardise
+    from gmmmi.backends.numba import NumbaBackend
+    from gmmmi.backends.pymc import PyMCBackend, _check_options, _em_start
+
+    X = standardise(np.column_stack(with_margins(gaussian(0.6), "exp").sample(400, 1)))[0]
+    pymc, numba = PyMCBackend(), NumbaBackend()
+    score = pymc.heldout_loglik(X, n_components=None, rng=np.random.default_rng(5))
+    assert score == numba.heldout_loglik(X, n_components=None, rng=np.random.default_rng(5))
+    searches = []
+    select = procedure.select_components
+    monkeypatch.setattr(
+        procedure, "select_components", lambda *a, **k: searches.append(1) or select(*a, **k)
+    )
+    opts = _check_options({})
+    kept, _ = _em_start(X, None, None, np.random.default_rng(5), opts, pymc._searches)
+    assert searches == []  # taken from the instance
+    fresh, _ = _em_start(X, None, None, np.random.default_rng(5), opts)
+    assert searches == [1]
+    np.testing.assert_array_equal(kept.means, fresh.means)
+    np.testing.assert_array_equal(kept.covariances, fresh.covariances)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_mapped_data_enter_the_em_wing_once_per_search(monkeypatch):
+    """One prepare step: 'auto' runs one joint search on the raw and one on the mapped data,
+    and the fit of the mapped data it chooses takes the latter instead of searching again.
+    """
+    import gmmmi._em.procedure as procedure
+
+    x, y = with_margins(gaussian(0.6), "exp").sample(400, 1)
+    searches = []
+    select = procedure.select_components
+    monkeypatch.setattr(
+        procedure, "select_components", lambda *a, **k: searches.append(1) or select(*a, **k)
+    )
+    res = gmmmi.estimate(x, y, random_state=0, n_bootstrap=3)
+    assert res.margins.chosen == "gaussianize" and len(searches) == 2
+    fresh = gmmmi.estimate(x, y, random_state=0, n_bootstrap=3, transform="gaussianize")
+    assert len(searches) == 3  # the same maps without a comparison: the fit searches itself
+    np.testing.assert_array_equal(res.draws["mi"], fresh.draws["mi"])

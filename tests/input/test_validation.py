@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gmmmi._validation import ValidatedData, standardise, validate_data, validate_options
+from gmmmi._checks import validate_options
+from gmmmi._data import ValidatedData, validate_data
+from gmmmi._rows import standardise
 
 
 def _assert_float_c(X, shape):
@@ -160,7 +162,7 @@ def test_validated_data_is_frozen(rng):
 
 
 def test_importing_validation_does_not_import_pandas():
-    code = "import sys, gmmmi._validation; print('pandas' in sys.modules)"
+    code = "import sys, gmmmi._checks, gmmmi._data, gmmmi._rows; print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
