@@ -416,6 +416,47 @@ def _encode(labels: list) -> tuple[np.ndarray, list]:
     return np.array([code[v] for v in labels], dtype=np.int64), distinct
 
 
+def column_indices(option: str, items, names: list[str]) -> list[int]:
+    """The column indices that ``items`` (names or indices) select, in their order.
+
+    Parameters
+    ----------
+    option : str
+        The option's name, which starts every message (``"discrete"``, ``"dequantize"``).
+    items : iterable of str or int
+        Column names (from ``names``) or indices 0 to ``len(names) - 1``.
+    names : list of str
+        The names of the columns, in order.
+
+    Returns
+    -------
+    list of int
+
+    Raises
+    ------
+    ValueError
+        For an index out of range or a name that is not a column.
+    """
+    d = len(names)
+    listed = ", ".join(map(repr, names))
+    cols = []
+    for item in items:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if not 0 <= item < d:
+                raise ValueError(
+                    f"{option}: column index {item} is out of range for {d} columns ({listed})."
+                )
+            cols.append(int(item))
+        elif item in names:
+            cols.append(names.index(item))
+        else:
+            raise ValueError(
+                f"{option}: {item!r} is not a column; the columns are {listed} "
+                f"(names, or indices 0 to {d - 1})."
+            )
+    return cols
+
+
 def pool_categories(codes: np.ndarray, values: list, min_size: int) -> tuple[np.ndarray, list]:
     """Merge the categories with fewer than ``min_size`` rows.
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ._data import column_indices
+
 
 def dequantize_columns(data: Any, columns: Any, names: list, rng: np.random.Generator):
     """The validated data with U(0, 1) noise added to the named integer columns.
@@ -55,21 +57,7 @@ def dequantize_columns(data: Any, columns: Any, names: list, rng: np.random.Gene
             if np.all(X[:, j] == np.round(X[:, j])) and np.unique(X[:, j]).size > FEW_VALUES
         ]
     else:
-        cols = []
-        for item in columns:
-            if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-                if not 0 <= item < X.shape[1]:
-                    raise ValueError(
-                        f"dequantize: column index {item} is out of range for {X.shape[1]} columns."
-                    )
-                cols.append(int(item))
-            elif item in names:
-                cols.append(names.index(item))
-            else:
-                raise ValueError(
-                    f"dequantize: {item!r} is not a column; the columns are "
-                    f"{', '.join(map(repr, names))}."
-                )
+        cols = column_indices("dequantize", columns, names)
         for j in cols:
             if not np.all(X[:, j] == np.round(X[:, j])):
                 raise ValueError(

@@ -47,7 +47,7 @@ import numpy as np
 
 from . import __version__, _bias
 from . import integrate as _integrate
-from ._data import ValidatedData, pool_categories
+from ._data import ValidatedData, column_indices, pool_categories
 from ._data_units import affine_checked, warn_unstorable
 from ._rows import rows_needed
 from ._screening import FEW_VALUES, screen
@@ -135,22 +135,7 @@ def plan_columns(X: np.ndarray, names: list, discrete: Any) -> ColumnPlan | None
         if not cols and not atoms:
             return None
         return ColumnPlan(cols, atoms, "auto")
-    cols = []
-    for item in discrete:
-        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-            if not 0 <= item < X.shape[1]:
-                raise ValueError(
-                    f"discrete: column index {item} is out of range for {X.shape[1]} columns "
-                    f"({', '.join(map(repr, names))})."
-                )
-            cols.append(int(item))
-        elif item in names:
-            cols.append(names.index(item))
-        else:
-            raise ValueError(
-                f"discrete: {item!r} is not a column; the columns are "
-                f"{', '.join(map(repr, names))} (names, or indices 0 to {X.shape[1] - 1})."
-            )
+    cols = column_indices("discrete", discrete, names)
     return ColumnPlan(tuple(sorted(set(cols))), {}, "list") if cols else None
 
 

@@ -211,6 +211,21 @@ def test_dequantize_refuses_non_integer_columns(rng):
         gmmmi.estimate(rng.normal(size=300), rng.normal(size=300), dequantize=["x0"])
 
 
+@pytest.mark.parametrize("option", ("discrete", "dequantize"))
+def test_column_selections_name_the_bad_column_and_the_columns(option, rng):
+    x, y = rng.integers(0, 30, size=(2, 300)).astype(float)
+    with pytest.raises(ValueError) as info:
+        gmmmi.estimate(x, y, **{option: [2]})
+    assert str(info.value) == (
+        f"{option}: column index 2 is out of range for 2 columns ('x0', 'y0')."
+    )
+    with pytest.raises(ValueError) as info:
+        gmmmi.estimate(x, y, **{option: ["w"]})
+    assert str(info.value) == (
+        f"{option}: 'w' is not a column; the columns are 'x0', 'y0' (names, or indices 0 to 1)."
+    )
+
+
 # ------------------------------------------------------------ command line
 @pytest.fixture
 def two_files(tmp_path, rng):
