@@ -23,6 +23,7 @@ from ._data import validate_data
 from ._data_units import affine_checked, warn_unstorable
 from ._estimate_options import API_OPTIONS, EstimateOptions, estimand_of, resolve_options
 from ._interrupt import interruptible
+from ._intervals import fixed_b
 from ._misfit import check_estimate, warn_misfit
 from ._prepare import prepare
 from ._progress import progress_enabled
@@ -599,6 +600,10 @@ def run(
         "transform": margins.to_dict(),
         "bias_correction": _bias.record(bias, log_base),
     }
+    if diagnostics.extra.get("bootstrap") == "block":  # its critical value (gmmmi._intervals)
+        meta["interval_correction"] = fixed_b(
+            diagnostics.extra["block_length"], Xs.shape[0], replicas=math.prod(shape)
+        )
     if weights is not None:
         meta["effective_n"] = effective_sample_size(weights)
     if data.category_values is not None:
