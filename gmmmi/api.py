@@ -157,7 +157,10 @@ def estimate(
         look like a time series). ``"block"``: the circular block bootstrap
         of Politis & Romano (1992), blocks of consecutive rows (wrapping
         around) starting at random rows, for rows in time order; not with
-        ``discrete_y`` or ``backend="pymc"``. See ``docs/timeseries.md``.
+        ``discrete_y`` or ``backend="pymc"``. Its interval is value ± c sd
+        with a fixed-b critical value c (``result.interval_correction``;
+        2.14 instead of 1.96 for blocks of 45 of 1000 rows and 50
+        replicas). See ``docs/timeseries.md``.
     block_length : float or None, default None
         Rows per block for ``bootstrap="block"`` (rounded to whole rows);
         None chooses it from the data by Politis & White (2004) with the correction of
