@@ -438,6 +438,8 @@ def test_real_results_round_trip_every_attribute(real_results, name, tmp_path, m
         assert extra["replica_n_components"].dtype == np.int64
 
 
+# 50 draws per chain on purpose (the test is the round trip)
+@pytest.mark.filterwarnings("ignore:Bulk effective sample size of MI:gmmmi.ConvergenceWarning")
 @pytest.mark.slow
 def test_pymc_result_round_trips_every_attribute(tmp_path):
     pytest.importorskip("pymc")
