@@ -354,8 +354,10 @@ def test_transfer_entropy_of_a_gaussian_var1(tmp_path):
 
 
 @pytest.mark.slow
-# near-deterministic maps: the sharp-relation check says the TE is a lower bound; only its
-# direction is tested here
+# near-deterministic maps: the sharp-relation check says the TE is a lower bound, and it is
+# right (audited): y(t) is a map of y(t-1), x(t-1) up to 1e-3 noise, so the true TE(x -> y) is
+# large (KSG, ennemi k=3: 1.4 nat at n = 1000, still rising, 2.5 at n = 20000), beyond what a
+# few-component mixture resolves. Only the direction is tested here
 @pytest.mark.filterwarnings("ignore::gmmmi.SharpRelationWarning")
 def test_transfer_entropy_direction_of_coupled_logistic_maps():
     # x drives y (coupling 0.3), y does not drive x; about 40 s on 2 busy cores
