@@ -39,14 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 #: (module, attribute, stage) of every wrapped function, in the order of the pipeline
 _PARTS = (
     ("gmmmi.api", "validate_data", "validation"),
-    ("gmmmi.api", "validate_options", "validation"),
-    ("gmmmi.api", "standardise", "validation"),
-    ("gmmmi.api", "_check_fittable", "validation"),
+    ("gmmmi._prepare", "standardise", "validation"),
+    ("gmmmi._prepare", "_check_fittable", "validation"),
     ("gmmmi.api", "plan_columns", "point masses"),
-    ("gmmmi.api", "screen", "screen"),
-    ("gmmmi.api", "warn_outliers", "screen"),
-    ("gmmmi.api", "resolve_bootstrap", "serial check"),
-    ("gmmmi.api", "choose_margins", "margins"),
+    ("gmmmi._prepare", "screen", "screen"),
+    ("gmmmi._prepare", "warn_outliers", "screen"),
+    ("gmmmi._prepare", "resolve_bootstrap", "serial check"),
+    ("gmmmi._prepare", "choose_margins", "margins"),
     ("gmmmi._em.select", "select_components", "K search"),
     ("gmmmi._em.procedure", "select_components", "K search"),
     ("gmmmi._em.select", "full_data_fit", "full fit"),
@@ -79,8 +78,8 @@ class _Clock:
         for module_name, attr, part in _PARTS:
             module = importlib.import_module(module_name)
             original = getattr(module, attr, None)
-            if original is None:  # the pipeline moved: that stage is counted in "rest"
-                continue
+            if original is None:
+                raise RuntimeError(f"{module_name}.{attr} is gone: update _PARTS to the pipeline")
             self._saved.append((module, attr, original))
             setattr(module, attr, self._wrap(original, part))
 
