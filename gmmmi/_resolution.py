@@ -81,11 +81,11 @@ def resolution_ratios(
     -------
     list of (block, column, ratio)
     """
-    rows = Xs[distinct_rows(Xs) if first is None else first]
+    first = distinct_rows(Xs) if first is None else first
     order = np.random.default_rng(0).choice(
-        rows.shape[0], min(rows.shape[0], RESOLUTION_ROWS), replace=False
+        first.size, min(first.size, RESOLUTION_ROWS), replace=False
     )
-    rows = rows[np.sort(order)]
+    rows = Xs[first[np.sort(order)]]
     keep = weights > 0
     weights, means, covariances = weights[keep], means[keep], covariances[keep]
     z = list(blocks.get("z", ()))
@@ -105,7 +105,10 @@ def resolution_ratios(
 
 def distinct_rows(Xs: np.ndarray) -> np.ndarray:
     """Index of the first row of each group of exact copies in ``Xs``, in row order."""
-    return np.unique(copy_groups(Xs), return_index=True)[1]
+    groups = copy_groups(Xs)
+    if groups.size == 0 or groups[-1] == groups.size - 1:  # numbered in order: no copies
+        return np.arange(groups.size)
+    return np.unique(groups, return_index=True)[1]
 
 
 def _conditional_sd(P, weights, means, covariances, j, predictors) -> float:
