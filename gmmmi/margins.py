@@ -53,10 +53,6 @@ TRANSFORMS = ("auto", "none", "gaussianize")
 MAX_MAP_ROWS = 5_000
 #: largest K of one column's mixture
 MAX_MAP_COMPONENTS = 20
-#: k-means starts per K of one column's search: 2 starts cost 1.7x the time of 1 for the
-#: same fit (in-sample log-likelihood per row within 0.002 nat on the paper's D3 and D5 and on
-#: exp, cube, tanh, gamma and Cauchy margins, N = 2000; docs/scaling.md)
-MAP_INITS = 1
 #: Jarque–Bera statistic below which a column counts as Gaussian (χ²₂ at p = 0.001)
 GAUSSIAN_JB = 13.8
 #: rows of ``transform="auto"``'s comparison of the raw and mapped data (a fixed random
@@ -385,7 +381,7 @@ def looks_gaussian(values) -> bool:
 def _fit_1d(u, rng):
     """A 1-D mixture on ``u``: (weights, means, sds, held-out log-lik per row), or None.
 
-    The component search of the EM wing (`MAP_INITS` k-means starts per K, 2 folds,
+    The component search of the EM wing (two k-means starts per K, 2 folds,
     patience 2, no loss curves: nothing of this helper fit is reported).
     """
     from ._em.fit import EMSettings
@@ -401,7 +397,7 @@ def _fit_1d(u, rng):
             column,
             rng=rng,
             init_type="kmeans",
-            n_inits=MAP_INITS,
+            n_inits=2,
             metric_method="valid",
             patience=2,
             threshold_components=1.5 * math.log(u.size) / u.size,
