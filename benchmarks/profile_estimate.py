@@ -12,7 +12,9 @@ untimed call first) and prints, as the median over ``--repeats`` calls, the
 wall and CPU (``time.process_time``: every thread of the process, Numba's
 included, so threads that spin are counted) seconds of the whole call and of
 each stage: validation, the point-mass and copy/function screens, the
-serial-dependence check, the margins' ``"auto"`` comparison, the K search,
+serial-dependence check, the margins' ``"auto"`` maps (their 1-D searches
+included), the K search (with ``"auto"``'s searches of the raw data, which the
+fit reuses, and of the mapped data),
 the full-data fit, the fit check, the bootstrap, the sharp-relation check, the
 integrals, the misfit check and the Result. The stages are measured by
 wrapping the module-level functions that do them; a stage called inside
@@ -45,8 +47,9 @@ _PARTS = (
     ("gmmmi._prepare", "screen", "screen"),
     ("gmmmi._prepare", "warn_outliers", "screen"),
     ("gmmmi._prepare", "resolve_bootstrap", "serial check"),
+    # the margins' own 1-D searches (gmmmi._em.select.select_components, not wrapped) count
+    # in "margins"; auto's searches of the raw and mapped data (heldout_score) in "K search"
     ("gmmmi._prepare", "choose_margins", "margins"),
-    ("gmmmi._em.select", "select_components", "K search"),
     ("gmmmi._em.procedure", "select_components", "K search"),
     ("gmmmi._em.select", "full_data_fit", "full fit"),
     ("gmmmi._em.scale_mixture", "consider", "scale mixture"),
