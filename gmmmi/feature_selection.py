@@ -185,7 +185,12 @@ class SelectionPath:
                 f"{s.pvalue:>7.4f}  {s.threshold:>7.4f}{mark}"
             )
         for step, name, pvalue in self.skipped:
-            lines.append(f"skipped at step {step}: {name} (p = {pvalue:.4f}, not significant)")
+            why = (
+                "significant, but a smaller plug-in gain than the feature taken"
+                if _passes(pvalue, self.steps[step - 1].threshold)
+                else "not significant"
+            )
+            lines.append(f"skipped at step {step}: {name} (p = {pvalue:.4f}, {why})")
         return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None) -> Axes:
@@ -389,22 +394,41 @@ def select_features(
 def _first_significant(work, ranked, chosen, threshold, n_permutations, testing):
     """The first candidate, in the criterion's order, whose gain is significant.
 
-    Returns ``(feature or None, its p-value, [(feature, p) of those tried], why)``;
-    ``why`` is the reason a test could not run (else None). Without tests
-    (``testing`` False) the criterion's best, p NaN.
+    From the second step on, a candidate ranked after it with a larger plug-in
+    gain (`gmmmi._stopping.plugin_gain`) whose gain is significant too is taken
+    instead (see the module docstring). Returns ``(feature or None, its
+    p-value, [(feature, p) of those tried], why)``; ``why`` is the reason a
+    test could not run (else None). Without tests (``testing`` False) the
+    criterion's best, p NaN.
     """
     if not testing:
         return ranked[0], math.nan, [], None
     tried = []
-    for j in ranked:
+    for i, j in enumerate(ranked):
         pvalue, why = work.test(j, chosen, threshold, n_permutations)
         if why is not None:
             return j, math.nan, tried, why
         tried.append((j, pvalue))
-        # p is a multiple of 1 / (B + 1) or h / L; the tolerance keeps p = level from float noise
-        if pvalue <= threshold * (1 + 1e-9):
-            return j, pvalue, tried, None
-    return None, math.nan, tried, None
+        if _passes(pvalue, threshold):
+            break
+    else:
+        return None, math.nan, tried, None
+    if chosen:
+        gain = {f: work.gain(f, chosen) for f in ranked[i:]}
+        larger = sorted((f for f in ranked[i + 1 :] if gain[f] > gain[j]), key=lambda f: -gain[f])
+        for f in larger:
+            p, why = work.test(f, chosen, threshold, n_permutations)
+            if why is None:
+                tried.append((f, p))
+                if _passes(p, threshold):
+                    return f, p, tried, None
+    return j, pvalue, tried, None
+
+
+def _passes(pvalue: float, threshold: float) -> bool:
+    """p at or below the level (p is a multiple of 1 / (B + 1) or h / L; the tolerance keeps
+    p = level from float noise)."""
+    return pvalue <= threshold * (1 + 1e-9)
 
 
 def _scores(method, candidates, chosen, relevance, terms) -> np.ndarray:
@@ -542,6 +566,19 @@ class _Work:
         except ValueError as err:
             return math.nan, str(err)
         return float(p), None
+
+    def gain(self, f, chosen) -> float:
+        """The plug-in gain of F[:, f] given F[:, chosen], from a quick fit (-inf if singular)."""
+        from ._stopping import plugin_gain
+
+        value = plugin_gain(
+            self.F[:, f],
+            self.F[:, chosen],
+            self.y,
+            discrete=self.discrete,
+            rng=np.random.default_rng(self._seed(5, len(chosen), f)),
+        )
+        return value if np.isfinite(value) else -math.inf
 
     def report(self) -> None:
         """Each distinct warning of the estimates once, with its count."""
