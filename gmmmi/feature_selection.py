@@ -33,7 +33,11 @@ plug-in conditional MI of a fixed-K mixture refitted to each copy, and a
 sequential p-value) rejects at level ``alpha / m``, m the number of
 candidates; one that does not is passed over (``SelectionPath.skipped``) and
 the next is tested. With ``k=None`` the selection stops when no candidate
-passes; with ``k`` given and none passing, the criterion's best is taken.
+passes; with ``k`` given and none passing, the criterion's best is taken, and
+the later steps take the criterion's best untested (with nothing significant
+given S, a candidate could pass given S and a feature the data did not support
+only through a synergy with that feature; the tests of every remaining
+candidate at every remaining step were most of the time of a fixed ``k``).
 The division by m (Bonferroni) is what makes the rule honest: it bounds the
 chance that any of the m candidates passes by ``alpha`` when none adds
 anything, so testing them one after the other costs no level, while the best
@@ -51,6 +55,22 @@ regression task of ``benchmarks/bench_select.py`` (part ``jmi_terms``, N =
 20 000) the third step scores x1 1.108 nat and the copy of x0 1.077, so the
 noise of estimates from 1000 rows decides between them. The test measures
 the gain itself, so a copy (gain 0) is passed over.
+
+Why a larger gain overrules the first that passes. A near copy is not an
+exact one: with x3 = x0 + 0.1 sd of noise chosen and y following x0, x0 still
+adds I(x0; y | x3) ~ 0.01 nat (the 1 % of x0's variance the copy misses;
+0.0145 [0.0125, 0.0166] given x3 and x2 at N = 20 000), a real gain that the
+test finds at N = 1000 (p = 1 / 200, the smallest it can give, on that repeat). JMI's order
+then puts it ahead of a feature that adds 0.2 nat (the one repeat in ten with
+a kept pair, seed 5 of the benchmark's regression task). Significance says a
+gain is not zero, not that it is the largest, so from the second step on,
+once a candidate passes, the candidates ranked after it with a larger plug-in
+gain (`gmmmi._stopping.plugin_gain`: the test's statistic on the data from a
+quick two-component fit, a few milliseconds each) are tested in decreasing
+order of that gain, and the first that passes is taken instead
+(``SelectionPath.skipped`` lists the one it displaced). The criterion still
+proposes and the test still decides; the plug-in gain only reorders the
+candidates that stand after one that passed.
 """
 
 from __future__ import annotations
@@ -154,8 +174,9 @@ class SelectionPath:
         Features whose relevance could not be estimated, by name, with the
         reason (they were never candidates).
     skipped : tuple of (int, str, float)
-        Candidates passed over because their test did not reject while a
-        later one in the criterion's order did: (step, name, p-value).
+        Candidates passed over at a step, (step, name, p-value): their test
+        did not reject while a later one in the criterion's order did, or it
+        rejected and a later candidate with a larger plug-in gain passed too.
     """
 
     steps: tuple[SelectionStep, ...]
@@ -319,10 +340,16 @@ def select_features(
     # "marginal" never looks at a test
     testing = sample_weight is None and (k is None or method != "marginal")
     skipped: list[tuple[int, str, float]] = []
+    exhausted = 0  # with k given: the step at which no candidate passed (0: none yet)
     with progress_bar(total, "gmmmi selection", progress_enabled(progress), unit="step") as bar:
         while True:
             if k is not None and len(chosen) == k:
                 stop_reason = f"k={k} features chosen."
+                if exhausted and exhausted < k:
+                    stop_reason += (
+                        f" No candidate was significant at step {exhausted}; the steps after "
+                        "it took the criterion's best untested."
+                    )
                 break
             if not candidates:
                 stop_reason = "no candidates left."
@@ -357,6 +384,8 @@ def select_features(
             else:  # no candidate passed: the criterion's best, kept only if k says so
                 best = ranked[0]
                 pvalue = dict(tried)[best]
+                if k is not None:  # the later steps' tests would be spent on the same noise
+                    exhausted, testing = len(steps) + 1, False
             mi, interval, mi_why = work.joint_mi(chosen + [best])
             if mi_why is not None:  # the step stands, without its MI
                 work.caught[(UserWarning, f"the MI of the chosen set is NaN: {mi_why}")] += 1
@@ -404,7 +433,7 @@ def _first_significant(work, ranked, chosen, threshold, n_permutations, testing)
     if not testing:
         return ranked[0], math.nan, [], None
     tried = []
-    for i, j in enumerate(ranked):
+    for j in ranked:
         pvalue, why = work.test(j, chosen, threshold, n_permutations)
         if why is not None:
             return j, math.nan, tried, why
@@ -414,8 +443,9 @@ def _first_significant(work, ranked, chosen, threshold, n_permutations, testing)
     else:
         return None, math.nan, tried, None
     if chosen:
-        gain = {f: work.gain(f, chosen) for f in ranked[i:]}
-        larger = sorted((f for f in ranked[i + 1 :] if gain[f] > gain[j]), key=lambda f: -gain[f])
+        after = ranked[ranked.index(j) + 1 :]
+        gain = {f: work.gain(f, chosen) for f in [j, *after]}
+        larger = sorted((f for f in after if gain[f] > gain[j]), key=lambda f: -gain[f])
         for f in larger:
             p, why = work.test(f, chosen, threshold, n_permutations)
             if why is None:
@@ -426,8 +456,10 @@ def _first_significant(work, ranked, chosen, threshold, n_permutations, testing)
 
 
 def _passes(pvalue: float, threshold: float) -> bool:
-    """p at or below the level (p is a multiple of 1 / (B + 1) or h / L; the tolerance keeps
-    p = level from float noise)."""
+    """Whether p is at or below the level.
+
+    p is a multiple of 1 / (B + 1) or h / L; the tolerance keeps p = level from float noise.
+    """
     return pvalue <= threshold * (1 + 1e-9)
 
 
