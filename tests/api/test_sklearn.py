@@ -183,6 +183,9 @@ def test_candidates_are_tested_in_order_and_one_that_adds_nothing_is_passed_over
             self.asked.append(j)
             return self.pvalues[j], None
 
+        def gain(self, j, chosen):  # equal plug-in gains: nothing is overruled
+            return 0.1
+
     work = Work({3: 0.5, 1: 0.01, 2: 0.01})
     assert _first_significant(work, [3, 1, 2], [0], 0.01, 99, True) == (
         1,
