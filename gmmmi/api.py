@@ -32,7 +32,7 @@ from ._seeds import resolve_generator
 from ._stacklevel import user_stacklevel
 from ._weights import REFUSED, check_sample_weight, effective_sample_size
 from .backends import Backend, get_backend
-from .categorical import categorical_mi, fit_categories
+from .categorical import fit_categories, integrate_categories
 from .dequantize import dequantize_columns
 from .diagnostics import FitDiagnostics
 from .exceptions import ConvergenceWarning
@@ -545,7 +545,9 @@ def run(
         )
         for category_draws, category_diagnostics in fits:
             _check_fit_output(be, category_draws, category_diagnostics)
-        values, point, diagnostics, draws = categorical_mi(fits, data.categories, rng, integrate_kw)
+        values, point, diagnostics, draws = integrate_categories(
+            fits, data.categories, rng, integrate_kw
+        )
         quantity = "mi"
         category_draws = [d for d, _ in fits]
         diagnostics = check_estimate(diagnostics, category_draws, Xs, column_names, data.categories)

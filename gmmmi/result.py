@@ -570,9 +570,12 @@ class Result:
         numpy.ndarray, shape (n,)
             In `unit`.
         """
-        from .pointwise import pointwise_mi
+        from .pointwise import check_pointwise, pointwise_mi
 
-        return pointwise_mi(self, x, y, z)
+        check_pointwise(self.quantity, self.meta)
+        X = self._data(x, y, z)
+        base = self.meta.get("base", np.e)
+        return pointwise_mi(self._fitted_mixture(), X, self.meta["blocks"], base)
 
     def plot_loss(self, ax=None):
         """EM log-likelihood per iteration of the cross-validation fits at the chosen K.
