@@ -111,12 +111,15 @@ def reconsider(
     Returns
     -------
     prepared, draws, diagnostics
-        Those of the fit kept, the diagnostics with their fit check, and
-        ``extra["other_margins"]`` recording both fits.
+        Those of the fit kept, the diagnostics as the backend made them
+        plus ``extra["other_margins"]`` recording both fits (``diagnostics``
+        itself when the first fit passes its check).
     """
+    # checked copies, for the decision and the record only: `gmmmi.estimate` checks (and
+    # names) the kept fit's diagnostics itself, once
     first = check_estimate(diagnostics, draws, prepared.X, names)
     if first.fit_check is None or first.fit_check.ok:
-        return prepared, draws, first
+        return prepared, draws, diagnostics
     choice = prepared.margins
     after_first = rng.bit_generator.state
     rng.bit_generator.state = start_state
@@ -166,11 +169,10 @@ def reconsider(
     margins = reconsidered(choice, kept, criterion)
     if keep_other:
         prepared = replace(prepared, data=data, X=Xs, shift=shift, scale=scale, margins=margins)
-        draws, diagnostics = other_draws, second
+        draws, diagnostics = other_draws, other_diag
     else:
         rng.bit_generator.state = after_first
         prepared = replace(prepared, margins=margins)
-        diagnostics = first
     diagnostics = replace(diagnostics, extra={**diagnostics.extra, "other_margins": record})
     return prepared, draws, diagnostics
 
