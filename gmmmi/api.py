@@ -571,7 +571,8 @@ def run(
         reference = diagnostics.reference_fit
         # shared-scale components (gmmmi._em.scale_mixture) are broad by design, not unresolved
         if not diagnostics.extra.get("scale_mixture"):
-            warn_unresolved(Xs, draws if reference is None else reference, data.blocks, data.labels)
+            fit = draws if reference is None else reference
+            warn_unresolved(Xs, fit, data.blocks, data.labels, prepared.isolated)
         quantity = "cmi" if "z" in data.blocks else "mi"
         values, point = _integrate_all(draws, diagnostics, data.blocks, kl_frame, integrate_kw)
         if opts["bias_correction"]:  # weighted rows: the Wishart bias of their effective number
