@@ -2,10 +2,12 @@
 
 Data sets with known truth (nats), R seeded data sets each at N rows:
 
-* ``4-level x, continuous y``: y | c ~ N(mu_c, 1), p = (.5, .25, .15, .1) (truth by quadrature);
+* ``4-level x, continuous y``: y | c ~ N(mu_c, 1), p = (.5, .25, .15, .1) (truth by quadrature:
+  `gmmmi.datasets.categorical_mi`);
 * ``binary x, continuous y``: y | b ~ N(0.8 b, 1), p(b) = 1/2;
 * ``3x3 table``: two 3-level variables (truth from the joint law);
-* ``zero-inflated y``: y = 0 with probability sigmoid(2x), else exp(e), (x, e) ~ G(0.6);
+* ``zero-inflated y``: y = 0 with probability sigmoid(2x), else exp(e), (x, e) ~ G(0.6)
+  (data and truth: tests/helpers.py, shared with the tests);
 * ``CMI, 3-level z``: I(x; y | z) with correlation 0, .5, .8 per level (scikit-learn has no CMI).
 
 scikit-learn: ``mutual_info_classif`` (discrete target) or ``mutual_info_regression``
@@ -19,45 +21,25 @@ Usage: python benchmarks/bench_mixed.py [--repeats 20] [--n 1000]
 
 import argparse
 import os
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
-from scipy import integrate, stats
 from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
 
 import gmmmi
+from gmmmi.datasets import categorical_mi
+
+# the zero-inflated data and their truth are shared with tests/estimands/test_mixed.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers import zero_inflated as zero_inflated_xy  # noqa: E402
+from helpers import zero_inflated_truth  # noqa: E402
 
 P4, MU4 = np.array([0.5, 0.25, 0.15, 0.1]), np.array([0.0, 1.0, 2.0, -1.5])
 TABLE = np.array([[0.2, 0.05, 0.05], [0.05, 0.2, 0.05], [0.05, 0.05, 0.3]])
 LEVELS, RHOS = np.array([0.5, 0.3, 0.2]), np.array([0.0, 0.5, 0.8])
-
-
-def _h_mixture(weights, means):
-    def pdf(t):
-        return sum(w * stats.norm.pdf(t, m) for w, m in zip(weights, means, strict=True))
-
-    return integrate.quad(lambda t: -pdf(t) * np.log(pdf(t)), -15, 15, limit=200)[0]
-
-
-def _zero_inflated_truth():
-    g = np.linspace(-9, 9, 1201)
-    dx = g[1] - g[0]
-    s = 1 / (1 + np.exp(-2 * g))
-    px = stats.norm.pdf(g)
-
-    def hb(p):
-        return -(p * np.log(p) + (1 - p) * np.log1p(-p))
-
-    i_atom = hb((px * s).sum() * dx) - (px * hb(np.clip(s, 1e-300, 1 - 1e-16))).sum() * dx
-    X, E = np.meshgrid(g, g, indexing="ij")
-    f = stats.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]]).pdf(np.dstack([X, E]))
-    w = f * (1 - s)[:, None]
-    p0 = w.sum() * dx * dx
-    w /= p0
-    outer = w.sum(1)[:, None] * w.sum(0)[None, :] * dx * dx
-    i_rest = np.sum(np.where(w > 0, w * np.log(np.where(w > 0, w, 1) / outer), 0)) * dx * dx
-    return i_atom + p0 * i_rest
 
 
 def four_level(rng, n):
@@ -76,9 +58,8 @@ def table(rng, n):
 
 
 def zero_inflated(rng, n):
-    x, e = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], n).T
-    zero = rng.random(n) < 1 / (1 + np.exp(-2 * x))
-    return {"x": x, "y": np.where(zero, 0.0, np.exp(e))}, ("regression", "x", "y")
+    x, y = zero_inflated_xy(rng, n)
+    return {"x": x, "y": y}, ("regression", "x", "y")
 
 
 def cmi_z(rng, n):
@@ -89,14 +70,8 @@ def cmi_z(rng, n):
 
 
 CASES = {
-    "4-level x, continuous y": (
-        four_level,
-        lambda: _h_mixture(P4, MU4) - 0.5 * np.log(2 * np.pi * np.e),
-    ),
-    "binary x, continuous y": (
-        binary,
-        lambda: _h_mixture([0.5, 0.5], [0.0, 0.8]) - 0.5 * np.log(2 * np.pi * np.e),
-    ),
+    "4-level x, continuous y": (four_level, lambda: categorical_mi(P4, MU4, np.ones(4))),
+    "binary x, continuous y": (binary, lambda: categorical_mi([0.5, 0.5], [0.0, 0.8], [1, 1])),
     "3x3 table": (
         table,
         lambda: float(
@@ -105,7 +80,7 @@ CASES = {
             ).sum()
         ),
     ),
-    "zero-inflated y": (zero_inflated, _zero_inflated_truth),
+    "zero-inflated y": (zero_inflated, zero_inflated_truth),
     "CMI, 3-level z": (cmi_z, lambda: float(np.sum(LEVELS * -0.5 * np.log(1 - RHOS**2)))),
 }
 

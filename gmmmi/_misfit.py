@@ -69,7 +69,12 @@ def check_estimate(
             for c, (g, d) in enumerate(zip(diagnostics.per_category, draws, strict=True))
         ]
         check = automatic_check(fits, X, names=names, groups=categories)
-    return replace(diagnostics, fit_check=check)
+    # the wider searches' verdicts name the user's columns, as the check does
+    named = [
+        g if g.search is None else replace(g, search=g.search.relabel(names))
+        for g in (diagnostics, *diagnostics.per_category)
+    ]
+    return replace(named[0], fit_check=check, per_category=tuple(named[1:]))
 
 
 def _checked_fit(diagnostics: FitDiagnostics, draws: MixtureDraws, X: np.ndarray) -> MixtureDraws:

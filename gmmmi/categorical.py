@@ -4,7 +4,7 @@
 category c with the backend, draws the class weights p(c) alongside the
 backend's draws (how, depends on the draws' `~gmmmi.diagnostics.DrawKind`) and
 integrates I(X; C) = H(X) - sum_c p(c) H(X | c) with
-`gmmmi.integrate.categorical_mi`. Each category's diagnostics are kept, in
+`gmmmi.integrate.class_mi`. Each category's diagnostics are kept, in
 category order, in ``FitDiagnostics.per_category``.
 """
 
@@ -117,7 +117,7 @@ def class_weight_draws(
     raise TypeError(f"kind must be a DrawKind; got {kind!r}.")
 
 
-def categorical_mi(
+def integrate_categories(
     fits: Sequence[tuple[MixtureDraws, FitDiagnostics]],
     codes: np.ndarray,
     rng: np.random.Generator,
@@ -153,11 +153,11 @@ def categorical_mi(
     diagnostics = [g for _, g in fits]
     kind, _ = _common_kind_and_shape(diagnostics)
     pis = class_weight_draws(kind, counts, mixtures[0].n_draws, rng)
-    values = {"mi": _integrate.categorical_mi(mixtures, pis, **integrate_kw)}
+    values = {"mi": _integrate.class_mi(mixtures, pis, **integrate_kw)}
     references = [g.reference_fit for g in diagnostics]
     reference = None
     if all(r is not None for r in references):
-        ref = _integrate.categorical_mi(references, (counts / n)[None], **integrate_kw)
+        ref = _integrate.class_mi(references, (counts / n)[None], **integrate_kw)
         point = {"mi": ref.values[0]}
         # the full-data p(x), components grouped by category as in the draws
         reference = MixtureDraws.pool(references, (counts / n)[None])

@@ -15,8 +15,9 @@ This module is the neutral half of the backend contract: `gmmmi.estimate`,
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -135,6 +136,25 @@ class WidenedSearch:
             f"A wider component search ({len(self.tried)} candidates, {span}; {self.stopped}) "
             f"{outcome}. "
         )
+
+    def relabel(self, names: Sequence[str]) -> WidenedSearch:
+        """The same record with the columns in its verdicts (the fit's x0, x1, ...) named ``names``.
+
+        The search runs on the backend's array, whose columns are x0, x1, ...;
+        `gmmmi.estimate` names them with the user's labels once it has the fit.
+        """
+
+        def named(verdict: str) -> str:
+            return _WORST.sub(
+                lambda m: m[1] + _GENERIC.sub(lambda g: str(names[int(g[1])]), m[2]) + m[3],
+                verdict,
+            )
+
+        return replace(self, reason=named(self.reason), best_check=named(self.best_check))
+
+
+#: the worst test's column(s) in a `gmmmi.fit_check.FitCheck.verdict`, and a generic name in it
+_WORST, _GENERIC = re.compile(r"(\(worst: \w+ )(.+?)(, z = )"), re.compile(r"\bx(\d+)\b")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Test files import from here (``from helpers import ...``); a test file never imp
 """
 
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from scipy import stats
 
 import gmmmi
 from gmmmi.diagnostics import DrawKind, EMSelection, FitDiagnostics
@@ -50,6 +52,57 @@ def python_blocks(text):
 def gaussian_pair(n, seed, rho=0.6):
     """n rows of a bivariate Gaussian with unit variances and correlation ``rho``, seeded."""
     return np.random.default_rng(seed).multivariate_normal([0, 0], [[1, rho], [rho, 1]], n)
+
+
+# ------------------------------------------------------------------ saved files
+def forbid_unpickling(monkeypatch):
+    """From here on in the test, ``pickle.load(s)`` fail: loading a saved file must not unpickle."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("loading must not unpickle anything")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+
+
+# ------------------------------------------------------------------ mixed data
+def zero_inflated(rng, n=2000, dependent=True):
+    """x, e ~ G(rho = 0.6); y = 0 with probability sigmoid(2x), else exp(e) (or exp of noise).
+
+    A point mass at 0 in a continuous y (tests/estimands/test_mixed.py and
+    benchmarks/bench_mixed.py); its MI is `zero_inflated_truth`. Returns x, y of shape (n,).
+    """
+    x, e = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], n).T
+    if not dependent:
+        e = rng.normal(size=n)
+    zero = rng.random(n) < 1 / (1 + np.exp(-2 * x))
+    return x, np.where(zero, 0.0, np.exp(e))
+
+
+def zero_inflated_truth(dependent=True):
+    """I(x; y) of `zero_inflated` in nats, on a grid.
+
+    ``I(x; 1[y = 0]) + P(y != 0) I(x; y | y != 0)``.
+    """
+    g = np.linspace(-9, 9, 1201)
+    dx = g[1] - g[0]
+    s = 1 / (1 + np.exp(-2 * g))
+    px = stats.norm.pdf(g)
+
+    def hb(p):
+        return -(p * np.log(p) + (1 - p) * np.log1p(-p))
+
+    i_atom = hb((px * s).sum() * dx) - (px * hb(np.clip(s, 1e-300, 1 - 1e-16))).sum() * dx
+    if not dependent:
+        return i_atom
+    X, E = np.meshgrid(g, g, indexing="ij")
+    f = stats.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]]).pdf(np.dstack([X, E]))
+    w = f * (1 - s)[:, None]
+    p0 = w.sum() * dx * dx
+    w /= p0
+    outer = w.sum(1)[:, None] * w.sum(0)[None, :] * dx * dx
+    i_rest = np.sum(np.where(w > 0, w * np.log(np.where(w > 0, w, 1) / outer), 0)) * dx * dx
+    return i_atom + p0 * i_rest
 
 
 def standardise(X):

@@ -1,4 +1,4 @@
-"""Integrals of fitted mixtures: MI, conditional MI, KL divergence and categorical MI.
+"""Integrals of fitted mixtures: MI, conditional MI, KL divergence and MI with a class label.
 
 Every function takes `~gmmmi.MixtureDraws` (S mixtures) and returns one value per
 draw, in nats, with the integral's own numerical error per draw. Each
@@ -82,7 +82,7 @@ __all__ = [
     "mutual_information",
     "conditional_mi",
     "kl_divergence",
-    "categorical_mi",
+    "class_mi",
     "expected_log_densities",
     "quad_rule",
     "qmc_nodes",
@@ -226,10 +226,13 @@ def kl_divergence(
     return integrate_groups([group], method, mc_samples, rng)
 
 
-def categorical_mi(
+def class_mi(
     class_mixtures, class_weights, *, method="quad", mc_samples=100_000, rng=None
 ) -> IntegralResult:
     """I(x; c) between a continuous x and a class label c, per draw, in nats.
+
+    The integral behind the estimand `gmmmi.categorical_mi`, which fits the
+    class mixtures and calls this.
 
     ``I = sum_c pi_c E_{p(x|c)}[log p(x|c) - log sum_c' pi_c' p(x|c')]``.
 
@@ -313,3 +316,12 @@ def expected_log_densities(
     if not groups:
         return IntegralResult(np.zeros(w.shape[0]), np.zeros(w.shape[0]), "none")
     return integrate_groups(groups, method, mc_samples, rng)
+
+
+def __getattr__(name):
+    if name == "categorical_mi":
+        raise AttributeError(
+            "gmmmi.integrate.categorical_mi was renamed gmmmi.integrate.class_mi (the integral); "
+            "gmmmi.categorical_mi is the estimand that fits the data and calls it."
+        )
+    raise AttributeError(f"module 'gmmmi.integrate' has no attribute {name!r}")

@@ -4,30 +4,17 @@ import re
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
 
 import gmmmi
 from gmmmi.contingency import entropy_from_counts
+from gmmmi.datasets import categorical_mi
 from gmmmi.mixed import find_atoms
 
-from helpers import assert_within_sd
+from helpers import assert_within_sd, zero_inflated, zero_inflated_truth
 
 FAST = {"n_bootstrap": 30, "n_inits": 2}
 #: seed 0 runs everywhere; the others are marked slow (CI runs them)
 SEEDS = (0, pytest.param(1, marks=pytest.mark.slow), pytest.param(2, marks=pytest.mark.slow))
-
-
-def mixture_entropy_1d(weights, means, sds=None):
-    """Differential entropy (nats) of a 1-D Gaussian mixture by quadrature."""
-    sds = np.ones(len(means)) if sds is None else np.asarray(sds)
-
-    def pdf(t):
-        return sum(
-            w * stats.norm.pdf(t, m, s) for w, m, s in zip(weights, means, sds, strict=False)
-        )
-
-    lo, hi = min(means) - 12 * max(sds), max(means) + 12 * max(sds)
-    return integrate.quad(lambda t: -pdf(t) * np.log(pdf(t)), lo, hi, limit=200)[0]
 
 
 # ------------------------------------------------------------ contingency
@@ -94,7 +81,7 @@ def test_four_level_unbalanced_x_against_continuous_y(seed):
     rng = np.random.default_rng(seed)
     c = rng.choice(4, size=1500, p=P4)
     y = rng.normal(MU4[c], 1.0)
-    truth = mixture_entropy_1d(P4, MU4) - 0.5 * np.log(2 * np.pi * np.e)
+    truth = categorical_mi(P4, MU4, np.ones(4))
     res = gmmmi.estimate(c.astype(float), y, random_state=seed, **FAST)
     assert_within_sd(res, truth)
     # the same chain as the category path on the other side (same draws, same integrals)
@@ -112,8 +99,7 @@ def test_block_of_a_continuous_and_a_binary_column(seed):
     y = 0.8 * b + rho * xc + np.sqrt(1 - rho**2) * rng.normal(size=b.size)
     # I(b; y) + sum_b p(b) I(xc; y | b)
     truth = (
-        mixture_entropy_1d([0.5, 0.5], [0.0, 0.8])
-        - 0.5 * np.log(2 * np.pi * np.e)
+        categorical_mi([0.5, 0.5], [0.0, 0.8], [1.0, 1.0])
         + 0.5 * (-0.5 * np.log(1 - 0.49))
         + 0.5 * (-0.5 * np.log(1 - 0.04))
     )
@@ -142,43 +128,10 @@ def test_continuous_data_take_the_old_path_bit_for_bit(rng):
 
 
 # ------------------------------------------------------------ point masses
-def zero_inflated(seed, n=2000, dependent=True):
-    """x, e ~ G(rho = 0.6); y = 0 with probability sigmoid(2x), else exp(e) (or exp of noise)."""
-    rng = np.random.default_rng(seed)
-    x, e = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], n).T
-    if not dependent:
-        e = rng.normal(size=n)
-    zero = rng.random(n) < 1 / (1 + np.exp(-2 * x))
-    return x, np.where(zero, 0.0, np.exp(e))
-
-
-def zero_inflated_truth(dependent=True):
-    """I(x; 1[y = 0]) + P(y != 0) I(x; y | y != 0) on a fine grid."""
-    g = np.linspace(-9, 9, 1201)
-    dx = g[1] - g[0]
-    s = 1 / (1 + np.exp(-2 * g))
-    px = stats.norm.pdf(g)
-
-    def hb(p):
-        return -(p * np.log(p) + (1 - p) * np.log1p(-p))
-
-    i_atom = hb((px * s).sum() * dx) - (px * hb(np.clip(s, 1e-300, 1 - 1e-16))).sum() * dx
-    if not dependent:
-        return i_atom
-    X, E = np.meshgrid(g, g, indexing="ij")
-    f = stats.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]]).pdf(np.dstack([X, E]))
-    w = f * (1 - s)[:, None]
-    p0 = w.sum() * dx * dx
-    w /= p0
-    outer = w.sum(1)[:, None] * w.sum(0)[None, :] * dx * dx
-    i_rest = np.sum(np.where(w > 0, w * np.log(np.where(w > 0, w, 1) / outer), 0)) * dx * dx
-    return i_atom + p0 * i_rest
-
-
 @pytest.mark.parametrize("seed", SEEDS[:2])
 @pytest.mark.parametrize("dependent", (False, True))
 def test_zero_inflated_column_gives_the_truth(seed, dependent):
-    x, y = zero_inflated(seed, dependent=dependent)
+    x, y = zero_inflated(np.random.default_rng(seed), dependent=dependent)
     res = gmmmi.estimate(x, y, random_state=seed, **FAST)
     # the sweep's case (independent log-normal part): 0.2311, was 0.108 +- 0.010
     assert_within_sd(res, zero_inflated_truth(dependent))
@@ -251,7 +204,7 @@ def test_kl_with_discrete_columns_is_refused(rng):
 
 
 def test_mixed_result_prints_saves_and_loads(tmp_path):
-    x, y = zero_inflated(0, n=800)
+    x, y = zero_inflated(np.random.default_rng(0), n=800)
     z = (np.arange(800) % 2).astype(float)
     res = gmmmi.estimate(x, y, z=z, random_state=0, n_bootstrap=10)
     text = str(res).splitlines()

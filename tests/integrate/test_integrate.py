@@ -13,7 +13,7 @@ from gmmmi.datasets import PAPER_MIXTURES, paper_mixture
 from gmmmi.exceptions import IntegrationWarning
 from gmmmi.integrate import (
     IntegralResult,
-    categorical_mi,
+    class_mi,
     conditional_mi,
     kl_divergence,
     mutual_information,
@@ -270,9 +270,9 @@ def test_categorical_mi(rng, d, pi):
     )
     # class 0 as a K=2 mixture of the same Gaussian: K may differ per class
     classes = [gaussian_draws(means[c], covs[c], copies=2 if c == 0 else 1) for c in range(C)]
-    quad = categorical_mi(classes, pi[None])
+    quad = class_mi(classes, pi[None])
     assert_quad_close(quad, truth)
-    mc = categorical_mi(classes, pi[None], method="mc", mc_samples=MC_SAMPLES, rng=rng)
+    mc = class_mi(classes, pi[None], method="mc", mc_samples=MC_SAMPLES, rng=rng)
     assert_mc_close(mc, truth)
 
 
@@ -280,9 +280,21 @@ def test_categorical_mi_per_draw_weights(rng):
     a, b = gaussian_draws([0.0], [[1.0]]), gaussian_draws([1.0], [[1.0]])
     classes = [MixtureDraws.concatenate([m, m]) for m in (a, b)]
     pi = np.array([[0.5, 0.5], [1.0, 0.0]])
-    result = categorical_mi(classes, pi)
+    result = class_mi(classes, pi)
     truth = mixture_entropy([0.5, 0.5], [[0.0], [1.0]], [[[1.0]], [[1.0]]]) - gaussian_entropy(1.0)
     np.testing.assert_allclose(result.values, [truth, 0.0], atol=QUAD_TOL)
+
+
+def test_the_old_name_of_class_mi_says_where_it_went():
+    # gmmmi.categorical_mi is the estimand; the integral of the same name was renamed
+    with pytest.raises(AttributeError) as info:
+        integrate.categorical_mi  # noqa: B018
+    assert str(info.value) == (
+        "gmmmi.integrate.categorical_mi was renamed gmmmi.integrate.class_mi (the integral); "
+        "gmmmi.categorical_mi is the estimand that fits the data and calls it."
+    )
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        integrate.no_such_name  # noqa: B018
 
 
 # --------------------------------------------------------------- MC behaviour
@@ -370,7 +382,7 @@ def test_options_are_validated(rng):
     with pytest.raises(ValueError, match="same number of draws"):
         kl_divergence(draws, MixtureDraws.concatenate([draws, draws]))
     with pytest.raises(ValueError, match="rows summing to 1"):
-        categorical_mi([draws, draws], [[0.5, 0.6]])
+        class_mi([draws, draws], [[0.5, 0.6]])
     result = mutual_information(draws, 0, 1, method="MC", mc_samples=1e3, rng=rng)
     assert result.method == "mc" and result.values.shape == (1,)
     with warnings.catch_warnings():
@@ -493,7 +505,7 @@ def test_empty_components_and_zero_class_weights_give_no_numpy_warnings():
         for method in ("quad", "qmc"):
             result = mutual_information(stacked, 0, 1, method=method)
             assert np.all(np.isfinite(result.values))
-            cat = categorical_mi([a, b], [[1.0, 0.0]], method=method)
+            cat = class_mi([a, b], [[1.0, 0.0]], method=method)
             np.testing.assert_allclose(cat.values, 0.0, atol=1e-12)
 
 

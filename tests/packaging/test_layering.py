@@ -357,6 +357,11 @@ def test_plot_functions_read_only_public_members_of_what_they_draw():
     assert not any(found.values()), {m: reads for m, reads in found.items() if reads}
 
 
+def test_pointwise_reads_no_private_member_of_the_result():
+    # Result maps the rows to its fit's coordinates and hands over the fit (pointwise.py)
+    assert private_reads(_tree(MODULES["gmmmi.pointwise"])) == []
+
+
 def test_the_mi_matrix_left_parallel_which_only_runs_tasks():
     import gmmmi
     import gmmmi.parallel

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from gmmmi import cli
 from gmmmi._em.fit import EMSettings
 from gmmmi._em.select import select_components
 from gmmmi._em.widen import PATIENCE, widen_search
+from gmmmi.diagnostics import WidenedSearch
 from gmmmi.fit_check import (
     FAMILY_ALPHA,
     MAX_PAIRS,
@@ -58,6 +60,8 @@ def expected_message(check, search="", mapped=False):
     )
 
 
+# K=1 on a sine: the relation is sharper than the fit, as the misfit the test wants
+@pytest.mark.filterwarnings("ignore:.*The relation is sharper:gmmmi.SharpRelationWarning")
 def test_a_misfit_warns_at_the_users_line_and_shows_under_the_interval():
     x, y = sine(1000, 0)
     with pytest.warns(gmmmi.MisfitWarning) as record:
@@ -80,6 +84,8 @@ def test_a_misfit_warns_at_the_users_line_and_shows_under_the_interval():
     assert res.diagnostics.search is None  # K was fixed: no wider search
 
 
+# K=1 on a sine: the relation is sharper than the fit, as the misfit the test wants
+@pytest.mark.filterwarnings("ignore:.*The relation is sharper:gmmmi.SharpRelationWarning")
 def test_the_advice_suggests_the_maps_only_when_they_were_not_used():
     x, y = sine(600, 3)
     with pytest.warns(gmmmi.MisfitWarning) as record:
@@ -109,6 +115,8 @@ def test_a_good_fit_is_checked_silently_and_the_check_survives_save_and_load(tmp
     assert loaded.fit_check.family_alpha == FAMILY_ALPHA
 
 
+# K=1 on a sine: the relation is sharper than the fit, as the misfit the test wants
+@pytest.mark.filterwarnings("ignore:.*The relation is sharper:gmmmi.SharpRelationWarning")
 def test_a_failed_check_survives_save_and_load(tmp_path):
     x, y = sine(600, 2)
     with pytest.warns(gmmmi.MisfitWarning):
@@ -177,6 +185,7 @@ def test_the_wider_search_fixes_a_search_that_stopped_early_on_a_noisy_sine():
     rng = np.random.default_rng(1)
     x = rng.uniform(-np.pi, np.pi, 5000)
     y = np.sin(3 * x) + 0.3 * rng.standard_normal(5000)
+    x, y = pd.Series(x, name="angle"), pd.Series(y, name="signal")
     with warnings.catch_warnings():
         warnings.simplefilter("error", gmmmi.MisfitWarning)
         res = gmmmi.estimate(x, y, random_state=1, n_bootstrap=10)
@@ -184,9 +193,27 @@ def test_the_wider_search_fixes_a_search_that_stopped_early_on_a_noisy_sine():
     assert (
         search is not None and search.accepted and search.n_components > search.start_n_components
     )
+    # the first check's verdict names the user's columns (the search ran on x0, x1)
+    assert "(worst: marginal angle, z = " in search.reason
     assert res.fit_check.ok
     truth = 0.862  # grid integral of the density (benchmarks/bench_widen.py)
     assert abs(res.value - truth) < 0.03
+
+
+def test_the_wider_search_record_takes_the_users_column_names():
+    record = WidenedSearch(
+        reason="MISFIT in 2 of 66 tests (worst: joint x1 & x10, z = +7.0 sd)",
+        start_n_components=1,
+        start_score=-2.0,
+        best_check="MISFIT in 1 of 66 tests (worst: marginal x10, z = +5.1 sd)",
+    )
+    names = [f"c{i}" for i in range(12)]
+    names[1], names[10] = "x10", "wind speed"
+    named = record.relabel(names)
+    assert named.reason == "MISFIT in 2 of 66 tests (worst: joint x10 & wind speed, z = +7.0 sd)"
+    assert named.best_check == "MISFIT in 1 of 66 tests (worst: marginal wind speed, z = +5.1 sd)"
+    good = replace(record, reason="no misfit at level 0.001", best_check="")
+    assert good.relabel(names) == good
 
 
 @pytest.mark.slow
@@ -286,6 +313,8 @@ def test_weighted_counts_are_divided_by_the_design_effect():
     pd.testing.assert_frame_equal(ok.table, automatic_check(mix, X).table)  # equal weights
 
 
+# K=1 on a sine: the relation is sharper than the fit, as the misfit the test wants
+@pytest.mark.filterwarnings("ignore:.*The relation is sharper:gmmmi.SharpRelationWarning")
 def test_a_weighted_fit_is_checked():
     x, y = sine(800, 5)
     w = np.random.default_rng(5).exponential(1.0, 800)
