@@ -2,15 +2,17 @@
 
 `threads_for` keeps small batches of work on the calling thread;
 `numba_threads` caps the threads of a task (``estimate_many``'s workers).
-Numba's ``prange`` kernels (the integrands) follow that count; the EM
-kernel is serial and without the GIL (a ``prange`` kernel takes several times
-longer to compile), and `run_split` runs it on that many Python threads.
+Numba's ``prange`` kernels (the QMC and MC integrands) follow that count; the
+EM and quadrature kernels are serial and without the GIL (a ``prange`` kernel
+takes several times longer to compile), and `run_split` runs them on that many
+Python threads.
 Nothing here ever changes a result: the work is split over independent fits or
 points only.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -79,6 +81,15 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
+def _forget_pool() -> None:
+    """In a forked child: the parent's worker threads do not exist there, start afresh."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _pool() -> ThreadPoolExecutor:
     """The process's worker threads for `run_split` (created on first use)."""
     global _POOL
@@ -91,14 +102,14 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def run_split(func: Callable[[slice], tuple], n: int, threads: int) -> list[tuple]:
+def run_split(func: Callable[[slice], object], n: int, threads: int) -> list:
     """``func`` on ``threads`` contiguous slices of ``range(n)``, at the same time.
 
     Parameters
     ----------
     func : callable
-        Takes a slice of the items and returns a tuple of arrays; it must release
-        the GIL (a ``nogil`` kernel) for the slices to run in parallel.
+        Takes a slice of the items (a compiled call); it must release the GIL
+        (a ``nogil`` kernel) for the slices to run in parallel.
     n : int
         Items (fits), split into at most ``threads`` slices of equal size.
     threads : int
@@ -106,7 +117,7 @@ def run_split(func: Callable[[slice], tuple], n: int, threads: int) -> list[tupl
 
     Returns
     -------
-    list of tuple
+    list
         ``func``'s results, in the order of the slices.
     """
     threads = max(1, min(int(threads), n))
