@@ -19,6 +19,7 @@ from ._stacklevel import user_stacklevel
 from .diagnostics import FitDiagnostics
 from .exceptions import MisfitWarning
 from .fit_check import FitCheck, automatic_check, misfit_message, relabel
+from .margins import describe_reconsidered
 from .mixture import MixtureDraws
 
 #: draws of a posterior (evenly spaced) and rows scored to pick the one that is checked
@@ -102,5 +103,8 @@ def warn_misfit(diagnostics: FitDiagnostics, *, mapped: bool = False) -> None:
         return
     searches = [g.search for g in diagnostics.per_category or (diagnostics,)]
     search = "".join(s.describe() for s in searches if s is not None)
-    message = misfit_message(check, search, mapped=mapped)
+    other = diagnostics.extra.get("other_margins")  # both margins fitted (gmmmi._other_margins)
+    if other:
+        search += describe_reconsidered(other)
+    message = misfit_message(check, search, mapped=mapped, both_margins=bool(other))
     warnings.warn(message, MisfitWarning, stacklevel=user_stacklevel())

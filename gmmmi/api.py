@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, _bias
+from . import __version__, _bias, _other_margins
 from . import integrate as _integrate
 from ._data import validate_data
 from ._data_units import affine_checked, warn_unstorable
@@ -511,6 +511,7 @@ def run(
         return result
     if min_category_size is not None and not categorical:
         validate_data(x, y, z, min_category_size=min_category_size)  # its error says why
+    measured = data  # before any map (gmmmi._other_margins may fit the other margins)
     # validate the rows, screen, standardise and choose the margins, once each (gmmmi._prepare)
     prepared = prepare(
         data,
@@ -558,16 +559,35 @@ def run(
         init_kw = {} if inits is None else {"init": inits[0]}
         if weights is not None:
             init_kw["sample_weight"] = weights
-        draws, diagnostics = be.fit(
-            Xs,
-            n_components=n_components,
-            rng=rng,
-            progress=show,
-            **init_kw,
-            **block_kw,
-            **fit_options,
-        )
-        _check_fit_output(be, draws, diagnostics)
+
+        def fit(X):
+            fitted = be.fit(
+                X,
+                n_components=n_components,
+                rng=rng,
+                progress=show,
+                **init_kw,
+                **block_kw,
+                **fit_options,
+            )
+            _check_fit_output(be, *fitted)
+            return fitted
+
+        start_state = rng.bit_generator.state
+        draws, diagnostics = fit(Xs)
+        if _other_margins.applies(prepared, n_components):  # a failed check: the other margins
+            prepared, draws, diagnostics = _other_margins.reconsider(
+                prepared,
+                measured,
+                draws,
+                diagnostics,
+                fit=fit,
+                rng=rng,
+                start_state=start_state,
+                names=column_names,
+            )
+            data, Xs, shift, scale = prepared.data, prepared.X, prepared.shift, prepared.scale
+            margins = prepared.margins
         reference = diagnostics.reference_fit
         # shared-scale components (gmmmi._em.scale_mixture) are broad by design, not unresolved
         if not diagnostics.extra.get("scale_mixture"):

@@ -369,7 +369,9 @@ def bounded_pairs(d: int, max_pairs: int = MAX_PAIRS) -> list[tuple[int, int]]:
     return sorted(chosen, key=lambda p: (p[1], p[0]))
 
 
-def misfit_message(check: FitCheck, search: str = "", *, mapped: bool = False) -> str:
+def misfit_message(
+    check: FitCheck, search: str = "", *, mapped: bool = False, both_margins: bool = False
+) -> str:
     """The text of `gmmmi.MisfitWarning` for a flagged automatic check.
 
     Parameters
@@ -381,6 +383,9 @@ def misfit_message(check: FitCheck, search: str = "", *, mapped: bool = False) -
     mapped : bool, default False
         True when the fit was made to the margins' maps (``transform``
         chose ``"gaussianize"``): the advice then does not suggest them.
+    both_margins : bool, default False
+        True when the raw and the mapped data were both fitted
+        (`gmmmi._other_margins`): the advice then does not suggest the maps.
 
     Returns
     -------
@@ -389,7 +394,9 @@ def misfit_message(check: FitCheck, search: str = "", *, mapped: bool = False) -
     kind, column, z = check.worst()
     what = f"the margin of {column}" if kind == "marginal" else f"the dependence of {column}"
     n_flagged = int(check.table["misfit"].sum())
-    if mapped:
+    if both_margins:
+        advice = "the raw data and the margins' maps were both fitted, so try "
+    elif mapped:
         advice = "the margins were already mapped (transform='gaussianize'), so try "
     else:
         advice = "try transform='gaussianize', "

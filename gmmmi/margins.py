@@ -447,6 +447,10 @@ class MarginReason(enum.Enum):
     CANNOT_COMPARE = "the backend cannot compare"
     NO_COMPARISON = "no comparison possible"
     HELDOUT = "higher held-out likelihood"
+    FIT_CHECK = (
+        "the first choice's fit failed its fit check, so the other was fitted too; kept: the one "
+        "that passes the check, else the higher held-out likelihood"
+    )
     OTHER = "other"
 
 
@@ -751,6 +755,81 @@ def _why_affine(maps) -> str:
 
 def _mapped(X, maps):
     return np.column_stack([m(X[:, j]) for j, m in enumerate(maps)])
+
+
+def jacobian_term(maps, X: np.ndarray) -> float:
+    """What turns a held-out log-likelihood per row of mapped data into one of ``X``.
+
+    The mean log-Jacobian of the maps over the rows of ``X``, less AIC's
+    correction for the maps' parameters (they were fitted on these rows),
+    as in `choose_margins`.
+
+    Parameters
+    ----------
+    maps : sequence of MarginalMap
+        One per column of ``X``.
+    X : numpy.ndarray, shape (n, d)
+        The data in data units.
+
+    Returns
+    -------
+    float
+        Nats per row, added to the mapped data's score.
+    """
+    log_jac = np.mean(sum(m.log_derivative(X[:, j]) for j, m in enumerate(maps)))
+    n_params = sum(3 * m.n_components - 1 for m in maps)
+    return float(log_jac) - n_params / X.shape[0]
+
+
+def other_choice(choice: MarginChoice) -> str:
+    """The option ``"auto"`` did not keep: ``"gaussianize"`` for ``"none"`` and back."""
+    return "none" if choice.chosen == "gaussianize" else "gaussianize"
+
+
+#: the two options in words (the sentence of `describe_reconsidered`)
+OPTION_TEXT = {"none": "the raw data", "gaussianize": "the margins' maps"}
+
+
+def describe_reconsidered(record: dict) -> str:
+    """One sentence on both fits of a reconsidered choice (for `gmmmi.MisfitWarning`).
+
+    Parameters
+    ----------
+    record : dict
+        ``diagnostics.extra["other_margins"]``: per option ``{"n_components",
+        "check", "score"}``, and ``"kept"``.
+
+    Returns
+    -------
+    str
+    """
+    fits = " and ".join(
+        f"{OPTION_TEXT[o]} (K={record[o]['n_components']}: {record[o]['check']})"
+        for o in ("none", "gaussianize")
+    )
+    return f"Both {fits} were fitted; {OPTION_TEXT[record['kept']]} were kept. "
+
+
+def reconsidered(choice: MarginChoice, chosen: str, criterion: dict) -> MarginChoice:
+    """``choice`` after both options were fitted because the first failed its fit check.
+
+    Parameters
+    ----------
+    choice : MarginChoice
+        ``"auto"``'s first choice (reason ``HELDOUT``).
+    chosen : {"none", "gaussianize"}
+        The option kept.
+    criterion : dict
+        ``{"none": float, "gaussianize": float, "kind": str, ...}``: each
+        fit's held-out log-likelihood per row on the data scale, and what
+        else decided.
+
+    Returns
+    -------
+    MarginChoice
+        Reason ``FIT_CHECK``, the same maps.
+    """
+    return replace(choice, chosen=chosen, reason=MarginReason.FIT_CHECK, criterion=criterion)
 
 
 def heldout_loglik(

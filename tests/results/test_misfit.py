@@ -26,6 +26,7 @@ from gmmmi.fit_check import (
     check_fit,
     pair_indices,
 )
+from gmmmi.margins import describe_reconsidered
 from gmmmi.mixture import MixtureDraws
 
 FAST = {"n_bootstrap": 5, "random_state": 0}
@@ -42,11 +43,13 @@ def gaussian(n, seed, rho=0.6):
     return np.random.default_rng(seed).multivariate_normal([0, 0], [[1, rho], [rho, 1]], n)
 
 
-def expected_message(check, search="", mapped=False):
+def expected_message(check, search="", mapped=False, both=False):
     kind, column, z = check.worst()
     what = f"the margin of {column}" if kind == "marginal" else f"the dependence of {column}"
     n_flagged = int(check.table["misfit"].sum())
-    if mapped:
+    if both:  # transform="auto" fitted the raw and the mapped data (gmmmi._other_margins)
+        advice = "the raw data and the margins' maps were both fitted, so try "
+    elif mapped:
         advice = "the margins were already mapped (transform='gaussianize'), so try "
     else:
         advice = "try transform='gaussianize', "
@@ -172,7 +175,7 @@ def test_the_wider_search_goes_past_the_plateau_from_other_starts():
     assert record.start_n_components == 1 and wider.n_components == 3 == record.n_components
     assert record.score > record.start_score + 0.5
     ks = [k for _, k, _ in record.tried]
-    assert ks[0] == 2 and max(ks) == 3 + PATIENCE  # two K without improvement, then stop
+    assert ks[0] == 2 and max(ks) == 3 + PATIENCE  # PATIENCE K without improvement, then stop
     assert {label for label, _, _ in record.tried} == {"k-means", "split"}
     assert record.stopped == f"no better held-out score for {PATIENCE} successive K"
     fit = wider.full_fit
@@ -226,7 +229,11 @@ def test_saturating_margins_warn():
     search = res.diagnostics.search
     (warning,) = [w for w in record if w.category is gmmmi.MisfitWarning]
     mapped = res.transform["chosen"] == "gaussianize"
-    assert str(warning.message) == expected_message(res.fit_check, search.describe(), mapped)
+    # both the raw and the mapped data fail their checks: both are said, the maps kept
+    both = res.diagnostics.extra["other_margins"]
+    assert mapped and both["kept"] == "gaussianize" and both["none"]["check"].startswith("MISFIT")
+    said = search.describe() + describe_reconsidered(both)
+    assert str(warning.message) == expected_message(res.fit_check, said, mapped, both=True)
     # a better-scoring fit that still fails is not kept
     assert not search.accepted and res.n_components == search.start_n_components
 
