@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 
 import gmmmi
 from gmmmi._hard_datasets import concentric
@@ -56,6 +57,7 @@ def test_the_warning_says_both_margins_were_fitted():
     )
 
 
+@pytest.mark.filterwarnings("ignore::gmmmi.SharpRelationWarning")  # y is nearly discrete
 def test_auto_fits_the_raw_data_when_the_maps_fit_fails_its_check():
     """Ten concentric rings (bmi): the law is a 10-component mixture of the raw data. The
     first comparison prefers the maps, whose fit fails the check even after the wider search
