@@ -13,9 +13,10 @@ real spread of the estimates over data sets:
   interval (50 replicas);
 * ``replicas``: 50 or 400 replicas, and the flat-top combination
   2 V(L) - V(L/2) of two circular-block variances;
-* ``fixed-b``: the IID, stationary and circular bootstraps with 1.96 or the
+* ``fixed-b``: the IID, stationary and circular bootstraps with 1.96, the
   Kiefer-Vogelsang (2005) fixed-b critical value of a Bartlett window at
-  b = L / N.
+  b = L / N, or gmmmi's critical value (``gmmmi._intervals``: fixed-b with
+  the 50 replicas' noise).
 
     python benchmarks/timeseries_block_proxy.py lengths 0.9:1000:1000 0:1000:500
     python benchmarks/timeseries_block_proxy.py replicas 0.9:1000:600
@@ -30,6 +31,7 @@ import math
 import numpy as np
 from scipy import signal
 
+from gmmmi._intervals import critical_value, fixed_b
 from gmmmi.block_length import optimal_block_length
 
 RHO = 0.6
@@ -189,9 +191,13 @@ def part_fixed_b(phi, n, sets, seed=2028):
         c196 = np.mean(abs(est - TRUTH) <= 1.96 * sd)
         se = math.sqrt(c196 * (1 - c196) / sets)
         ckv = np.mean(abs(est - TRUTH) <= kiefer_vogelsang(L / n) * sd)
+        # gmmmi's rule (gmmmi._intervals): fixed-b with the 50 replicas' noise
+        c = np.array([critical_value(0.95, fixed_b(length, n, replicas=50)) for length in L])
+        cg = np.mean(abs(est - TRUTH) <= c * sd)
         print(
             f"  {k}: rms sd/real {np.sqrt((sd**2).mean()) / real:.3f}  cover 1.96 {c196:.3f}"
-            f"±{se:.3f}  cover fixed-b {ckv:.3f}  mean cv {np.mean(kiefer_vogelsang(L / n)):.3f}",
+            f"±{se:.3f}  cover fixed-b {ckv:.3f}  mean cv {np.mean(kiefer_vogelsang(L / n)):.3f}"
+            f"  cover gmmmi's c {cg:.3f}  mean c {c.mean():.3f}",
             flush=True,
         )
 

@@ -323,7 +323,13 @@ def _interval_json(res) -> dict:
     from .result import interval_name
 
     low, high = res.interval(0.95)
-    return {"prob": 0.95, "method": "normal", "name": interval_name(0.95), "low": low, "high": high}
+    return {
+        "prob": 0.95,
+        "method": "normal",
+        "name": interval_name(0.95, correction=res.interval_correction),
+        "low": low,
+        "high": high,
+    }
 
 
 def _records(frame) -> list:

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ._intervals import critical_value
 from .diagnostics import DrawKind, FitDiagnostics
 
 #: how each quantity is named in text and plots
@@ -79,13 +80,14 @@ def format_pm(value: float, sd: float, *, sep: str = " ± ") -> str:
     return f"{value:.{places}f}{sep}{sd:.{places}f}"
 
 
-def interval_name(prob: float, method: str = "normal") -> str:
+def interval_name(prob: float, method: str = "normal", correction: dict | None = None) -> str:
     """How an interval of `Result.interval` is named in text and plots.
 
-    E.g. ``"95% interval (value ± 1.96 sd)"`` or ``"95% HDI"``.
+    E.g. ``"95% interval (value ± 1.96 sd)"``, ``"95% HDI"``, or for a block
+    bootstrap (``correction``, `Result.interval_correction`)
+    ``"95% interval (value ± 2.08 sd, fixed-b)"``.
     """
     if method == "hdi":
         return f"{100 * prob:g}% HDI"
-    from scipy.stats import norm
-
-    return f"{100 * prob:g}% interval (value ± {norm.ppf(0.5 + prob / 2):.2f} sd)"
+    rule = "" if correction is None else f", {correction['rule']}"
+    return f"{100 * prob:g}% interval (value ± {critical_value(prob, correction):.2f} sd{rule})"

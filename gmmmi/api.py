@@ -23,6 +23,7 @@ from ._data import validate_data
 from ._data_units import affine_checked, warn_unstorable
 from ._estimate_options import API_OPTIONS, EstimateOptions, estimand_of, resolve_options
 from ._interrupt import interruptible
+from ._intervals import fixed_b
 from ._misfit import check_estimate, warn_misfit
 from ._prepare import prepare
 from ._progress import progress_enabled
@@ -156,7 +157,10 @@ def estimate(
         look like a time series). ``"block"``: the circular block bootstrap
         of Politis & Romano (1992), blocks of consecutive rows (wrapping
         around) starting at random rows, for rows in time order; not with
-        ``discrete_y`` or ``backend="pymc"``. See ``docs/timeseries.md``.
+        ``discrete_y`` or ``backend="pymc"``. Its interval is value ± c sd
+        with a fixed-b critical value c (``result.interval_correction``;
+        2.14 instead of 1.96 for blocks of 45 of 1000 rows and 50
+        replicas). See ``docs/timeseries.md``.
     block_length : float or None, default None
         Rows per block for ``bootstrap="block"`` (rounded to whole rows);
         None chooses it from the data by Politis & White (2004) with the correction of
@@ -621,6 +625,10 @@ def run(
         "transform": margins.to_dict(),
         "bias_correction": _bias.record(bias, log_base),
     }
+    if diagnostics.extra.get("bootstrap") == "block":  # its critical value (gmmmi._intervals)
+        meta["interval_correction"] = fixed_b(
+            diagnostics.extra["block_length"], Xs.shape[0], replicas=math.prod(shape)
+        )
     if weights is not None:
         meta["effective_n"] = effective_sample_size(weights)
     if data.category_values is not None:

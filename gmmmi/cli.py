@@ -40,14 +40,6 @@ _DESCRIPTION = """\
 Mutual information (MI), conditional MI and KL divergence with their
 uncertainty, from Gaussian mixture models.
 
-commands:
-  demo      the README example: MI of a correlated Gaussian against its analytic value
-  estimate  MI (or CMI with --z) between columns of a data file
-  matrix    MI between all pairs of columns (or two files' columns), optionally on Dask
-  compare   the same MI by several uncertainty methods, side by side
-  entropy   entropy of columns of a data file
-  divergence  KL or Jensen-Shannon divergence between two data files' samples
-
 Data files: CSV with a header row (columns by name; --no-header for none),
 .npy (a 2D array; columns by integer index 0, 1, ...) or .npz (columns by key).
 Errors print one line 'gmmmi: error: ...' and exit with status 1 (2 for a
@@ -249,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     bar.add_argument(
         "--no-progress", dest="progress", action="store_false", help="never show progress bars"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, title="commands")
     est_opts = _estimate_options_parser()
 
     p = sub.add_parser(

@@ -28,7 +28,9 @@ class LaggedMI:
         One estimate per lag (a `gmmmi.TaskError` where it failed).
     table : pandas.DataFrame
         One row per lag: ``lag``, ``mi``, ``sd``, ``low`` and ``high`` (the
-        95% interval value ± 1.96 sd), and ``p_value`` with surrogates.
+        95% interval of `gmmmi.Result.interval`: value ± 1.96 sd, or with
+        the block bootstrap its fixed-b critical value), and ``p_value``
+        with surrogates.
     unit : str
         ``"nat"`` or ``"bit"``.
     rows_used : int

@@ -18,7 +18,7 @@ import xarray as xr
 
 from . import _arviz, _netcdf
 from ._bias import describe as describe_bias
-from ._intervals import HDI_PROB, INTERVAL_METHODS
+from ._intervals import HDI_PROB, INTERVAL_METHODS, critical_value
 from ._mixed_text import describe as describe_discrete
 from ._text import QUANTITY_LABELS, draws_of, format_pm, interval_name, method_text
 from ._text import decimals as _decimals
@@ -60,7 +60,8 @@ class Result:
         ``blocks``, ``integral_method``, ``options``, ``random_state``,
         ``gmmmi_version``, ``transform`` (see `transform`), ``bias_correction``
         (``{"subtracted", "rule"}``: the plug-in bias taken off the estimate
-        and its draws, in `unit`; see ``gmmmi._bias``).
+        and its draws, in `unit`; see ``gmmmi._bias``), ``interval_correction``
+        (a block bootstrap's critical-value rule, see `interval_correction`).
 
     Notes
     -----
@@ -267,7 +268,8 @@ class Result:
             return None
         low, high = self.interval()
         decimals = _decimals(self.sd)
-        return f"{interval_name(0.95)}: [{low:.{decimals}f}, {high:.{decimals}f}] {self.unit}"
+        name = interval_name(0.95, correction=self.interval_correction)
+        return f"{name}: [{low:.{decimals}f}, {high:.{decimals}f}] {self.unit}"
 
     def __repr__(self) -> str:
         backend = self.meta.get("backend", "?")
@@ -339,7 +341,7 @@ class Result:
             bounds = np.array([self.interval(prob, quantity=n) for n in names])
             table[hdi_columns[0]], table[hdi_columns[1]] = bounds[:, 0], bounds[:, 1]
             table = table.rename(columns={c: "normal" + c[3:] for c in hdi_columns})
-        table.attrs["interval"] = interval_name(prob, method)
+        table.attrs["interval"] = interval_name(prob, method, self.interval_correction)
         table.attrs["margins"] = (self.margins and self.margins.describe()) or "raw data"
         table.attrs["fit_check"] = self._misfit_line() or "passed"
         if self.discrete is not None:
@@ -356,10 +358,12 @@ class Result:
         prob : float, default 0.95
             Nominal coverage, in (0, 1).
         method : {"normal", "hdi"}, default "normal"
-            ``"normal"``: value ± z sd, z the standard normal quantile
-            (1.96 for 0.95), centred on the reported estimate. This is the
-            interval whose coverage docs/uncertainty.md measured at the nominal
-            level for the default bootstrap; use it. ``"hdi"``: the
+            ``"normal"``: value ± c sd, centred on the reported estimate, c
+            the standard normal quantile (1.96 for 0.95), or for a block
+            bootstrap the fixed-b critical value of `interval_correction`
+            (``gmmmi._intervals.critical_value``). This is the interval whose
+            coverage docs/uncertainty.md and docs/timeseries.md measured at
+            the nominal level; use it. ``"hdi"``: the
             highest-density interval of the draws, which under-covers with
             50 bootstrap replicas (0.86-0.93 for a nominal 0.95).
         quantity : str, optional
@@ -379,11 +383,25 @@ class Result:
         values = self._draws_of(quantity)
         if method == "hdi":
             return self.hdi(prob, quantity)
-        from scipy.stats import norm
-
         centre = self.point[self.quantity if quantity is None else quantity]
-        half = float(norm.ppf(0.5 + prob / 2)) * _sd(values)
+        half = critical_value(prob, self.interval_correction) * _sd(values)
         return centre - half, centre + half
+
+    @property
+    def interval_correction(self) -> dict | None:
+        """The critical-value rule of `interval`'s ``"normal"`` interval, or None.
+
+        None: value ± z sd with the normal quantile z. A block bootstrap
+        (``bootstrap="block"``) records its fixed-b rule
+        (``gmmmi._intervals.fixed_b``): ``{"rule": "fixed-b", "b": L / n,
+        "replicas": B, "dof": ν, "scale": s}``, and the 95% interval is
+        value ± c sd with c = s · t_ν(0.975) (2.14 for L = 45 of n = 1000
+        rows and B = 50, 2.015 for L = 2): the bootstrap's variance is biased
+        down and noisy when blocks are a sizeable share of the series
+        (Kiefer & Vogelsang 2005), and B replicas add their own noise. See
+        docs/timeseries.md.
+        """
+        return self.meta.get("interval_correction")
 
     def hdi(self, prob: float = HDI_PROB, quantity: str | None = None) -> tuple[float, float]:
         """Highest-density interval of a quantity's draws (chains pooled).

@@ -30,7 +30,8 @@ Intervals used by `calibration` (for each nominal level 68 % and 95 %):
 
 ``normal``
     ``value +- z * sd`` with z the standard normal quantile (0.994, 1.960),
-    ``value`` the reported estimate and ``sd`` the spread of its draws.
+    ``value`` the reported estimate and ``sd`` the spread of its draws; for a
+    block bootstrap z is the fixed-b critical value (``Result.interval_correction``).
 ``hdi``
     the highest-density interval of the draws (``Result.hdi``).
 ``basic``
@@ -49,7 +50,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from ._checks import check_float, check_int
 from ._estimate_options import (
@@ -58,7 +58,7 @@ from ._estimate_options import (
     check_executor,
     option_names,
 )
-from ._intervals import HDI_PROB, INTERVALS, LEVELS
+from ._intervals import HDI_PROB, INTERVALS, LEVELS, critical_value
 from ._progress import progress_bar, progress_enabled
 from ._seeds import int_seed, resolve_sequence
 
@@ -238,7 +238,7 @@ def _intervals(result, value: float, sd: float) -> dict:
         return out
     for level in LEVELS:
         tag = f"{round(level * 100)}"
-        z = stats.norm.ppf(0.5 + level / 2)
+        z = critical_value(level, result.interval_correction)
         q_lo, q_hi = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
         out[f"normal{tag}_low"], out[f"normal{tag}_high"] = value - z * sd, value + z * sd
         out[f"hdi{tag}_low"], out[f"hdi{tag}_high"] = map(float, result.hdi(level))

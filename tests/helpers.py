@@ -5,6 +5,7 @@ Test files import from here (``from helpers import ...``); a test file never imp
 """
 
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -51,6 +52,17 @@ def python_blocks(text):
 def gaussian_pair(n, seed, rho=0.6):
     """n rows of a bivariate Gaussian with unit variances and correlation ``rho``, seeded."""
     return np.random.default_rng(seed).multivariate_normal([0, 0], [[1, rho], [rho, 1]], n)
+
+
+# ------------------------------------------------------------------ saved files
+def forbid_unpickling(monkeypatch):
+    """From here on in the test, ``pickle.load(s)`` fail: loading a saved file must not unpickle."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("loading must not unpickle anything")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
 
 
 # ------------------------------------------------------------------ mixed data

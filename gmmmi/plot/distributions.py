@@ -148,7 +148,7 @@ def plot_result(
         values,
         point=result.point[quantity],
         interval=interval,
-        interval_label=interval_name(prob, method),
+        interval_label=interval_name(prob, method, result.interval_correction),
         truth=truth,
         label=QUANTITY_LABELS.get(quantity, quantity),
         unit=result.unit,

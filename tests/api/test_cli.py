@@ -82,6 +82,13 @@ def test_every_command_documents_its_options(command, tmp_path):
     assert command in top.stdout
 
 
+def test_the_top_help_lists_the_commands_once(tmp_path):
+    top = gmmmi("--help", cwd=tmp_path).stdout
+    listed = [ln.split()[0] for ln in top.splitlines() if ln[:4] == "    " and ln[4] != " "]
+    assert listed == ["demo", "estimate", "matrix", "compare", "entropy", "divergence"]
+    assert top.count("entropy of columns of a data file") == 1  # not in the description too
+
+
 @pytest.mark.slow
 def test_demo_prints_the_estimate_and_truth_and_writes_a_png(tmp_path):
     proc = gmmmi("demo", "--out", "demo.png", cwd=tmp_path)

@@ -1,7 +1,6 @@
 """EstimateMI: the original GMM-MI API as a façade over gmmmi.estimate."""
 
 import math
-import pickle
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from gmmmi.param_holders import (
     SelectComponentsParamHolder,
 )
 
+from helpers import forbid_unpickling
 from reference import gaussian_cmi, gaussian_kl, gaussian_mi
 
 COV = np.array([[1.0, 0.6], [0.6, 1.0]])
@@ -228,6 +228,8 @@ def test_categorical_unbalanced_classes(rng):
     assert all(g.extra["warm_start"] for g in est.result.diagnostics.per_category)
 
 
+# iid rows: a false alarm of the serial check (r6 = 0.12 at n = 1000, 3.8 se; 1.1 % of iid sets)
+@pytest.mark.filterwarnings("ignore:.*look serially dependent:gmmmi.SerialDependenceWarning")
 def test_categorical_balanced_classes(rng):
     truth = categorical_mi((0.5, 0.5), (0.0, 2.0), (1.0, 1.0))  # 0.337 nat
     x, labels = categorical_data(rng, 1000, (0.5, 0.5))
@@ -260,12 +262,7 @@ def test_save_load_round_trip(fitted, tmp_path, monkeypatch):
     first = est.estimate(params, include_kl=True)
     path = tmp_path / "estimator.nc"
     est.save(path)
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("load must not unpickle")
-
-    monkeypatch.setattr(pickle, "loads", refuse)
-    monkeypatch.setattr(pickle, "load", refuse)
+    forbid_unpickling(monkeypatch)
     loaded = EstimateMI.load(path)
     assert (loaded.MI_mean, loaded.MI_std, loaded.KL_mean) == (*first, est.KL_mean)
     assert loaded.mi_dist_params == params
@@ -277,6 +274,8 @@ def test_save_load_round_trip(fitted, tmp_path, monkeypatch):
     assert gmmmi.load(path).value == est.fit_result.value
 
 
+# iid rows: a false alarm of the serial check (r1 = -0.18 at n = 400; 1.1 % of iid sets)
+@pytest.mark.filterwarnings("ignore:.*look serially dependent:gmmmi.SerialDependenceWarning")
 def test_save_load_categorical(rng, tmp_path):
     x, labels = categorical_data(rng, 400, (0.7, 0.3))
     est = EstimateMI(random_state=9).fit_categorical(x, np.where(labels == 0, "a", "b"))

@@ -6,7 +6,6 @@ every expected value is known exactly.
 
 import dataclasses
 import math
-import pickle
 
 import arviz as az
 import numpy as np
@@ -19,6 +18,7 @@ from gmmmi.exceptions import ResultFileError
 from gmmmi.result import Result, load
 
 from helpers import (
+    forbid_unpickling,
     make_bootstrap_result,
     make_posterior_result,
     make_single_fit_result,
@@ -264,12 +264,7 @@ def test_netcdf_round_trip_is_lossless(rng, tmp_path, factory, monkeypatch):
     res = factory(rng)
     path = tmp_path / "result.nc"
     res.to_netcdf(path)
-
-    def no_pickle(*args, **kwargs):
-        raise AssertionError("loading must not unpickle anything")
-
-    monkeypatch.setattr(pickle, "load", no_pickle)
-    monkeypatch.setattr(pickle, "loads", no_pickle)
+    forbid_unpickling(monkeypatch)
     back = load(path)
     assert_results_equal(res, back)
     assert repr(back) == repr(res)
@@ -415,12 +410,7 @@ def real_results():
 @pytest.mark.parametrize("name", ["mi_kl", "cmi", "discrete_y", "single_mc", "reselected"])
 def test_real_results_round_trip_every_attribute(real_results, name, tmp_path, monkeypatch):
     res = real_results[name]
-
-    def no_pickle(*args, **kwargs):
-        raise AssertionError("loading must not unpickle anything")
-
-    monkeypatch.setattr(pickle, "load", no_pickle)
-    monkeypatch.setattr(pickle, "loads", no_pickle)
+    forbid_unpickling(monkeypatch)
     res.to_netcdf(tmp_path / "r.nc")
     back = load(tmp_path / "r.nc")
     assert_same(res, back)
@@ -438,6 +428,8 @@ def test_real_results_round_trip_every_attribute(real_results, name, tmp_path, m
         assert extra["replica_n_components"].dtype == np.int64
 
 
+# 50 draws per chain on purpose (the test is the round trip)
+@pytest.mark.filterwarnings("ignore:Bulk effective sample size of MI:gmmmi.ConvergenceWarning")
 @pytest.mark.slow
 def test_pymc_result_round_trips_every_attribute(tmp_path):
     pytest.importorskip("pymc")
