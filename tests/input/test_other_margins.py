@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -29,6 +30,13 @@ def test_the_reason_has_a_fixed_text_and_survives_a_file():
     record = choice.to_dict()
     assert record["reason"] == FIT_CHECK_TEXT
     assert MarginChoice.from_dict(record) == choice
+    assert choice.describe() == (
+        "margins: raw data kept; held-out log-lik/row on the data scale: mapped -3.4000, "
+        "raw -3.1000"
+    )
+    # a backend without a cross-validation table (PyMC) has no held-out score to show
+    unscored = dataclasses.replace(choice, criterion={"none": None, "gaussianize": None})
+    assert unscored.describe() == "margins: raw data kept"
 
 
 def test_the_warning_says_both_margins_were_fitted():
