@@ -15,8 +15,14 @@ Parts (``--parts``, default recovery,noise,speed,real):
   independent of them): the fraction of repeats that keep nothing
   (``n_bootstrap=0`` as above).
 * ``speed``: one fit among 50 features at N = 2000 (k = 5 and k = None),
-  timed against SelectKBest(mutual_info_regression) in the same run, with the
-  load average.
+  timed (wall and CPU seconds) against SelectKBest(mutual_info_regression) in
+  the same run, with the load average, after a small fit that loads the
+  compiled kernels.
+* ``copies``: near copies of other kinds than ``recovery``'s, one at a time,
+  with x0, x1, x2 and 7 noise features as there (k = 3, N = 1000): ``noisy``
+  (x0 + 0.2 sd of noise), ``monotone`` (exp(x0 + 0.1 sd of noise)) and
+  ``square`` (x2 + 0.1 sd of noise: a copy of the feature that acts through a
+  square). Same counts as ``recovery``.
 * ``jmi_terms``: single-fit estimates at N = 20 000 of every term JMI's
   third step uses on the regression task (why JMI can keep a copy).
 * ``real``: two data sets bundled with scikit-learn (no download):
@@ -62,6 +68,51 @@ def synthetic(kind: str, n: int, n_noise: int, seed: int):
         noisy = signal + 0.3 * rng.normal(size=n)
         y = np.digitize(noisy, np.quantile(noisy, [1 / 3, 2 / 3]))
     return X, y
+
+
+#: the copy of each ``copies`` variant: (original column, map of the original and noise)
+VARIANTS = {
+    "noisy": (0, lambda x, e: x + 0.2 * e),
+    "monotone": (0, lambda x, e: np.exp(x + 0.1 * e)),
+    "square": (2, lambda x, e: x + 0.1 * e),
+}
+
+
+def with_copy(variant: str, kind: str, n: int, seed: int):
+    """X (n, 11): x0, x1, x2 informative, x3 the variant's copy, then 7 noise; and y."""
+    X, y = synthetic(kind, n, 7, seed)
+    original, copy = VARIANTS[variant]
+    e = np.random.default_rng([seed, 1]).normal(size=n)
+    return np.column_stack([X[:, :3], copy(X[:, original], e), X[:, 5:]]), y
+
+
+def part_copies(repeats: int, n: int, methods=("mrmr", "jmi"), kinds=KINDS) -> dict:
+    table = {}
+    for variant, (original, _) in VARIANTS.items():
+        for kind in kinds:
+            rows = {}
+            for r in range(repeats):
+                X, y = with_copy(variant, kind, n, seed=r)
+                for name, sel in selectors(kind, 3, r, methods, peer=False).items():
+                    c = _cpu()
+                    chosen = set(sel.fit(X, y).get_support(indices=True).tolist())
+                    pair = {original, 3} <= chosen
+                    rec = len(chosen) == 3 and all(len(chosen & g) == 1 for g in _groups(original))
+                    row = rows.setdefault(name, {"recovered": 0, "pairs": 0, "cpu_seconds": []})
+                    row["recovered"] += rec
+                    row["pairs"] += pair
+                    row["cpu_seconds"].append(_cpu() - c)
+                    print(f"  {variant} {kind} {r} {name}: recovered={rec} pair={pair}", flush=True)
+            table[f"{variant} {kind}"] = {
+                name: {**v, "cpu_seconds": float(np.median(v["cpu_seconds"]))}
+                for name, v in rows.items()
+            }
+    return {"repeats": repeats, "n": n, "table": table}
+
+
+def _groups(original: int) -> list[set]:
+    """The informative features, each with the copy of ``copies`` where it has one."""
+    return [{i, 3} if i == original else {i} for i in INFORMATIVE]
 
 
 def outcome(selected) -> tuple[bool, bool]:
@@ -159,7 +210,12 @@ def part_speed(n: int, p: int) -> dict:
     rng = np.random.default_rng(7)
     base = rng.normal(size=(n, p))
     y = base[:, 0] + np.sin(2 * base[:, 1]) + 0.7 * base[:, 2] ** 2 + 0.3 * rng.normal(size=n)
-    out = {"n": n, "n_features": p, "load_before": os.getloadavg()}
+    # load the compiled kernels first (a fresh process's one-off cost, docs/scaling.md)
+    t, c = time.perf_counter(), _cpu()
+    MISelector(1, random_state=1, n_bootstrap=0).fit(base[:300, :3], y[:300])
+    out = {"n": n, "n_features": p, "warm_up_seconds": time.perf_counter() - t}
+    out["warm_up_cpu_seconds"] = _cpu() - c
+    out["load_before"] = os.getloadavg()
     t, c = time.perf_counter(), _cpu()
     SelectKBest(lambda X, y: mutual_info_regression(X, y, random_state=0), k=5).fit(base, y)
     out["SelectKBest_seconds"] = time.perf_counter() - t
@@ -279,6 +335,10 @@ def main() -> None:
             results[part] = part_noise(args.noise_repeats, 500, 10)
         elif part == "speed":
             results[part] = part_speed(2000, 50)
+        elif part == "copies":
+            methods = tuple(args.methods.split(","))
+            kinds = tuple(args.kinds.split(","))
+            results[part] = part_copies(args.repeats, args.n, methods, kinds)
         elif part == "jmi_terms":
             results[part] = part_jmi_terms(20_000)
         elif part == "real":

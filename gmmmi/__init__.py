@@ -4,9 +4,15 @@ Public names are imported lazily so that ``import gmmmi`` stays fast and
 optional extras (PyMC, Dask) are only imported when used.
 """
 
+import os
 from importlib import import_module
 
 __version__ = "0.1.0"
+
+# Numba's OpenMP threads sleep between parallel regions instead of spinning for a core: under
+# load the spinning doubled an estimate's CPU time (docs/scaling.md, "Threads that spin").
+# Read when the OpenMP runtime loads (the first parallel kernel); the caller's setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _PUBLIC = {
     "estimate": "gmmmi.api",

@@ -20,7 +20,6 @@ import math
 import warnings
 
 import numpy as np
-from scipy.special import logsumexp
 
 from ._em.folds import copy_groups
 from ._screening import DETERMINED_PREDICTORS, isolated_outliers, local_residuals
@@ -49,7 +48,12 @@ _MAD_TO_SD = 1.482602218505602
 
 
 def resolution_ratios(
-    Xs: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray, blocks: dict
+    Xs: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    blocks: dict,
+    first: np.ndarray | None = None,
 ) -> list[tuple[str, int, float]]:
     """The model's conditional sd over the data's local residual sd, per column.
 
@@ -70,17 +74,18 @@ def resolution_ratios(
     covariances : numpy.ndarray, shape (K, d, d)
         One fitted mixture, in the units of ``Xs``.
     blocks : dict of str to list of int
+    first : numpy.ndarray of int, optional
+        The first row of each group of copies (`distinct_rows`), when known.
 
     Returns
     -------
     list of (block, column, ratio)
     """
-    _, first = np.unique(copy_groups(Xs), return_index=True)
-    rows = Xs[first]
+    first = distinct_rows(Xs) if first is None else first
     order = np.random.default_rng(0).choice(
-        rows.shape[0], min(rows.shape[0], RESOLUTION_ROWS), replace=False
+        first.size, min(first.size, RESOLUTION_ROWS), replace=False
     )
-    rows = rows[np.sort(order)]
+    rows = Xs[first[np.sort(order)]]
     keep = weights > 0
     weights, means, covariances = weights[keep], means[keep], covariances[keep]
     z = list(blocks.get("z", ()))
@@ -98,6 +103,14 @@ def resolution_ratios(
     return out
 
 
+def distinct_rows(Xs: np.ndarray) -> np.ndarray:
+    """Index of the first row of each group of exact copies in ``Xs``, in row order."""
+    groups = copy_groups(Xs)
+    if groups.size == 0 or groups[-1] == groups.size - 1:  # numbered in order: no copies
+        return np.arange(groups.size)
+    return np.unique(groups, return_index=True)[1]
+
+
 def _conditional_sd(P, weights, means, covariances, j, predictors) -> float:
     """Median over rows of the mixture's responsibility-weighted conditional sd of column j."""
     S_pp = covariances[:, predictors][:, :, predictors]
@@ -106,10 +119,13 @@ def _conditional_sd(P, weights, means, covariances, j, predictors) -> float:
     variance = covariances[:, j, j] - np.einsum("kp,kp->k", gain, S_jp)
     diff = P[:, None, :] - means[None, :, predictors]
     chol = np.linalg.cholesky(S_pp)
-    solved = np.linalg.solve(chol[None], diff[..., None])[..., 0]
+    # one small inverse per component, not one solve per row and component
+    solved = np.einsum("kij,nkj->nki", np.linalg.inv(chol), diff)
     log_det = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
     log_r = np.log(weights) - 0.5 * log_det - 0.5 * (solved**2).sum(axis=2)
-    r = np.exp(log_r - logsumexp(log_r, axis=1, keepdims=True))
+    log_r -= log_r.max(axis=1, keepdims=True)
+    r = np.exp(log_r)
+    r /= r.sum(axis=1, keepdims=True)
     return float(np.median(np.sqrt(r @ np.maximum(variance, 0.0))))
 
 
@@ -142,9 +158,11 @@ def warn_unresolved(Xs: np.ndarray, fit, blocks: dict, labels: dict) -> None:
     # `gmmmi._screening.warn_outliers` names
     if any(isolated_outliers(column).size for column in Xs.T):
         return
+    first = distinct_rows(Xs)
     with np.errstate(all="ignore"):
-        ratios = resolution_ratios(Xs, fit.weights[0], fit.means[0], fit.covariances[0], blocks)
-    allowed = allowed_ratio(min(np.unique(copy_groups(Xs)).size, RESOLUTION_ROWS))
+        mixture = fit.weights[0], fit.means[0], fit.covariances[0]
+        ratios = resolution_ratios(Xs, *mixture, blocks, first)
+    allowed = allowed_ratio(min(first.size, RESOLUTION_ROWS))
     flagged = [(key, j, ratio) for key, j, ratio in ratios if ratio > allowed]
     if not flagged:
         return

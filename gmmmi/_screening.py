@@ -173,14 +173,17 @@ def screen(
         (few rows for the number of columns: `warn_few_rows`, after the fit).
     """
     names = [name for key in blocks for name in labels[key]]
-    _, first_rows = np.unique(copy_groups(Xs), return_index=True)
-    distinct = Xs[first_rows]
-    counts = np.array([np.unique(column).size for column in distinct.T])
+    counts = np.array([np.unique(column).size for column in Xs.T])
+    distinct = Xs  # a column of n distinct values: no row is a copy (no sort of the rows)
+    if counts.max(initial=0) < Xs.shape[0]:
+        _, first_rows = np.unique(copy_groups(Xs), return_index=True)
+        distinct = Xs[first_rows]
+        counts = np.array([np.unique(column).size for column in distinct.T])
     in_z = set(labels.get("z", ()))
     _check_distinct_values(counts, distinct.shape[0], names, categorical, in_z)
     _check_distinct_rows(distinct.shape[0], Xs.shape[0], Xs.shape[1], n_folds)
     if not categorical:
-        _check_not_determined(distinct, blocks, labels)
+        _check_not_determined(distinct, blocks, labels, counts)
     # rows can coincide by chance only if every column has ties among the distinct rows
     if (counts == distinct.shape[0]).any():
         _warn_copies(Xs.shape[0], distinct.shape[0])
@@ -420,11 +423,14 @@ def _determined(stages: list, column: int, predictors: list) -> tuple[float, flo
     return (local, linear) if linear > LINEAR_SHARE * local else None
 
 
-def _check_not_determined(distinct: np.ndarray, blocks: dict, labels: dict) -> None:
+def _check_not_determined(
+    distinct: np.ndarray, blocks: dict, labels: dict, counts: np.ndarray
+) -> None:
     """Refuse a column of x (of y) that `determination` finds a smooth function of y (x) and z.
 
     ``distinct`` holds the distinct rows of the standardised data (copies
-    would predict each other exactly).
+    would predict each other exactly), ``counts`` the distinct values of each
+    of its columns.
     """
     n = distinct.shape[0]
     # a fixed random order, so that both stages and every call use the same rows
@@ -456,7 +462,7 @@ def _check_not_determined(distinct: np.ndarray, blocks: dict, labels: dict) -> N
     # (an atom, a quantised scale) are left to the other checks, since rows on one value lie
     # on a line
     pair = [blocks["x"][0], blocks["y"][0]] if len(blocks["x"]) == len(blocks["y"]) == 1 else []
-    untied = all(np.unique(distinct[:, j]).size >= CURVE_UNTIED * n for j in pair)
+    untied = all(counts[j] >= CURVE_UNTIED * n for j in pair)
     if pair and not z and not found and untied and n > 4 * 3:
         spreads = _on_curve(stages, pair)
         if spreads is not None:

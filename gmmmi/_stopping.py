@@ -41,6 +41,7 @@ import math
 import numpy as np
 
 from ._em.fit import EMSettings, fit_batch
+from ._em.init import initialise
 from ._em.select import select_components
 from ._kernels.em import mean_loglik
 
@@ -131,19 +132,42 @@ def _reorder(stratum: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Row indices of y for one copy: a uniform reordering within each stratum."""
     n = stratum.shape[0]
     perm = np.empty(n, dtype=np.int64)
-    perm[np.argsort(stratum, kind="stable")] = np.lexsort((rng.random(n), stratum))
+    # stratum + u (u uniform in [0, 1)) sorts as the pairs (stratum, u), 3x faster than lexsort
+    perm[np.argsort(stratum, kind="stable")] = np.argsort(stratum + rng.random(n))
     return perm
 
 
+def plugin_gain(
+    f: np.ndarray, z: np.ndarray, y: np.ndarray, *, discrete: bool, rng: np.random.Generator
+) -> float:
+    """The test's statistic on the data as they are, from a quick fit: a gain to compare.
+
+    The plug-in I(f; y | z) (for a categorical y, I(f, z; y), which differs
+    from it by I(z; y), the same for every f) of a ``MIN_COMPONENTS``-component
+    mixture started from k-means, without the component search: cheap enough
+    for every candidate of a step (a few milliseconds at N = 2000), and
+    biased low where two components cannot follow the relation, alike for
+    every candidate. Parameters as in `conditional_pvalue`; NaN when the fit
+    is singular.
+    """
+    statistic = _Statistic(f, z, y, discrete, None, rng)
+    return float(statistic.values([np.arange(f.shape[0])])[0])
+
+
 class _Statistic:
-    """The plug-in statistic of reordered copies, from one K and one start."""
+    """The plug-in statistic of reordered copies, from one K and one start.
+
+    ``stratum`` None: no component search, a k-means start with
+    ``MIN_COMPONENTS`` components on the data as they are (`plugin_gain`).
+    """
 
     def __init__(self, f, z, y, discrete, stratum, rng):
         self.fz = np.ascontiguousarray(np.column_stack([f, z]))
         self.y = y
         self.discrete = discrete
         self.settings = EMSettings()
-        chooser = _reorder(stratum, rng)
+        chooser = np.arange(len(y)) if stratum is None else _reorder(stratum, rng)
+        self.quick = stratum is None
         if discrete:
             self.n_classes = int(y.max()) + 1
             counts = np.bincount(y, minlength=self.n_classes)
@@ -157,6 +181,8 @@ class _Statistic:
         return np.ascontiguousarray(np.column_stack([self.fz, self.y[perm]]))
 
     def _start(self, X, rng):
+        if self.quick:
+            return initialise(X, MIN_COMPONENTS, init_type="kmeans_sklearn", scale=None, rng=rng)
         sel = select_components(X, rng=rng, k_min=MIN_COMPONENTS, curves=False)
         return sel.start
 

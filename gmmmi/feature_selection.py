@@ -33,7 +33,11 @@ plug-in conditional MI of a fixed-K mixture refitted to each copy, and a
 sequential p-value) rejects at level ``alpha / m``, m the number of
 candidates; one that does not is passed over (``SelectionPath.skipped``) and
 the next is tested. With ``k=None`` the selection stops when no candidate
-passes; with ``k`` given and none passing, the criterion's best is taken.
+passes; with ``k`` given and none passing, the criterion's best is taken, and
+the later steps take the criterion's best untested (with nothing significant
+given S, a candidate could pass given S and a feature the data did not support
+only through a synergy with that feature; the tests of every remaining
+candidate at every remaining step were most of the time of a fixed ``k``).
 The division by m (Bonferroni) is what makes the rule honest: it bounds the
 chance that any of the m candidates passes by ``alpha`` when none adds
 anything, so testing them one after the other costs no level, while the best
@@ -51,6 +55,22 @@ regression task of ``benchmarks/bench_select.py`` (part ``jmi_terms``, N =
 20 000) the third step scores x1 1.108 nat and the copy of x0 1.077, so the
 noise of estimates from 1000 rows decides between them. The test measures
 the gain itself, so a copy (gain 0) is passed over.
+
+Why a larger gain overrules the first that passes. A near copy is not an
+exact one: with x3 = x0 + 0.1 sd of noise chosen and y following x0, x0 still
+adds I(x0; y | x3) ~ 0.01 nat (the 1 % of x0's variance the copy misses;
+0.0145 [0.0125, 0.0166] given x3 and x2 at N = 20 000), a real gain that the
+test finds at N = 1000 (p = 1 / 200, the smallest it can give, on that repeat). JMI's order
+then puts it ahead of a feature that adds 0.2 nat (the one repeat in ten with
+a kept pair, seed 5 of the benchmark's regression task). Significance says a
+gain is not zero, not that it is the largest, so from the second step on,
+once a candidate passes, the candidates ranked after it with a larger plug-in
+gain (`gmmmi._stopping.plugin_gain`: the test's statistic on the data from a
+quick two-component fit, a few milliseconds each) are tested in decreasing
+order of that gain, and the first that passes is taken instead
+(``SelectionPath.skipped`` lists the one it displaced). The criterion still
+proposes and the test still decides; the plug-in gain only reorders the
+candidates that stand after one that passed.
 """
 
 from __future__ import annotations
@@ -154,8 +174,9 @@ class SelectionPath:
         Features whose relevance could not be estimated, by name, with the
         reason (they were never candidates).
     skipped : tuple of (int, str, float)
-        Candidates passed over because their test did not reject while a
-        later one in the criterion's order did: (step, name, p-value).
+        Candidates passed over at a step, (step, name, p-value): their test
+        did not reject while a later one in the criterion's order did, or it
+        rejected and a later candidate with a larger plug-in gain passed too.
     """
 
     steps: tuple[SelectionStep, ...]
@@ -185,7 +206,12 @@ class SelectionPath:
                 f"{s.pvalue:>7.4f}  {s.threshold:>7.4f}{mark}"
             )
         for step, name, pvalue in self.skipped:
-            lines.append(f"skipped at step {step}: {name} (p = {pvalue:.4f}, not significant)")
+            why = (
+                "significant, but a smaller plug-in gain than the feature taken"
+                if _passes(pvalue, self.steps[step - 1].threshold)
+                else "not significant"
+            )
+            lines.append(f"skipped at step {step}: {name} (p = {pvalue:.4f}, {why})")
         return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None) -> Axes:
@@ -314,10 +340,16 @@ def select_features(
     # "marginal" never looks at a test
     testing = sample_weight is None and (k is None or method != "marginal")
     skipped: list[tuple[int, str, float]] = []
+    exhausted = 0  # with k given: the step at which no candidate passed (0: none yet)
     with progress_bar(total, "gmmmi selection", progress_enabled(progress), unit="step") as bar:
         while True:
             if k is not None and len(chosen) == k:
                 stop_reason = f"k={k} features chosen."
+                if exhausted and exhausted < k:
+                    stop_reason += (
+                        f" No candidate was significant at step {exhausted}; the steps after "
+                        "it took the criterion's best untested."
+                    )
                 break
             if not candidates:
                 stop_reason = "no candidates left."
@@ -352,6 +384,8 @@ def select_features(
             else:  # no candidate passed: the criterion's best, kept only if k says so
                 best = ranked[0]
                 pvalue = dict(tried)[best]
+                if k is not None:  # the later steps' tests would be spent on the same noise
+                    exhausted, testing = len(steps) + 1, False
             mi, interval, mi_why = work.joint_mi(chosen + [best])
             if mi_why is not None:  # the step stands, without its MI
                 work.caught[(UserWarning, f"the MI of the chosen set is NaN: {mi_why}")] += 1
@@ -389,9 +423,12 @@ def select_features(
 def _first_significant(work, ranked, chosen, threshold, n_permutations, testing):
     """The first candidate, in the criterion's order, whose gain is significant.
 
-    Returns ``(feature or None, its p-value, [(feature, p) of those tried], why)``;
-    ``why`` is the reason a test could not run (else None). Without tests
-    (``testing`` False) the criterion's best, p NaN.
+    From the second step on, a candidate ranked after it with a larger plug-in
+    gain (`gmmmi._stopping.plugin_gain`) whose gain is significant too is taken
+    instead (see the module docstring). Returns ``(feature or None, its
+    p-value, [(feature, p) of those tried], why)``; ``why`` is the reason a
+    test could not run (else None). Without tests (``testing`` False) the
+    criterion's best, p NaN.
     """
     if not testing:
         return ranked[0], math.nan, [], None
@@ -401,10 +438,29 @@ def _first_significant(work, ranked, chosen, threshold, n_permutations, testing)
         if why is not None:
             return j, math.nan, tried, why
         tried.append((j, pvalue))
-        # p is a multiple of 1 / (B + 1) or h / L; the tolerance keeps p = level from float noise
-        if pvalue <= threshold * (1 + 1e-9):
-            return j, pvalue, tried, None
-    return None, math.nan, tried, None
+        if _passes(pvalue, threshold):
+            break
+    else:
+        return None, math.nan, tried, None
+    if chosen:
+        after = ranked[ranked.index(j) + 1 :]
+        gain = {f: work.gain(f, chosen) for f in [j, *after]}
+        larger = sorted((f for f in after if gain[f] > gain[j]), key=lambda f: -gain[f])
+        for f in larger:
+            p, why = work.test(f, chosen, threshold, n_permutations)
+            if why is None:
+                tried.append((f, p))
+                if _passes(p, threshold):
+                    return f, p, tried, None
+    return j, pvalue, tried, None
+
+
+def _passes(pvalue: float, threshold: float) -> bool:
+    """Whether p is at or below the level.
+
+    p is a multiple of 1 / (B + 1) or h / L; the tolerance keeps p = level from float noise.
+    """
+    return pvalue <= threshold * (1 + 1e-9)
 
 
 def _scores(method, candidates, chosen, relevance, terms) -> np.ndarray:
@@ -542,6 +598,19 @@ class _Work:
         except ValueError as err:
             return math.nan, str(err)
         return float(p), None
+
+    def gain(self, f, chosen) -> float:
+        """The plug-in gain of F[:, f] given F[:, chosen], from a quick fit (-inf if singular)."""
+        from ._stopping import plugin_gain
+
+        value = plugin_gain(
+            self.F[:, f],
+            self.F[:, chosen],
+            self.y,
+            discrete=self.discrete,
+            rng=np.random.default_rng(self._seed(5, len(chosen), f)),
+        )
+        return value if np.isfinite(value) else -math.inf
 
     def report(self) -> None:
         """Each distinct warning of the estimates once, with its count."""

@@ -124,14 +124,14 @@ def plan_columns(X: np.ndarray, names: list, discrete: Any) -> ColumnPlan | None
         # a constant column is left to the refusal of constant columns, and a column
         # without repeated values (a handful of continuous rows) to the row-count checks
         n = X.shape[0]
-        cols = tuple(
-            j for j in range(X.shape[1]) if 1 < np.unique(X[:, j]).size <= min(FEW_VALUES, n / 2)
-        )
-        atoms = {}
-        for j in range(X.shape[1]):
-            found = find_atoms(X[:, j]) if j not in cols else ()
-            if found:
+        discrete_cols, atoms = [], {}
+        for j in range(X.shape[1]):  # one sort of the column serves both questions
+            values, counts = np.unique(X[:, j], return_counts=True)
+            if 1 < values.size <= min(FEW_VALUES, n / 2):
+                discrete_cols.append(j)
+            elif found := _atoms(values, counts, n):
                 atoms[j] = found
+        cols = tuple(discrete_cols)
         if not cols and not atoms:
             return None
         return ColumnPlan(cols, atoms, "auto")
@@ -141,8 +141,11 @@ def plan_columns(X: np.ndarray, names: list, discrete: Any) -> ColumnPlan | None
 
 def find_atoms(column: np.ndarray) -> tuple:
     """The point masses of a continuous column (see `ATOM_SHARE`), ascending; () if none."""
-    values, counts = np.unique(column, return_counts=True)
-    n = column.size
+    return _atoms(*np.unique(column, return_counts=True), column.size)
+
+
+def _atoms(values: np.ndarray, counts: np.ndarray, n: int) -> tuple:
+    """`find_atoms` from the column's distinct values, their counts and its length."""
     heavy = counts >= max(ATOM_SHARE * n, ATOM_MIN_ROWS)
     if not heavy.any():
         return ()

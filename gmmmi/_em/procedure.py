@@ -39,7 +39,7 @@ from .fit import BatchFit, EMSettings, count_status
 from .folds import contiguous_folds
 from .options import selection_options
 from .repair import COLLAPSE_EIGENVALUE
-from .select import Selection, select_components, warm_start
+from .select import Selection, select_components, warm_start, with_curves
 from .widen import widen_search
 
 #: status flags of a fit that did not converge
@@ -148,6 +148,8 @@ def fit_procedure(
     else:
         key = searches.key(X, n_components, rng, options) if searches else None
         sel = None if key is None else searches.take(key, rng)
+        if sel is not None and sel.cv is not None:  # kept without curves: record the chosen K's
+            sel = replace(sel, cv=with_curves(X, sel.cv, sel.folds, settings))
         if sel is None:
             sel = select_components(
                 X,
@@ -318,8 +320,14 @@ def heldout_score(
 
     settings = EMSettings(options["reg_covar"], options["threshold_fit"], options["max_iter"])
     key = None if searches is None else searches.key(X, n_components, rng, options)
+    # no loss curves: a search is compared, and only the one the fit takes records them
     sel = select_components(
-        X, rng=rng, n_components=n_components, settings=settings, **selection_options(options)
+        X,
+        rng=rng,
+        n_components=n_components,
+        settings=settings,
+        curves=False,
+        **selection_options(options),
     )
     if searches is not None:
         searches.keep(key, sel, rng)

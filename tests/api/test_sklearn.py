@@ -189,6 +189,9 @@ def test_candidates_are_tested_in_order_and_one_that_adds_nothing_is_passed_over
             self.asked.append(j)
             return self.pvalues[j], None
 
+        def gain(self, j, chosen):  # equal plug-in gains: nothing is overruled
+            return 0.1
+
     work = Work({3: 0.5, 1: 0.01, 2: 0.01})
     assert _first_significant(work, [3, 1, 2], [0], 0.01, 99, True) == (
         1,
@@ -202,6 +205,60 @@ def test_candidates_are_tested_in_order_and_one_that_adds_nothing_is_passed_over
     assert (best, tried, why) == (None, [(3, 0.5), (1, 0.2)], None) and np.isnan(p)
     best, p, tried, why = _first_significant(work, [3, 1], [0], 0.01, 99, False)
     assert (best, tried, why) == (3, [], None) and np.isnan(p)
+
+
+def test_a_later_candidate_with_a_larger_gain_overrules_the_first_that_passes():
+    from gmmmi.feature_selection import _first_significant
+
+    class Work:  # p-values and plug-in gains of each candidate
+        def __init__(self, pvalues, gains):
+            self.pvalues, self.gains, self.asked = pvalues, gains, []
+
+        def test(self, j, chosen, level, n_permutations):
+            self.asked.append(j)
+            return self.pvalues[j], None
+
+        def gain(self, j, chosen):
+            return self.gains[j]
+
+    # 5 fails; 3 passes with gain 0.01; 1 (gain 0.3) and 2 (0.2) have larger gains: 1 is
+    # tested first and passes; 4 (gain 0.001) and 2 (never reached) are not tested
+    work = Work({5: 0.5, 3: 0.01, 1: 0.01, 2: 0.01, 4: 0.01}, {3: 0.01, 1: 0.3, 2: 0.2, 4: 1e-3})
+    assert _first_significant(work, [5, 3, 4, 1, 2], [0], 0.01, 99, True) == (
+        1,
+        0.01,
+        [(5, 0.5), (3, 0.01), (1, 0.01)],
+        None,
+    )
+    assert work.asked == [5, 3, 1]
+    # a larger gain that is not significant does not overrule
+    work = Work({3: 0.01, 1: 0.4}, {3: 0.01, 1: 0.3})
+    assert _first_significant(work, [3, 1], [0], 0.01, 99, True)[:2] == (3, 0.01)
+    # at the first step every criterion is the relevance itself: no plug-in gains
+    work = Work({3: 0.01, 1: 0.01}, {})
+    assert _first_significant(work, [3, 1], [], 0.01, 99, True)[:2] == (3, 0.01)
+
+
+def test_the_original_of_a_chosen_monotone_near_copy_gives_way_to_a_larger_gain():
+    """JMI's order puts the original of a chosen copy first; its small real gain loses to b's.
+
+    The copy is exp of the original plus 0.1 sd of noise: given it, the original still adds
+    about 0.01 nat (y follows the original), significant at N = 800 (p = 1 / 100 here), while
+    b adds about 0.2 nat through a sine.
+    """
+    from gmmmi.feature_selection import _first_significant, _Work
+
+    rng = np.random.default_rng(11)
+    n = 800
+    a, b, c, noise = rng.normal(size=(4, n))
+    copy = np.exp(a + 0.1 * rng.normal(size=n))
+    X = np.column_stack([a, b, c, copy, noise])
+    y = a + np.sin(2 * b) + 0.7 * c**2 + 0.3 * rng.normal(size=n)
+    work = _Work(X, y, False, {}, np.random.SeedSequence(0), None)
+    best, p, tried, why = _first_significant(work, [0, 4, 1], [3, 2], 0.05 / 3, 99, True)
+    assert tried[0] == (0, 1 / 100)  # the original's small gain is significant ...
+    assert work.gain(0, [3, 2]) < 0.05 < work.gain(1, [3, 2])  # ... and ~20x smaller than b's
+    assert (best, p, why) == (1, 1 / 100, None) and [j for j, _ in tried] == [0, 1]
 
 
 @pytest.mark.parametrize("discrete", [False, True])

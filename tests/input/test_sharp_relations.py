@@ -77,6 +77,33 @@ def test_resolution_ratio_of_the_true_gaussian_is_near_one():
         assert 0.9 < ratio < 1.1
 
 
+def test_conditional_sd_matches_a_row_by_row_reference():
+    from scipy.stats import multivariate_normal
+
+    from gmmmi._resolution import _conditional_sd
+
+    rng = np.random.default_rng(6)
+    K, d = 3, 3
+    A = rng.normal(size=(K, d, d))
+    covs, means = A @ A.transpose(0, 2, 1) + 0.5 * np.eye(d), rng.normal(size=(K, d))
+    weights, P = np.array([0.5, 0.3, 0.2]), rng.normal(size=(40, 2))
+    j, predictors = 0, [1, 2]
+    expected = []
+    for row in P:
+        dens = [
+            w * multivariate_normal(m[predictors], c[np.ix_(predictors, predictors)]).pdf(row)
+            for w, m, c in zip(weights, means, covs, strict=True)
+        ]
+        var = [
+            c[j, j]
+            - c[j, predictors] @ np.linalg.inv(c[np.ix_(predictors, predictors)]) @ c[predictors, j]
+            for c in covs
+        ]
+        expected.append(np.sqrt(np.dot(dens, var) / np.sum(dens)))
+    got = _conditional_sd(P, weights, means, covs, j, predictors)
+    assert got == pytest.approx(float(np.median(expected)), rel=1e-12)
+
+
 # the unresolved sine also fails the fit check: both warnings say so; this test reads the first
 @pytest.mark.filterwarnings("ignore::gmmmi.MisfitWarning")
 def test_a_sharp_sine_is_warned_about_with_the_shortfall():

@@ -148,6 +148,12 @@ def test_the_search_of_the_comparison_is_reused_bit_for_bit(monkeypatch):
     np.testing.assert_array_equal(reused.draws["mi"], fresh.draws["mi"])
     assert reused.value == fresh.value
     assert reused.diagnostics.metric_per_k == fresh.diagnostics.metric_per_k
+    # the comparison's searches skip the loss curves; the one the fit takes records them
+    curves, fresh_curves = reused.diagnostics.loss_curves, fresh.diagnostics.loss_curves
+    assert len(curves["train"]) == len(fresh_curves["train"]) > 0
+    for part in ("train", "valid"):
+        for a, b in zip(curves[part], fresh_curves[part], strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_forced_map_is_recorded_printed_saved_and_loaded(tmp_path):

@@ -1,5 +1,6 @@
 """Packaging: the README's set-up commands, CI, the console script, lazy imports, version."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -101,6 +102,16 @@ def test_an_estimate_does_not_import_arviz_or_matplotlib():
     )
     pulled = imported_modules_after(code) & {"arviz", "matplotlib"}
     assert not pulled, f"an estimate imported {sorted(pulled)}; import them where they are used"
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_import_lets_openmp_threads_sleep_unless_the_caller_chose(given, expected):
+    # idle OpenMP threads that spin doubled an estimate's CPU time on a loaded machine
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env.update({} if given is None else {"OMP_WAIT_POLICY": given})
+    code = "import os, gmmmi; print(os.environ['OMP_WAIT_POLICY'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == expected, out.stderr
 
 
 def test_public_functions_are_not_shadowed_by_submodules():
