@@ -52,6 +52,9 @@ class Prepared:
     bootstrap : dict
         Keyword arguments of ``backend.fit`` for the bootstrap asked for
         (``block_length=`` for a block bootstrap; empty for IID rows).
+    isolated : bool
+        Whether a column of ``X`` has an isolated far row (warned about;
+        the sharp-relation check then stands down).
     """
 
     data: ValidatedData
@@ -60,6 +63,7 @@ class Prepared:
     scale: np.ndarray
     margins: MarginChoice
     bootstrap: dict
+    isolated: bool = False
 
 
 def prepare(
@@ -154,8 +158,8 @@ def prepare(
     measured = Xs, shift, scale
     if margins.chosen != "none":
         Xs, shift, scale = standardise(chosen.X, labels=names)
-    warn_outliers(*measured, names, fitted=Xs)
-    return Prepared(chosen, Xs, shift, scale, margins, block_kw)
+    isolated = warn_outliers(*measured, names, fitted=Xs)
+    return Prepared(chosen, Xs, shift, scale, margins, block_kw, isolated)
 
 
 def _check_fittable(Xs: np.ndarray, data: ValidatedData, n_folds: int) -> None:

@@ -137,7 +137,9 @@ def allowed_ratio(m: int) -> float:
     return UNRESOLVED_RATIO * math.exp(UNRESOLVED_SE * 1.17 / math.sqrt(m))
 
 
-def warn_unresolved(Xs: np.ndarray, fit, blocks: dict, labels: dict) -> None:
+def warn_unresolved(
+    Xs: np.ndarray, fit, blocks: dict, labels: dict, isolated: bool | None = None
+) -> None:
     """`SharpRelationWarning` when a ratio of `resolution_ratios` exceeds `allowed_ratio`.
 
     Nothing is checked when a column of ``Xs`` has an isolated far row
@@ -153,10 +155,15 @@ def warn_unresolved(Xs: np.ndarray, fit, blocks: dict, labels: dict) -> None:
         full-data fit of a bootstrap).
     blocks, labels : dict of str to list
         Column indices and names per block.
+    isolated : bool, optional
+        Whether a column of ``Xs`` has an isolated far row, when the caller
+        has looked already (`gmmmi._screening.warn_outliers`); None: look.
     """
     # a component stretched over an isolated far row is broad for another reason, which
     # `gmmmi._screening.warn_outliers` names
-    if any(isolated_outliers(column).size for column in Xs.T):
+    if isolated is None:
+        isolated = any(isolated_outliers(column).size for column in Xs.T)
+    if isolated:
         return
     first = distinct_rows(Xs)
     with np.errstate(all="ignore"):

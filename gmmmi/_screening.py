@@ -562,7 +562,7 @@ def warn_outliers(
     scale: np.ndarray,
     names: list,
     fitted: np.ndarray | None = None,
-) -> None:
+) -> bool:
     """Warn about rows that `isolated_outliers` flags in some column of the fitted data.
 
     Parameters
@@ -576,12 +576,17 @@ def warn_outliers(
         The data the mixture is fitted to, if not ``Xs`` (the margins' maps
         applied, standardised): rows are flagged, and their distance given,
         in it.
+
+    Returns
+    -------
+    bool
+        Whether some row was flagged (and warned about).
     """
     fitted = Xs if fitted is None else fitted
     found = {j: isolated_outliers(fitted[:, j]) for j in range(fitted.shape[1])}
     found = {j: rows for j, rows in found.items() if rows.size}
     if not found:
-        return
+        return False
     rows = np.unique(np.concatenate(list(found.values())))
     parts = []
     for j, flagged in found.items():
@@ -603,6 +608,7 @@ def warn_outliers(
         "them; if the column is genuinely heavy-tailed, estimate on a transformed column "
         "(e.g. its logarithm or its ranks mapped to normal scores)."
     )
+    return True
 
 
 def independence_floor(n: int, dx: int, dy: int, dz: int = 0) -> float:

@@ -520,7 +520,10 @@ def pit(mixture: MixtureDraws, X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
             coef = np.linalg.solve(cov[:, :j, :j], cov[:, :j, j][..., None])[..., 0]  # (K, j)
             mean = mu[None, :, j] + np.einsum("nkj,kj->nk", X[:, None, :j] - mu[None, :, :j], coef)
             sd = np.sqrt(cov[:, j, j] - np.einsum("kj,kj->k", cov[:, j, :j], coef))
-        resp = np.exp(log_resp - logsumexp(log_resp, axis=1, keepdims=True))
+        if w.size == 1:  # one component: responsibility 1 (what the logsumexp gives, exactly)
+            resp = np.ones((n, 1))
+        else:
+            resp = np.exp(log_resp - logsumexp(log_resp, axis=1, keepdims=True))
         standard = (X[:, j, None] - mean) / sd
         conditional[:, j] = np.sum(resp * ndtr(standard), axis=1)
         log_resp = log_resp - 0.5 * standard**2 - np.log(sd) - _HALF_LOG_2PI

@@ -21,6 +21,7 @@ from gmmmi._screening import (
     independence_floor,
     isolated_outliers,
     screen,
+    warn_outliers,
 )
 
 from helpers import gaussian_pair
@@ -139,6 +140,18 @@ def test_fine_rounding_and_float32_do_not_warn():
 
 
 # --------------------------------------------------------------------------- outliers
+def test_warn_outliers_says_whether_it_warned():
+    # the estimate hands the answer to the sharp-relation check, which stands down then
+    X = gaussian_pair(1000, 1)
+    names, shift, scale = ["a", "b"], np.zeros(2), np.ones(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert warn_outliers(X, shift, scale, names) is False
+    X[17, 0] = 100.0
+    with pytest.warns(DataWarning, match=r"^1 row\(s\) lie far from all the others"):
+        assert warn_outliers(X, shift, scale, names) is True
+
+
 # the far row gets a component of its own that collapses in some replicas (refitted, warned),
 # and the fit check finds the margin stretched over it
 @pytest.mark.filterwarnings("ignore::gmmmi.MisfitWarning")

@@ -464,10 +464,13 @@ def test_mi_matrix_takes_enough_permutations_for_the_correction(rng, monkeypatch
             "n_permutations >= 199 (or None for 399), or correction='bh'."
         ),
     ) as record:
-        gmmmi.mi_matrix(data, pvalues=True, n_permutations=99, n_bootstrap=2, **FAST)
+        gmmmi.mi_matrix(
+            data, pvalues=True, n_permutations=99, random_state=0, n_bootstrap=2, **FAST
+        )
     assert record[0].filename == __file__  # at the user's line
     seen.clear()
-    gmmmi.mi_matrix(data, pvalues=True, n_permutations=99, correction="bh", n_bootstrap=2, **FAST)
+    options = {"n_permutations": 99, "random_state": 0, "n_bootstrap": 2, **FAST}
+    gmmmi.mi_matrix(data, pvalues=True, correction="bh", **options)
     assert set(seen) == {99}
 
 

@@ -38,6 +38,22 @@ def test_pit_matches_numerical_integration_of_the_density():
         np.testing.assert_allclose(c, [f_x, f_y_given_x], atol=1e-7)
 
 
+def test_pit_of_one_gaussian_is_its_closed_form():
+    """K = 1 takes no logsumexp: marginal and conditional PITs are normal CDFs of z-scores."""
+    from scipy.stats import norm
+
+    mean, cov = np.array([0.5, -1.0]), np.array([[2.0, 0.9], [0.9, 1.5]])
+    mix = MixtureDraws(np.ones((1, 1)), mean[None, None], cov[None, None])
+    points = np.random.default_rng(1).normal(size=(50, 2))
+    marginal, conditional = pit(mix, points)
+    np.testing.assert_allclose(marginal, norm.cdf((points - mean) / np.sqrt(np.diag(cov))))
+    slope = cov[0, 1] / cov[0, 0]
+    given_x = mean[1] + slope * (points[:, 0] - mean[0])
+    sd_given_x = np.sqrt(cov[1, 1] - slope * cov[0, 1])
+    np.testing.assert_allclose(conditional[:, 0], marginal[:, 0])
+    np.testing.assert_allclose(conditional[:, 1], norm.cdf((points[:, 1] - given_x) / sd_given_x))
+
+
 def test_draws_of_the_mixture_pass_and_another_mixture_fails():
     mix = two_component_mixture()
     X = mix.sample(4000, np.random.default_rng(0))[0]

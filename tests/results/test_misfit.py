@@ -258,6 +258,10 @@ def parabola(n, seed):
     return x, x**2 + 0.1 * rng.standard_normal(n)
 
 
+# the command prints its warnings ("gmmmi: warning: ..."), as a user sees them: K=1 on a
+# parabola fails the fit check (asserted) and is a sharp relation too
+@pytest.mark.filterwarnings("default:The fitted mixture does not describe:gmmmi.MisfitWarning")
+@pytest.mark.filterwarnings("default:The relation is sharper:gmmmi.SharpRelationWarning")
 def test_cli_json_and_text_say_when_the_fit_check_failed(tmp_path, capsys):
     x, y = parabola(600, 4)
     pd.DataFrame({"a": x, "b": y}).to_csv(tmp_path / "d.csv", index=False)
