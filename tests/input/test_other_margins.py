@@ -69,7 +69,7 @@ def test_the_warning_says_both_margins_were_fitted():
 # sharp-relation check flags x given y (1.42x, 1.46x; allowed 1.35x): a likely false alarm,
 # reported, not judged here
 @pytest.mark.filterwarnings("ignore:The relation is sharper:gmmmi.SharpRelationWarning")
-def test_auto_fits_the_raw_data_when_the_maps_fit_fails_its_check():
+def test_auto_fits_the_raw_data_when_the_maps_fit_fails_its_check(tmp_path):
     """Ten concentric rings (bmi): the law is a 10-component mixture of the raw data. The
     first comparison prefers the maps, whose fit fails the check even after the wider search
     (K=7, z = 10); the raw data's search then finds the ten rings and passes. Before, this
@@ -88,6 +88,10 @@ def test_auto_fits_the_raw_data_when_the_maps_fit_fails_its_check():
     assert record["kept"] == "none" and record["none"]["n_components"] == res.n_components
     assert record["gaussianize"]["check"].startswith("MISFIT")
     assert res.fit_check.ok and res.transform["reason"] == FIT_CHECK_TEXT
+    res.to_netcdf(tmp_path / "r.nc")  # the record and the reason survive a file
+    loaded = gmmmi.load(tmp_path / "r.nc")
+    assert loaded.diagnostics.extra["other_margins"] == record
+    assert loaded.margins.reason is MarginReason.FIT_CHECK and str(loaded) == str(res)
     # the fit kept is that of transform="none": the same generator state, the same numbers
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", gmmmi.SharpRelationWarning)
