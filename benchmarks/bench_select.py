@@ -176,13 +176,13 @@ def part_recovery(
     return {"repeats": repeats, "n": n, "n_features": 5 + n_noise, "table": table}
 
 
-def part_noise(repeats: int, n: int, p: int) -> dict:
+def part_noise(repeats: int, n: int, p: int, start: int = 0) -> dict:
     from gmmmi.sklearn import MISelector
 
     empty = 0
     seconds = []
     kept = []
-    for r in range(repeats):
+    for r in range(start, start + repeats):
         rng = np.random.default_rng(1000 + r)
         X, y = rng.normal(size=(n, p)), rng.normal(size=n)
         t = time.perf_counter()
@@ -193,6 +193,7 @@ def part_noise(repeats: int, n: int, p: int) -> dict:
         print(f"  noise {r}: kept {kept[-1]}", flush=True)
     return {
         "repeats": repeats,
+        "first_seed": start,
         "n": n,
         "n_features": p,
         "kept_nothing": empty,
@@ -316,6 +317,7 @@ def main() -> None:
     parser.add_argument("--parts", default="recovery,noise,speed,real")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--noise-repeats", type=int, default=40)
+    parser.add_argument("--noise-start", type=int, default=0, help="first repeat (its seed)")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--methods", default=",".join(METHODS), help="gmmmi criteria (recovery)")
     parser.add_argument("--no-peer", action="store_true", help="recovery without SelectKBest")
@@ -332,7 +334,7 @@ def main() -> None:
             kinds = tuple(args.kinds.split(","))
             results[part] = part_recovery(args.repeats, args.n, 7, methods, not args.no_peer, kinds)
         elif part == "noise":
-            results[part] = part_noise(args.noise_repeats, 500, 10)
+            results[part] = part_noise(args.noise_repeats, 500, 10, args.noise_start)
         elif part == "speed":
             results[part] = part_speed(2000, 50)
         elif part == "copies":
