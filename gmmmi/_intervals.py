@@ -15,7 +15,9 @@ variance is biased down (the mean is estimated from the same rows) and
 noisy, so ``(estimate − truth) / sd`` is not normal: its limit with b held
 fixed is the Bartlett "fixed-b" law of Kiefer & Vogelsang (2005),
 W(1) / √Q_b with Q_b a quadratic form of a Brownian bridge, whose mean is
-E Q_b = 1 − b + b²/3 (Kiefer & Vogelsang 2002). `critical_value` takes its
+E Q_b = 1 − b + b²/3 (for the circular bootstrap's wrapped autocovariances
+it is 1 − b, exactly so on white noise: a difference below 0.4% for
+b ≤ 0.1, the published value is kept). `critical_value` takes its
 quantiles from the scaled Student-t approximation of that law (Sun 2014): Q_b
 as E Q_b times a χ²_ν / ν with ν = 1 / (b ∫k²) = 3 / (2b) equivalent degrees
 of freedom (∫k² = 2/3 for the Bartlett window k), so
