@@ -407,11 +407,17 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f}")
 
     if not args.no_cold:
-        for label, empty in (("empty Numba cache", True), ("warm Numba cache", False)):
-            cold = run_fresh_process(make_cases()[0].X, empty_numba_cache=empty)
-            record["cold" if empty else "fresh_warm_cache"] = cold
+        cases = make_cases()
+        readme, d3 = cases[0], cases[2]
+        for key, case, label, empty in (
+            ("cold", readme, "empty Numba cache", True),
+            ("cold_d3", d3, "empty Numba cache", True),  # K > 1: integrands, resampling
+            ("fresh_warm_cache", readme, "warm Numba cache", False),
+        ):
+            cold = run_fresh_process(case.X, empty_numba_cache=empty)
+            record[key] = cold
             print(
-                f"\nFirst call in a fresh process (README data, {label}): estimate "
+                f"\nFirst call in a fresh process ({case.name}, {label}): estimate "
                 f"{cold['estimate_s']:.1f} s wall / {cold['estimate_cpu_s']:.1f} s CPU "
                 f"(+ import {cold['import_s']:.1f} s / {cold['import_cpu_s']:.1f} s CPU; "
                 f"process {cold['process_s']:.1f} s); MI {_pm(cold['mi'], cold['sd'])}; "

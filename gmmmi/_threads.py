@@ -1,14 +1,21 @@
-"""How many threads Numba's parallel kernels use: the one place that sets it.
+"""How many threads the compiled kernels use: the one place that sets it.
 
 `threads_for` keeps small batches of work on the calling thread;
 `numba_threads` caps the threads of a task (``estimate_many``'s workers).
-Neither ever changes a result: the kernels are parallel over independent
-fits or points only.
+Numba's ``prange`` kernels (the QMC and MC integrands) follow that count; the
+EM and quadrature kernels are serial and without the GIL (a ``prange`` kernel
+takes several times longer to compile), and `run_split` runs them on that many
+Python threads.
+Nothing here ever changes a result: the work is split over independent fits or
+points only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 #: Estimated work (sample x component evaluations) below which a parallel kernel is run
@@ -55,3 +62,68 @@ def threads_for(work: float):
         calling thread only) and restored on exit. Results never depend on it.
     """
     return numba_threads(None if work >= PARALLEL_MIN_WORK else 1)
+
+
+def thread_count(work: float) -> int:
+    """Threads for a batch of ``work`` (estimated sample x component evaluations).
+
+    1 below `PARALLEL_MIN_WORK`, else Numba's thread count of the calling thread
+    (``NUMBA_NUM_THREADS``, or what `numba_threads` set).
+    """
+    if work < PARALLEL_MIN_WORK:
+        return 1
+    import numba
+
+    return numba.get_num_threads()
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's worker threads do not exist there, start afresh."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's worker threads for `run_split` (created on first use)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            import numba
+
+            workers = max(1, numba.config.NUMBA_NUM_THREADS - 1)
+            _POOL = ThreadPoolExecutor(workers, thread_name_prefix="gmmmi")
+        return _POOL
+
+
+def run_split(func: Callable[[slice], object], n: int, threads: int) -> list:
+    """``func`` on ``threads`` contiguous slices of ``range(n)``, at the same time.
+
+    Parameters
+    ----------
+    func : callable
+        Takes a slice of the items (a compiled call); it must release the GIL
+        (a ``nogil`` kernel) for the slices to run in parallel.
+    n : int
+        Items (fits), split into at most ``threads`` slices of equal size.
+    threads : int
+        The calling thread runs the first slice, the others run on worker threads.
+
+    Returns
+    -------
+    list
+        ``func``'s results, in the order of the slices.
+    """
+    threads = max(1, min(int(threads), n))
+    parts = [slice(n * i // threads, n * (i + 1) // threads) for i in range(threads)]
+    if threads == 1:
+        return [func(parts[0])]
+    futures = [_pool().submit(func, part) for part in parts[1:]]
+    first = func(parts[0])
+    return [first, *(future.result() for future in futures)]

@@ -568,7 +568,7 @@ class MarginChoice:
             text = f"margins: normal scores through 1-D mixture CDFs ({ks})"
         else:
             text = "margins: raw data kept"
-        if crit:
+        if crit and None not in (crit["none"], crit["gaussianize"]):
             text += (
                 f"; held-out log-lik/row on the data scale: mapped {crit['gaussianize']:.4f}, "
                 f"raw {crit['none']:.4f}"

@@ -127,7 +127,9 @@ def mc_check(log_ratio, truth, n_se=4.0):
 
 def interrupt_after_start(args, started, *, on="stdout", wait=2.0):
     """Run ``args``; SIGINT ``wait`` s after ``started`` appears on ``on``; (rc, out, err)."""
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    # the checkout under test first on the path, wherever pytest was started
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": path}
     proc = subprocess.Popen(
         args,
         stdout=subprocess.PIPE,

@@ -3,8 +3,8 @@
 A fit is given by its training rows (indices into the data, with weights:
 1 for cross-validation folds, draw counts for bootstrap replicas), optional
 validation rows and a start; `fit_batch` runs any number of them in parallel
-over fits (`gmmmi._kernels.em.em_fit_batch`), so results do not depend on
-the number of threads.
+over fits (`gmmmi._kernels.em.em_fit_batch` on slices of the fits, in threads:
+`gmmmi._threads.run_split`), so results do not depend on the number of threads.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from gmmmi._kernels.em import (
     STATUS_SINGULAR,
     em_fit_batch,
 )
-from gmmmi._threads import threads_for
+from gmmmi._threads import run_split, thread_count
 from gmmmi.mixture import MixtureDraws
 
 from .options import ESTIMATE_DEFAULTS
@@ -99,7 +99,7 @@ def fit_batch(
     score_final: bool = True,
     valid_weights: list | None = None,
 ) -> BatchFit:
-    """Run F EM fits in parallel (one compiled call).
+    """Run F EM fits in parallel (one compiled call per thread).
 
     Parameters
     ----------
@@ -154,14 +154,13 @@ def fit_batch(
             bool(score_final),
         )
 
-    everything = slice(None)
-    with threads_for(_em_work(rows, vrows, fit_set, ptr, vptr, w0.shape[1])):
-        weights, means, covs, n_iter, status, train_ll, valid_ll, ct, cv = run(
-            everything, curve_len
-        )
-        fit = BatchFit(weights, means, covs, n_iter, status, train_ll, valid_ll)
-        if record_curves:
-            fit.curves_train, fit.curves_valid = _curves(n_iter, ct, cv, curve_len, run)
+    threads = thread_count(_em_work(rows, vrows, fit_set, ptr, vptr, w0.shape[1]))
+    parts = run_split(lambda part: run(part, curve_len), len(fit_set), threads)
+    out = parts[0] if len(parts) == 1 else [np.concatenate(a) for a in zip(*parts, strict=True)]
+    weights, means, covs, n_iter, status, train_ll, valid_ll, ct, cv = out
+    fit = BatchFit(weights, means, covs, n_iter, status, train_ll, valid_ll)
+    if record_curves:
+        fit.curves_train, fit.curves_valid = _curves(n_iter, ct, cv, curve_len, run)
     return fit
 
 

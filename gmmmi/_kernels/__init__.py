@@ -6,4 +6,19 @@
 * ``kmeans``     Lloyd's k-means.
 * ``resample``   bootstrap replicas as distinct rows with counts.
 * ``integrands`` quadrature, quasi-Monte Carlo and Monte Carlo integrands.
+
+Compile time (the first call in a fresh environment, docs/scaling.md) follows from
+how Numba compiles: every ``@njit`` function is compiled on its own, then linked into
+and compiled again with each function that calls it. So:
+
+* a helper with one call site is ``inline="always"``: it is compiled only inside its
+  caller (never one whose fastmath flags differ from its caller's: ``_exp_block``);
+* a helper with several call sites (``_e_step``, ``_m_step``, ``prepare_mixture``) is
+  not: inlined, it would be compiled once per call site;
+* one signature per function: a flag is a run-time value (``em.STATS``), not a literal
+  ``True``/``False``, which would compile the function once per value;
+* no array-to-array slice assignment (``a[:] = b``): it compiles Numba's formatted
+  shape-mismatch error, about 3.5 s of CPU once per process; loops instead;
+* the EM kernel is serial and releases the GIL, and `gmmmi._threads.run_split` runs
+  it in threads: a ``prange`` kernel takes several times longer to compile.
 """

@@ -10,8 +10,9 @@ M-step then needs only those statistics. No per-iteration allocation, no BLAS.
 Training sets are given as row indices into ``X`` with a weight per row: the
 cross-validation folds use weights of 1 and bootstrap replicas use the number
 of times each row was drawn, so a replica never copies the data. Many fits
-run in one call, in parallel over fits only (``prange``), so every fit is a
-sequential loop and its result does not depend on the number of threads.
+run in one call, one after the other and without the GIL, so that the caller
+can run batches of fits in threads; every fit is a sequential loop and its
+result does not depend on the number of threads.
 
 Status codes (bit flags, per fit): ``STATUS_MAX_ITER`` the fit stopped at
 ``max_iter``; ``STATUS_SINGULAR`` an M-step gave a covariance that is not
@@ -23,7 +24,7 @@ iteration run); ``STATUS_NAN`` the log-likelihood became non-finite.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .linalg import FASTMATH, cholesky_lower
 from .logdensity import BLOCK, block_logpdf, block_scratch, block_views, prepare_mixture
@@ -33,6 +34,11 @@ STATUS_MAX_ITER = 1
 STATUS_SINGULAR = 2
 STATUS_BAD_INIT = 4
 STATUS_NAN = 8
+
+#: the ``update`` flag of `_e_step`: numpy booleans are run-time values to Numba, so the
+#: E-step compiles once for both uses (a literal True/False would compile it twice)
+STATS = np.bool_(True)
+NO_STATS = np.bool_(False)
 
 #: effective sample count below which a component is empty and keeps its parameters
 EMPTY_COMPONENT = 1e-10
@@ -94,7 +100,7 @@ def _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, upda
     return total
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _stats_2(lk, q, xb, mean, nb, Nk, S1k, S2k, k):
     """The d = 2 M-step statistics of one component and block, in one fused pass.
 
@@ -175,7 +181,9 @@ def _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
                 C[j, i] = C[i, j]
             C[i, i] += reg_covar
         if cholesky_lower(C, L):
-            covs[k, :, :] = C
+            for i in range(d):  # not covs[k] = C: see gmmmi._kernels, compile time
+                for j in range(d):
+                    covs[k, i, j] = C[i, j]
         else:
             singular = True
     for k in range(K):
@@ -183,7 +191,7 @@ def _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
     return singular
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _fit_one(
     X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol, max_iter, ct, cv, score
 ):
@@ -193,7 +201,8 @@ def _fit_one(
     is below ``tol`` in absolute value, or ``max_iter`` iterations. When
     ``ct`` and ``cv`` have length > 0, the training and validation mean
     log-likelihoods after each iteration are written there, for as many
-    iterations as they hold (recording never changes the fit).
+    iterations as they hold (recording never changes the fit). With
+    ``max_iter`` 0 (for any K) the start is only scored: `mean_loglik`.
 
     Returns
     -------
@@ -203,7 +212,7 @@ def _fit_one(
         on the validation rows (NaN when there are none).
     """
     K, d = means.shape
-    if K == 1:
+    if K == 1 and max_iter > 0:
         return _fit_single(
             X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, ct, cv, score
         )
@@ -223,14 +232,16 @@ def _fit_one(
     converged = False
     for it in range(1, max_iter + 1):
         new_bound = (
-            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, True) / W
+            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, STATS) / W
         )
         if record and 2 <= it <= ct.shape[0] + 1:
             # the curves hold the log-likelihood *after* each iteration's M-step
             ct[it - 2] = new_bound
             if VW > 0.0:
                 cv[it - 2] = (
-                    _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False)
+                    _e_step(
+                        X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS
+                    )
                     / VW
                 )
         n_iter = it
@@ -250,12 +261,12 @@ def _fit_one(
     train_ll = np.nan
     if score or record:
         train_ll = (
-            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False) / W
+            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS) / W
         )
     valid_ll = np.nan
     if VW > 0.0:
         valid_ll = (
-            _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False) / VW
+            _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS) / VW
         )
     if record and n_iter <= ct.shape[0]:
         ct[n_iter - 1] = train_ll
@@ -263,7 +274,7 @@ def _fit_one(
     return n_iter, status, train_ll, valid_ll
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, ct, cv, score):
     """The K = 1 maximum-likelihood fit in closed form (what EM converges to).
 
@@ -295,7 +306,8 @@ def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, 
     train_ll = np.nan
     if score or ct.shape[0] > 0:
         train_ll = (
-            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False) / Nk[0]
+            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS)
+            / Nk[0]
         )
     valid_ll = np.nan
     if vrows.shape[0] > 0:
@@ -303,7 +315,7 @@ def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, 
         for a in range(vrow_w.shape[0]):
             VW += vrow_w[a]
         valid_ll = (
-            _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, False) / VW
+            _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS) / VW
         )
     if ct.shape[0] > 0:
         ct[0] = train_ll
@@ -311,7 +323,7 @@ def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, 
     return 1, status, train_ll, valid_ll
 
 
-@njit(cache=True, fastmath=FASTMATH, parallel=True)
+@njit(cache=True, fastmath=FASTMATH, nogil=True)
 def em_fit_batch(
     X,
     rows,
@@ -331,7 +343,10 @@ def em_fit_batch(
     curve_len,
     score_final,
 ):
-    """Run F independent EM fits, in parallel over fits.
+    """Run F independent EM fits, one after the other, without the GIL.
+
+    The caller runs batches of fits in threads (`gmmmi._em.fit.fit_batch`):
+    a serial kernel compiles several times faster than a ``prange`` one.
 
     Training set ``s`` is ``rows[set_ptr[s]:set_ptr[s + 1]]`` with weights
     ``row_w[...]`` (the same slice); fit ``f`` trains on set ``fit_set[f]``
@@ -388,7 +403,7 @@ def em_fit_batch(
     valid_ll = np.empty(F)
     curves_train = np.full((F, curve_len), np.nan)
     curves_valid = np.full((F, curve_len), np.nan)
-    for f in prange(F):
+    for f in range(F):
         a = set_ptr[fit_set[f]]
         b = set_ptr[fit_set[f] + 1]
         va = vset_ptr[fit_vset[f]]
@@ -444,16 +459,20 @@ def em_step(X, sample_weight, weights, means, covs, reg_covar):
     if not prepare_mixture(w, m, c, L, P, consts):
         return np.nan, w, m, c, STATUS_BAD_INIT
     rows = np.arange(X.shape[0])
-    total = _e_step(X, rows, sample_weight, m, P, consts, ws, ibits, fbits, Nk, S1, S2, True)
+    total = _e_step(X, rows, sample_weight, m, P, consts, ws, ibits, fbits, Nk, S1, S2, STATS)
     status = STATUS_OK
     if _m_step(Nk, S1, S2, reg_covar, w, m, c, C, L):
         status = STATUS_SINGULAR
     return total / sample_weight.sum(), w, m, c, status
 
 
-@njit(cache=True, fastmath=FASTMATH)
 def mean_loglik(X, weights, means, covs):
     """Mean log-likelihood per sample of all rows of ``X`` under one mixture.
+
+    Computed by `em_fit_batch` with ``max_iter`` 0 (the start scored, no
+    iteration), so that the E-step is compiled into one kernel only, not
+    linked and compiled again into a second one (docs/scaling.md, "The first
+    call in a fresh environment").
 
     Parameters
     ----------
@@ -465,15 +484,30 @@ def mean_loglik(X, weights, means, covs):
     float
         In nats; NaN if a covariance is not positive definite.
     """
-    K, d = means.shape
-    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
-    if not prepare_mixture(weights, means, covs, L, P, consts):
-        return np.nan
+    X = np.ascontiguousarray(X, dtype=np.float64)  # the one signature of em_fit_batch
     n = X.shape[0]
-    total = _e_step(
-        X, np.arange(n), np.ones(n), means, P, consts, ws, ibits, fbits, Nk, S1, S2, False
+    one = np.zeros(1, dtype=np.int64)
+    no_rows = np.zeros(0, dtype=np.int64)
+    fit = em_fit_batch(
+        X,
+        np.arange(n, dtype=np.int64),
+        np.ones(n),
+        np.array([0, n], dtype=np.int64),
+        one,
+        no_rows,
+        np.zeros(0),
+        np.zeros(2, dtype=np.int64),
+        one,
+        np.ascontiguousarray(weights, dtype=np.float64)[None],
+        np.ascontiguousarray(means, dtype=np.float64)[None],
+        np.ascontiguousarray(covs, dtype=np.float64)[None],
+        0.0,
+        0.0,
+        0,
+        0,
+        True,
     )
-    return total / n
+    return float(fit[5][0])
 
 
 @njit(cache=True, fastmath=FASTMATH)

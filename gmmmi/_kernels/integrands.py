@@ -16,8 +16,11 @@ of its coordinates (a marginal of ``p``, or another mixture).
   (one seed per draw, a block of points at a time) and the signed
   log-densities of every term are accumulated per point.
 
-All loops over draws use ``prange``; each draw is computed independently, so
-the results never depend on the number of threads.
+Each draw is computed independently, so the results never depend on the
+number of threads: the QMC and MC kernels loop over draws with ``prange``;
+`quad_cross_entropy`, which every K > 1 estimate runs by default, is serial
+without the GIL and is run on slices of the draws in threads (it compiles
+several times faster than a ``prange`` loop; `gmmmi._kernels`, compile time).
 """
 
 import math
@@ -88,7 +91,7 @@ def _weighted_logpdf_sums(X, means, P, consts, weights, sums, ws, ibits, fbits):
                 sums[r] += weights[r, a0 + t] * f
 
 
-@njit(cache=True, fastmath=FASTMATH, parallel=True)
+@njit(cache=True, fastmath=FASTMATH, nogil=True)
 def quad_cross_entropy(p_logw, p_means, p_chols, q_logw, q_means, q_chols, nodes, weights):
     """E_p[log q] of every draw by rules in the whitened coordinates of p's components.
 
@@ -116,7 +119,7 @@ def quad_cross_entropy(p_logw, p_means, p_chols, q_logw, q_means, q_chols, nodes
     m = weights.shape[0]
     Kq = q_logw.shape[1]
     out = np.zeros((m, S))
-    for s in prange(S):
+    for s in range(S):
         X = np.empty((n, d))
         P = np.empty((Kq, d, d))
         consts = np.empty(Kq)

@@ -86,7 +86,7 @@ def kmeans_lloyd(X, centers, max_iter, tol):
             for i in range(cur.shape[1]):
                 e = new[k, i] - cur[k, i]
                 shift += e * e
-        cur[:] = new
+                cur[k, i] = new[k, i]  # not cur[:] = new: see gmmmi._kernels
         n_iter = it + 1
         if shift <= tol:
             break

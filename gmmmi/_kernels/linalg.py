@@ -66,7 +66,7 @@ def cholesky_batch(covariances):
     return chols, ok
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def log_det_from_chol(L):
     """log |Sigma| from the lower Cholesky factor ``L`` of Sigma."""
     s = 0.0
@@ -75,7 +75,7 @@ def log_det_from_chol(L):
     return 2.0 * s
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def whiten_component(L, P, log_weight):
     """Write ``P = L^{-1}`` and return the component's log-density constant.
 

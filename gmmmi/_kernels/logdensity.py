@@ -39,7 +39,7 @@ def prepare_mixture(weights, means, covs, L, P, consts):
 BLOCK = 256
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def block_scratch(K, d):
     """The scratch of `block_logpdf` for K components in d dimensions, allocated once.
 
@@ -55,7 +55,7 @@ def block_scratch(K, d):
     return np.empty((K + d + 4, BLOCK)), ibits, ibits.view(np.float64)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def block_views(ws, K, d):
     """The rows of ``ws`` (from `block_scratch`) that `block_logpdf` writes, as views.
 
@@ -116,7 +116,7 @@ def _exp_block(a, shift, total, nb, ibits, fbits):
         total[t] += a[t]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, ibits, fbits):
     """Component densities of samples ``rows[a0:a0 + nb]`` (nb <= BLOCK).
 
@@ -153,7 +153,7 @@ def block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, i
         _exp_block(lpb[k], top, ssum, nb, ibits, fbits)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _quad_form_2(xb, mean, P, nb, q):
     """q[t] = |P (x_t - mean)|^2 for d = 2, in one vectorised pass."""
     m0, m1 = mean[0], mean[1]
@@ -167,7 +167,7 @@ def _quad_form_2(xb, mean, P, nb, q):
         q[t] = z0 * z0 + z1 * z1
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def _quad_form_3(xb, mean, P, nb, q):
     """q[t] = |P (x_t - mean)|^2 for d = 3, in one vectorised pass."""
     m0, m1, m2 = mean[0], mean[1], mean[2]
@@ -183,7 +183,7 @@ def _quad_form_3(xb, mean, P, nb, q):
         q[t] = z0 * z0 + z1 * z1 + z2 * z2
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def quad_form(xb, mean, P, nb, q, zt):
     """q[t] = |P (x_t - mean)|^2 for any d (``zt`` is scratch)."""
     d = mean.shape[0]

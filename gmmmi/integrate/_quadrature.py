@@ -12,7 +12,7 @@ import functools
 import numpy as np
 
 from gmmmi._kernels.integrands import quad_cross_entropy
-from gmmmi._threads import threads_for
+from gmmmi._threads import run_split, thread_count
 from gmmmi.mixture import MixtureDraws
 
 from . import rules
@@ -100,17 +100,15 @@ def unresolved(p: MixtureDraws, q: MixtureDraws) -> np.ndarray:
 def quad_term(p: MixtureDraws, q: MixtureDraws) -> tuple[np.ndarray, np.ndarray]:
     """E_p[log q] per draw, and its error estimate, by the rules of `quad_rule`."""
     nodes, weights = quad_rule(p.n_dim)
-    with threads_for(p.n_draws * p.n_components * q.n_components * nodes.shape[0]):
-        out = quad_cross_entropy(
-            p.log_weights(),
-            p.means,
-            p.cholesky(),
-            q.log_weights(),
-            q.means,
-            q.cholesky(),
-            nodes,
-            weights,
-        )
+    draws = [p.log_weights(), p.means, p.cholesky(), q.log_weights(), q.means, q.cholesky()]
+    draws = [np.ascontiguousarray(a, dtype=np.float64) for a in draws]  # one signature
+    threads = thread_count(p.n_draws * p.n_components * q.n_components * nodes.shape[0])
+    parts = run_split(
+        lambda part: quad_cross_entropy(*(a[part] for a in draws), nodes, weights),
+        p.n_draws,
+        threads,
+    )
+    out = np.concatenate(parts, axis=1)  # (rules, draws)
     hi, lo, inner = out
     error = rules._QUAD_SAFETY * (np.abs(hi - lo) + np.abs(hi - inner))
     return hi, error + rules._ROUNDING * (1.0 + np.abs(hi))

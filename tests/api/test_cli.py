@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from gmmmi.cli import load_columns
 
-from helpers import interrupt_after_start
+from helpers import ROOT, interrupt_after_start
 
 RHO = 0.6
 TRUTH = -0.5 * math.log(1 - RHO**2)
@@ -23,14 +23,19 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def gmmmi(*args, cwd):
-    """Run ``gmmmi ARGS`` in a fresh interpreter; return the CompletedProcess."""
+    """Run ``gmmmi ARGS`` in a fresh interpreter; return the CompletedProcess.
+
+    The checkout under test comes first on the path: run from ``cwd``, ``-m gmmmi.cli``
+    would otherwise import an installed gmmmi (another checkout's, in a second worktree).
+    """
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, "-m", "gmmmi.cli", *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "GMMMI_PROGRESS": "0", "MPLBACKEND": "Agg"},
+        env={**os.environ, "GMMMI_PROGRESS": "0", "MPLBACKEND": "Agg", "PYTHONPATH": path},
     )
 
 

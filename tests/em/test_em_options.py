@@ -1,13 +1,14 @@
 """One home for the EM options' defaults and checks, seeds and thread limits."""
 
 import dataclasses
+import multiprocessing
 
 import numba
 import numpy as np
 import pytest
 
 from gmmmi import _cli_common
-from gmmmi._em.fit import EMSettings
+from gmmmi._em.fit import EMSettings, fit_batch
 from gmmmi._em.options import (
     ESTIMATE_DEFAULTS,
     ESTIMATE_OVERRIDES,
@@ -15,7 +16,7 @@ from gmmmi._em.options import (
     check_options,
 )
 from gmmmi._seeds import int_seed, sequence_from_generator, spawn_int_seeds
-from gmmmi._threads import numba_threads, threads_for
+from gmmmi._threads import PARALLEL_MIN_WORK, numba_threads, run_split, threads_for
 from gmmmi.backends import get_backend
 from gmmmi.backends.pymc import PyMCBackend
 from gmmmi.param_holders import (
@@ -115,3 +116,51 @@ def test_thread_limits_restore_the_count():
     with threads_for(1e12):
         assert numba.get_num_threads() == before
     assert numba.get_num_threads() == before
+
+
+def _split_in_child(queue):
+    queue.put(run_split(lambda part: (part.start, part.stop), 5, 2))
+
+
+def test_run_split_keeps_the_order_and_works_in_a_forked_child():
+    assert run_split(lambda part: (part.start, part.stop), 10, 3) == [(0, 3), (3, 6), (6, 10)]
+    assert run_split(lambda part: (part.start, part.stop), 2, 8) == [(0, 1), (1, 2)]
+    # the parent's worker threads are not in a forked child: the pool starts afresh there
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_split_in_child, args=(queue,))
+    child.start()
+    child.join(60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and child.exitcode == 0
+    assert queue.get(timeout=5) == [(0, 2), (2, 5)]
+
+
+def test_threaded_em_and_quadrature_do_not_depend_on_the_thread_count():
+    from gmmmi.datasets import paper_mixture
+    from gmmmi.integrate._quadrature import quad_rule, quad_term
+    from gmmmi.mixture import MixtureDraws
+
+    rng = np.random.default_rng(5)
+    X = paper_mixture("D3").sample(600, rng)[0]
+    sets = [(rng.integers(0, 600, 600), np.ones(600)) for _ in range(10)]
+    init = (
+        np.full((10, 2), 0.5),
+        X[None, :2].repeat(10, axis=0),
+        np.tile(np.eye(2), (10, 2, 1, 1)),
+    )
+    assert 10 * 600 * 2 * 100 >= PARALLEL_MIN_WORK  # _em_work: the batch runs in threads
+    names = ("D3", "D5", "D3p", "D5p") * 4
+    draws = MixtureDraws.concatenate([paper_mixture(n) for n in names])
+    nodes = quad_rule(2)[0].shape[0]
+    assert draws.n_draws * draws.n_components**2 * nodes >= PARALLEL_MIN_WORK
+    runs = []
+    for threads in (1, 2):
+        with numba_threads(threads):
+            fit = fit_batch(X, sets, np.arange(10), init, EMSettings(), score_final=True)
+            runs.append((fit.weights, fit.means, fit.covariances, fit.n_iter, fit.train_ll))
+            runs[-1] += quad_term(draws, draws)
+    for one, two in zip(*runs, strict=True):
+        np.testing.assert_array_equal(one, two)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -29,6 +30,13 @@ def test_the_reason_has_a_fixed_text_and_survives_a_file():
     record = choice.to_dict()
     assert record["reason"] == FIT_CHECK_TEXT
     assert MarginChoice.from_dict(record) == choice
+    assert choice.describe() == (
+        "margins: raw data kept; held-out log-lik/row on the data scale: mapped -3.4000, "
+        "raw -3.1000"
+    )
+    # a backend without a cross-validation table (PyMC) has no held-out score to show
+    unscored = dataclasses.replace(choice, criterion={"none": None, "gaussianize": None})
+    assert unscored.describe() == "margins: raw data kept"
 
 
 def test_the_warning_says_both_margins_were_fitted():
@@ -61,7 +69,7 @@ def test_the_warning_says_both_margins_were_fitted():
 # sharp-relation check flags x given y (1.42x, 1.46x; allowed 1.35x): a likely false alarm,
 # reported, not judged here
 @pytest.mark.filterwarnings("ignore:The relation is sharper:gmmmi.SharpRelationWarning")
-def test_auto_fits_the_raw_data_when_the_maps_fit_fails_its_check():
+def test_auto_fits_the_raw_data_when_the_maps_fit_fails_its_check(tmp_path):
     """Ten concentric rings (bmi): the law is a 10-component mixture of the raw data. The
     first comparison prefers the maps, whose fit fails the check even after the wider search
     (K=7, z = 10); the raw data's search then finds the ten rings and passes. Before, this
@@ -71,6 +79,7 @@ def test_auto_fits_the_raw_data_when_the_maps_fit_fails_its_check():
     x, y = rings.sample(2000, 2)
     with warnings.catch_warnings():
         warnings.simplefilter("error", gmmmi.MisfitWarning)
+        warnings.simplefilter("ignore", gmmmi.SharpRelationWarning)  # y is nearly discrete
         res = gmmmi.estimate(x, y, random_state=0, n_bootstrap=5)
     margins = res.margins
     assert margins.reason is MarginReason.FIT_CHECK and margins.chosen == "none"
@@ -79,8 +88,14 @@ def test_auto_fits_the_raw_data_when_the_maps_fit_fails_its_check():
     assert record["kept"] == "none" and record["none"]["n_components"] == res.n_components
     assert record["gaussianize"]["check"].startswith("MISFIT")
     assert res.fit_check.ok and res.transform["reason"] == FIT_CHECK_TEXT
+    res.to_netcdf(tmp_path / "r.nc")  # the record and the reason survive a file
+    loaded = gmmmi.load(tmp_path / "r.nc")
+    assert loaded.diagnostics.extra["other_margins"] == record
+    assert loaded.margins.reason is MarginReason.FIT_CHECK and str(loaded) == str(res)
     # the fit kept is that of transform="none": the same generator state, the same numbers
-    plain = gmmmi.estimate(x, y, random_state=0, n_bootstrap=5, transform="none")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gmmmi.SharpRelationWarning)
+        plain = gmmmi.estimate(x, y, random_state=0, n_bootstrap=5, transform="none")
     assert (res.mi, res.sd) == (plain.mi, plain.sd)
     # the hard suite's criterion, max(10 %, 0.05 nat): a 10-component fit to 2000 rows is
     # ~6 % high (0.593 against 0.560), a plug-in bias its bootstrap sd (0.007) does not hold
