@@ -65,7 +65,7 @@ then puts it ahead of a feature that adds 0.2 nat (the one repeat in ten with
 a kept pair, seed 5 of the benchmark's regression task). Significance says a
 gain is not zero, not that it is the largest, so from the second step on,
 once a candidate passes, the candidates ranked after it with a larger plug-in
-gain (`gmmmi._stopping.plugin_gain`: the test's statistic on the data from a
+gain (``gmmmi._stopping.plugin_gain``: the test's statistic on the data from a
 quick two-component fit, a few milliseconds each) are tested in decreasing
 order of that gain, and the first that passes is taken instead
 (``SelectionPath.skipped`` lists the one it displaced). The criterion still
@@ -424,7 +424,7 @@ def _first_significant(work, ranked, chosen, threshold, n_permutations, testing)
     """The first candidate, in the criterion's order, whose gain is significant.
 
     From the second step on, a candidate ranked after it with a larger plug-in
-    gain (`gmmmi._stopping.plugin_gain`) whose gain is significant too is taken
+    gain (``gmmmi._stopping.plugin_gain``) whose gain is significant too is taken
     instead (see the module docstring). Returns ``(feature or None, its
     p-value, [(feature, p) of those tried], why)``; ``why`` is the reason a
     test could not run (else None). Without tests (``testing`` False) the

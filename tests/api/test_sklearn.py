@@ -239,6 +239,21 @@ def test_a_later_candidate_with_a_larger_gain_overrules_the_first_that_passes():
     assert _first_significant(work, [3, 1], [], 0.01, 99, True)[:2] == (3, 0.01)
 
 
+def test_with_k_given_the_tests_stop_at_the_first_step_where_none_passes():
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(300, 4))
+    y = X[:, 0] + 0.5 * rng.normal(size=300)
+    sel = MISelector(3, random_state=0, **FAST).fit(X, y)
+    steps = sel.path_.steps
+    assert steps[0].feature == 0 and steps[0].pvalue <= steps[0].threshold
+    assert steps[1].pvalue > steps[1].threshold  # tested, nothing passed: the criterion's best
+    assert np.isnan(steps[2].pvalue) and np.isnan(steps[2].threshold)  # not tested
+    assert sel.stop_reason_ == (
+        "k=3 features chosen. No candidate was significant at step 2; the steps after it took "
+        "the criterion's best untested."
+    )
+
+
 def test_the_original_of_a_chosen_monotone_near_copy_gives_way_to_a_larger_gain():
     """JMI's order puts the original of a chosen copy first; its small real gain loses to b's.
 
