@@ -104,15 +104,19 @@ def test_conditional_sd_matches_a_row_by_row_reference():
     assert got == pytest.approx(float(np.median(expected)), rel=1e-12)
 
 
-# the unresolved sine also fails the fit check: both warnings say so; this test reads the first
-@pytest.mark.filterwarnings("ignore::gmmmi.MisfitWarning")
+# the unresolved sine also fails the fit check: both warnings say so; this test reads the first.
+# The fit of the mapped margins (K=21, 3.19 nat) leaves it unresolved; with transform="auto" the
+# failed check sends the estimate on to the raw data, whose K=23 fit (3.35 nat) resolves it and is
+# rightly not warned about, so the maps are asked for here. Its EM fits meet non-positive-definite
+# covariances on the sharp curve (ConvergenceWarning), as expected of such data.
+@pytest.mark.filterwarnings("ignore::gmmmi.MisfitWarning", "ignore::gmmmi.ConvergenceWarning")
 def test_a_sharp_sine_is_warned_about_with_the_shortfall():
     rng = np.random.default_rng(1)
     x = rng.standard_normal(2000)
     y = np.sin(3 * x) + 0.01 * rng.standard_normal(2000)
     with pytest.warns(gmmmi.SharpRelationWarning) as record:
-        gmmmi.estimate(x, y, random_state=0, n_bootstrap=0)
-    message = str(record[0].message)
+        gmmmi.estimate(x, y, random_state=0, n_bootstrap=0, transform="gaussianize")
+    message = str(next(w.message for w in record if w.category is gmmmi.SharpRelationWarning))
     assert message.startswith(
         "The relation is sharper than the fitted mixture resolves: its components' spread of a "
         "column given the other block is larger than the spread of the data around their "
