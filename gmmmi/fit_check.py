@@ -385,7 +385,7 @@ def misfit_message(
         chose ``"gaussianize"``): the advice then does not suggest them.
     both_margins : bool, default False
         True when the raw and the mapped data were both fitted
-        (`gmmmi._other_margins`): the advice then does not suggest the maps.
+        (``gmmmi._other_margins``): the advice then does not suggest the maps.
 
     Returns
     -------
