@@ -53,7 +53,7 @@ EMPTY_COMPONENT = 1e-10
 NK_EPS = 10.0 * np.finfo(np.float64).eps
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, update):
     """Sum of w log p(x) over ``rows``; with ``update``, also the M-step statistics.
 
