@@ -17,11 +17,14 @@ reported because the machine's load inflates wall time.
 batches: the CPU milliseconds of one call, median of 7 rounds of 5 calls; run it with
 ``PYTHONPATH`` at two checkouts, alternately, to compare a kernel change's warm speed.
 Run from the repository root: the checkout on ``sys.path`` (``PYTHONPATH``) is measured.
+The helper process of `gmmmi._precompile` is turned off (``GMMMI_PRECOMPILE=0``) unless
+set, so that this process compiles, and lists, every kernel.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -144,6 +147,8 @@ def main() -> None:
     if args.case == "warm":
         warm()
         return
+    # every compilation in this process: no helper process compiling the EM kernel
+    os.environ.setdefault("GMMMI_PRECOMPILE", "0")
 
     import gmmmi
 
