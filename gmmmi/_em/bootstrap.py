@@ -183,7 +183,9 @@ def bootstrap_fits(
             batch_init = tuple(np.repeat(a[None], size, axis=0) for a in init)
             fit_set = np.arange(size)
             fit = fit_batch(X, sets, fit_set, batch_init, settings, score_final=False)
-            parts.append(repair_collapsed(X, sets, fit_set, fit, settings, score_final=False))
+            if len(init[0]) > 1:  # one component has nothing to drop (`repair_collapsed`)
+                fit = repair_collapsed(X, sets, fit_set, fit, settings, score_final=False)
+            parts.append(fit)
             del sets
             bar.update(size)
     return concatenate(parts)
@@ -207,10 +209,13 @@ def _single_gaussian_fits(X, init, n_bootstrap, rng, settings, progress, block_l
     """`bootstrap_fits` of one Gaussian without weights: the same fits, bit for bit, faster.
 
     Replicas are drawn in the same order and chunks of at most `_BOOTSTRAP_MEMORY`
-    bytes of row indices (no weights), each chunk's fits split over threads.
+    bytes of row indices (no weights), each chunk's fits split over threads (a
+    multiple of their number when it fits: 3 replicas on 2 threads take as long as 4).
     """
     n = X.shape[0]
     chunk = int(max(1, min(n_bootstrap, _BOOTSTRAP_MEMORY // (8 * n))))
+    threads = thread_count(float(n) * chunk)
+    chunk = threads * (chunk // threads) or chunk
     parts = []
     with progress_bar(n_bootstrap, "bootstrap", progress, unit="fit") as bar:
         for start in range(0, n_bootstrap, chunk):
@@ -225,7 +230,7 @@ def _single_gaussian_fits(X, init, n_bootstrap, rng, settings, progress, block_l
                 )
 
             # slices of the fits' arrays are views: the kernel writes means and covs in place
-            out = run_split(fit, size, thread_count(float(n) * size))
+            out = run_split(fit, size, threads)
             weights = np.concatenate([w for w, _ in out])
             status = np.concatenate([st for _, st in out])
             nan = np.full(size, np.nan)
