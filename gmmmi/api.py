@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, _bias, _other_margins
+from . import __version__, _bias, _other_margins, _precompile
 from . import integrate as _integrate
 from ._data import validate_data
 from ._data_units import affine_checked, warn_unstorable
@@ -467,6 +467,8 @@ def run(
     """
     o = options
     be = get_backend(o.backend)  # an instance per estimate: estimates share no backend state
+    if be.name == "numba":
+        _precompile.start()  # a cold first estimate: the EM kernel compiles in a helper process
     kl, discrete_y, base, min_category_size = o.kl, o.discrete_y, o.base, o.min_category_size
     transform, discrete, dequantize, init = o.transform, o.discrete, o.dequantize, o.init
     bootstrap, block_length, sample_weight = o.bootstrap, o.block_length, o.sample_weight
@@ -575,7 +577,8 @@ def run(
 
         start_state = rng.bit_generator.state
         draws, diagnostics = fit(Xs)
-        isolated = prepared.isolated  # far rows of Xs, found by the prepare step
+        # far rows and copies of Xs, found by the prepare step
+        isolated, distinct = prepared.isolated, prepared.distinct
         if _other_margins.applies(prepared, n_components):  # a failed check: the other margins
             prepared, draws, diagnostics = _other_margins.reconsider(
                 prepared,
@@ -589,12 +592,12 @@ def run(
             )
             data, Xs, shift, scale = prepared.data, prepared.X, prepared.shift, prepared.scale
             margins = prepared.margins
-            isolated = None  # other data: the sharp check looks for far rows itself
+            isolated = distinct = None  # other data: the sharp check looks itself
         reference = diagnostics.reference_fit
         # shared-scale components (gmmmi._em.scale_mixture) are broad by design, not unresolved
         if not diagnostics.extra.get("scale_mixture"):
             full = draws if reference is None else reference
-            warn_unresolved(Xs, full, data.blocks, data.labels, isolated)
+            warn_unresolved(Xs, full, data.blocks, data.labels, isolated, distinct)
         quantity = "cmi" if "z" in data.blocks else "mi"
         values, point = _integrate_all(draws, diagnostics, data.blocks, kl_frame, integrate_kw)
         if opts["bias_correction"]:  # weighted rows: the Wishart bias of their effective number
