@@ -7,6 +7,7 @@ Run from the repository root::
     python benchmarks/bench_search.py --speed 5           # bench_core's cases, before/after
     python benchmarks/bench_search.py --calibrate 200     # coverage on D3, D5, gamma-exp
     python benchmarks/bench_search.py --repeats 3           # three data sets per case
+    NUMBA_NUM_THREADS=1 python benchmarks/bench_search.py --stages 15   # CPU per stage, D3/D5
 
 For the paper's mixtures D3 and D5 (truth by quadrature) at each N, and X
 uniform on [0, 1] with Y = X + N(0, 0.1^2) at N = 5000 (truth by 1-d
@@ -19,6 +20,13 @@ search as gmmmi ran it before issue 9 (stalled fits kept), ``original`` the
 same search now (what `gmmmi.EstimateMI` runs: stalled fits restarted from
 k-means), ``estimate`` is ``gmmmi.estimate``'s own defaults. This is a
 benchmark, not a test: it never fails on a number.
+
+``--stages R`` times the three stages of the raw path (``transform="none"``) on
+bench_core's D3 and D5: the K search on the folds, the 50 bootstrap refits and
+the integrals of the 50 replicas (median CPU ms of R warm calls each, and the
+EM iterations they ran). Run it once per tree to compare two versions, e.g.
+``PYTHONPATH=/path/to/other/checkout python benchmarks/bench_search.py --stages 15``
+alternating with ``PYTHONPATH=.``.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import sys
 import time
 import warnings
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +130,55 @@ def speed(repeats: int) -> None:
     print(f"\nload average {os.getloadavg()[0]:.1f}")
 
 
+def stages(repeats: int) -> None:
+    """CPU ms of the K search, the bootstrap and the integrals on bench_core's D3 and D5."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_core import make_cases
+
+    from gmmmi._em.bootstrap import bootstrap_fits
+    from gmmmi._em.fit import EMSettings
+    from gmmmi._em.options import ESTIMATE_DEFAULTS, selection_options
+    from gmmmi._em.select import select_components
+    from gmmmi.integrate import mutual_information
+    from gmmmi.mixture import MixtureDraws
+
+    settings = EMSettings()
+    search = partial(select_components, settings=settings, **selection_options(ESTIMATE_DEFAULTS))
+    print("| case | K | K search ms | iterations | bootstrap ms | iterations | integrals ms |")
+    print("|---|---|---|---|---|---|---|")
+    for case in make_cases()[2:]:
+        X = np.ascontiguousarray((case.X - case.X.mean(0)) / case.X.std(0))
+        sel = search(X, rng=np.random.default_rng(0))
+        fits = bootstrap_fits(X, sel.start, 50, rng=np.random.default_rng(1), settings=settings)
+        mixture = MixtureDraws(fits.weights, fits.means, fits.covariances)
+        calls = {
+            "search": partial(search, X),
+            "boot": partial(bootstrap_fits, X, sel.start, 50, settings=settings),
+            "integrals": partial(mutual_information, mixture, [0], [1]),
+        }
+        ms = {}
+        for name, func in calls.items():
+            cpu = []
+            for _ in range(repeats):
+                # the same generator state every call: the same fits every time
+                seed = {"search": 0, "boot": 1}.get(name)
+                kw = {} if seed is None else {"rng": np.random.default_rng(seed)}
+                start = time.process_time()
+                func(**kw)
+                cpu.append(time.process_time() - start)
+            ms[name] = 1e3 * float(np.median(cpu))
+        print(
+            f"| {case.name} | {sel.n_components} | {ms['search']:.1f} | "
+            f"{int(sel.cv.fits.n_iter.sum())} at K={sel.n_components} | {ms['boot']:.1f} | "
+            f"{int(fits.n_iter.sum())} | {ms['integrals']:.1f} |",
+            flush=True,
+        )
+    print(
+        f"\nload average {os.getloadavg()[0]:.1f}, NUMBA_NUM_THREADS "
+        f"{os.environ.get('NUMBA_NUM_THREADS', 'default')}"
+    )
+
+
 def calibrate(repeats: int, names: list[str]) -> None:
     """Bias and coverage over ``repeats`` data sets of N=1000: original search and defaults."""
     from gmmmi.studies import Method
@@ -160,7 +218,17 @@ def main(argv=None) -> None:
         help="only the calibration (R data sets of N=1000) of --datasets",
     )
     ap.add_argument("--datasets", nargs="+", default=["D3", "D5", "gamma"])
+    ap.add_argument(
+        "--stages",
+        type=int,
+        metavar="R",
+        default=0,
+        help="only the CPU of the K search, bootstrap and integrals on D3/D5, R calls each",
+    )
     args = ap.parse_args(argv)
+    if args.stages:
+        stages(args.stages)
+        return
     if args.calibrate:
         calibrate(args.calibrate, args.datasets)
         return

@@ -55,6 +55,10 @@ class Prepared:
     isolated : bool
         Whether a column of ``X`` has an isolated far row (warned about;
         the sharp-relation check then stands down).
+    distinct : numpy.ndarray of int64 or None
+        The first row of each group of exact copies in ``X``, found by the
+        screen, when ``X`` is the data screened (no margins' maps); None
+        otherwise (the sharp-relation check then looks itself).
     """
 
     data: ValidatedData
@@ -64,6 +68,7 @@ class Prepared:
     margins: MarginChoice
     bootstrap: dict
     isolated: bool = False
+    distinct: np.ndarray | None = None
 
 
 def prepare(
@@ -129,7 +134,7 @@ def prepare(
     _check_fittable(Xs, data, n_folds)
     # the screen looks at the data as measured (copies, atoms, functions), the outlier
     # check at the data as fitted: the margins' maps bring heavy tails in
-    screen(
+    distinct = screen(
         Xs,
         shift,
         scale,
@@ -158,8 +163,9 @@ def prepare(
     measured = Xs, shift, scale
     if margins.chosen != "none":
         Xs, shift, scale = standardise(chosen.X, labels=names)
+        distinct = None  # other data than the screen saw
     isolated = warn_outliers(*measured, names, fitted=Xs)
-    return Prepared(chosen, Xs, shift, scale, margins, block_kw, isolated)
+    return Prepared(chosen, Xs, shift, scale, margins, block_kw, isolated, distinct)
 
 
 def _check_fittable(Xs: np.ndarray, data: ValidatedData, n_folds: int) -> None:

@@ -138,7 +138,12 @@ def allowed_ratio(m: int) -> float:
 
 
 def warn_unresolved(
-    Xs: np.ndarray, fit, blocks: dict, labels: dict, isolated: bool | None = None
+    Xs: np.ndarray,
+    fit,
+    blocks: dict,
+    labels: dict,
+    isolated: bool | None = None,
+    first: np.ndarray | None = None,
 ) -> None:
     """`SharpRelationWarning` when a ratio of `resolution_ratios` exceeds `allowed_ratio`.
 
@@ -158,6 +163,9 @@ def warn_unresolved(
     isolated : bool, optional
         Whether a column of ``Xs`` has an isolated far row, when the caller
         has looked already (`gmmmi._screening.warn_outliers`); None: look.
+    first : numpy.ndarray of int, optional
+        The first row of each group of copies in ``Xs`` (`distinct_rows`),
+        when the caller knows it (`gmmmi._screening.screen`); None: look.
     """
     # a component stretched over an isolated far row is broad for another reason, which
     # `gmmmi._screening.warn_outliers` names
@@ -165,7 +173,7 @@ def warn_unresolved(
         isolated = any(isolated_outliers(column).size for column in Xs.T)
     if isolated:
         return
-    first = distinct_rows(Xs)
+    first = distinct_rows(Xs) if first is None else first
     with np.errstate(all="ignore"):
         mixture = fit.weights[0], fit.means[0], fit.covariances[0]
         ratios = resolution_ratios(Xs, *mixture, blocks, first)

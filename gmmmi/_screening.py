@@ -134,7 +134,7 @@ def screen(
     categorical: bool,
     n_folds: int = 1,
     outliers: bool = True,
-) -> None:
+) -> np.ndarray:
     """Refuse what has no finite or resolvable MI; warn about data that give a wrong estimate.
 
     Parameters
@@ -158,6 +158,12 @@ def screen(
         them with `warn_outliers` on the data it fits (after the margins' maps,
         which bring heavy tails in).
 
+    Returns
+    -------
+    numpy.ndarray of int64
+        The first row of each group of exact copies in ``Xs``, in row order
+        (``arange(n)`` without copies), for `gmmmi._resolution.warn_unresolved`.
+
     Raises
     ------
     ValueError
@@ -175,6 +181,7 @@ def screen(
     names = [name for key in blocks for name in labels[key]]
     counts = np.array([np.unique(column).size for column in Xs.T])
     distinct = Xs  # a column of n distinct values: no row is a copy (no sort of the rows)
+    first_rows = np.arange(Xs.shape[0])
     if counts.max(initial=0) < Xs.shape[0]:
         _, first_rows = np.unique(copy_groups(Xs), return_index=True)
         distinct = Xs[first_rows]
@@ -189,6 +196,7 @@ def screen(
         _warn_copies(Xs.shape[0], distinct.shape[0])
     if outliers:
         warn_outliers(Xs, shift, scale, names)
+    return first_rows
 
 
 def _check_distinct_values(
@@ -318,11 +326,10 @@ def local_residuals(target: np.ndarray, predictors: np.ndarray) -> tuple[np.ndar
         independent noise of sd s, a residual has sd s sqrt(1 + leverage).
     """
     n, p = predictors.shape
-    tree = cKDTree(predictors)
     pairs = np.triu_indices(p)
     n_coef = 1 + p + pairs[0].size
     k = 2 * n_coef
-    _, neighbours = tree.query(predictors, k=k + 1)
+    neighbours = nearest_neighbours(predictors, k + 1)
     # leave each row out; a row tied with k others at distance 0 may not be listed first
     own = neighbours == np.arange(n)[:, None]
     own[~own.any(axis=1), -1] = True
@@ -340,6 +347,58 @@ def local_residuals(target: np.ndarray, predictors: np.ndarray) -> tuple[np.ndar
     rhs[:, 0, 1] = 1.0
     solved = np.linalg.solve(gram, rhs)
     return target - solved[:, 0, 0], solved[:, 0, 1]
+
+
+def nearest_neighbours(points: np.ndarray, k: int) -> np.ndarray:
+    """The k nearest rows of every row of ``points`` (itself included), nearest first.
+
+    What ``scipy.spatial.cKDTree(points).query(points, k)`` returns. For one
+    column (n > k) the neighbours are found without the tree: in sorted
+    order, the rows below and above each row are merged by distance, k steps
+    over all rows at once (a few times faster). Where two of a row's
+    k + 1 nearest distances are equal (ties, whose order the tree decides),
+    the tree is asked.
+
+    Parameters
+    ----------
+    points : numpy.ndarray, shape (n, p)
+    k : int
+        Neighbours per row, at most n.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n, k)
+        Row indices, by increasing distance.
+    """
+    n, p = points.shape
+    if p != 1 or n <= k:
+        return cKDTree(points).query(points, k=k)[1]
+    order = np.argsort(points[:, 0])
+    x = points[order, 0]
+    place = np.arange(n)
+    # merge the rows below and above each row in sorted order, nearest first: k steps, and
+    # one more to see a tie at the last place
+    chosen = np.empty((n, k), dtype=np.intp)
+    chosen[:, 0] = place
+    below, above = place - 1, place + 1
+    last = np.zeros(n)
+    tied = False
+    for step in range(1, k + 1):
+        down = np.where(below >= 0, x - x[np.maximum(below, 0)], np.inf)
+        up = np.where(above < n, x[np.minimum(above, n - 1)] - x, np.inf)
+        take_down = down < up
+        distance = np.where(take_down, down, up)
+        tied = tied or bool((down == up).any() or (distance == last).any())
+        if step < k:
+            chosen[:, step] = np.where(take_down, below, above)
+            below = below - take_down
+            above = above + ~take_down
+        last = distance
+    if tied:
+        return cKDTree(points).query(points, k=k)[1]
+    out = np.empty((n, k), dtype=np.intp)
+    out[order] = order[chosen]
+    return out
 
 
 def curve_determination(points: np.ndarray) -> tuple[float, float]:

@@ -575,7 +575,8 @@ def run(
 
         start_state = rng.bit_generator.state
         draws, diagnostics = fit(Xs)
-        isolated = prepared.isolated  # far rows of Xs, found by the prepare step
+        # far rows and copies of Xs, found by the prepare step
+        isolated, distinct = prepared.isolated, prepared.distinct
         if _other_margins.applies(prepared, n_components):  # a failed check: the other margins
             prepared, draws, diagnostics = _other_margins.reconsider(
                 prepared,
@@ -589,7 +590,7 @@ def run(
             )
             data, Xs, shift, scale = prepared.data, prepared.X, prepared.shift, prepared.scale
             margins = prepared.margins
-            isolated = None  # other data: the sharp check looks for far rows itself
+            isolated = distinct = None  # other data: the sharp check looks itself
         unmapped = prepared
         if _block_refit.applies(  # still failing: shears and twists of the blocks
             n_components, kl=kl, weighted=weights is not None, init=inits is not None
@@ -600,12 +601,12 @@ def run(
         if prepared is not unmapped:
             data, Xs, shift, scale = prepared.data, prepared.X, prepared.shift, prepared.scale
             margins = prepared.margins
-            isolated = None
+            isolated = distinct = None
         reference = diagnostics.reference_fit
         # shared-scale components (gmmmi._em.scale_mixture) are broad by design, not unresolved
         if not diagnostics.extra.get("scale_mixture"):
             full = draws if reference is None else reference
-            warn_unresolved(Xs, full, data.blocks, data.labels, isolated)
+            warn_unresolved(Xs, full, data.blocks, data.labels, isolated, distinct)
         quantity = "cmi" if "z" in data.blocks else "mi"
         values, point = _integrate_all(draws, diagnostics, data.blocks, kl_frame, integrate_kw)
         if opts["bias_correction"]:  # weighted rows: the Wishart bias of their effective number

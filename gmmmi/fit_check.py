@@ -258,8 +258,10 @@ def test_pits(
         square = _bin(conditional[:, i], pair_bins) * pair_bins + _bin(conditional[:, j], pair_bins)
         rows.append(_chi2_uniform(np.bincount(square, weights, minlength=pair_bins**2), deff))
         index.append(("joint", f"{names[i]} & {names[j]}"))
-    table = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["kind", "column"]))
-    table["misfit"] = table["pvalue"] < alpha
+    # built from columns, with the misfit column in it: pandas' row-wise build costs 1 ms
+    columns = {key: np.array([row[key] for row in rows]) for key in _TEST_COLUMNS}
+    columns["misfit"] = columns["pvalue"] < alpha
+    table = pd.DataFrame(columns, index=_test_index([k for k, _ in index], [c for _, c in index]))
     joint_pairs = None if pairs is None else tuple((int(i), int(j)) for i, j in pairs)
     return FitCheck(
         names, marginal, conditional, table, bins, pair_bins, float(alpha), None, None, joint_pairs
@@ -333,8 +335,30 @@ def relabel(check: FitCheck, names: Sequence[str]) -> FitCheck:
         )
     }
     old.update(zip(check.names, names, strict=True))
-    table = check.table.rename(index=old, level="column")
+    kinds, columns = (check.table.index.get_level_values(level) for level in ("kind", "column"))
+    table = check.table.set_axis(_test_index(kinds, [old.get(c, c) for c in columns]), axis=0)
     return replace(check, names=names, table=table)
+
+
+def _test_index(kinds, columns) -> pd.MultiIndex:
+    """The (kind, column) index of a check's table.
+
+    What ``pandas.MultiIndex.from_arrays`` builds (sorted levels, codes into
+    them), without its factorisation of the labels: 0.07 ms instead of 0.5.
+    """
+    import pandas as pd
+
+    arrays = [list(kinds), list(columns)]
+    levels = [sorted(set(labels)) for labels in arrays]
+    codes = [
+        [position[label] for label in labels]
+        for labels, position in zip(
+            arrays, [{v: i for i, v in enumerate(level)} for level in levels], strict=True
+        )
+    ]
+    return pd.MultiIndex(
+        levels=levels, codes=codes, names=["kind", "column"], verify_integrity=False
+    )
 
 
 def bounded_pairs(d: int, max_pairs: int = MAX_PAIRS) -> list[tuple[int, int]]:
@@ -419,6 +443,10 @@ def pair_indices(d: int) -> list[tuple[int, int]]:
 def _bin(u: np.ndarray, bins: int) -> np.ndarray:
     """Equal-width bin (0 .. bins - 1) of every value of ``u`` in [0, 1], 1 in the last."""
     return np.minimum((u * bins).astype(np.int64), bins - 1)
+
+
+#: the statistics of each test, in the order of the table's columns (then ``misfit``)
+_TEST_COLUMNS = ("chi2", "dof", "z", "pvalue")
 
 
 def _chi2_uniform(counts, deff: float = 1.0) -> dict:

@@ -381,11 +381,12 @@ def looks_gaussian(values) -> bool:
 def _fit_1d(u, rng):
     """A 1-D mixture on ``u``: (weights, means, sds, held-out log-lik per row), or None.
 
-    The component search of the EM wing (two k-means starts per K, 2 folds,
-    patience 2, no loss curves: nothing of this helper fit is reported).
+    The component search of the EM wing for one column (`gmmmi._em.search1d`:
+    two k-means starts per K, 2 folds, patience 2; nothing of this helper fit
+    is reported).
     """
     from ._em.fit import EMSettings
-    from ._em.select import select_components
+    from ._em.search1d import search_1d
 
     centre = float(np.median(u))
     q25, q75 = np.percentile(u, [25, 75])
@@ -393,28 +394,21 @@ def _fit_1d(u, rng):
     spread = float(q75 - q25) or float(u.std())
     column = np.ascontiguousarray(((u - centre) / spread)[:, None])
     try:
-        sel = select_components(
+        _, heldout, weights, means, variances = search_1d(
             column,
             rng=rng,
-            init_type="kmeans",
             n_inits=2,
-            metric_method="valid",
             patience=2,
-            threshold_components=1.5 * math.log(u.size) / u.size,
+            threshold=1.5 * math.log(u.size) / u.size,
             max_components=MAX_MAP_COMPONENTS,
             settings=EMSettings(1e-6, 1e-5, 10_000),
-            curves=False,
         )
     except ValueError:
         return None
-    fit = sel.full_fit  # one fit: weights (1, K), means (1, K, 1), covariances (1, K, 1, 1)
-    table = sel.metric_per_k
-    heldout = table["valid"][table["n_components"].index(sel.n_components)] - math.log(spread)
-    keep = fit.weights[0] > 0
-    weights = fit.weights[0][keep] / fit.weights[0][keep].sum()
-    means = centre + spread * fit.means[0][keep, 0]
-    sds = spread * np.sqrt(fit.covariances[0][keep, 0, 0])
-    return weights, means, sds, float(heldout)
+    heldout -= math.log(spread)
+    keep = weights > 0
+    weights = weights[keep] / weights[keep].sum()
+    return weights, centre + spread * means[keep], spread * np.sqrt(variances[keep]), heldout
 
 
 class MarginReason(enum.Enum):

@@ -19,7 +19,7 @@ from gmmmi._checks import check_choice
 from gmmmi._seeds import resolve_sequence
 from gmmmi._stacklevel import user_stacklevel
 from gmmmi.exceptions import PValueResolutionWarning
-from gmmmi.parallel.run import _check_run_options, estimate_many
+from gmmmi.parallel.run import _check_run_options, run_tasks
 from gmmmi.parallel.tasks import TaskError, _message, _task_seeds
 
 if TYPE_CHECKING:
@@ -181,14 +181,9 @@ def mi_matrix(
         tasks = [(f"r{i}", f"c{j}") for i, j in pairs]
     if pvalues:  # before any estimate: a count that cannot run is refused at once
         n_permutations = _permutation_count(n_permutations, len(pairs), correction)
-    results = estimate_many(
-        tasks,
-        data=store,
-        executor=executor,
-        progress=progress,
-        random_state=random_state,
-        task_threads=task_threads,
-        **options,
+    shown = {f"r{i}": n for i, n in enumerate(rnames)} | {f"c{j}": n for j, n in enumerate(cnames)}
+    results = run_tasks(
+        tasks, store, executor, progress, random_state, task_threads, options, names=shown
     )
     mean = np.full((len(rnames), len(cnames)), np.nan)
     sd = np.full_like(mean, np.nan)

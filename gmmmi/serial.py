@@ -50,7 +50,7 @@ def n_lags(n: int) -> int:
 def normal_scores(x: np.ndarray) -> np.ndarray:
     """Φ⁻¹((rank − ½) / n) of a 1-D array, tied values sharing their mean rank."""
     n = x.size
-    order = np.argsort(x, kind="stable")
+    order = np.argsort(x)  # tied values get their mean rank whatever their order: not stable
     xs = x[order]
     starts = np.flatnonzero(np.concatenate(([True], xs[1:] != xs[:-1])))
     counts = np.diff(np.append(starts, n))

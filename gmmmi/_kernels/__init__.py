@@ -3,8 +3,9 @@
 * ``linalg``     Cholesky factors, Gaussian and mixture log-densities, logsumexp.
 * ``logdensity`` blocked mixture log-densities, shared by EM and the integrands.
 * ``em``         EM for full-covariance mixtures: batched fits, one step, M-step moments.
+* ``em1d``       EM for 1-D mixtures (the margins' maps): the same fits, scalar parameters.
 * ``kmeans``     Lloyd's k-means.
-* ``resample``   bootstrap replicas as distinct rows with counts.
+* ``resample``   bootstrap replicas as distinct rows with counts; K = 1 replicas in closed form.
 * ``integrands`` quadrature, quasi-Monte Carlo and Monte Carlo integrands.
 
 Compile time (the first call in a fresh environment, docs/scaling.md) follows from

@@ -27,7 +27,14 @@ import numpy as np
 from numba import njit
 
 from .linalg import FASTMATH, cholesky_lower
-from .logdensity import BLOCK, block_logpdf, block_scratch, block_views, prepare_mixture
+from .logdensity import (
+    BLOCK,
+    block_logpdf,
+    block_scratch,
+    block_views,
+    log_block,
+    prepare_mixture,
+)
 
 STATUS_OK = 0
 STATUS_MAX_ITER = 1
@@ -46,7 +53,7 @@ EMPTY_COMPONENT = 1e-10
 NK_EPS = 10.0 * np.finfo(np.float64).eps
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, update):
     """Sum of w log p(x) over ``rows``; with ``update``, also the M-step statistics.
 
@@ -67,8 +74,9 @@ def _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, upda
         nb = min(BLOCK, n - a0)
         block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, ibits, fbits)
         w = row_w[a0 : a0 + nb]
+        log_block(ssum, zt, nb, ibits, fbits)  # zt[t] = log(ssum[t])
         for t in range(nb):
-            total += w[t] * (top[t] + math.log(ssum[t]))
+            total += w[t] * (top[t] + zt[t])
         if not update:
             continue
         for t in range(nb):

@@ -87,14 +87,42 @@ def unresolved(p: MixtureDraws, q: MixtureDraws) -> np.ndarray:
     inv_lp = np.linalg.inv(safe_cholesky(p))
     lq = safe_cholesky(q)
     b = inv_lp[:, :, None] @ lq[:, None]  # (S, Kp, Kq, d, d)
-    sigma = np.linalg.svd(b, compute_uv=False)
+    largest, smallest = extreme_singular_values(b)
     diff = q.means[:, None, :, :] - p.means[:, :, None, :]
     centre = np.linalg.norm(np.einsum("skab,skjb->skja", inv_lp, diff), axis=3)
-    narrow = (sigma[..., -1] < rules._RESOLVED_STEPS * h) & (
-        centre < np.sqrt(2.0 * tau) + 3.0 * sigma[..., 0]
-    )
+    narrow = (smallest < rules._RESOLVED_STEPS * h) & (centre < np.sqrt(2.0 * tau) + 3.0 * largest)
     used = (p.weights > 0)[:, :, None] & (q.weights > 0)[:, None, :]
     return np.any(narrow & used, axis=(1, 2))
+
+
+def extreme_singular_values(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Largest and smallest singular values of a stack of square matrices.
+
+    Parameters
+    ----------
+    b : numpy.ndarray, shape (..., d, d)
+
+    Returns
+    -------
+    largest, smallest : numpy.ndarray, shape (...)
+        For d = 1 and 2 in closed form (a batched SVD of such small matrices
+        costs as much as the 1-D quadrature itself): ``|b|``, and for d = 2
+        ``s_max^2 = (a + sqrt(a^2 - 4 det^2)) / 2`` with ``a`` the sum of
+        squares, ``s_min = |det| / s_max``; else `numpy.linalg.svd`.
+    """
+    d = b.shape[-1]
+    if d == 1:
+        s = np.abs(b[..., 0, 0])
+        return s, s
+    if d > 2:
+        sigma = np.linalg.svd(b, compute_uv=False)
+        return sigma[..., 0], sigma[..., -1]
+    a = np.sum(b * b, axis=(-2, -1))
+    det = np.abs(b[..., 0, 0] * b[..., 1, 1] - b[..., 0, 1] * b[..., 1, 0])
+    largest = np.sqrt(0.5 * (a + np.sqrt(np.maximum(a * a - 4.0 * det * det, 0.0))))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        smallest = np.where(largest > 0.0, det / largest, 0.0)
+    return largest, smallest
 
 
 def quad_term(p: MixtureDraws, q: MixtureDraws) -> tuple[np.ndarray, np.ndarray]:

@@ -32,15 +32,29 @@ def _estimate(x, y, z, options: EstimateOptions, random_state):
     return run(x, y, z, options, random_state=random_state, progress=False)
 
 
-def _assemble(columns: dict, keys):
+def _assemble(columns: dict, keys, names=None):
+    """The array of one role of a task; a pandas object labelled by ``names`` if given."""
     if keys is None:
         return None
     arrays = [
         c.load() if isinstance(c, _ColumnFile) else np.asarray(c) for c in map(columns.get, keys)
     ]
+    if names is None:
+        return arrays[0] if len(arrays) == 1 else np.column_stack(arrays)
+    import pandas as pd  # installed with arviz; only tasks that name data columns get here
+
     if len(arrays) == 1:
-        return arrays[0]
-    return np.column_stack(arrays)
+        return pd.Series(arrays[0], name=names[0])
+    return pd.DataFrame(dict(zip(names, arrays, strict=True)), columns=names)
+
+
+def _describe(names: dict | None) -> str:
+    """`` (a; b | c)``: the columns of a task, for its warnings; "" without names."""
+    if names is None:
+        return ""
+    shown = [", ".join(names[role]) for role in _ROLES if role in names]
+    text = "; ".join(shown[:2]) + (f" | {shown[2]}" if len(shown) > 2 else "")
+    return f" ({text})"
 
 
 def _capture_warnings_safely() -> bool:
@@ -55,8 +69,10 @@ def _capture_warnings_safely() -> bool:
         return False
 
 
-def _run_task(index, columns, spec, seed, options, threads):
+def _run_task(index, columns, spec, seed, options, threads, names=None):
     """Run one estimate where the executor put it; never raises.
+
+    ``names`` (``{role: [column names]}`` or None) labels the estimate's columns.
 
     Returns
     -------
@@ -66,7 +82,8 @@ def _run_task(index, columns, spec, seed, options, threads):
     capture = _capture_warnings_safely()
     caught = []
     try:
-        x, y, z = (_assemble(columns, spec[r]) for r in _ROLES)
+        names = names or {}
+        x, y, z = (_assemble(columns, spec[r], names.get(r)) for r in _ROLES)
         with numba_threads(threads), warnings.catch_warnings(record=capture) as rec:
             if capture:
                 warnings.simplefilter("always")
@@ -165,8 +182,17 @@ def estimate_many(
     >>> with ProcessPoolExecutor(4, mp_context=spawn) as pool:    # doctest: +SKIP
     ...     results = gmmmi.estimate_many(tasks, data=df, executor=pool, random_state=0)
     """
+    return run_tasks(tasks, data, executor, progress, random_state, task_threads, options)
+
+
+def run_tasks(tasks, data, executor, progress, random_state, task_threads, options, names=None):
+    """`estimate_many`'s work; ``names`` maps a key of ``data`` to the name it shows as.
+
+    `gmmmi.mi_matrix` stores its columns under short keys (``r0``, ``c3``) and
+    passes the user's names here, so that estimates and warnings show them.
+    """
     resolved = _check_run_options(executor, task_threads, options)
-    table = _TaskTable(tasks, data)
+    table = _TaskTable(tasks, data, names)
     seeds = _task_seeds(random_state, len(table.specs))
     if task_threads is None and executor is not None:
         task_threads = 1
@@ -178,14 +204,26 @@ def estimate_many(
         progress_bar(len(results), "gmmmi tasks", progress_enabled(progress), unit="task") as bar,
     ):
         bar.update(len(results) - len(todo))
-        args = {i: (i, ship.columns_for(results[i]), results[i], seeds[i], resolved) for i in todo}
+        names = {i: table.task_names(results[i]) for i in todo}
+        args = {
+            i: (
+                i,
+                ship.columns_for(results[i]),
+                results[i],
+                seeds[i],
+                resolved,
+                task_threads,
+                names[i],
+            )
+            for i in todo
+        }
         if executor is None:
             for i in todo:
-                results[i], caught[i] = _run_task(*args[i], task_threads)
+                results[i], caught[i] = _run_task(*args[i])
                 bar.update(1)
         else:
-            _run_on(ship.executor, args, task_threads, results, caught, bar)
-    _report(results, caught)
+            _run_on(ship.executor, args, results, caught, bar)
+    _report(results, caught, names)
     return results
 
 
@@ -206,12 +244,12 @@ def _check_run_options(executor, task_threads, options: dict) -> EstimateOptions
     return resolve_estimate_options(options)
 
 
-def _run_on(executor, args, threads, results, caught, bar):
+def _run_on(executor, args, results, caught, bar):
     """Submit every task, collect as they finish; failures land in their slots."""
     futures = {}
     for i, a in args.items():
         try:
-            futures[executor.submit(_run_task, *a, threads)] = i
+            futures[executor.submit(_run_task, *a)] = i
         except Exception as exc:
             results[i] = TaskError(i, type(exc).__name__, _message(exc), _traceback.format_exc())
             bar.update(1)
@@ -224,10 +262,12 @@ def _run_on(executor, args, threads, results, caught, bar):
         bar.update(1)
 
 
-def _report(results, caught):
+def _report(results, caught, names):
     for i in sorted(caught):
         for category, message in caught[i]:
-            warnings.warn(f"task {i}: {message}", category, stacklevel=user_stacklevel())
+            warnings.warn(
+                f"task {i}{_describe(names[i])}: {message}", category, stacklevel=user_stacklevel()
+            )
     failed = [r for r in results if isinstance(r, TaskError)]
     if failed:
         warnings.warn(

@@ -102,7 +102,7 @@ class _TaskTable:
     None}`` or a `TaskError` for a task that could not be resolved.
     """
 
-    def __init__(self, tasks, data):
+    def __init__(self, tasks, data, names=None):
         if isinstance(tasks, np.ndarray) or not isinstance(tasks, Sequence):
             raise TypeError(
                 "tasks must be a list of (x, y) or (x, y, z) tuples of arrays or column "
@@ -111,6 +111,9 @@ class _TaskTable:
         self.columns = None if data is None else _as_columns(data)
         self._labels = None if data is None else list(self.columns)
         self.store: dict[str, np.ndarray] = {}
+        #: store key -> column name, for the data columns that have a string name
+        self.names: dict[str, str] = {}
+        self._shown = names or {}
         # id(item) -> (key, item): holding the item keeps its id from being reused by
         # another object while the table lives (tasks may be built on demand)
         self._shared: dict[int, tuple[str, object]] = {}
@@ -147,7 +150,21 @@ class _TaskTable:
         label = _lookup(self.columns, self._labels, name)
         key = f"c{self._labels.index(label)}"
         self.store.setdefault(key, self.columns[label])
+        label = self._shown.get(label, label)
+        if isinstance(label, str):
+            self.names[key] = label
         return key
+
+    def task_names(self, spec: dict) -> dict | None:
+        """``{role: [column names]}`` of a task made only of named data columns, else None.
+
+        The estimate then labels its columns (and its warnings) with the user's
+        names rather than ``x0``, ``y0``.
+        """
+        roles = {role: keys for role, keys in spec.items() if keys is not None}
+        if not all(k in self.names for keys in roles.values() for k in keys):
+            return None
+        return {role: [self.names[k] for k in keys] for role, keys in roles.items()}
 
     def _array_key(self, item) -> str:
         """The store key of an array given in a task.

@@ -116,7 +116,24 @@ def test_task_warnings_and_failures_of_estimate_many_and_mi_matrix(xy):
     assert_at_user_line(record, TaskFailedWarning, "1 of 2 tasks failed")
     data = {"a": x, "b": y}
     record = caught(lambda: gmmmi.mi_matrix(data, max_iter=1, random_state=0, **QUICK))
-    assert_at_user_line(record, ConvergenceWarning, "task 0: ")
+    assert_at_user_line(record, ConvergenceWarning, "task 0 (a; b): ")
+
+
+def test_tasks_on_named_columns_carry_the_names_into_estimates_and_warnings(xy):
+    """Not x0/y0: a warning about a pair of a matrix names the user's columns."""
+    x, y = xy
+    data = {"speed": x, "size": y, "mass": (x - y) ** 2}
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        res = gmmmi.estimate_many(
+            [("speed", "size", "mass"), (x, y)], data=data, max_iter=1, random_state=0, **QUICK
+        )
+        plain = gmmmi.estimate_many([(x, y, (x - y) ** 2)], max_iter=1, random_state=0, **QUICK)
+    assert str(res[0]).startswith("CMI(speed; size | mass) = ")
+    assert str(res[1]).startswith("MI(x0; y0) = ")
+    shown = [str(w.message).split(": ", 1)[0] for w in record]
+    assert "task 0 (speed; size | mass)" in shown and "task 1" in shown
+    assert float(res[0].value) == float(plain[0].value)  # names change no number
 
 
 def test_independence_test_reissues_its_fits_warnings(xy):

@@ -108,6 +108,33 @@ def test_bootstrap_chunks_do_not_change_results(rng, monkeypatch):
     np.testing.assert_array_equal(one.n_iter, many.n_iter)
 
 
+@pytest.mark.parametrize(
+    ("d", "n", "block_length", "memory"),
+    [(2, 300, None, None), (3, 200, None, 1), (5, 120, 7, None), (2, 30, None, None)],
+)
+def test_one_gaussian_replicas_in_closed_form_are_the_em_fits_bit_for_bit(
+    rng, monkeypatch, d, n, block_length, memory
+):
+    """Large K = 1 bootstraps skip the EM kernel (`single_gaussian_replicas`); same fits."""
+    X = standardise(rng.normal(size=(n, d)) @ rng.normal(size=(d, d)))
+    init = (np.ones(1), X.mean(axis=0)[None] + 0.01, np.cov(X.T)[None])
+    seed = int(rng.integers(2**32))
+
+    def run(closed_form_rows):
+        monkeypatch.setattr(em_bootstrap, "_CLOSED_FORM_ROWS", closed_form_rows)
+        if memory is not None:  # one replica per chunk
+            monkeypatch.setattr(em_bootstrap, "_BOOTSTRAP_MEMORY", memory)
+        kw = {"block_length": block_length}
+        return bootstrap_fits(
+            X, init, 9, rng=np.random.default_rng(seed), settings=EMSettings(), **kw
+        )
+
+    em, closed = run(10**18), run(0)
+    for field in ("weights", "means", "covariances", "n_iter", "status", "train_ll", "valid_ll"):
+        np.testing.assert_array_equal(getattr(closed, field), getattr(em, field), err_msg=field)
+    assert closed.means.shape == (9, 1, d) and not np.isnan(closed.means).any()
+
+
 def test_same_seed_same_draws(rng):
     X = _d3(rng, 300)
     seed = int(rng.integers(2**32))

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 
 import gmmmi
 from gmmmi import DataWarning, EstimateMI
@@ -20,6 +21,7 @@ from gmmmi._screening import (
     determination,
     independence_floor,
     isolated_outliers,
+    nearest_neighbours,
     screen,
     warn_outliers,
 )
@@ -484,3 +486,25 @@ def test_the_default_margins_absorb_one_far_outlier(seed):
         res = gmmmi.estimate(X, random_state=0, n_bootstrap=20)
     assert res.transform["chosen"] == "gaussianize"
     assert abs(res.value - TRUTH) < 3 * res.sd
+
+
+# --------------------------------------------------------------------------- neighbours
+@pytest.mark.parametrize(
+    "kind", ["normal", "lognormal", "cauchy", "rounded", "grid", "two columns"]
+)
+def test_nearest_neighbours_are_the_trees_also_with_ties(kind):
+    """One column is searched in sorted order; ties (rounded values, a grid) go to the tree."""
+    rng = np.random.default_rng(len(kind))
+    points = {
+        "normal": rng.normal(size=(700, 1)),
+        "lognormal": np.exp(3 * rng.normal(size=(700, 1))),
+        "cauchy": rng.standard_cauchy(size=(700, 1)),
+        "rounded": np.round(rng.normal(size=(700, 1)), 1),
+        "grid": np.arange(700.0)[::-1, None],
+        "two columns": rng.normal(size=(700, 2)),
+    }[kind]
+    for k in (2, 7, 13):
+        expected = cKDTree(points).query(points, k=k)[1]
+        np.testing.assert_array_equal(nearest_neighbours(points, k), expected)
+    few = points[:5]
+    np.testing.assert_array_equal(nearest_neighbours(few, 5), cKDTree(few).query(few, k=5)[1])

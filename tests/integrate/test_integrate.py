@@ -523,3 +523,18 @@ def test_qmc_rotation_survives_a_component_far_narrower_than_another(rng):
     assert np.all(np.isfinite(qmc.values))
     tolerance = qmc.errors[0] + 4 * mc.errors[0]
     assert abs(qmc.values[0] - mc.values[0]) <= tolerance
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_extreme_singular_values_match_numpy_svd(d):
+    # the closed forms for d <= 2 (the narrow-component test of "quad") against LAPACK,
+    # on well- and ill-conditioned factors (condition numbers up to 1e8), zero and empty
+    from gmmmi.integrate._quadrature import extreme_singular_values
+
+    g = np.random.default_rng(d)
+    b = g.normal(size=(200, d, d)) * np.logspace(-8, 0, d)[None, None, :]
+    b = np.concatenate([b, np.zeros((1, d, d)), np.eye(d)[None]])
+    largest, smallest = extreme_singular_values(b)
+    sigma = np.linalg.svd(b, compute_uv=False)
+    np.testing.assert_allclose(largest, sigma[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(smallest, sigma[:, -1], rtol=1e-7, atol=1e-300)
