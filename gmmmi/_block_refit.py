@@ -12,10 +12,11 @@ of one block with unit Jacobian, which keep the MI exactly
    (waves' shear is a map of the raw coordinates, which the margins' maps bend),
 
 fits each mapped data set the same way (search, fit check, wider search,
-bootstrap, from the generator's current state) and keeps the first whose fit
-passes its check with a higher held-out log-likelihood per row on the data
-scale than the first fit's. ``diagnostics.extra["block_maps"]`` records every
-attempt (maps, K, check verdict, score) and the maps kept, from which
+bootstrap, from the generator's current state) and keeps the best-scoring
+fit that passes its check with a higher held-out log-likelihood per row on
+the data scale than the first fit's, else the best-scoring one that beats
+it by `FAILING_GAIN` (still warned about). ``diagnostics.extra["block_maps"]``
+records every attempt (maps, K, check verdict, score) and the maps kept, from which
 `gmmmi.Result` maps new data to the mixture's coordinates. Where the kept
 fit passes its check nothing here runs, and no answer changes.
 """
@@ -35,6 +36,12 @@ from ._rows import standardise
 from .diagnostics import FitDiagnostics
 from .margins import MarginReason, jacobian_term
 from .mixture import MixtureDraws
+
+#: gain of the held-out log-likelihood (nat per row) a mapped fit that still fails its check
+#: needs to be kept: bmi's waves gain 0.46 (N = 5000, the raw data sheared: 0.63 -> 1.18, truth
+#: 1.31), spiral_normal_cdf 5 x 5 only 0.048 (twisted, its MI moved 0.926 -> 0.912, out of
+#: tolerance of its truth 1.022)
+FAILING_GAIN = 0.1
 
 
 def applies(n_components: int | None, *, kl: bool, weighted: bool, init: bool) -> bool:
@@ -89,6 +96,8 @@ def reconsider(
         Those of the fit kept; its diagnostics carry ``extra["block_maps"]``
         (``diagnostics`` itself when the kept fit passes its check).
     """
+    if all(len(idx) < 2 for idx in prepared.data.blocks.values()):
+        return prepared, draws, diagnostics  # no block has two columns to shear or turn
     first = check_estimate(diagnostics, draws, prepared.X, names)
     if first.fit_check is None or first.fit_check.ok:
         return prepared, draws, diagnostics
@@ -142,10 +151,16 @@ def reconsider(
 def _choose(fits: list, start: float | None):
     """The mapped fit kept: the best-scoring that passes its check, else the best-scoring.
 
-    Either only with a held-out score above ``start`` (the first fit's);
-    None when no fit qualifies. ``fits`` holds ``(passed, score, ...)``.
+    A fit that passes needs a held-out score above ``start`` (the first
+    fit's); one that still fails needs `FAILING_GAIN` more. None when no fit
+    qualifies. ``fits`` holds ``(passed, score, ...)``.
     """
-    better = [f for f in fits if start is None or f[1] is None or f[1] > start]
+
+    def qualifies(fit):
+        passed, score = fit[0], fit[1]
+        return start is None or score is None or score > start + (0 if passed else FAILING_GAIN)
+
+    better = [f for f in fits if qualifies(f)]
     if not better:
         return None
     passed = [f for f in better if f[0]] or better
