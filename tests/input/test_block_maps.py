@@ -130,9 +130,11 @@ def _estimate(x, y, truth, tmp_path):
     record = result.diagnostics.extra["block_maps"]
     assert record["kept"] is not None
     assert "block maps (MI unchanged): " in str(result)
-    assert abs(result.mi - truth) < max(0.1 * truth, 4 * result.sd)
+    # 4 sd of the estimate, plus 0.005 for a Monte Carlo truth (its se is 0.0014); measured:
+    # twist 0.845 +- 0.015 (truth 0.847), shear 1.005 +- 0.008 (truth 1.018)
+    assert abs(result.mi - truth) < 4 * result.sd + 0.005
     path = tmp_path / "r.nc"
-    result.save(path)
+    result.to_netcdf(path)
     loaded = gmmmi.load(path)
     assert loaded.diagnostics.extra["block_maps"] == record
     # new data go through the same maps into the mixture's coordinates
