@@ -206,6 +206,10 @@ def fit_twist(Z: np.ndarray, columns: list[int]) -> Twist | None:
     return Twist(tuple(columns), plane, tuple(centre.tolist()), rates, gain)
 
 
+#: the families of `BlockMaps.steps`, by the name their records carry
+FAMILIES = {"shear": Shear, "twist": Twist}
+
+
 # -------------------------------------------------------------- both
 @dataclass(frozen=True)
 class BlockMaps:
@@ -236,8 +240,13 @@ class BlockMaps:
     def from_dict(cls, record: dict) -> BlockMaps:
         steps = []
         for s in record["steps"]:
-            fields = {k: _tuples(v) for k, v in s.items() if k != "family"}
-            steps.append((Shear if s["family"] == "shear" else Twist)(**fields))
+            family = FAMILIES.get(s.get("family"))
+            if family is None:
+                raise ValueError(
+                    f"Unknown block map family {s.get('family')!r} in "
+                    f"diagnostics.extra['block_maps']; known: {', '.join(FAMILIES)}."
+                )
+            steps.append(family(**{k: _tuples(v) for k, v in s.items() if k != "family"}))
         return cls(tuple(record["shift"]), tuple(record["scale"]), tuple(steps), record["gain"])
 
     def describe(self, names: list[str]) -> str:

@@ -152,13 +152,16 @@ def _choose(fits: list, start: float | None):
     """The mapped fit kept: the best-scoring that passes its check, else the best-scoring.
 
     A fit that passes needs a held-out score above ``start`` (the first
-    fit's); one that still fails needs `FAILING_GAIN` more. None when no fit
-    qualifies. ``fits`` holds ``(passed, score, ...)``.
+    fit's); one that still fails needs `FAILING_GAIN` more. Without scores
+    (backends with no cross-validation table) only a fit that passes
+    qualifies. None when no fit qualifies. ``fits`` holds ``(passed, score, ...)``.
     """
 
     def qualifies(fit):
         passed, score = fit[0], fit[1]
-        return start is None or score is None or score > start + (0 if passed else FAILING_GAIN)
+        if start is None or score is None:  # no held-out score (a posterior): the check decides
+            return passed
+        return score > start + (0 if passed else FAILING_GAIN)
 
     better = [f for f in fits if qualifies(f)]
     if not better:

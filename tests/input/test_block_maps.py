@@ -174,3 +174,26 @@ def test_a_sheared_mixture_of_its_own_is_unsheared(tmp_path):
     result, record = _estimate(x, p[:, 2], truth, tmp_path)
     kept = next(t for t in record["tried"] if t["data"] == record["kept"])
     assert kept["text"] == "x0 sheared by a spline of x1"
+
+
+def test_which_mapped_fit_is_kept():
+    from gmmmi._block_refit import FAILING_GAIN, _choose
+
+    passing, failing = (True, -2.3, "kept"), (False, -2.0, "raw")
+    assert _choose([passing, failing], -2.4) == passing  # a pass first, though it scores less
+    assert _choose([passing], -2.2) is None  # a pass needs a better score
+    assert _choose([failing], -2.0 - FAILING_GAIN + 0.01) is None  # a fail needs 0.1 more
+    assert _choose([failing], -2.0 - FAILING_GAIN - 0.01) == failing
+    # without held-out scores (a posterior) only the check decides
+    assert _choose([(False, None, "raw")], None) is None
+    assert _choose([(True, None, "raw")], None) == (True, None, "raw")
+
+
+def test_an_unknown_family_in_a_record_is_refused():
+    record = _maps().to_dict()
+    record["steps"][0]["family"] = "bend"
+    with pytest.raises(ValueError) as err:
+        BlockMaps.from_dict(record)
+    assert str(err.value) == (
+        "Unknown block map family 'bend' in diagnostics.extra['block_maps']; known: shear, twist."
+    )
