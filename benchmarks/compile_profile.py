@@ -12,11 +12,19 @@ triggered, and the part of that spent in LLVM. Compiling a function compiles its
 first, each on its own, and then again inside it: the exclusive time of a caller
 includes that second pass over its callees. CPU time (this process, every thread) is
 reported because the machine's load inflates wall time.
+
+``warm`` instead times the compiled EM kernel (`em_fit_batch`, one thread) on fixed
+batches: the CPU milliseconds of one call, median of 7 rounds of 5 calls; run it with
+``PYTHONPATH`` at two checkouts, alternately, to compare a kernel change's warm speed.
+Run from the repository root: the checkout on ``sys.path`` (``PYTHONPATH``) is measured.
+The helper process of `gmmmi._precompile` is turned off (``GMMMI_PRECOMPILE=0``) unless
+set, so that this process compiles, and lists, every kernel.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -59,11 +67,88 @@ class _LLVMTimes(event.Listener):
             self.compiles.stack[-1][2] += spent
 
 
+def _batch(rng: np.random.Generator, n: int, d: int, K: int, fits: int, boot: bool) -> tuple:
+    """Arguments of `em_fit_batch`: ``fits`` fits of K components on n rows (d columns).
+
+    Cross-validation-like sets (4/5 of the rows, weights 1, validated on the rest) or, with
+    ``boot``, bootstrap replicas (distinct rows with counts, no validation rows).
+    """
+    X = rng.normal(size=(n, d))
+    X[: n // 2] += 2.0  # two clusters, so that K > 1 fits iterate
+    rows, weights, valid, ptr, vptr = [], [], [], [0], [0]
+    for _ in range(fits):
+        if boot:
+            counts = np.bincount(rng.integers(0, n, n), minlength=n)
+            r = np.flatnonzero(counts)
+            rows.append(r)
+            weights.append(counts[r].astype(np.float64))
+        else:
+            held = rng.random(n) < 0.2
+            rows.append(np.flatnonzero(~held))
+            weights.append(np.ones(int((~held).sum())))
+            valid.append(np.flatnonzero(held))
+            vptr.append(vptr[-1] + len(valid[-1]))
+        ptr.append(ptr[-1] + len(rows[-1]))
+    if boot:
+        vptr = [0, 0]
+    vrows = np.concatenate(valid) if valid else np.zeros(0, dtype=np.int64)
+    starts = X[rng.integers(0, n, (fits, K))]
+    return (
+        X,
+        np.concatenate(rows).astype(np.int64),
+        np.concatenate(weights),
+        np.array(ptr, dtype=np.int64),
+        np.arange(fits, dtype=np.int64),
+        vrows.astype(np.int64),
+        np.ones(len(vrows)),
+        np.array(vptr, dtype=np.int64),
+        np.arange(fits, dtype=np.int64) if not boot else np.zeros(fits, dtype=np.int64),
+        np.full((fits, K), 1.0 / K),
+        np.ascontiguousarray(starts),
+        np.tile(np.eye(d), (fits, K, 1, 1)),
+        1e-6,
+        1e-5,
+        100,
+        0,
+        True,
+    )
+
+
+def warm() -> None:
+    """CPU ms per `em_fit_batch` call on fixed batches (median of 7 rounds of 5 calls)."""
+    from gmmmi._kernels.em import em_fit_batch
+
+    cases = (
+        ("N=200 d=2: 5 CV fits K=2", 200, 2, 2, 5, False),
+        ("N=200 d=2: 50 bootstrap fits K=1", 200, 2, 1, 50, True),
+        ("N=1e4 d=2: 5 CV fits K=2", 10_000, 2, 2, 5, False),
+        ("N=1e4 d=2: 50 bootstrap fits K=1", 10_000, 2, 1, 50, True),
+        ("N=2000 d=3: 5 CV fits K=3", 2000, 3, 3, 5, False),
+        ("N=2000 d=4: 5 CV fits K=2", 2000, 4, 2, 5, False),
+    )
+    for name, n, d, K, fits, boot in cases:
+        args = _batch(np.random.default_rng(n + d + K), n, d, K, fits, boot)
+        out = em_fit_batch(*args)
+        rounds = []
+        for _ in range(7):
+            start = time.process_time()
+            for _ in range(5):
+                em_fit_batch(*args)
+            rounds.append((time.process_time() - start) / 5)
+        iters = int(out[3].sum())
+        print(f"  {name:34s} {1e3 * np.median(rounds):8.3f} ms CPU  ({iters} iterations)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("case", choices=("readme", "d3"))
+    parser.add_argument("case", choices=("readme", "d3", "warm"))
     parser.add_argument("--top", type=int, default=15, help="functions listed")
     args = parser.parse_args()
+    if args.case == "warm":
+        warm()
+        return
+    # every compilation in this process: no helper process compiling the EM kernel
+    os.environ.setdefault("GMMMI_PRECOMPILE", "0")
 
     import gmmmi
 

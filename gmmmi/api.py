@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, _bias, _block_refit, _other_margins
+from . import __version__, _bias, _block_refit, _other_margins, _precompile
 from . import integrate as _integrate
 from ._data import validate_data
 from ._data_units import affine_checked, warn_unstorable
@@ -467,6 +467,8 @@ def run(
     """
     o = options
     be = get_backend(o.backend)  # an instance per estimate: estimates share no backend state
+    if be.name == "numba":
+        _precompile.start()  # a cold first estimate: the EM kernel compiles in a helper process
     kl, discrete_y, base, min_category_size = o.kl, o.discrete_y, o.base, o.min_category_size
     transform, discrete, dequantize, init = o.transform, o.discrete, o.dequantize, o.init
     bootstrap, block_length, sample_weight = o.bootstrap, o.block_length, o.sample_weight

@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import signal
 
 #: the kinds of bootstrap `gmmmi.estimate` offers
 BOOTSTRAP_KINDS = ("iid", "block")
@@ -180,6 +179,8 @@ def _lagged_moments(x: np.ndarray, skip: int) -> tuple[np.ndarray, np.ndarray, n
     a = x[skip:]
     length = a.size
     # cross[j] = Σ_i a_i x_{j+i}; lag k is offset j = skip - k
+    from scipy import signal  # ~0.5 s with scipy.stats: only for a serial bootstrap
+
     cross = signal.fftconvolve(x, a[::-1], mode="valid")[::-1]
     ends = np.arange(n, n - skip - 1, -1)  # b covers x[n - k - length : n - k]
     csum = np.concatenate(([0.0], np.cumsum(x)))

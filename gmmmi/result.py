@@ -14,9 +14,8 @@ from os import PathLike
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
-from . import _arviz, _netcdf
+from . import _arviz
 from ._bias import describe as describe_bias
 from ._block_refit import describe_kept as describe_maps
 from ._block_refit import kept_maps
@@ -33,6 +32,7 @@ from .mixture import MixtureDraws
 if TYPE_CHECKING:
     import arviz
     import pandas as pd
+    import xarray as xr
 
     from .fit_check import FitCheck
 
@@ -309,6 +309,10 @@ class Result:
 
     # ----------------------------------------------------------- statistics
     def _quantity_dataset(self) -> xr.Dataset:
+        import xarray as xr  # with pandas, ~0.4 s: not imported by an estimate
+
+        from . import _netcdf
+
         return xr.Dataset(
             {name: (("chain", "draw"), v) for name, v in self.draws.items()},
             coords=_netcdf._chain_draw_coords(self.draws[self.quantity].shape),
@@ -443,6 +447,8 @@ class Result:
             groups ``point_estimate``, ``integration_error``,
             ``fit_diagnostics`` and ``reference_fit`` (see ``gmmmi._netcdf``).
         """
+        from . import _netcdf  # imports xarray
+
         return _netcdf.encode(self)
 
     @classmethod
@@ -467,10 +473,14 @@ class Result:
             is not a complete gmmmi result; the message names the file and
             what is missing or damaged.
         """
+        from . import _netcdf  # imports xarray
+
         return _netcdf.read(path, cls)
 
     @classmethod
     def _from_groups(cls, groups: dict, attrs: dict) -> Result:
+        from . import _netcdf  # imports xarray
+
         return _netcdf.decode(groups, attrs, cls)
 
     # ---------------------------------------------------------------- plots

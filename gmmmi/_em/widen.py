@@ -36,7 +36,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 from scipy.special import logsumexp
 
 from gmmmi.diagnostics import WidenedSearch
@@ -95,6 +94,8 @@ def split_worst(X, folds, K, previous, rng, settings) -> list[Trial]:
     """
     if previous is None:
         return []
+    from scipy import stats  # ~0.5 s to import: only when a search is widened
+
     w, mu, cov = (np.array(a, dtype=np.float64) for a in previous)
     try:
         log_joint = np.column_stack(

@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .linalg import FASTMATH, cholesky_lower
+from .linalg import FASTMATH, NO_WRAPPERS, cholesky_lower
 from .logdensity import (
     BLOCK,
     block_logpdf,
@@ -53,7 +53,7 @@ EMPTY_COMPONENT = 1e-10
 NK_EPS = 10.0 * np.finfo(np.float64).eps
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", **NO_WRAPPERS)
 def _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, update):
     """Sum of w log p(x) over ``rows``; with ``update``, also the M-step statistics.
 
@@ -108,7 +108,7 @@ def _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, upda
     return total
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, fastmath=FASTMATH, **NO_WRAPPERS)
 def _stats_2(lk, q, xb, mean, nb, Nk, S1k, S2k, k):
     """The d = 2 M-step statistics of one component and block, in one fused pass.
 
@@ -140,9 +140,13 @@ def _stats_2(lk, q, xb, mean, nb, Nk, S1k, S2k, k):
     S2k[1, 1] += s11
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _scratch(K, d):
-    """Every scratch array of one fit (allocated once per fit, not per iteration)."""
+    """Every scratch array of the fits of one batch (allocated once, not per fit or iteration).
+
+    Every fit writes each scratch array before reading it, so fits sharing it are
+    independent.
+    """
     ws, ibits, fbits = block_scratch(K, d)  # the blocked E-step's
     return (
         np.empty((d, d)),  # L: a Cholesky factor
@@ -158,7 +162,7 @@ def _scratch(K, d):
     )
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, **NO_WRAPPERS)
 def _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
     """Update ``weights``, ``means``, ``covs`` in place from the E-step statistics.
 
@@ -201,7 +205,7 @@ def _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _fit_one(
-    X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol, max_iter, ct, cv, score
+    X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol, max_iter, ct, cv, score, sc
 ):
     """EM from the parameters in ``weights``, ``means``, ``covs`` (updated in place).
 
@@ -211,6 +215,7 @@ def _fit_one(
     log-likelihoods after each iteration are written there, for as many
     iterations as they hold (recording never changes the fit). With
     ``max_iter`` 0 (for any K) the start is only scored: `mean_loglik`.
+    ``sc`` is the scratch from `_scratch`.
 
     Returns
     -------
@@ -219,12 +224,12 @@ def _fit_one(
         per sample on the training rows (NaN unless ``score`` or curves) and
         on the validation rows (NaN when there are none).
     """
-    K, d = means.shape
+    K = means.shape[0]
     if K == 1 and max_iter > 0:
         return _fit_single(
-            X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, ct, cv, score
+            X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, ct, cv, score, sc
         )
-    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
+    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = sc
     if not prepare_mixture(weights, means, covs, L, P, consts):
         return 0, STATUS_BAD_INIT, np.nan, np.nan
     W = 0.0
@@ -283,7 +288,7 @@ def _fit_one(
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
-def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, ct, cv, score):
+def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, ct, cv, score, sc):
     """The K = 1 maximum-likelihood fit in closed form (what EM converges to).
 
     The weighted sample mean and covariance (plus ``reg_covar`` on the
@@ -292,8 +297,8 @@ def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, 
     those of `_fit_one`. If the covariance is not positive definite the
     initial one is kept (``STATUS_SINGULAR``).
     """
-    K, d = means.shape  # K = 1, as a run-time value: _scratch compiles once
-    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
+    d = means.shape[1]
+    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = sc
     Nk[:] = 0.0
     S1[:] = 0.0
     S2[:] = 0.0
@@ -411,6 +416,7 @@ def em_fit_batch(
     valid_ll = np.empty(F)
     curves_train = np.full((F, curve_len), np.nan)
     curves_valid = np.full((F, curve_len), np.nan)
+    sc = _scratch(init_means.shape[1], init_means.shape[2])
     for f in range(F):
         a = set_ptr[fit_set[f]]
         b = set_ptr[fit_set[f] + 1]
@@ -431,6 +437,7 @@ def em_fit_batch(
             curves_train[f],
             curves_valid[f],
             score_final,
+            sc,
         )
         n_iter[f] = it
         status[f] = st

@@ -6,7 +6,7 @@ from numba import njit
 from .linalg import FASTMATH
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, inline="always")
 def kmeans_step(X, centers, labels, new_centers):
     """One Lloyd iteration: assign to the nearest centre, then recompute centres.
 
@@ -79,16 +79,17 @@ def kmeans_lloyd(X, centers, max_iter, tol):
     new = np.empty_like(cur)
     labels = np.empty(n, dtype=np.int64)
     n_iter = 0
-    for it in range(max_iter):
+    done = max_iter <= 0
+    while True:  # one call site of kmeans_step, inlined: the last call only labels
         kmeans_step(X, cur, labels, new)
+        if done:
+            break
         shift = 0.0
         for k in range(cur.shape[0]):
             for i in range(cur.shape[1]):
                 e = new[k, i] - cur[k, i]
                 shift += e * e
                 cur[k, i] = new[k, i]  # not cur[:] = new: see gmmmi._kernels
-        n_iter = it + 1
-        if shift <= tol:
-            break
-    kmeans_step(X, cur, labels, new)
+        n_iter += 1
+        done = shift <= tol or n_iter >= max_iter
     return labels, cur, n_iter

@@ -14,6 +14,9 @@ from numba import njit
 # ``fastmath=True`` would include ``nnan``/``ninf``, which turns an all -inf
 # logsumexp into NaN. Keep the safe subset.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+#: options of a helper called only from compiled code: no Python or C entry point is
+#: compiled for it (docstring of `gmmmi._kernels`); calling it from Python would crash
+NO_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 
 LOG_2PI = math.log(2.0 * math.pi)
 

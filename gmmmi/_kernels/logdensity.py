@@ -14,10 +14,10 @@ import math
 import numpy as np
 from numba import njit
 
-from .linalg import FASTMATH, cholesky_lower, whiten_component
+from .linalg import FASTMATH, NO_WRAPPERS, cholesky_lower, whiten_component
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, **NO_WRAPPERS)
 def prepare_mixture(weights, means, covs, L, P, consts):
     """Inverse Cholesky factors ``P`` (K, d, d) and ``consts`` (K,) of a mixture.
 
@@ -174,7 +174,7 @@ def log_block(x, out, nb, ibits, fbits):
                 out[t] = math.log(v)
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, fastmath=FASTMATH, **NO_WRAPPERS)
 def block_logpdf(X, rows, a0, nb, means, P, consts, lpb, xb, top, ssum, zt, q, ibits, fbits):
     """Component densities of samples ``rows[a0:a0 + nb]`` (nb <= BLOCK).
 

@@ -10,7 +10,6 @@ import functools
 
 import numpy as np
 from scipy.special import ndtri
-from scipy.stats import qmc
 
 from gmmmi._kernels.integrands import qmc_cross_entropy
 from gmmmi._threads import threads_for
@@ -36,6 +35,8 @@ def qmc_nodes(d: int, log2_n: int) -> np.ndarray:
     numpy.ndarray, shape (rules.QMC_SCRAMBLES * 2**log2_n, d)
         The scrambles one after another; fixed seeds, so the rule is deterministic.
     """
+    from scipy.stats import qmc  # ~0.5 s to import: only when a QMC rule is first built
+
     children = np.random.SeedSequence([rules._QMC_SEED, d]).spawn(rules.QMC_SCRAMBLES)
     sets = [
         qmc.Sobol(d, scramble=True, seed=np.random.default_rng(c)).random_base2(log2_n)

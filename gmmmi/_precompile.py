@@ -1,0 +1,144 @@
+"""The EM kernel compiled in a helper process while a cold first estimate does other work.
+
+With an empty Numba cache, the first estimate of a process compiles every kernel it runs,
+one after the other: Numba compiles under one lock per process. The EM kernel
+(`gmmmi._kernels.em.em_fit_batch` with the functions it calls) is over half of it, and the
+estimate first needs it after validating, screening and compiling the k-means kernels.
+`start`, called as an estimate begins, starts one helper process that compiles the EM
+kernel into the cache (it has one signature: `mean_loglik` compiles it); `wait`, called
+before the first EM fit, waits for the helper to end, and Numba then loads the kernel from
+the cache instead of compiling it. On two idle cores the two compile at the same time.
+
+The helper is started only where it can help: the EM kernel is neither compiled in this
+process nor in the cache, the cache directory is writable, the JIT is on, the process may
+use two CPUs, and ``GMMMI_PRECOMPILE`` is not ``"0"``. A helper that cannot start, fails or
+takes longer than `WAIT_SECONDS` changes nothing but the time: this process then compiles
+the kernel itself (same source, same signature, the same numbers). The helper is always
+reaped when it ends (a thread waits for it; one still running at exit is stopped), and a
+process forked while a helper runs ignores it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+#: environment variable: "0" never starts a helper process
+ENV = "GMMMI_PRECOMPILE"
+#: longest wait for the helper before compiling here (it is then stopped)
+WAIT_SECONDS = 120.0
+
+#: what the helper runs: the one signature of the EM kernel, compiled into the cache
+_HELPER_CODE = (
+    "import numpy as np\n"
+    "from gmmmi._kernels.em import mean_loglik\n"
+    "mean_loglik(np.zeros((1, 2)), np.ones(1), np.zeros((1, 2)), np.eye(2)[None])\n"
+)
+
+_lock = threading.Lock()
+_helper: subprocess.Popen | None = None
+_helper_pid = 0  # the process that started the helper (a forked child must not wait for it)
+
+
+def start() -> bool:
+    """Start the helper process if the EM kernel is not compiled yet and it can help.
+
+    Returns
+    -------
+    bool
+        True if a helper process was started by this call.
+    """
+    global _helper, _helper_pid
+    if os.environ.get(ENV, "1") == "0":
+        return False
+    with _lock:
+        if _helper is not None and _helper_pid == os.getpid():
+            return False
+        from ._kernels.em import em_fit_batch
+
+        if not _worth_starting(em_fit_batch):
+            return False
+        _helper = _spawn(_HELPER_CODE)
+        _helper_pid = os.getpid()
+        if _helper is None:
+            return False
+        # reaps the helper as soon as it ends, even if no EM fit ever waits for it
+        threading.Thread(target=_helper.wait, name="gmmmi-precompile", daemon=True).start()
+        return True
+
+
+def wait() -> bool | None:
+    """Wait for the helper started by `start` (at most `WAIT_SECONDS`), then forget it.
+
+    Returns
+    -------
+    bool or None
+        None if no helper ran; True if it compiled the kernel (exit status 0); False if it
+        failed or was stopped (this process then compiles the kernel itself).
+    """
+    global _helper
+    with _lock:
+        helper, _helper = _helper, None
+        if helper is None or _helper_pid != os.getpid():
+            return None
+        try:
+            return helper.wait(timeout=WAIT_SECONDS) == 0
+        except subprocess.TimeoutExpired:
+            _stop(helper)
+            return False
+
+
+def _worth_starting(dispatcher) -> bool:
+    """Whether a helper could put ``dispatcher``'s kernel in the cache before it is needed."""
+    from numba.core import config
+
+    if config.DISABLE_JIT or dispatcher.signatures:
+        return False
+    cache = getattr(dispatcher, "_cache", None)
+    index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+    if index is None or Path(index).exists():  # no cache, or already compiled into it
+        return False
+    if not os.access(Path(index).parent, os.W_OK):
+        return False
+    affinity = getattr(os, "sched_getaffinity", None)
+    cpus = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return cpus >= 2
+
+
+def _spawn(code: str) -> subprocess.Popen | None:
+    """``code`` run by a new interpreter importing this copy of gmmmi; None if it cannot start."""
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_parent, path) if p))
+    env[ENV] = "0"
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
+
+
+def _stop(helper: subprocess.Popen) -> None:
+    """Stop a helper and reap it."""
+    try:
+        helper.kill()
+        helper.wait(timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+
+
+@atexit.register
+def _reap_at_exit() -> None:
+    """A helper still running when the process exits (no EM fit came) is stopped."""
+    helper = _helper
+    if helper is not None and _helper_pid == os.getpid() and helper.poll() is None:
+        _stop(helper)
