@@ -5,15 +5,15 @@ and k-means starts: for K = 1, 2, ..., ``n_inits`` k-means starts on the whole
 column, each fitted on both folds' training rows and scored on the other
 fold; K stops growing after ``patience`` values of K without a gain above
 ``threshold``; the chosen K's best start is fitted to the whole column. The
-random numbers are drawn in the same order, so the choice is the same. What
-differs is the cost:
+random numbers are drawn in the same order, so the choice is the same (to
+rounding: see below). What differs is the cost:
 
-* k-means starts of one column often converge to the same clusters: each
-  distinct start is fitted once (EM is deterministic, so the copy is what a
-  second fit would give);
+* two k-means starts of one column can converge to the same clusters (4 of the
+  40 fits of D3's first column): each distinct start is fitted once (EM is
+  deterministic, so the copy is what a second fit would give);
 * the fits run in the 1-D kernel `gmmmi._kernels.em1d` (the general one's
   algorithm without its d x d algebra), which agrees with the general kernel to
-  rounding, not bit for bit;
+  rounding, not bit for bit; large batches run in threads, as `fit_batch`'s do;
 * nothing the margins do not read is computed (no AIC/BIC per K, no loss
   curves, no status counts).
 """

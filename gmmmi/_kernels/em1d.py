@@ -28,7 +28,7 @@ from .em import (
     STATUS_OK,
     STATUS_SINGULAR,
 )
-from .linalg import FASTMATH, LOG_2PI
+from .linalg import FASTMATH, LOG_2PI, NO_WRAPPERS
 from .logdensity import BLOCK, _exp_block
 
 #: rows whose density sums (each in [1, K]) are multiplied before one log is taken
@@ -55,7 +55,9 @@ def _prepare(weights, variances, p, consts):
     return True
 
 
-@njit(cache=True, fastmath=FASTMATH)
+# error_model="numpy": Python's model checks every division for zero, which keeps the loop
+# of 1 / ssum from being vectorised (ssum >= 1, so it never divides by zero)
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", **NO_WRAPPERS)
 def _e_step_1d(xs, means, p, consts, lpb, top, ssum, ibits, fbits, Nk, S1, S2, update):
     """Sum of log p(x) over ``xs``; with ``update``, the statistics about the current means.
 
