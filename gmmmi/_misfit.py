@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ._block_maps import describe_record as describe_maps
 from ._stacklevel import user_stacklevel
 from .diagnostics import FitDiagnostics
 from .exceptions import MisfitWarning
@@ -106,5 +107,8 @@ def warn_misfit(diagnostics: FitDiagnostics, *, mapped: bool = False) -> None:
     other = diagnostics.extra.get("other_margins")  # both margins fitted (gmmmi._other_margins)
     if other:
         search += describe_reconsidered(other)
+    maps = diagnostics.extra.get("block_maps")  # shears and twists tried (gmmmi._block_refit)
+    if maps:
+        search += describe_maps(maps)
     message = misfit_message(check, search, mapped=mapped, both_margins=bool(other))
     warnings.warn(message, MisfitWarning, stacklevel=user_stacklevel())

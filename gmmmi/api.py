@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, _bias, _other_margins, _precompile
+from . import __version__, _bias, _block_refit, _other_margins, _precompile
 from . import integrate as _integrate
 from ._data import validate_data
 from ._data_units import affine_checked, warn_unstorable
@@ -468,7 +468,7 @@ def run(
     o = options
     be = get_backend(o.backend)  # an instance per estimate: estimates share no backend state
     if be.name == "numba":
-        _precompile.start()  # a cold first estimate: the EM kernel compiles in a helper process
+        _precompile.start()  # a cold first estimate: the E-step compiles in a helper process
     kl, discrete_y, base, min_category_size = o.kl, o.discrete_y, o.base, o.min_category_size
     transform, discrete, dequantize, init = o.transform, o.discrete, o.dequantize, o.init
     bootstrap, block_length, sample_weight = o.bootstrap, o.block_length, o.sample_weight
@@ -593,6 +593,17 @@ def run(
             data, Xs, shift, scale = prepared.data, prepared.X, prepared.shift, prepared.scale
             margins = prepared.margins
             isolated = distinct = None  # other data: the sharp check looks itself
+        unmapped = prepared
+        if _block_refit.applies(  # still failing: shears and twists of the blocks
+            n_components, kl=kl, weighted=weights is not None, init=inits is not None
+        ):
+            prepared, draws, diagnostics = _block_refit.reconsider(
+                prepared, measured, draws, diagnostics, fit=fit, rng=rng, names=column_names
+            )
+        if prepared is not unmapped:
+            data, Xs, shift, scale = prepared.data, prepared.X, prepared.shift, prepared.scale
+            margins = prepared.margins
+            isolated = distinct = None
         reference = diagnostics.reference_fit
         # shared-scale components (gmmmi._em.scale_mixture) are broad by design, not unresolved
         if not diagnostics.extra.get("scale_mixture"):

@@ -17,6 +17,8 @@ import numpy as np
 
 from . import _arviz
 from ._bias import describe as describe_bias
+from ._block_refit import describe_kept as describe_maps
+from ._block_refit import kept_maps
 from ._intervals import HDI_PROB, INTERVAL_METHODS, critical_value
 from ._mixed_text import describe as describe_discrete
 from ._text import QUANTITY_LABELS, draws_of, format_pm, interval_name, method_text
@@ -289,6 +291,9 @@ class Result:
         margins = None if self.margins is None else self.margins.describe()
         if margins is not None:
             lines.append(f"  {margins}")
+        maps = self.diagnostics.extra.get("block_maps")
+        if maps and maps.get("kept") is not None:
+            lines.append(f"  {describe_maps(maps)}")
         correction = describe_bias(self.meta.get("bias_correction"), self.sd, self.unit)
         if correction is not None:
             lines.append(f"  {correction}")
@@ -538,7 +543,9 @@ class Result:
                 f"{self.mixture.n_dim} ({', '.join(self.column_labels())}); pass the x, y "
                 "(and z) given to gmmmi.estimate."
             )
-        return X if self.margins is None else self.margins.apply(X)  # the mixture's coordinates
+        X = X if self.margins is None else self.margins.apply(X)  # the mixture's coordinates
+        maps = kept_maps(self.diagnostics.extra)  # shears and twists (gmmmi._block_refit)
+        return X if maps is None else maps.apply(X)
 
     def plot_fit(self, x, y=None, *, z=None, ax=None, levels=(0.68, 0.95), kde=True, rng=0):
         """Contours of the fitted mixture's density over the data.
