@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/bench_transform.py                 # both parts
     python benchmarks/bench_transform.py --part invariance
     python benchmarks/bench_transform.py --part refit --repeats 40 --replicas 25
+    NUMBA_NUM_THREADS=1 python benchmarks/bench_transform.py --part cost --repeats 5
 
 ``invariance``: a Gaussian with rho=0.6 (truth 0.2231 nat), N=2000, one
 seeded sample, under the maps identity, exp, cube and tanh(2·) of each
@@ -25,6 +26,15 @@ each, and the coverage of value ± 1.96 sd over the R data sets.
 ``alternatives``: the mixture-CDF map against rank normal scores and
 Yeo–Johnson (each column mapped, then the raw-data estimator) on a few suite
 tasks and the paper's D3, N=5000, single fits.
+
+``cost``: what ``transform="auto"`` costs on top of the raw estimate. On
+bench_core's four cases (the README's N=200 and rho=0.6 N=10 000 Gaussians,
+the paper's D3 and D5 at N=2000), the CPU seconds (``time.process_time``) of
+warm ``gmmmi.estimate(X, random_state=0)`` with ``transform="auto"`` and with
+``"none"``, alternated in one process, median of ``--repeats``; on those and on
+the exp/cube/tanh(2·) margins of the ``invariance`` part, the CPU of the
+margins' maps alone (`gmmmi.margins.fit_marginal_map` of every column).
+Run it with ``NUMBA_NUM_THREADS=1`` for CPU that does not count spinning threads.
 
 A benchmark, not a test: it never fails on a number.
 """
@@ -222,12 +232,78 @@ def alternatives(n: int = 5000) -> list[dict]:
     return rows
 
 
+def cost(repeats: int = 5) -> list[dict]:
+    """CPU of warm ``transform="auto"`` and ``"none"`` estimates, and of the maps alone."""
+    import gmmmi
+    from gmmmi.datasets import gaussian, paper, with_margins
+    from gmmmi.margins import fit_marginal_map
+
+    cov = [[1.0, 0.6], [0.6, 1.0]]
+    cases = {
+        "README N=200": np.random.default_rng(0).multivariate_normal([0, 0], cov, 200),
+        "rho=0.6 N=10000": np.random.default_rng(1).multivariate_normal([0, 0], cov, 10_000),
+    }
+    for name in ("D3", "D5"):
+        cases[f"{name} N=2000"] = np.column_stack(paper(name).sample(2000, 3))
+    # margins that are mapped: the maps alone (their estimates add the fit check's other
+    # margins and wider searches, which are not the maps' cost)
+    for margin in MAPS[1:]:
+        x, y = with_margins(gaussian(0.6), margin).sample(2000, 2)
+        cases[f"{margin} N=2000"] = np.column_stack([x, y])
+
+    def cpu(fn):
+        start = time.process_time()
+        out = fn()
+        return time.process_time() - start, out
+
+    rows = []
+    for name, X in cases.items():
+        runs = {
+            "maps": lambda X=X: [fit_marginal_map(c, "x", np.random.default_rng(0)) for c in X.T]
+        }
+        if "N=2000" not in name or name[:2] in ("D3", "D5"):
+            runs["auto"] = lambda X=X: gmmmi.estimate(X, random_state=0, progress=False)
+            runs["none"] = lambda X=X: gmmmi.estimate(
+                X, random_state=0, transform="none", progress=False
+            )
+        seconds = {key: [] for key in runs}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for run in runs.values():
+                run()  # warm: compiled kernels loaded
+            for _ in range(repeats):
+                for key, run in runs.items():
+                    t, out = cpu(run)
+                    seconds[key].append(t)
+                    if key == "auto":
+                        res = out
+        row = {"case": name, **{k: float(np.median(v)) for k, v in seconds.items()}}
+        if "auto" in runs:
+            row.update(chosen=res.margins.chosen, K=res.n_components, mi=float(res.value))
+        rows.append(row)
+        print(row, flush=True)
+    print(f"\nCPU ms of warm calls, median of {repeats} (load {os.getloadavg()[0]:.1f}):\n")
+    print("| case | auto | none | auto / none | maps alone | chosen | K |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "auto" in r:
+            print(
+                f"| {r['case']} | {r['auto'] * 1e3:.1f} | {r['none'] * 1e3:.1f} | "
+                f"{r['auto'] / r['none']:.2f} | {r['maps'] * 1e3:.1f} | {r['chosen']} | {r['K']} |"
+            )
+        else:
+            print(f"| {r['case']} | | | | {r['maps'] * 1e3:.1f} | | |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--part", choices=("invariance", "refit", "alternatives", "all"), default="all"
+        "--part", choices=("invariance", "refit", "alternatives", "cost", "all"), default="all"
     )
-    parser.add_argument("--repeats", type=int, default=40, help="data sets of the refit part")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="data sets of refit (40), calls of cost (5)"
+    )
     parser.add_argument("--replicas", type=int, default=25, help="bootstrap replicas per set")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args()
@@ -235,9 +311,11 @@ def main() -> None:
     if args.part in ("invariance", "all"):
         record["invariance"] = invariance()
     if args.part in ("refit", "all"):
-        record["refit"] = refit(args.repeats, args.replicas)
+        record["refit"] = refit(args.repeats or 40, args.replicas)
     if args.part in ("alternatives", "all"):
         record["alternatives"] = alternatives()
+    if args.part in ("cost", "all"):
+        record["cost"] = cost(args.repeats or 5)
     record["load_end"] = os.getloadavg()
     print(
         f"\nload average {record['load_start'][0]:.1f} at the start, "

@@ -56,9 +56,10 @@ class Prepared:
         Whether a column of ``X`` has an isolated far row (warned about;
         the sharp-relation check then stands down).
     distinct : numpy.ndarray of int64 or None
-        The first row of each group of exact copies in ``X``, found by the
-        screen, when ``X`` is the data screened (no margins' maps); None
-        otherwise (the sharp-relation check then looks itself).
+        The first row of each group of exact copies in ``X`` (empty: no row
+        is a copy), found by the screen, when ``X`` is the data screened (no
+        margins' maps); None otherwise (the sharp-relation check then looks
+        itself).
     """
 
     data: ValidatedData

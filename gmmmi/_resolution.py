@@ -165,7 +165,8 @@ def warn_unresolved(
         has looked already (`gmmmi._screening.warn_outliers`); None: look.
     first : numpy.ndarray of int, optional
         The first row of each group of copies in ``Xs`` (`distinct_rows`),
-        when the caller knows it (`gmmmi._screening.screen`); None: look.
+        when the caller knows it (`gmmmi._screening.screen`; empty: no row is
+        a copy); None: look.
     """
     # a component stretched over an isolated far row is broad for another reason, which
     # `gmmmi._screening.warn_outliers` names
@@ -173,7 +174,10 @@ def warn_unresolved(
         isolated = any(isolated_outliers(column).size for column in Xs.T)
     if isolated:
         return
-    first = distinct_rows(Xs) if first is None else first
+    if first is None:
+        first = distinct_rows(Xs)
+    elif first.size == 0:  # no row is a copy (the screen's answer)
+        first = np.arange(Xs.shape[0])
     with np.errstate(all="ignore"):
         mixture = fit.weights[0], fit.means[0], fit.covariances[0]
         ratios = resolution_ratios(Xs, *mixture, blocks, first)

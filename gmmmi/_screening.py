@@ -161,8 +161,9 @@ def screen(
     Returns
     -------
     numpy.ndarray of int64
-        The first row of each group of exact copies in ``Xs``, in row order
-        (``arange(n)`` without copies), for `gmmmi._resolution.warn_unresolved`.
+        The first row of each group of exact copies in ``Xs``, in row order,
+        for `gmmmi._resolution.warn_unresolved`; empty when no row is a copy
+        (``arange(n)`` would hold 8 bytes a row through the fit).
 
     Raises
     ------
@@ -181,7 +182,7 @@ def screen(
     names = [name for key in blocks for name in labels[key]]
     counts = np.array([np.unique(column).size for column in Xs.T])
     distinct = Xs  # a column of n distinct values: no row is a copy (no sort of the rows)
-    first_rows = np.arange(Xs.shape[0])
+    first_rows = np.zeros(0, dtype=np.int64)
     if counts.max(initial=0) < Xs.shape[0]:
         _, first_rows = np.unique(copy_groups(Xs), return_index=True)
         distinct = Xs[first_rows]

@@ -59,10 +59,11 @@ class EMSelection:
     metric_method : str or None
         The metric that chose K (``"valid"``, ``"aic"``, ``"bic"``); None when
         K was not chosen.
-    loss_curves : dict
+    loss_curves : Mapping
         Named loss curves, e.g. ``{"train": [arrays], "valid": [arrays]}``
         from the cross-validation fits at the chosen K, one array per fit
-        (length n_iter).
+        (length n_iter). The numba backend's records them when first read
+        (``gmmmi._em.select.LossCurves``; a pickle or copy is a dict).
     reached_max_components : bool
         True when K hit its upper bound without the metric converging.
     """

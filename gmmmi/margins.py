@@ -187,18 +187,20 @@ class MarginalMap:
         log_f = logsumexp(np.log(self.weights / self.sds) - 0.5 * z**2, axis=-1)
         return log_f - 0.5 * _LOG_2PI + self._log_du(x)
 
-    def log_derivative(self, x) -> np.ndarray:
+    def log_derivative(self, x, t=None) -> np.ndarray:
         """log T'(x) = log f̂(x) − log φ(T(x)), the log-Jacobian of the map.
 
         Parameters
         ----------
         x : array_like, shape (n,)
+        t : numpy.ndarray, shape (n,), optional
+            T(x), when the caller has it (else computed).
 
         Returns
         -------
         numpy.ndarray, shape (n,)
         """
-        t = self(x)
+        t = self(x) if t is None else t
         return self.log_density(x) + 0.5 * t**2 + 0.5 * _LOG_2PI
 
     def to_dict(self) -> dict:
@@ -705,10 +707,12 @@ def choose_margins(
             return data, MarginChoice(
                 "auto", "none", MarginReason.CANNOT_COMPARE, maps, detail=_cannot_compare(backend)
             )
-        log_jac = np.mean(sum(m.log_derivative(X_raw[:, j]) for j, m in enumerate(maps)))
+        X_mapped = np.ascontiguousarray(mapped.X[rows])
+        log_jac = np.mean(
+            sum(m.log_derivative(X_raw[:, j], X_mapped[:, j]) for j, m in enumerate(maps))
+        )
         # the maps were fitted on these rows: AIC's correction of their in-sample log-Jacobian
         n_params = sum(3 * m.n_components - 1 for m in maps)
-        X_mapped = np.ascontiguousarray(mapped.X[rows])
         fitted = heldout_loglik(X_mapped, categories, backend, fit_options, n_components, rng)
         if fitted is None:
             return data, MarginChoice(

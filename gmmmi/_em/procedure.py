@@ -39,7 +39,7 @@ from .fit import BatchFit, EMSettings, count_status
 from .folds import contiguous_folds
 from .options import selection_options
 from .repair import COLLAPSE_EIGENVALUE
-from .select import Selection, select_components, warm_start, with_curves
+from .select import Selection, lazy_curves, select_components, warm_start
 from .widen import widen_search
 
 #: status flags of a fit that did not converge
@@ -148,8 +148,8 @@ def fit_procedure(
     else:
         key = searches.key(X, n_components, rng, options) if searches else None
         sel = None if key is None else searches.take(key, rng)
-        if sel is not None and sel.cv is not None:  # kept without curves: record the chosen K's
-            sel = replace(sel, cv=with_curves(X, sel.cv, sel.folds, settings))
+        if sel is not None and sel.cv is not None:  # kept without curves: the chosen K's
+            sel = replace(sel, cv=lazy_curves(X, sel.cv, sel.folds, settings))
         if sel is None:
             sel = select_components(
                 X,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from gmmmi._kernels.em1d import em1d_fit_batch
+from gmmmi._threads import run_split, thread_count
 
 from .fit import BatchFit, EMSettings
 from .folds import copy_groups, make_folds
@@ -32,6 +33,8 @@ from .select import CVResult, check_sample_size, stalled_at_start
 
 #: folds of the search (as `select_components`'s default)
 N_FOLDS = 2
+#: EM iterations assumed when estimating the work of a batch (as `gmmmi._em.fit` does)
+_TYPICAL_ITERATIONS = 100
 
 
 def search_1d(
@@ -132,22 +135,35 @@ def _full_fit(x, start, settings):
 
 
 def _run(x, sets, fit_set, init, settings):
-    """`em1d_fit_batch` of the fits on sets ``fit_set`` (validated on the same-numbered set)."""
+    """`em1d_fit_batch` of the fits on sets ``fit_set`` (validated on the same-numbered set).
+
+    Large batches are split over threads (`gmmmi._threads.run_split`); the fits
+    are independent, so the result does not depend on the number of threads.
+    """
     rows, ptr, vrows, vptr = sets
     fit_set = np.ascontiguousarray(fit_set, dtype=np.int64)
-    return em1d_fit_batch(
-        x,
-        rows,
-        ptr,
-        fit_set,
-        vrows,
-        vptr,
-        fit_set,
-        *(np.ascontiguousarray(a, dtype=np.float64) for a in init),
-        float(settings.reg_covar),
-        float(settings.threshold_fit),
-        int(settings.max_iter),
-    )
+    w0, m0, v0 = (np.ascontiguousarray(a, dtype=np.float64) for a in init)
+
+    def run(part):
+        return em1d_fit_batch(
+            x,
+            rows,
+            ptr,
+            fit_set[part],
+            vrows,
+            vptr,
+            fit_set[part],
+            w0[part],
+            m0[part],
+            v0[part],
+            float(settings.reg_covar),
+            float(settings.threshold_fit),
+            int(settings.max_iter),
+        )
+
+    work = float(np.diff(ptr)[fit_set].sum()) * w0.shape[1] * _TYPICAL_ITERATIONS
+    parts = run_split(run, len(fit_set), thread_count(work))
+    return parts[0] if len(parts) == 1 else [np.concatenate(a) for a in zip(*parts, strict=True)]
 
 
 def _cross_validate(X, x, K, sets, n_inits, settings, rng) -> CVResult:

@@ -36,7 +36,7 @@ def plot_loss_curves(
     -------
     matplotlib Axes
     """
-    if not isinstance(loss_curves, dict):
+    if not isinstance(loss_curves, Mapping):  # a dict, or the curves a fit records when read
         curves = list(loss_curves)
         loss_curves = {"train": curves[0::2], "valid": curves[1::2]}
     if not any(len(v) for v in loss_curves.values()):

@@ -1,17 +1,20 @@
 """Initialisations and the cross-validated choice of K (the EM wing, gmmmi._em)."""
 
 import math
+import pickle
 
 import numpy as np
 import pytest
 
 from gmmmi._em import fit as em_fit
+from gmmmi._em import select as em_select
 from gmmmi._em.fit import EMSettings
 from gmmmi._em.folds import make_folds
 from gmmmi._em.init import default_scale, initialise, kmeans
 from gmmmi._em.options import INIT_TYPES
 from gmmmi._em.repair import collapsed_components
 from gmmmi._em.select import (
+    LossCurves,
     cross_validate,
     information_criteria,
     n_parameters,
@@ -118,7 +121,7 @@ def test_valid_metric_reports_aic_bic_of_the_cv_mixture_on_all_data(rng):
     np.testing.assert_allclose([table["aic"][i], table["bic"][i]], [aic, bic], rtol=1e-10)
     # the reference fit is still a full-data EM fit from that mixture: at least as likely
     assert sel.full_fit.train_ll[0] >= mean_ll - 1e-9
-    assert len(sel.cv.fits.curves_train) == len(sel.cv.fits.n_iter)
+    assert len(sel.cv.loss_curves["train"]) == len(sel.cv.fits.n_iter)
 
 
 def test_mean_loglik_matches_oracle(rng):
@@ -143,6 +146,22 @@ def test_curves_added_later_reproduce_the_fits(rng):
     for a, b in zip(added.fits.curves_valid, recorded.fits.curves_valid, strict=True):
         np.testing.assert_array_equal(a, b)
         assert np.all(np.isfinite(a))
+
+
+def test_loss_curves_recorded_when_read_are_those_recorded_at_once(rng, monkeypatch):
+    X = standardise(paper_mixture("D3").sample(600, rng)[0])
+    sel = select_components(X, rng=np.random.default_rng(2))
+    curves = sel.cv.loss_curves
+    assert list(curves) == ["train", "valid"] and curves._curves is None  # not yet recorded
+    monkeypatch.setattr(em_select, "LAZY_CURVES_BYTES", 0)  # larger data: recorded at once
+    at_once = LossCurves(X, sel.cv, sel.folds, EMSettings())
+    assert at_once._source is None
+    X[:] = 0.0  # the data given may change afterwards: a copy is kept
+    for name in ("train", "valid"):
+        assert len(curves[name]) == len(sel.cv.fits.n_iter)
+        for got, want in zip(curves[name], at_once[name], strict=True):
+            np.testing.assert_array_equal(got, want)
+    assert type(pickle.loads(pickle.dumps(curves))) is dict  # a pickle is a plain dict
 
 
 def test_patience_looks_further(rng):

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 import gmmmi
-from gmmmi._resolution import allowed_ratio, resolution_ratios
-from gmmmi._screening import curve_determination
+from gmmmi._resolution import allowed_ratio, resolution_ratios, warn_unresolved
+from gmmmi._rows import standardise
+from gmmmi._screening import curve_determination, screen
+from gmmmi.mixture import MixtureDraws
 
 
 def _circle(n, noise, seed):
@@ -124,6 +126,29 @@ def test_a_sharp_sine_is_warned_about_with_the_shortfall():
     )
     assert f"allowed {allowed_ratio(2000):.3g}x" in message and "allowed 1.35x" in message
     assert "the estimate is likely too low, by up to about ln " in message
+
+
+@pytest.mark.parametrize("copies", [0, 150])
+def test_the_screens_distinct_rows_give_the_check_its_own_answer(copies):
+    """`estimate` hands the check the screen's distinct rows (empty: no copies): same warning."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(700)
+    X = np.column_stack([x, np.sin(3 * x) + 0.01 * rng.standard_normal(700)])
+    X = np.concatenate([X, X[rng.integers(0, 700, copies)]])
+    Xs, shift, scale = standardise(X)
+    blocks, labels = {"x": [0], "y": [1]}, {"x": ["x"], "y": ["y"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gmmmi.DataWarning)  # the copies
+        first = screen(Xs, shift, scale, blocks, labels, categorical=False, outliers=False)
+    assert first.size == (0 if copies == 0 else 700)
+    one = MixtureDraws(np.ones((1, 1)), Xs.mean(axis=0)[None, None], np.cov(Xs.T)[None, None])
+    messages = []
+    for given in (first, None):
+        with pytest.warns(gmmmi.SharpRelationWarning) as record:
+            warn_unresolved(Xs, one, blocks, labels, isolated=False, first=given)
+        messages.append(str(record[0].message))
+    assert messages[0] == messages[1]
+    assert f"allowed {allowed_ratio(700):.3g}x" in messages[0]
 
 
 def test_resolved_data_are_not_warned_about():

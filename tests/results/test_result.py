@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 
 import gmmmi
+from gmmmi._em.select import LossCurves
 from gmmmi.exceptions import ResultFileError
 from gmmmi.result import Result, load
 
@@ -372,6 +373,8 @@ def assert_same(a, b, where="result"):
     elif isinstance(a, pd.DataFrame):  # e.g. the fit check's table
         assert isinstance(b, pd.DataFrame), f"{where}: {type(b).__name__} instead of a DataFrame"
         pd.testing.assert_frame_equal(a, b, obj=where)
+    elif isinstance(a, LossCurves):  # loss curves recorded when read come back as a dict
+        assert_same(dict(a), b, where)
     elif isinstance(a, dict):
         assert isinstance(b, dict) and list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
         for k in a:
