@@ -1,21 +1,22 @@
-"""The EM kernel compiled in a helper process while a cold first estimate does other work.
+"""The E-step compiled in a helper process while a cold first estimate compiles the rest.
 
 With an empty Numba cache, the first estimate of a process compiles every kernel it runs,
-one after the other: Numba compiles under one lock per process. The EM kernel
-(`gmmmi._kernels.em.em_fit_batch` with the functions it calls) is over half of it, and the
-estimate first needs it after validating, screening and compiling the k-means kernels.
-`start`, called as an estimate begins, starts one helper process that compiles the EM
-kernel into the cache (it has one signature: `mean_loglik` compiles it); `wait`, called
-before the first EM fit, waits for the helper to end, and Numba then loads the kernel from
-the cache instead of compiling it. On two idle cores the two compile at the same time.
+one after the other: Numba compiles under one lock per process. `start`, called as an
+estimate begins, starts one helper process that compiles the E-step
+(`gmmmi._kernels.em._e_step` with the functions it calls, about a third of the compile
+time) into the cache, for the one signature the EM kernel calls it with; meanwhile this
+process validates, screens, and compiles k-means and the rest of the EM kernel up to its
+call of the E-step. There it waits for the helper (`wait`), and Numba loads the E-step
+from the cache instead of compiling it. On two idle cores the two compile at the same
+time.
 
-The helper is started only where it can help: the EM kernel is neither compiled in this
-process nor in the cache, the cache directory is writable, the JIT is on, the process may
-use two CPUs, and ``GMMMI_PRECOMPILE`` is not ``"0"``. A helper that cannot start, fails or
-takes longer than `WAIT_SECONDS` changes nothing but the time: this process then compiles
-the kernel itself (same source, same signature, the same numbers). The helper is always
-reaped when it ends (a thread waits for it; one still running at exit is stopped), and a
-process forked while a helper runs ignores it.
+The helper is started only where it can help: the EM kernel and the E-step are neither
+compiled in this process nor in the cache, the cache directory is writable, the JIT is
+on, the process may use two CPUs, and ``GMMMI_PRECOMPILE`` is not ``"0"``. A helper that
+cannot start, fails or takes longer than `WAIT_SECONDS` changes nothing but the time: this
+process then compiles the E-step itself (same source, same signature, the same numbers).
+The helper is reaped when it ends (a thread waits for it; one still running at exit is
+stopped), and a process forked while a helper runs ignores it.
 """
 
 from __future__ import annotations
@@ -32,11 +33,16 @@ ENV = "GMMMI_PRECOMPILE"
 #: longest wait for the helper before compiling here (it is then stopped)
 WAIT_SECONDS = 120.0
 
-#: what the helper runs: the one signature of the EM kernel, compiled into the cache
+#: what the helper runs: the E-step compiled for the one signature `em_fit_batch` calls it
+#: with (every array C-contiguous; tests/kernels/test_precompile.py checks that it is loaded)
 _HELPER_CODE = (
-    "import numpy as np\n"
-    "from gmmmi._kernels.em import mean_loglik\n"
-    "mean_loglik(np.zeros((1, 2)), np.ones(1), np.zeros((1, 2)), np.eye(2)[None])\n"
+    "from numba import types as t\n"
+    "from gmmmi._kernels.em import _e_step\n"
+    "f, i = t.float64, t.int64\n"
+    "X, rows, w, means, P, c, ws, ib, fb, Nk, S1, S2 = (t.Array(a, n, 'C') for a, n in (\n"
+    "    (f, 2), (i, 1), (f, 1), (f, 2), (f, 3), (f, 1), (f, 2), (i, 1), (f, 1), (f, 1), (f, 2),\n"
+    "    (f, 3)))\n"
+    "_e_step.compile((X, rows, w, means, P, c, ws, ib, fb, Nk, S1, S2, t.boolean))\n"
 )
 
 _lock = threading.Lock()
@@ -45,7 +51,7 @@ _helper_pid = 0  # the process that started the helper (a forked child must not 
 
 
 def start() -> bool:
-    """Start the helper process if the EM kernel is not compiled yet and it can help.
+    """Start the helper process if the E-step is not compiled yet and it can help.
 
     Returns
     -------
@@ -58,9 +64,9 @@ def start() -> bool:
     with _lock:
         if _helper is not None and _helper_pid == os.getpid():
             return False
-        from ._kernels.em import em_fit_batch
+        from ._kernels.em import _e_step, em_fit_batch
 
-        if not _worth_starting(em_fit_batch):
+        if not (_worth_starting(em_fit_batch) and _worth_starting(_e_step)):
             return False
         _helper = _spawn(_HELPER_CODE)
         _helper_pid = os.getpid()
@@ -68,7 +74,16 @@ def start() -> bool:
             return False
         # reaps the helper as soon as it ends, even if no EM fit ever waits for it
         threading.Thread(target=_helper.wait, name="gmmmi-precompile", daemon=True).start()
+        _e_step.compile = _compile_after_helper  # this process waits where it needs the E-step
         return True
+
+
+def _compile_after_helper(sig):
+    """`_e_step.compile` while a helper runs: wait for it, then compile (or load from the cache)."""
+    from ._kernels.em import _e_step
+
+    wait()
+    return _e_step.compile(sig)
 
 
 def wait() -> bool | None:
@@ -77,11 +92,14 @@ def wait() -> bool | None:
     Returns
     -------
     bool or None
-        None if no helper ran; True if it compiled the kernel (exit status 0); False if it
-        failed or was stopped (this process then compiles the kernel itself).
+        None if no helper ran; True if it compiled the E-step (exit status 0); False if it
+        failed or was stopped (this process then compiles the E-step itself).
     """
     global _helper
     with _lock:
+        from ._kernels.em import _e_step
+
+        _e_step.__dict__.pop("compile", None)  # Numba's own compile again
         helper, _helper = _helper, None
         if helper is None or _helper_pid != os.getpid():
             return None

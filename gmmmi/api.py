@@ -468,7 +468,7 @@ def run(
     o = options
     be = get_backend(o.backend)  # an instance per estimate: estimates share no backend state
     if be.name == "numba":
-        _precompile.start()  # a cold first estimate: the EM kernel compiles in a helper process
+        _precompile.start()  # a cold first estimate: the E-step compiles in a helper process
     kl, discrete_y, base, min_category_size = o.kl, o.discrete_y, o.base, o.min_category_size
     transform, discrete, dequantize, init = o.transform, o.discrete, o.dequantize, o.init
     bootstrap, block_length, sample_weight = o.bootstrap, o.block_length, o.sample_weight

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gmmmi import _precompile
 from gmmmi._kernels.em import (
     STATUS_BAD_INIT,
     STATUS_MAX_ITER,
@@ -155,7 +154,6 @@ def fit_batch(
             bool(score_final),
         )
 
-    _precompile.wait()  # the EM kernel, if a helper process compiles it (gmmmi._precompile)
     threads = thread_count(_em_work(rows, vrows, fit_set, ptr, vptr, w0.shape[1]))
     parts = run_split(lambda part: run(part, curve_len), len(fit_set), threads)
     out = parts[0] if len(parts) == 1 else [np.concatenate(a) for a in zip(*parts, strict=True)]

@@ -240,9 +240,10 @@ def lazy_curves(X: np.ndarray, cv: CVResult, folds: np.ndarray, settings: EMSett
     return replace(cv, loss_curves=LossCurves(X, cv, folds, settings))
 
 
-#: data of at most this many bytes is copied and kept by `LossCurves`, which records the
-#: curves when they are first read; larger data has them recorded at once
-LAZY_CURVES_BYTES = 2**22
+#: data of at most this many bytes (32 768 rows of 2 columns) is copied and kept by
+#: `LossCurves`, which records the curves when they are first read, so that a result kept
+#: holds at most this much more; larger data has them recorded at once
+LAZY_CURVES_BYTES = 2**19
 
 
 class LossCurves(Mapping):

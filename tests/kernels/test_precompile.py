@@ -1,4 +1,4 @@
-"""The helper process that compiles the EM kernel of a cold first estimate (`gmmmi._precompile`)."""
+"""The helper process that compiles the E-step of a cold first estimate (`gmmmi._precompile`)."""
 
 import json
 import os
@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from gmmmi import _precompile
+from gmmmi._kernels.em import _e_step
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,8 +62,10 @@ def test_no_helper_when_turned_off(monkeypatch):
 
 def test_a_failing_helper_is_reaped_and_changes_nothing(helper):
     assert helper("import sys; sys.exit(3)")
+    assert "compile" in _e_step.__dict__  # a compilation of the E-step waits for the helper
     process = _precompile._helper
     assert _precompile.wait() is False
+    assert "compile" not in _e_step.__dict__
     assert process.returncode == 3
     assert _precompile.wait() is None  # forgotten: nothing to wait for
 
@@ -89,17 +92,17 @@ def test_a_slow_helper_is_stopped(helper, monkeypatch):
 
 _COLD = """
 import json, numpy as np, gmmmi
-from gmmmi._kernels.em import em_fit_batch
+from gmmmi._kernels.em import _e_step
 rng = np.random.default_rng(0)
 X = rng.multivariate_normal([0.0, 0.0], [[1.0, 0.6], [0.6, 1.0]], 200)
 mi, sd = gmmmi.estimate(X[:, :1], X[:, 1:], random_state=0, progress=False)
-print(json.dumps([mi, sd, sum(em_fit_batch._cache_hits.values())]))
+print(json.dumps([mi, sd, sum(_e_step._cache_hits.values())]))
 """
 
 
 @pytest.mark.slow
-def test_a_cold_estimate_loads_the_kernel_its_helper_compiled(tmp_path):
-    """Fresh process, empty cache: the EM kernel comes from the cache, the answer is unchanged."""
+def test_a_cold_estimate_loads_the_e_step_its_helper_compiled(tmp_path):
+    """Fresh process, empty cache: the E-step comes from the cache, the answer is unchanged."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), GMMMI_PROGRESS="0", PYTHONPATH=str(ROOT))
     env.pop(_precompile.ENV, None)
     out = subprocess.run(
