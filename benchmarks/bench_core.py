@@ -208,6 +208,7 @@ def time_mc_integrals(res) -> dict:
 
 _FRESH_PROCESS = """
 import resource, sys, time, json
+sys.path.insert(0, sys.argv[3])
 def cpu():  # this process and its ended children (gmmmi._precompile's helper process)
     r, c = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return r.ru_utime + r.ru_stime + c.ru_utime + c.ru_stime
@@ -215,7 +216,7 @@ t0, c0 = time.perf_counter(), cpu()
 import numpy as np
 import gmmmi
 X = np.load(sys.argv[1])
-dx = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+dx = int(sys.argv[2])
 t1, c1 = time.perf_counter(), cpu()
 mi, sd = gmmmi.estimate(X[:, :dx], X[:, dx:], random_state=0, progress=False)
 t2, c2 = time.perf_counter(), cpu()
@@ -239,11 +240,14 @@ def run_fresh_process(X: np.ndarray, *, empty_numba_cache: bool, dx: int = 1) ->
         path = Path(tmp) / "data.npy"
         np.save(path, X)
         env = dict(os.environ, GMMMI_PROGRESS="0")
+        import gmmmi  # the child imports the copy this process measures, not its cwd's
+
+        root = str(Path(gmmmi.__file__).resolve().parent.parent)
         if empty_numba_cache:
             env["NUMBA_CACHE_DIR"] = str(Path(tmp) / "numba_cache")
         start = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-c", _FRESH_PROCESS, str(path), str(dx)],
+            [sys.executable, "-c", _FRESH_PROCESS, str(path), str(dx), root],
             env=env,
             capture_output=True,
             text=True,

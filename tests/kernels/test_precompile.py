@@ -10,11 +10,14 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from numba.core import config
 
 from gmmmi import _precompile
 from gmmmi._kernels.em import _e_step
 
 ROOT = Path(__file__).resolve().parents[2]
+#: with the JIT off nothing is compiled, and no helper is ever started
+needs_jit = pytest.mark.skipif(config.DISABLE_JIT, reason="no compilation with NUMBA_DISABLE_JIT")
 
 
 @pytest.fixture
@@ -37,6 +40,7 @@ def _fake_kernel(index: Path) -> SimpleNamespace:
     return SimpleNamespace(signatures=[], _cache=cache)
 
 
+@needs_jit
 def test_a_helper_is_started_only_where_it_can_help(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     assert _precompile._worth_starting(_fake_kernel(tmp_path / "k.nbi"))
@@ -101,6 +105,7 @@ print(json.dumps([mi, sd, sum(_e_step._cache_hits.values())]))
 
 
 @pytest.mark.slow
+@needs_jit
 def test_a_cold_estimate_loads_the_e_step_its_helper_compiled(tmp_path):
     """Fresh process, empty cache: the E-step comes from the cache, the answer is unchanged."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), GMMMI_PROGRESS="0", PYTHONPATH=str(ROOT))
