@@ -35,7 +35,7 @@ from .logdensity import BLOCK, _exp_block
 LOG_CHUNK = 32
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, fastmath=FASTMATH, **NO_WRAPPERS)
 def _prepare(weights, variances, p, consts):
     """``p[k] = 1 / sd_k``, ``consts[k] = log w_k - log(2 pi)/2 - log sd_k``.
 
@@ -124,7 +124,7 @@ def _e_step_1d(xs, means, p, consts, lpb, top, ssum, ibits, fbits, Nk, S1, S2, u
     return total
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, fastmath=FASTMATH, **NO_WRAPPERS)
 def _m_step_1d(Nk, S1, S2, reg_covar, weights, means, variances):
     """`gmmmi._kernels.em._m_step` for d = 1; True if a variance was rejected."""
     K = means.shape[0]
