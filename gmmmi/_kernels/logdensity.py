@@ -171,7 +171,8 @@ def log_block(x, out, nb, ibits, fbits):
         for t in range(nb):
             v = x[t]
             if not (v >= _TINY and v <= _HUGE):
-                out[t] = math.log(v)
+                # compiled math.log gives -inf at 0 and nan below; Python's raises (JIT off)
+                out[t] = math.log(v) if v > 0.0 else (-math.inf if v == 0.0 else math.nan)
 
 
 @njit(cache=True, fastmath=FASTMATH, **NO_WRAPPERS)
