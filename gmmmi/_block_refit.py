@@ -30,7 +30,7 @@ import numpy as np
 
 from ._block_maps import DATA_TEXT, BlockMaps, find_maps
 from ._misfit import check_estimate
-from ._other_margins import heldout_score
+from ._other_margins import data_score
 from ._prepare import Prepared
 from ._rows import standardise
 from .diagnostics import FitDiagnostics
@@ -52,12 +52,6 @@ def applies(n_components: int | None, *, kl: bool, weighted: bool, init: bool) -
     ``init=`` (both read the data's own coordinates).
     """
     return n_components is None and not (kl or weighted or init)
-
-
-def _data_score(diagnostics, scale, jacobian) -> float | None:
-    """Held-out log-likelihood per row on the data scale (None without one)."""
-    score = heldout_score(diagnostics)
-    return None if score is None else score - float(np.log(scale).sum()) + jacobian
 
 
 def reconsider(
@@ -104,7 +98,7 @@ def reconsider(
     choice = prepared.margins
     mapped = choice.chosen == "gaussianize"
     jacobian = jacobian_term(choice.maps, raw.X) if mapped else 0.0
-    start = _data_score(first, prepared.scale, jacobian)
+    start = data_score(first, prepared.scale, jacobian)
     bases = [("kept", prepared.data, jacobian)]
     if mapped and choice.reason in (MarginReason.HELDOUT, MarginReason.FIT_CHECK):
         bases.append(("raw", raw, 0.0))
@@ -122,7 +116,7 @@ def reconsider(
         Xm, shift_m, scale_m = standardise(M, labels=names)
         new_draws, new_diag = fit(Xm)
         checked = check_estimate(new_diag, new_draws, Xm, names)
-        score = _data_score(checked, scale_m, jac)
+        score = data_score(checked, scale_m, jac)
         entry.update(
             n_components=int(checked.n_components),
             check=checked.fit_check.verdict(),

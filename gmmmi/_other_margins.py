@@ -74,6 +74,26 @@ def heldout_score(diagnostics: FitDiagnostics) -> float | None:
     return float(table["valid"][ks.index(diagnostics.n_components)])
 
 
+def data_score(diagnostics: FitDiagnostics, scale: np.ndarray, jacobian: float) -> float | None:
+    """`heldout_score` on the data scale: per row, in the units of the columns before mapping.
+
+    Parameters
+    ----------
+    diagnostics : FitDiagnostics
+    scale : ndarray, shape (d,)
+        The standard deviations that standardised the fitted columns.
+    jacobian : float
+        Mean log-Jacobian per row of the maps from the data to the fitted columns (0 without).
+
+    Returns
+    -------
+    float or None
+        None without a held-out score.
+    """
+    score = heldout_score(diagnostics)
+    return None if score is None else score - float(np.log(scale).sum()) + jacobian
+
+
 def reconsider(
     prepared: Prepared,
     raw: object,
@@ -133,16 +153,10 @@ def reconsider(
     other_draws, other_diag = fit(Xs)
     second = check_estimate(other_diag, other_draws, Xs, names)
     jacobian = jacobian_term(choice.maps, raw.X)
-    scores = {}
-    for option, diag, sds in (
-        (choice.chosen, first, prepared.scale),
-        (other, second, scale),
-    ):
-        score = heldout_score(diag)
-        if score is not None:
-            score -= float(np.log(sds).sum())  # standardised units -> data units
-            score += jacobian if option == "gaussianize" else 0.0
-        scores[option] = score
+    scores = {
+        option: data_score(diag, sds, jacobian if option == "gaussianize" else 0.0)
+        for option, diag, sds in ((choice.chosen, first, prepared.scale), (other, second, scale))
+    }
     passed = [o for o, d in ((choice.chosen, first), (other, second)) if d.fit_check.ok]
     if len(passed) == 1:
         keep_other = passed[0] == other
