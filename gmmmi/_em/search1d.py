@@ -27,9 +27,8 @@ from gmmmi._threads import run_split, thread_count
 
 from .fit import BatchFit, EMSettings
 from .folds import copy_groups, make_folds
-from .init import initialise
 from .repair import collapsed_components
-from .select import CVResult, check_sample_size, stalled_at_start
+from .select import CVResult, check_sample_size, cross_validate_with
 
 #: folds of the search (as `select_components`'s default)
 N_FOLDS = 2
@@ -168,38 +167,12 @@ def _run(x, sets, fit_set, init, settings):
 
 def _cross_validate(X, x, K, sets, n_inits, settings, rng) -> CVResult:
     """`gmmmi._em.select.cross_validate` with k-means starts, each distinct start fitted once."""
-    inits = [initialise(X, K, init_type="kmeans", scale=None, rng=rng) for _ in range(n_inits)]
-    init = tuple(np.repeat(np.stack(a), N_FOLDS, axis=0) for a in zip(*inits, strict=True))
-    fits = _fit_distinct(x, sets, init, settings, np.arange(n_inits * N_FOLDS))
-    scores, best_init, best_fold = _best(fits, n_inits)
-    stalled = stalled_at_start(fits).reshape(n_inits, N_FOLDS).any(axis=1)
-    if not stalled[best_init]:
-        return CVResult(K, fits, scores, best_init, best_fold, init)
-    # as cross_validate: the stalled starts are replaced by new k-means starts and refitted
-    again = np.flatnonzero(np.repeat(stalled, N_FOLDS))
-    for i in np.flatnonzero(stalled):
-        restart = initialise(X, K, init_type="kmeans", scale=None, rng=rng)
-        for a, b in zip(init, restart, strict=True):
-            a[i * N_FOLDS : (i + 1) * N_FOLDS] = b
-    new = _fit_distinct(x, sets, init, settings, again)
-    for name in _FIELDS:
-        getattr(fits, name)[again] = getattr(new, name)
-    scores, best_init, best_fold = _best(fits, n_inits)
-    restarted = np.zeros(n_inits * N_FOLDS, dtype=bool)
-    restarted[again] = True
-    return CVResult(K, fits, scores, best_init, best_fold, init, restarted)
 
+    def fit(init, which):
+        which = np.arange(n_inits * N_FOLDS) if which is None else which
+        return _fit_distinct(x, sets, init, settings, which)
 
-#: the arrays of a `BatchFit`
-_FIELDS = ("weights", "means", "covariances", "n_iter", "status", "train_ll", "valid_ll")
-
-
-def _best(fits, n_inits):
-    """Validation scores (n_inits, folds), NaN as -inf; the best start and its best fold."""
-    scores = np.where(np.isfinite(fits.valid_ll), fits.valid_ll, -np.inf)
-    scores = scores.reshape(n_inits, N_FOLDS)
-    best_init = int(np.argmax(scores.mean(axis=1)))
-    return scores, best_init, int(np.argmax(scores[best_init]))
+    return cross_validate_with(X, K, N_FOLDS, n_inits, "kmeans", None, rng, fit)
 
 
 def _fit_distinct(x, sets, init, settings, which):

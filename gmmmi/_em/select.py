@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -119,12 +119,36 @@ def cross_validate(
     ``rng``, and its fits are run again (``CVResult.restarted``).
     """
     n_folds = int(folds.max()) + 1
+
+    def fit(init, which):
+        return _fit_folds(X, folds, init, settings, record_curves, which)
+
+    return cross_validate_with(X, n_components, n_folds, n_inits, init_type, scale, rng, fit)
+
+
+def cross_validate_with(
+    X: np.ndarray,
+    n_components: int,
+    n_folds: int,
+    n_inits: int,
+    init_type: str,
+    scale: float | None,
+    rng: np.random.Generator,
+    fit: Callable[[tuple, np.ndarray | None], BatchFit],
+) -> CVResult:
+    """`cross_validate`'s rule with the fits run by ``fit(init, which)``.
+
+    ``init`` holds the starts of the n_inits x n_folds fits (start ``i`` on
+    fold ``i % n_folds``); ``which`` is None (every fit) or the indices of the
+    fits to run. The margins' 1-D search (`gmmmi._em.search1d`) passes its
+    own kernel; the starts and their random numbers are the same.
+    """
     inits = [
         initialise(X, n_components, init_type=init_type, scale=scale, rng=rng)
         for _ in range(n_inits)
     ]
     init = tuple(np.repeat(np.stack(a), n_folds, axis=0) for a in zip(*inits, strict=True))
-    fits = _fit_folds(X, folds, init, settings, record_curves)
+    fits = fit(init, None)
     scores, best_init, best_fold = _best(fits, n_inits, n_folds)
     stalled = stalled_at_start(fits).reshape(n_inits, n_folds).any(axis=1)
     if not stalled[best_init]:
@@ -136,7 +160,7 @@ def cross_validate(
         restart = initialise(X, n_components, init_type="kmeans", scale=None, rng=rng)
         for a, b in zip(init, restart, strict=True):
             a[i * n_folds : (i + 1) * n_folds] = b
-    _replace_fits(fits, again, _fit_folds(X, folds, init, settings, record_curves, again))
+    _replace_fits(fits, again, fit(init, again))
     scores, best_init, best_fold = _best(fits, n_inits, n_folds)
     restarted = np.zeros(n_inits * n_folds, dtype=bool)
     restarted[again] = True
