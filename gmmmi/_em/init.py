@@ -29,18 +29,19 @@ def default_scale(X: np.ndarray, n_components: int) -> float:
 
 
 #: columns below which ``np.sum(a, axis=1)`` adds a row's entries from left to right
-#: (from 8 on it sums them in another order: tests/em/test_init.py)
+#: (from 8 on it sums them in another order)
 _SEQUENTIAL_SUM = 8
 
 
 def squared_distances(X: np.ndarray, center: np.ndarray) -> np.ndarray:
     """``np.sum((X - center) ** 2, axis=1)``, bit for bit, in about a third of the time.
 
-    With fewer than `_SEQUENTIAL_SUM` columns numpy adds a row's squares
-    from left to right, and adding whole columns in that order gives the
-    same numbers without its slow reduction over a short axis
-    (tests/em/test_init.py checks the equality); wider data takes
-    ``np.sum``. k-means++ runs it K times per start.
+    With fewer than `_SEQUENTIAL_SUM` columns numpy (2.4) adds a row's
+    squares from left to right, and adding whole columns in that order gives
+    the same numbers without its slow reduction over a short axis; that
+    order is fixed here, so it does not depend on numpy's reduction loops
+    (tests/em/test_init.py). Wider data take ``np.sum``. k-means++ runs it
+    K times per start.
 
     Parameters
     ----------
