@@ -12,9 +12,10 @@ time.
 
 The helper is started only where it can help: the EM kernel and the E-step are neither
 compiled in this process nor in the cache, the cache directory is writable, the JIT is
-on, the process may use two CPUs, and ``GMMMI_PRECOMPILE`` is not ``"0"``. A helper that
-cannot start, fails or takes longer than `WAIT_SECONDS` changes nothing but the time: this
-process then compiles the E-step itself (same source, same signature, the same numbers).
+on, the process may use two CPUs and two Numba threads (so not a task of a process
+pool), and ``GMMMI_PRECOMPILE`` is not ``"0"``. A helper that cannot start, fails or
+takes longer than `WAIT_SECONDS` changes nothing but the time: this process then
+compiles the E-step itself (same source, same signature, the same numbers).
 The helper is reaped when it ends (a thread waits for it; one still running at exit is
 stopped), and a process forked while a helper runs ignores it.
 """
@@ -112,6 +113,7 @@ def wait() -> bool | None:
 
 def _worth_starting(dispatcher) -> bool:
     """Whether a helper could put ``dispatcher``'s kernel in the cache before it is needed."""
+    import numba
     from numba.core import config
 
     if config.DISABLE_JIT or dispatcher.signatures:
@@ -124,7 +126,22 @@ def _worth_starting(dispatcher) -> bool:
         return False
     affinity = getattr(os, "sched_getaffinity", None)
     cpus = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
-    return cpus >= 2
+    # one Numba thread: a task of a process pool (task_threads=1), whose pool already uses
+    # the other cores, or a caller who asked for one core
+    return cpus >= 2 and numba.get_num_threads() >= 2
+
+
+def _forget_in_child() -> None:
+    """A forked child starts with no helper, a free lock and Numba's own compile."""
+    global _lock, _helper
+    _lock = threading.Lock()
+    _helper = None
+    em = sys.modules.get("gmmmi._kernels.em")  # no import here: another thread may hold its lock
+    if em is not None:
+        em._e_step.__dict__.pop("compile", None)
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _spawn(code: str) -> subprocess.Popen | None:

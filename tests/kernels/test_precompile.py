@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import numba
 import numpy as np
 import pytest
 from numba.core import config
@@ -43,6 +44,7 @@ def _fake_kernel(index: Path) -> SimpleNamespace:
 @needs_jit
 def test_a_helper_is_started_only_where_it_can_help(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
     assert _precompile._worth_starting(_fake_kernel(tmp_path / "k.nbi"))
     assert not _precompile._worth_starting(_fake_kernel(tmp_path / "absent" / "k.nbi"))
     (tmp_path / "k.nbi").touch()  # already in the cache
@@ -54,6 +56,27 @@ def test_a_helper_is_started_only_where_it_can_help(tmp_path, monkeypatch):
     assert not _precompile._worth_starting(compiled)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)  # one CPU
     assert not _precompile._worth_starting(_fake_kernel(tmp_path / "j.nbi"))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 1)  # a task of a process pool
+    assert not _precompile._worth_starting(_fake_kernel(tmp_path / "j.nbi"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_forgets_the_helper(helper, monkeypatch):
+    monkeypatch.setattr(_precompile, "WAIT_SECONDS", 0.2)
+    assert helper("import time; time.sleep(30)")
+    with _precompile._lock:  # held while the fork happens, as by a thread in wait()
+        pid = os.fork()
+        if pid == 0:  # the child: no helper, a free lock, Numba's own compile
+            free = _precompile._lock.acquire(timeout=1)
+            if free:
+                _precompile._lock.release()
+            ok = free and _precompile._helper is None and "compile" not in _e_step.__dict__
+            os._exit(0 if ok and _precompile.wait() is None else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _precompile.wait() is False  # the parent's helper, stopped after WAIT_SECONDS
+    assert "compile" not in _e_step.__dict__
 
 
 def test_no_helper_when_turned_off(monkeypatch):
