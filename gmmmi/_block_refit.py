@@ -137,7 +137,7 @@ def reconsider(
     diagnostics = replace(diagnostics, extra={**diagnostics.extra, **extra})
     data = replace(data, X=np.ascontiguousarray(M))
     if label == "raw":
-        choice = replace(choice, chosen="none", reason=MarginReason.FIT_CHECK)
+        choice = replace(choice, chosen="none", reason=MarginReason.BLOCK_MAPS)
     prepared = replace(prepared, data=data, X=Xm, shift=shift_m, scale=scale_m, margins=choice)
     return prepared, draws, diagnostics
 

@@ -447,6 +447,10 @@ class MarginReason(enum.Enum):
         "the first choice's fit failed its fit check, so the other was fitted too; kept: the one "
         "that passes the check, else the higher held-out likelihood"
     )
+    BLOCK_MAPS = (
+        "the mapped data's fit failed its fit check; the raw data with shears or twists of a "
+        "block (MI unchanged) fitted better"
+    )
     OTHER = "other"
 
 
@@ -554,7 +558,11 @@ class MarginChoice:
         Nothing is said when the raw data were kept without a comparison (every
         margin fitted by one Gaussian, or ``transform="none"``).
         """
-        if self.reason in (MarginReason.INIT_KEEPS_RAW, MarginReason.KL_KEEPS_RAW):
+        if self.reason in (
+            MarginReason.INIT_KEEPS_RAW,
+            MarginReason.KL_KEEPS_RAW,
+            MarginReason.BLOCK_MAPS,
+        ):
             return f"margins: raw data kept ({self.text})"
         if self.chosen == "none" and not self.criterion:
             return None
