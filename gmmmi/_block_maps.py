@@ -6,8 +6,9 @@ it also leaves held-out log-likelihoods directly comparable. Two families,
 both in standardised units (columns of mean 0 and sd 1):
 
 * a **shear** of column i by the others of its block, z_i <- z_i - f(z_-i),
-  f an additive cubic regression spline (B-splines with knots at quantiles,
-  their number chosen by 5-fold cross-validated error among `SHEAR_KNOTS`).
+  f an additive cubic regression spline (B-splines with knots evenly spaced
+  between the column's smallest and largest value, their number chosen by
+  5-fold cross-validated error among `SHEAR_KNOTS`).
   A trend of one feature on another, or bmi's *waves* (x1 + 5 sin 3 x2).
 * a **twist**: the plane (a, b) of a block turned about the block's mean by
   the angle theta(r) = c1 r + c2 r^2 of the block's radius r (which the

@@ -353,7 +353,8 @@ def local_residuals(target: np.ndarray, predictors: np.ndarray) -> tuple[np.ndar
 def nearest_neighbours(points: np.ndarray, k: int) -> np.ndarray:
     """The k nearest rows of every row of ``points`` (itself included), nearest first.
 
-    What ``scipy.spatial.cKDTree(points).query(points, k)`` returns. For one
+    What ``scipy.spatial.cKDTree(points).query(points, k)`` returns (up to the
+    order of neighbours whose distances differ but whose squares round alike). For one
     column (n > k) the neighbours are found without the tree: in sorted
     order, the rows below and above each row are merged by distance, k steps
     over all rows at once (a few times faster). Where two of a row's

@@ -12,17 +12,18 @@ Compile time (the first call in a fresh environment, docs/scaling.md) follows fr
 how Numba compiles: every ``@njit`` function is compiled on its own, then linked into
 and compiled again with each function that calls it. So:
 
-* a small helper with one call site is ``inline="always"``: it is compiled only inside
-  its caller (never one whose fastmath flags differ from its caller's: ``_exp_block``);
+* a small helper is ``inline="always"``: it is compiled only inside its callers
+  (``block_scratch``, ``block_views``, ``whiten_component``, ``quad_form``...; never one
+  whose fastmath flags differ from its caller's: ``_exp_block``);
 * a large one is not (``block_logpdf``, ``_stats_2``): Numba types and lowers an inlined
   body again inside its caller, and a big function costs more than its parts (inlining
   ``block_logpdf`` into ``_e_step`` cost 1.3 s more than compiling it on its own);
-* a helper with several call sites (``_e_step``, ``_m_step``, ``prepare_mixture``) is
-  not inlined either: inlined, it would be compiled once per call site;
+* a larger helper with several call sites (``_e_step``, ``_m_step``, ``prepare_mixture``,
+  ``_scratch``) is not inlined either: inlined, it would be compiled once per call site;
 * a helper called only from compiled code has ``no_cpython_wrapper=True,
   no_cfunc_wrapper=True`` (``NO_WRAPPERS``): no Python entry point is built for it
   (calling it from Python would crash the interpreter; tests call it through a kernel);
-* scratch is allocated once per batch of fits (``_scratch`` has one call site);
+* scratch is allocated once per batch of fits (one `_scratch` call per `em_fit_batch`);
 * one signature per function: a flag is a run-time value (``em.STATS``), not a literal
   ``True``/``False``, which would compile the function once per value;
 * no array-to-array slice assignment (``a[:] = b``): it compiles Numba's formatted
