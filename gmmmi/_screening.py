@@ -338,6 +338,9 @@ def local_residuals(target: np.ndarray, predictors: np.ndarray) -> tuple[np.ndar
     offsets = predictors[neighbours] - predictors[:, None, :]
     radius = np.sqrt((offsets**2).sum(axis=2)).max(axis=1)
     offsets /= np.where(radius > 0, radius, 1.0)[:, None, None]
+    if p == 1:
+        predicted, leverage = quadratic_intercepts(offsets[:, :, 0], target[neighbours], 1e-10 * k)
+        return target - predicted, leverage
     design = np.concatenate(
         [np.ones((n, k, 1)), offsets, offsets[:, :, pairs[0]] * offsets[:, :, pairs[1]]], axis=2
     )
@@ -348,6 +351,57 @@ def local_residuals(target: np.ndarray, predictors: np.ndarray) -> tuple[np.ndar
     rhs[:, 0, 1] = 1.0
     solved = np.linalg.solve(gram, rhs)
     return target - solved[:, 0, 0], solved[:, 0, 1]
+
+
+def quadratic_intercepts(
+    t: np.ndarray, values: np.ndarray, ridge: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Intercepts of ridge least-squares quadratics a + b t + c t², one per row, and (G⁻¹)₀₀.
+
+    The 3 x 3 normal equations G (a, b, c) = (Σ v, Σ t v, Σ t² v), with
+    G = [Σ tⁱ⁺ʲ] + ``ridge`` I, solved by a Cholesky factorisation written out
+    over all rows at once: what ``numpy.linalg.solve`` of the stacked
+    systems gives up to rounding, at a fraction of its cost for one
+    predictor (`local_residuals`, `curve_determination`).
+
+    Parameters
+    ----------
+    t : numpy.ndarray, shape (n, k)
+        Abscissae of each row's k points (at most 1 in absolute value).
+    values : numpy.ndarray, shape (n, k)
+        Ordinates.
+    ridge : float
+        Added to G's diagonal (positive: keeps G positive definite when the
+        abscissae are tied).
+
+    Returns
+    -------
+    intercept : numpy.ndarray, shape (n,)
+        a of each row.
+    g00 : numpy.ndarray, shape (n,)
+        The (0, 0) element of G⁻¹ (the intercept's variance per unit noise variance).
+    """
+    t2 = t * t
+    s1, s2, s3, s4 = t.sum(axis=1), t2.sum(axis=1), (t2 * t).sum(axis=1), (t2 * t2).sum(axis=1)
+    b0, b1, b2 = values.sum(axis=1), (t * values).sum(axis=1), (t2 * values).sum(axis=1)
+    # G = L L^T with L lower triangular
+    l00 = math.sqrt(t.shape[1] + ridge)
+    l10, l20 = s1 / l00, s2 / l00
+    l11 = np.sqrt(s2 + ridge - l10 * l10)
+    l21 = (s3 - l20 * l10) / l11
+    l22 = np.sqrt(s4 + ridge - l20 * l20 - l21 * l21)
+    # forward: L y = b; backward: L^T x = y, of which only x0 is needed
+    y0 = b0 / l00
+    y1 = (b1 - l10 * y0) / l11
+    y2 = (b2 - l20 * y0 - l21 * y1) / l22
+    x2 = y2 / l22
+    x1 = (y1 - l21 * x2) / l11
+    intercept = (y0 - l10 * x1 - l20 * x2) / l00
+    # (G^-1)_00 = |L^-1 e0|^2
+    v0 = 1.0 / l00
+    v1 = -l10 * v0 / l11
+    v2 = -(l20 * v0 + l21 * v1) / l22
+    return intercept, v0 * v0 + v1 * v1 + v2 * v2
 
 
 def nearest_neighbours(points: np.ndarray, k: int) -> np.ndarray:
@@ -441,15 +495,18 @@ def curve_determination(points: np.ndarray) -> tuple[float, float]:
     own[~own.any(axis=1), -1] = True
     offsets = points[neighbours[~own].reshape(n, k)] - points[:, None, :]
     # the tangent: the principal axis of the neighbours around their mean
-    centred = offsets - offsets.mean(axis=1, keepdims=True)
-    _, axes = np.linalg.eigh(centred.transpose(0, 2, 1) @ centred)
-    along = np.einsum("nkd,nd->nk", offsets, axes[:, :, 1])
-    normal = np.einsum("nkd,nd->nk", offsets, axes[:, :, 0])
+    dx, dy = offsets[:, :, 0], offsets[:, :, 1]
+    cx, cy = dx - dx.mean(axis=1, keepdims=True), dy - dy.mean(axis=1, keepdims=True)
+    # the 2 x 2 scatter's leading eigenvector, at the angle 0.5 atan2(2 s_xy, s_xx - s_yy)
+    angle = 0.5 * np.arctan2(
+        2.0 * (cx * cy).sum(axis=1), (cx * cx).sum(axis=1) - (cy * cy).sum(axis=1)
+    )
+    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    along = dx * cos + dy * sin
+    normal = dy * cos - dx * sin
     radius = np.abs(along).max(axis=1, keepdims=True)
     t = along / np.where(radius > 0, radius, 1.0)
-    design = np.stack([np.ones_like(t), t, t * t], axis=2)
-    gram = design.transpose(0, 2, 1) @ design + 1e-10 * k * np.eye(3)
-    predicted = np.linalg.solve(gram, design.transpose(0, 2, 1) @ normal[:, :, None])[:, 0, 0]
+    predicted, _ = quadratic_intercepts(t, normal, 1e-10 * k)
     _, global_axes = np.linalg.eigh(np.cov(points.T))
     line = (points - points.mean(axis=0)) @ global_axes[:, 0]
     return float(np.median(np.abs(predicted))), float(np.median(np.abs(line)))
