@@ -47,17 +47,29 @@ def n_lags(n: int) -> int:
     return max(1, min(10, round(math.log(n))))
 
 
-def normal_scores(x: np.ndarray) -> np.ndarray:
-    """Φ⁻¹((rank − ½) / n) of a 1-D array, tied values sharing their mean rank."""
+def normal_scores(x: np.ndarray, untied: np.ndarray | None = None) -> np.ndarray:
+    """Φ⁻¹((rank − ½) / n) of a 1-D array, tied values sharing their mean rank.
+
+    ``untied``: `untied_scores` of ``x.size``, when the caller has it (several columns).
+    """
     n = x.size
     order = np.argsort(x)  # tied values get their mean rank whatever their order: not stable
     xs = x[order]
     starts = np.flatnonzero(np.concatenate(([True], xs[1:] != xs[:-1])))
+    if starts.size == n:  # no ties: the i-th smallest has rank i + 1
+        scores = np.empty(n)
+        scores[order] = untied_scores(n) if untied is None else untied
+        return scores
     counts = np.diff(np.append(starts, n))
     mean_rank = starts + (counts + 1) / 2.0  # 1-based mean rank of each tie group
     ranks = np.empty(n)
     ranks[order] = np.repeat(mean_rank, counts)
     return special.ndtri((ranks - 0.5) / n)
+
+
+def untied_scores(n: int) -> np.ndarray:
+    """`normal_scores` of n values without ties, in increasing order: Φ⁻¹((i + ½) / n)."""
+    return special.ndtri((np.arange(n) + 0.5) / n)
 
 
 def ljung_box(X: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,8 +94,9 @@ def ljung_box(X: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     n, d = X.shape
     p_values, top_lag, top_r = np.ones(d), np.ones(d, dtype=np.int64), np.zeros(d)
     k = np.arange(1, m + 1)
+    untied = untied_scores(n)
     for j in range(d):
-        z = normal_scores(X[:, j])
+        z = normal_scores(X[:, j], untied)
         z -= z.mean()
         denominator = float(np.sum(z * z))
         if denominator <= 0:
