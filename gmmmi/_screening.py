@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from ._em.folds import copy_groups
-from ._rows import rows_needed
+from ._rows import distinct_count, rows_needed
 from ._stacklevel import user_stacklevel
 from .exceptions import DataWarning
 
@@ -134,6 +134,7 @@ def screen(
     categorical: bool,
     n_folds: int = 1,
     outliers: bool = True,
+    orders: tuple | None = None,
 ) -> np.ndarray:
     """Refuse what has no finite or resolvable MI; warn about data that give a wrong estimate.
 
@@ -157,6 +158,9 @@ def screen(
         Whether to warn about isolated far rows here; `gmmmi.estimate` checks
         them with `warn_outliers` on the data it fits (after the margins' maps,
         which bring heavy tails in).
+    orders : tuple of numpy.ndarray, optional
+        An order of every column of ``Xs`` (`gmmmi._rows.column_orders`), when
+        the caller has them: its distinct values are counted without a sort.
 
     Returns
     -------
@@ -180,7 +184,10 @@ def screen(
         (few rows for the number of columns: `warn_few_rows`, after the fit).
     """
     names = [name for key in blocks for name in labels[key]]
-    counts = np.array([np.unique(column).size for column in Xs.T])
+    if orders is None:
+        counts = np.array([np.unique(column).size for column in Xs.T])
+    else:
+        counts = np.array([distinct_count(Xs[o, j]) for j, o in enumerate(orders)])
     distinct = Xs  # a column of n distinct values: no row is a copy (no sort of the rows)
     first_rows = np.zeros(0, dtype=np.int64)
     if counts.max(initial=0) < Xs.shape[0]:
@@ -635,7 +642,7 @@ def _warn_copies(n: int, n_distinct: int) -> None:
     )
 
 
-def isolated_outliers(column: np.ndarray) -> np.ndarray:
+def isolated_outliers(column: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
     """Rows of one column that a wide gap isolates from the rest of the column.
 
     A row is flagged when it lies beyond a gap between consecutive sorted
@@ -648,6 +655,9 @@ def isolated_outliers(column: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     column : numpy.ndarray, shape (n,)
+    order : numpy.ndarray of int, shape (n,), optional
+        An order of ``column`` (`gmmmi._rows.column_orders`), when the caller
+        has it: the median and the tails are read from it (the same rows).
 
     Returns
     -------
@@ -655,16 +665,23 @@ def isolated_outliers(column: np.ndarray) -> np.ndarray:
         Sorted row indices of the outliers (empty if none).
     """
     n = column.size
-    centre = np.median(column)
+    if order is None:
+        centre = np.median(column)
+    else:  # what numpy.median gives: the middle value, or the mean of the middle two
+        middle = column[order[(n - 1) // 2 : n // 2 + 1]]
+        centre = middle[0] if n % 2 else (middle[0] + middle[1]) / 2
     spread = _MAD_TO_SD * np.median(np.abs(column - centre))
     if not spread > 0:
         return np.zeros(0, dtype=np.int64)
     reach = min(max(1, int(OUTLIER_MAX_FRACTION * n)), n - 1)
     flagged = []
-    for signed in (column, -column):
+    for side, signed in enumerate((column, -column)):
         # the reach + 1 largest values, in increasing order: the inner one and the candidates
-        top = np.argpartition(signed, n - reach - 1)[n - reach - 1 :]
-        ranked = top[np.argsort(signed[top], kind="stable")]
+        if order is not None:
+            ranked = order[n - reach - 1 :] if side == 0 else order[reach::-1]
+        else:
+            top = np.argpartition(signed, n - reach - 1)[n - reach - 1 :]
+            ranked = top[np.argsort(signed[top], kind="stable")]
         distance = np.abs(column[ranked] - centre)
         # gap between the value at position i and the next one out, at i + 1
         gaps = np.diff(distance)
@@ -680,6 +697,7 @@ def warn_outliers(
     scale: np.ndarray,
     names: list,
     fitted: np.ndarray | None = None,
+    orders: tuple | None = None,
 ) -> bool:
     """Warn about rows that `isolated_outliers` flags in some column of the fitted data.
 
@@ -694,6 +712,9 @@ def warn_outliers(
         The data the mixture is fitted to, if not ``Xs`` (the margins' maps
         applied, standardised): rows are flagged, and their distance given,
         in it.
+    orders : tuple of numpy.ndarray, optional
+        An order of every column of the fitted data (`gmmmi._rows.column_orders`),
+        when the caller has them.
 
     Returns
     -------
@@ -701,7 +722,10 @@ def warn_outliers(
         Whether some row was flagged (and warned about).
     """
     fitted = Xs if fitted is None else fitted
-    found = {j: isolated_outliers(fitted[:, j]) for j in range(fitted.shape[1])}
+    found = {
+        j: isolated_outliers(fitted[:, j], None if orders is None else orders[j])
+        for j in range(fitted.shape[1])
+    }
     found = {j: rows for j, rows in found.items() if rows.size}
     if not found:
         return False
