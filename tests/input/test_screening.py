@@ -195,6 +195,32 @@ def test_outliers_beyond_one_gap_are_all_named_and_a_far_cluster_is_not():
     assert isolated_outliers(column).size == 0
 
 
+@pytest.mark.parametrize("n", [5, 31, 2000])
+def test_shared_column_orders_give_what_each_check_sorts_itself(n):
+    """column_orders' argsort of the raw column serves the standardised one: same outliers,
+    distinct values and counts (ties and both zeros included) as each check's own sort.
+    """
+    from gmmmi._rows import column_orders, sorted_unique
+
+    rng = np.random.default_rng(n)
+    raw = np.column_stack([rng.standard_normal(n), np.round(rng.standard_normal(n), 1)])
+    raw[:, 0][: max(1, n // 500)] = 1e3  # far rows in one tail, tied ones in the other
+    raw[:, 1][-2:] = -50.0
+    for X in (raw, np.column_stack([raw[:, 1], np.where(raw[:, 1] == 0.0, -0.0, raw[:, 1])])):
+        orders = column_orders(X)
+        Xs = standardise(X)[0]
+        for j, order in enumerate(orders):
+            assert np.all(np.diff(Xs[order, j]) >= 0)
+            np.testing.assert_array_equal(
+                isolated_outliers(Xs[:, j], order), isolated_outliers(Xs[:, j])
+            )
+            for got, want in zip(
+                sorted_unique(X[:, j], order), np.unique(X[:, j], return_counts=True), strict=True
+            ):
+                np.testing.assert_array_equal(got, want)
+                assert np.signbit(got).tolist() == np.signbit(want).tolist()
+
+
 @pytest.mark.parametrize("n", [30, 1000, 100_000])
 def test_outlier_rule_stays_quiet_on_gaussian_data(n):
     rng = np.random.default_rng(n)
