@@ -1,14 +1,15 @@
-"""The moments of weighted rows about a point, summed in row order: the K = 1 fit's pass.
+"""The moments of weighted rows about a point, summed in row order: a K = 1 fit's pass.
 
-One Gaussian's maximum-likelihood fit (`gmmmi._kernels.em`'s ``_fit_single``, and every
-bootstrap replica of it, `gmmmi._kernels.resample.single_gaussian_replicas`) is one pass
-over its rows adding w, w e and w e e^T (e the row minus the start's mean). Summed into
-arrays, each addition waits for the previous one to be stored and loaded again (about
-7 ns a row in 2-D); summed in local variables for d <= 3 the additions of one row run
-side by side (about 1.3 ns a row). The additions are the same, in the same order: the
-kernel is compiled without ``reassoc``, so that the compiler cannot reorder or vectorise
-the sums, and its numbers are those of the arrays' loop bit for bit
-(tests/kernels/test_moments.py).
+One Gaussian's maximum-likelihood fit (`gmmmi._kernels.em`'s ``_fit_single``, which
+every K = 1 fit and bootstrap replica runs) is one pass over its rows adding w, w e and
+w e e^T (e the row minus the start's mean). Summed into arrays, each addition waits for
+the previous one to be stored and loaded again (about 7 ns a row in 2-D); summed in local
+variables, as here for two columns, the additions of one row run side by side (about
+1.3 ns a row). The additions are the same, in the same order: the kernel is compiled
+without ``reassoc``, so that the compiler can neither reorder nor vectorise the sums, and
+its numbers are those of the arrays' loop bit for bit (tests/kernels/test_moments.py).
+Other widths keep the arrays' loop (each branch costs compile time in a fresh
+environment).
 """
 
 from numba import njit
@@ -28,8 +29,8 @@ def sum_moments(X, rows, row_w, mean, Nk, S1, S2):
     X : numpy.ndarray, shape (n, d)
     rows : numpy.ndarray of int64, shape (m,)
         Rows of ``X`` summed, in this order (repeats allowed).
-    row_w : numpy.ndarray, shape (m,) or (0,)
-        Weight of each row; empty: every weight is 1 (no multiplication).
+    row_w : numpy.ndarray, shape (m,)
+        Weight of each row.
     mean : numpy.ndarray, shape (d,)
         The point the moments are taken about (e = x - mean).
     Nk, S1, S2 : numpy.ndarray, shapes (1,), (1, d), (1, d, d)
@@ -37,25 +38,12 @@ def sum_moments(X, rows, row_w, mean, Nk, S1, S2):
         (the upper triangle is left as it was).
     """
     d = X.shape[1]
-    weighted = row_w.shape[0] > 0
-    if d == 1:
-        m0 = mean[0]
-        n = s0 = s00 = 0.0
-        for a in range(rows.shape[0]):
-            r = rows[a]
-            w = row_w[a] if weighted else 1.0
-            e0 = X[r, 0] - m0
-            n += w
-            s0 += w * e0
-            s00 += w * e0 * e0
-        Nk[0], S1[0, 0], S2[0, 0, 0] = n, s0, s00
-        return
     if d == 2:
         m0, m1 = mean[0], mean[1]
         n = s0 = s1 = s00 = s10 = s11 = 0.0
         for a in range(rows.shape[0]):
             r = rows[a]
-            w = row_w[a] if weighted else 1.0
+            w = row_w[a]
             e0 = X[r, 0] - m0
             e1 = X[r, 1] - m1
             n += w
@@ -67,29 +55,6 @@ def sum_moments(X, rows, row_w, mean, Nk, S1, S2):
         Nk[0], S1[0, 0], S1[0, 1] = n, s0, s1
         S2[0, 0, 0], S2[0, 1, 0], S2[0, 1, 1] = s00, s10, s11
         return
-    if d == 3:
-        m0, m1, m2 = mean[0], mean[1], mean[2]
-        n = s0 = s1 = s2 = s00 = s10 = s11 = s20 = s21 = s22 = 0.0
-        for a in range(rows.shape[0]):
-            r = rows[a]
-            w = row_w[a] if weighted else 1.0
-            e0 = X[r, 0] - m0
-            e1 = X[r, 1] - m1
-            e2 = X[r, 2] - m2
-            n += w
-            s0 += w * e0
-            s00 += w * e0 * e0
-            s1 += w * e1
-            s10 += w * e1 * e0
-            s11 += w * e1 * e1
-            s2 += w * e2
-            s20 += w * e2 * e0
-            s21 += w * e2 * e1
-            s22 += w * e2 * e2
-        Nk[0], S1[0, 0], S1[0, 1], S1[0, 2] = n, s0, s1, s2
-        S2[0, 0, 0], S2[0, 1, 0], S2[0, 1, 1] = s00, s10, s11
-        S2[0, 2, 0], S2[0, 2, 1], S2[0, 2, 2] = s20, s21, s22
-        return
     Nk[0] = 0.0
     for i in range(d):
         S1[0, i] = 0.0
@@ -97,7 +62,7 @@ def sum_moments(X, rows, row_w, mean, Nk, S1, S2):
             S2[0, i, j] = 0.0
     for a in range(rows.shape[0]):
         r = rows[a]
-        w = row_w[a] if weighted else 1.0
+        w = row_w[a]
         Nk[0] += w
         for i in range(d):
             ei = X[r, i] - mean[i]

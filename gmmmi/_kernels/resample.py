@@ -6,7 +6,6 @@ from numba import njit
 from .em import STATUS_BAD_INIT, STATUS_SINGULAR, _m_step
 from .linalg import FASTMATH
 from .logdensity import prepare_mixture
-from .moments import sum_moments
 
 
 @njit(cache=True)
@@ -78,14 +77,20 @@ def circular_indices(starts, length, n):
     return out
 
 
+#: drawn rows gathered at a time by `single_gaussian_replicas`
+_GATHER = 256
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def single_gaussian_replicas(X, draws, means, covs, reg_covar):
     """The K = 1 maximum-likelihood fit of every bootstrap replica, in closed form.
 
     What `gmmmi._kernels.em.em_fit_batch` returns for one component fitted to
     the drawn rows with weight 1 (its ``_fit_single``: the moments about the
-    initial mean, `gmmmi._kernels.moments.sum_moments`, then the M-step), bit
-    for bit, without a weight array or a call per replica.
+    initial mean, then the M-step), bit for bit, without a weight array: the
+    drawn rows are gathered ``_GATHER`` at a time into a small buffer before
+    they are summed, so the random reads of ``X`` overlap (about twice as fast
+    at 10^7 rows, where every read misses the cache).
 
     Parameters
     ----------
@@ -106,15 +111,30 @@ def single_gaussian_replicas(X, draws, means, covs, reg_covar):
     status : ndarray of int64, shape (B,)
         ``STATUS_SINGULAR`` and ``STATUS_BAD_INIT`` of `gmmmi._kernels.em`.
     """
-    B = draws.shape[0]
+    B, m = draws.shape
     d = X.shape[1]
     weights = np.ones((B, 1))
     status = np.zeros(B, dtype=np.int64)
     Nk, S1, S2 = np.empty(1), np.empty((1, d)), np.empty((1, d, d))
     C, L, P, consts = np.empty((d, d)), np.empty((d, d)), np.empty((1, d, d)), np.empty(1)
-    unweighted = np.empty(0)
+    block = np.empty((_GATHER, d))
     for b in range(B):
-        sum_moments(X, draws[b], unweighted, means[b, 0], Nk, S1, S2)
+        Nk[0] = 0.0
+        S1[:] = 0.0
+        S2[:] = 0.0
+        for start in range(0, m, _GATHER):
+            stop = min(m, start + _GATHER)
+            for a in range(start, stop):
+                r = draws[b, a]
+                for i in range(d):
+                    block[a - start, i] = X[r, i] - means[b, 0, i]
+            for a in range(stop - start):
+                Nk[0] += 1.0
+                for i in range(d):
+                    ei = block[a, i]
+                    S1[0, i] += ei
+                    for j in range(i + 1):
+                        S2[0, i, j] += ei * block[a, j]
         if _m_step(Nk, S1, S2, reg_covar, weights[b], means[b], covs[b], C, L):
             status[b] |= STATUS_SINGULAR
         if not prepare_mixture(weights[b], means[b], covs[b], L, P, consts):

@@ -33,26 +33,22 @@ def _through_kernel(X, rows, row_w, mean):
     return Nk, S1, S2
 
 
-@pytest.mark.parametrize("d", [1, 2, 3, 4])
-@pytest.mark.parametrize("weights", ["ones", "counts", "none"])
+@pytest.mark.parametrize("d", [1, 2, 3])
+@pytest.mark.parametrize("weights", ["ones", "counts"])
 def test_sum_moments_equals_the_loop_in_arrays_bit_for_bit(d, weights):
     rng = np.random.default_rng(10 * d + len(weights))
     n = 3000
     X = rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) + 3.0
     rows = rng.integers(0, n, size=2 * n)
     mean = X.mean(axis=0) + 0.1
-    w = {
-        "ones": np.ones(rows.size),
-        "counts": rng.integers(1, 5, size=rows.size).astype(float),
-        "none": np.zeros(0),
-    }[weights]
+    w = np.ones(rows.size) if weights == "ones" else rng.integers(1, 5, rows.size) / 2.0
     got = _through_kernel(X, rows, w, mean)
-    want = _loop_in_arrays(X, rows, np.ones(rows.size) if weights == "none" else w, mean)
+    want = _loop_in_arrays(X, rows, w, mean)
     tril = np.tril_indices(d)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
     np.testing.assert_array_equal(got[2][0][tril], want[2][0][tril])
     # and they are the moments: within rounding of numpy's (pairwise) sums
-    we = (w[:, None] if w.size else 1.0) * (X[rows] - mean)
+    we = w[:, None] * (X[rows] - mean)
     scale = np.abs(we).sum(axis=0)
     np.testing.assert_allclose(got[1][0], we.sum(axis=0), rtol=0, atol=1e-13 * scale.max())
