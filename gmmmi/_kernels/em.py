@@ -34,6 +34,7 @@ from .logdensity import (
     log_block,
     prepare_mixture,
 )
+from .moments import sum_moments
 
 STATUS_OK = 0
 STATUS_MAX_ITER = 1
@@ -230,7 +231,7 @@ def _fit_one(
         per sample on the training rows (NaN unless ``score`` or curves) and
         on the validation rows (NaN when there are none).
     """
-    K, d = means.shape
+    K = means.shape[0]
     L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = sc
     W = 0.0
     for a in range(row_w.shape[0]):
@@ -243,22 +244,11 @@ def _fit_one(
     n_iter = 0
     single = K == 1 and max_iter > 0
     if single:  # the closed form: the statistics about the initial mean, one M-step
-        Nk[:] = 0.0
-        S1[:] = 0.0
-        S2[:] = 0.0
-        for a in range(rows.shape[0]):
-            r = rows[a]
-            w = row_w[a]
-            Nk[0] += w
-            for i in range(d):
-                ei = X[r, i] - means[0, i]
-                S1[0, i] += w * ei
-                for j in range(i + 1):
-                    S2[0, i, j] += w * ei * (X[r, j] - means[0, j])
+        sum_moments(X, rows, row_w, means[0], Nk, S1, S2)  # in row order, in registers for d = 2
         if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
             status |= STATUS_SINGULAR
         n_iter = 1
-        W = Nk[0]  # the same sum, accumulated in this loop's order
+        W = Nk[0]  # the same sum, accumulated in sum_moments' order
     if not prepare_mixture(weights, means, covs, L, P, consts):
         return n_iter, status | STATUS_BAD_INIT, np.nan, np.nan
     lower_bound = -np.inf
