@@ -55,6 +55,10 @@ MAX_MAP_ROWS = 5_000
 MAX_MAP_COMPONENTS = 20
 #: Jarque–Bera statistic below which a column counts as Gaussian (χ²₂ at p = 0.001)
 GAUSSIAN_JB = 13.8
+#: nats per row by which the Gaussian copula of the raw fit's margins must score below the
+#: raw fit for ``transform="auto"`` to keep the raw data without fitting the maps
+#: (`raw_margins_suffice`); see docs/scaling.md for the cases that set it
+COPULA_GAP = 0.04
 #: rows of ``transform="auto"``'s comparison of the raw and mapped data (a fixed random
 #: subset above this): its two component searches on all of 10^6 rows of log-normal columns
 #: cost minutes, many times the estimate itself (the raw data need many components). The
@@ -380,6 +384,69 @@ def looks_gaussian(values) -> bool:
     return bool(values.size / 6.0 * (skew**2 + kurt**2 / 4.0) < GAUSSIAN_JB)
 
 
+def raw_margins_suffice(Xs: np.ndarray, fit: tuple, heldout: float) -> tuple[bool, float]:
+    """Whether the maps cannot beat the raw data's fit, judged from that fit's own margins.
+
+    The maps can beat a mixture of the raw data in two ways: a better model
+    of a margin, or a mapped joint law that a few Gaussians describe better
+    than the raw one (a Gaussian copula under skewed or bounded margins, where
+    the raw data need many components). Both are read off the raw fit
+    ``fit`` (``transform="auto"``'s search of the raw data), with its margins
+    as the maps (T_j = Φ⁻¹(F_j), F_j the fit's marginal CDF of column j):
+
+    1. every column's normal scores T_j(x_j) have a Gaussian's skewness and
+       kurtosis (`looks_gaussian`): the fit already models each margin, so a
+       1-D mixture has little to add there;
+    2. the Gaussian copula of those margins (one Gaussian fitted to the
+       normal scores, with the log-Jacobian of the T_j; AIC's correction for
+       its parameters) scores `COPULA_GAP` nats per row or more below the
+       raw fit's held-out log-likelihood: the mapped data are not close to
+       one Gaussian.
+
+    When both hold the maps cannot win by their usual routes, and
+    `choose_margins` keeps the raw data without fitting them. The rule is
+    measured, not proven: a mapped fit of several components could still
+    win on the copula (on the 136 data sets of docs/scaling.md it changed
+    one choice, of 0.003 nat per row).
+
+    Parameters
+    ----------
+    Xs : numpy.ndarray, shape (n, d)
+        The raw data, standardised as for the search.
+    fit : tuple
+        The search's full-data fit: weights (K,), means (K, d), covariances
+        (K, d, d), in the units of ``Xs``.
+    heldout : float
+        The search's held-out log-likelihood per row, in the units of ``Xs``.
+
+    Returns
+    -------
+    suffice : bool
+        Both conditions hold.
+    copula : float
+        The Gaussian copula's log-likelihood per row, in the units of
+        ``Xs`` (nan when a normal score is not finite).
+    """
+    weights, means, covariances = fit
+    keep = weights > 0
+    n, d = Xs.shape
+    scores = np.empty((n, d))
+    log_jac = 0.0
+    gaussian = True
+    for j in range(d):
+        margin = MarginalMap("", weights[keep], means[keep, j], np.sqrt(covariances[keep, j, j]))
+        scores[:, j] = t = margin(Xs[:, j])
+        if not np.isfinite(t).all():
+            return False, math.nan
+        log_jac += float(margin.log_derivative(Xs[:, j], t).mean())
+        gaussian = gaussian and looks_gaussian(t)
+    centred = scores - scores.mean(axis=0)
+    _, log_det = np.linalg.slogdet(centred.T @ centred / n)
+    # the maximum-likelihood Gaussian's mean log-density is -(d (1 + log 2π) + log det) / 2
+    copula = -0.5 * (d * (1.0 + _LOG_2PI) + log_det) + log_jac - (d + d * (d + 1) / 2) / n
+    return gaussian and heldout - copula >= COPULA_GAP, float(copula)
+
+
 def _fit_1d(u, rng):
     """A 1-D mixture on ``u``: (weights, means, sds, held-out log-lik per row), or None.
 
@@ -443,6 +510,11 @@ class MarginReason(enum.Enum):
     CANNOT_COMPARE = "the backend cannot compare"
     NO_COMPARISON = "no comparison possible"
     HELDOUT = "higher held-out likelihood"
+    RAW_MARGINS = (
+        "the raw data's fit models every margin (its normal scores have a Gaussian's skewness "
+        "and kurtosis) and scores above the Gaussian copula of those margins: the maps were not "
+        "fitted"
+    )
     FIT_CHECK = (
         "the first choice's fit failed its fit check, so the other was fitted too; kept: the one "
         "that passes the check, else the higher held-out likelihood"
@@ -558,6 +630,13 @@ class MarginChoice:
         Nothing is said when the raw data were kept without a comparison (every
         margin fitted by one Gaussian, or ``transform="none"``).
         """
+        crit = self.criterion
+        if self.reason is MarginReason.RAW_MARGINS:
+            return (
+                f"margins: raw data kept ({self.text}); log-lik/row on the data scale: raw fit "
+                f"{crit['none']:.4f} (held out), Gaussian copula of its margins "
+                f"{crit['gaussian copula']:.4f}"
+            )
         if self.reason in (
             MarginReason.INIT_KEEPS_RAW,
             MarginReason.KL_KEEPS_RAW,
@@ -566,7 +645,6 @@ class MarginChoice:
             return f"margins: raw data kept ({self.text})"
         if self.chosen == "none" and not self.criterion:
             return None
-        crit = self.criterion
         ks = ", ".join(f"{m.label}:{m.scale_kind},K={m.n_components}" for m in self.maps)
         if self.chosen == "gaussianize":
             text = f"margins: normal scores through 1-D mixture CDFs ({ks})"
@@ -689,8 +767,12 @@ def choose_margins(
     if weighted and transform == "auto":
         return data, MarginChoice("auto", "none", MarginReason.WEIGHTS_KEEP_RAW)
     seeds = copy.deepcopy(rng)
-    names = [str(n) for key in data.blocks for n in data.labels[key]]
-    maps = tuple(fit_marginal_map(data.X[:, j], names[j], seeds) for j in range(data.X.shape[1]))
+    known = None  # the raw data's held-out score, when the pre-test computed it
+    if transform == "auto":
+        known, early = _raw_fit_first(data, backend, fit_options, n_components, rng, standardised)
+        if early is not None:
+            return data, early
+    maps = fit_maps(data, seeds)
     mapped = replace(data, X=np.ascontiguousarray(_mapped(data.X, maps)))
     if transform == "gaussianize":
         return mapped, MarginChoice("gaussianize", "gaussianize", MarginReason.REQUESTED, maps)
@@ -708,9 +790,11 @@ def choose_margins(
     try:
         X_raw = np.ascontiguousarray(data.X[rows])
         whole = standardised if isinstance(rows, slice) and categories is None else None
-        raw = heldout_loglik(
-            X_raw, categories, backend, fit_options, n_components, rng, standardised=whole
-        )
+        raw = known
+        if raw is None:
+            raw = heldout_loglik(
+                X_raw, categories, backend, fit_options, n_components, rng, standardised=whole
+            )
         if raw is None:
             return data, MarginChoice(
                 "auto", "none", MarginReason.CANNOT_COMPARE, maps, detail=_cannot_compare(backend)
@@ -739,6 +823,70 @@ def choose_margins(
     if gauss > raw:
         return mapped, MarginChoice("auto", "gaussianize", MarginReason.HELDOUT, maps, criterion)
     return data, MarginChoice("auto", "none", MarginReason.HELDOUT, maps, criterion)
+
+
+def fit_maps(data, rng: np.random.Generator) -> tuple:
+    """The map of every column of ``data.X`` (`fit_marginal_map`), drawing from ``rng``.
+
+    Parameters
+    ----------
+    data : object
+        Validated data, as for `choose_margins`.
+    rng : numpy.random.Generator
+        Advanced.
+
+    Returns
+    -------
+    tuple of MarginalMap
+        One per column, in column order.
+    """
+    names = [str(n) for key in data.blocks for n in data.labels[key]]
+    return tuple(fit_marginal_map(data.X[:, j], names[j], rng) for j in range(data.X.shape[1]))
+
+
+def _raw_fit_first(data, backend, fit_options, n_components, rng, standardised):
+    """``"auto"``'s search of the raw data before any map, and the pre-test on its fit.
+
+    Returns ``(score, choice)``: the raw data's held-out log-likelihood per
+    row in data units (None when not computed here) and the choice to keep
+    them without maps when `raw_margins_suffice` (else None). Runs only
+    where its search is the one the comparison would run and the fit reuses
+    (all rows, no categories), the backend gives its fit (``searched_fit``)
+    and some map would not be affine without a fit.
+    """
+    X = data.X
+    if X.shape[0] > COMPARE_ROWS or data.categories is not None:
+        return None, None
+    if not hasattr(backend, "searched_fit"):
+        return None, None
+    with np.errstate(all="ignore"):  # in units of the largest magnitude, as fit_marginal_map
+        units = [c / (np.abs(c).max() or 1.0) for c in X.T]
+        if all(looks_gaussian(v) or np.unique(v).size < MIN_DISTINCT for v in units):
+            return None, None  # every map is affine without a fit
+    Xs, scale = standardise(X)[::2] if standardised is None else standardised
+    try:
+        raw = heldout_loglik(
+            X, None, backend, fit_options, n_components, rng, standardised=(Xs, scale)
+        )
+    except ValueError:
+        return None, None  # the comparison says why
+    if raw is None:
+        return None, None
+    fit = backend.searched_fit(Xs, n_components=n_components, rng=copy.deepcopy(rng), **fit_options)
+    if fit is None:
+        return raw, None
+    log_scale = float(np.log(scale).sum())
+    with np.errstate(all="ignore"):
+        suffice, copula = raw_margins_suffice(Xs, fit, raw + log_scale)
+    if not suffice:
+        return raw, None
+    criterion = {
+        "none": raw,
+        "gaussianize": None,
+        "gaussian copula": copula - log_scale,
+        "kind": "log-likelihood per row: the raw fit's held out, the copula's in sample",
+    }
+    return raw, MarginChoice("auto", "none", MarginReason.RAW_MARGINS, (), criterion)
 
 
 def _cannot_compare(backend) -> str:

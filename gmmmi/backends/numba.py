@@ -229,6 +229,44 @@ class NumbaBackend(BaseBackend):
         searches = self.__dict__.setdefault("_searches", SearchMemo())
         return heldout_score(X, n_components=n_components, rng=rng, options=opts, searches=searches)
 
+    def searched_fit(
+        self,
+        X: np.ndarray,
+        *,
+        n_components: int | None = None,
+        rng: np.random.Generator,
+        **options,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The full-data fit of the search `heldout_loglik` ran and kept for the same arguments.
+
+        ``transform="auto"`` reads the raw data's fit from it (its margins,
+        `gmmmi.margins.choose_margins`) without a search of its own; the
+        search stays kept for the ``fit`` that follows.
+
+        Parameters
+        ----------
+        X, n_components, rng, **options
+            As given to `heldout_loglik` (``rng`` in the state it had then).
+
+        Returns
+        -------
+        tuple or None
+            Weights (K,), means (K, d) and covariances (K, d, d), in the units
+            of ``X``; None when no such search is kept.
+        """
+        searches = self.__dict__.get("_searches")
+        if searches is None:
+            return None
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        opts = self.check_options(options, X.shape[1])
+        if n_components is not None:
+            n_components = check_int("n_components", n_components, minimum=0) or None
+        selection = searches.peek(searches.key(X, n_components, rng, opts))
+        if selection is None:
+            return None
+        full = selection.full_fit
+        return full.weights[0], full.means[0], full.covariances[0]
+
 
 def _diagnostics(
     outcome: EMOutcome, reference: MixtureDraws, opts: dict, block_length: float | None
