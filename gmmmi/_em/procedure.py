@@ -271,12 +271,6 @@ class SearchMemo:
         rng.bit_generator.state = state
         return selection
 
-    def peek(self, key: tuple) -> Selection | None:
-        """The search made under ``key``, left in the memo for the fit (None if none is kept)."""
-        with self._lock:
-            entry = self._entries.get(key)
-        return None if entry is None else entry[0]
-
     def keep(self, key: tuple, selection: Selection, rng: np.random.Generator) -> None:
         """Keep a copy of a search made under ``key``; ``rng`` is in the state it left."""
         with self._lock:

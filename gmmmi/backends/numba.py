@@ -229,43 +229,46 @@ class NumbaBackend(BaseBackend):
         searches = self.__dict__.setdefault("_searches", SearchMemo())
         return heldout_score(X, n_components=n_components, rng=rng, options=opts, searches=searches)
 
-    def searched_fit(
+    def heldout_fit(
         self,
         X: np.ndarray,
         *,
         n_components: int | None = None,
         rng: np.random.Generator,
         **options,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The full-data fit of the search `heldout_loglik` ran and kept for the same arguments.
+    ) -> tuple[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """`heldout_loglik`, and the full-data fit of its search.
 
-        ``transform="auto"`` reads the raw data's fit from it (its margins,
-        `gmmmi.margins.choose_margins`) without a search of its own; the
-        search stays kept for the ``fit`` that follows.
+        ``transform="auto"`` reads the raw data's fit (its margins,
+        `gmmmi.margins.raw_margins_suffice`) before it fits any map. The
+        search is kept for the ``fit`` that follows, as by `heldout_loglik`.
 
         Parameters
         ----------
         X, n_components, rng, **options
-            As given to `heldout_loglik` (``rng`` in the state it had then).
+            As for `heldout_loglik`.
 
         Returns
         -------
-        tuple or None
-            Weights (K,), means (K, d) and covariances (K, d, d), in the units
-            of ``X``; None when no such search is kept.
+        score : float
+            As `heldout_loglik` returns.
+        fit : tuple
+            Weights (K,), means (K, d) and covariances (K, d, d) of the
+            search's fit to all of ``X``, in the units of ``X``.
         """
-        searches = self.__dict__.get("_searches")
-        if searches is None:
-            return None
         X = np.ascontiguousarray(X, dtype=np.float64)
         opts = self.check_options(options, X.shape[1])
         if n_components is not None:
             n_components = check_int("n_components", n_components, minimum=0) or None
-        selection = searches.peek(searches.key(X, n_components, rng, opts))
-        if selection is None:
-            return None
+        key = SearchMemo.key(X, n_components, rng, opts)
+        # the search from a memo of its own, so that no other thread's search sharing this
+        # backend can push it out of the backend's memo before it is read here
+        own = SearchMemo()
+        score = heldout_score(X, n_components=n_components, rng=rng, options=opts, searches=own)
+        selection = own.take(key, rng)
+        self.__dict__.setdefault("_searches", SearchMemo()).keep(key, selection, rng)
         full = selection.full_fit
-        return full.weights[0], full.means[0], full.covariances[0]
+        return score, (full.weights[0], full.means[0], full.covariances[0])
 
 
 def _diagnostics(
