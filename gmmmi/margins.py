@@ -34,7 +34,7 @@ already models every margin and the Gaussian copula of its margins scores
 `COPULA_GAP` below it (`raw_margins_suffice`), the raw data are kept without
 fitting the maps (``MarginReason.RAW_MARGINS``); D3 and D5 are kept so, at a
 few per cent of the maps' cost. The maps are fitted after all if that fit
-fails its check (`gmmmi._other_margins`).
+fails its check (``gmmmi._other_margins``).
 
 The map is fitted once on the full data and held fixed in the bootstrap; the
 measurement that this does not change the error bar is in docs/robustness.md.
