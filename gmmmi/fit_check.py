@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -104,9 +103,9 @@ class FitCheck:
     n_rows: int | None = None
     joint_pairs: tuple[tuple[int, int], ...] | None = None
 
-    @cached_property
+    @property
     def table(self) -> pd.DataFrame:
-        """The tests as a pandas.DataFrame, built when first asked for (pandas costs ~1 ms).
+        """The tests as a pandas.DataFrame, built from ``tests`` when asked for (~0.5 ms).
 
         Rows indexed by (``kind``, ``column``): (``"marginal"``, name) for the
         uniformity of each marginal PIT, (``"joint"``, ``"a & b"``) for the
