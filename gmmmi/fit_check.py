@@ -605,8 +605,8 @@ def from_parts(arrays: Mapping, scalars: dict) -> FitCheck:
     """Inverse of `to_parts` (``arrays`` maps the array names to numpy arrays)."""
     table = scalars["table"]
     tests = _labels(table["kind"], table["column"])
-    tests.update({key: np.asarray(table[key], dtype=np.float64) for key in ("chi2", "z", "pvalue")})
-    tests["dof"] = np.asarray(table["dof"], dtype=np.int64)
+    for key in _TEST_COLUMNS:  # in test_pits' order
+        tests[key] = np.asarray(table[key], dtype=np.int64 if key == "dof" else np.float64)
     tests["misfit"] = np.asarray(table["misfit"], dtype=bool)
     pairs = scalars["joint_pairs"]
     return FitCheck(
