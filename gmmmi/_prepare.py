@@ -87,6 +87,7 @@ def prepare(
     resampled: bool,
     init: bool = False,
     weighted: bool = False,
+    orders: tuple | None = None,
 ) -> Prepared:
     """Validate the rows, screen, standardise and choose the margins, once each, in order.
 
@@ -118,6 +119,10 @@ def prepare(
         Whether the fit starts from a given mixture.
     weighted : bool, default False
         Whether the fit has sample weights.
+    orders : tuple of numpy.ndarray, optional
+        `gmmmi._rows.column_orders` of ``data.X``, when the caller has them:
+        one sort of each column serves the screen, the serial check and the
+        outlier check (they sort no column again).
 
     Returns
     -------
@@ -144,9 +149,17 @@ def prepare(
         categorical=categorical,
         n_folds=n_folds,
         outliers=False,
+        orders=orders,
     )
     block_kw = resolve_bootstrap(
-        bootstrap, block_length, backend, Xs, names, categorical=categorical, resampled=resampled
+        bootstrap,
+        block_length,
+        backend,
+        Xs,
+        names,
+        categorical=categorical,
+        resampled=resampled,
+        orders=orders,
     )
     # margins (gmmmi.margins): per-column monotone maps leave MI and CMI unchanged
     chosen, margins = choose_margins(
@@ -164,8 +177,8 @@ def prepare(
     measured = Xs, shift, scale
     if margins.chosen != "none":
         Xs, shift, scale = standardise(chosen.X, labels=names)
-        distinct = None  # other data than the screen saw
-    isolated = warn_outliers(*measured, names, fitted=Xs)
+        distinct = orders = None  # other data than the screen saw
+    isolated = warn_outliers(*measured, names, fitted=Xs, orders=orders)
     return Prepared(chosen, Xs, shift, scale, margins, block_kw, isolated, distinct)
 
 

@@ -25,6 +25,7 @@ def resolve_bootstrap(
     *,
     categorical: bool,
     resampled: bool,
+    orders: tuple | None = None,
 ) -> dict:
     """The keyword arguments of ``backend.fit`` for the bootstrap asked for.
 
@@ -44,6 +45,9 @@ def resolve_bootstrap(
         Whether the uncertainty will come from the rows as independent draws
         (a bootstrap with ``n_bootstrap >= 1``, or a posterior); a single
         fit has no interval to be misled, and is not warned about.
+    orders : tuple of numpy.ndarray, optional
+        An order of every column of ``X`` (`gmmmi._rows.column_orders`), when
+        the caller has them (the serial check's ranks).
 
     Returns
     -------
@@ -74,7 +78,7 @@ def resolve_bootstrap(
             "treats rows as independent)"
         )
         if resampled:
-            warn_serial_dependence(X, labels, fix=fix)
+            warn_serial_dependence(X, labels, fix=fix, orders=orders)
         return {}
     if not supports:
         raise ValueError(

@@ -1,6 +1,7 @@
 """What a fit needs of the rows, and standardising: the last checks before the fit.
 
 `standardise` centres and scales every column (refusing a constant one);
+`column_orders` sorts every column once for the checks that need an order;
 `rows_needed`, `check_enough_rows` and `check_category_rows` refuse too few
 rows (overall or per category), `check_not_degenerate` (near-)linearly
 dependent columns. Messages say what was expected, what was got, and what to
@@ -62,6 +63,50 @@ def standardise(X, *, labels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         )
     Xs = np.ascontiguousarray(centred / scale_n)
     return Xs, mean_n * unit, scale_n * unit
+
+
+def column_orders(X: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``numpy.argsort`` of every column, sorted once for every check that needs an order.
+
+    An order of ``X[:, j]`` also sorts any non-decreasing map of it, such as
+    the standardised column (``(x - mean) / sd`` rounds monotonically), so one
+    sort serves the point-mass plan (`gmmmi.mixed.plan_columns`), the screen's
+    distinct values (`gmmmi._screening.screen`), the serial check's ranks
+    (`gmmmi.serial.normal_scores`) and the outlier check
+    (`gmmmi._screening.isolated_outliers`); each gives what its own sort gave
+    (tied values may be ordered otherwise, which none of them depends on).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, d)
+
+    Returns
+    -------
+    tuple of numpy.ndarray of intp, shape (n,)
+        One per column: ``X[order, j]`` is non-decreasing.
+    """
+    return tuple(np.argsort(column) for column in X.T)
+
+
+def distinct_count(sorted_values: np.ndarray) -> int:
+    """Distinct values of a non-decreasing array: ``numpy.unique(values).size``."""
+    if sorted_values.size == 0:
+        return 0
+    return 1 + int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1]))
+
+
+def sorted_unique(column: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.unique(column, return_counts=True)`` from an order of the column (`column_orders`).
+
+    A column holding 0.0 is left to ``numpy.unique``, whose sort decides
+    whether -0.0 or 0.0 stands for the two.
+    """
+    ordered = column[order]
+    first = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    values = ordered[first]
+    if (values == 0).any():
+        return np.unique(column, return_counts=True)
+    return values, np.diff(np.append(np.flatnonzero(first), ordered.size))
 
 
 # ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from ._misfit import check_estimate, warn_misfit
 from ._prepare import prepare
 from ._progress import progress_enabled
 from ._resolution import warn_unresolved
+from ._rows import column_orders
 from ._screening import warn_few_rows
 from ._seeds import resolve_generator
 from ._stacklevel import user_stacklevel
@@ -486,7 +487,8 @@ def run(
         )
     categorical = data.categories is not None
     data, dequantized = dequantize_columns(data, dequantize, column_names, rng)
-    plan = None if categorical else plan_columns(data.X, column_names, discrete)
+    orders = column_orders(data.X)  # one sort per column for every check that needs one
+    plan = None if categorical else plan_columns(data.X, column_names, discrete, orders)
     if plan is not None and weights is not None:
         raise ValueError(f"sample_weight cannot be used with {REFUSED['mixed']}.")
     if plan is not None:  # discrete columns or point masses: the chain rule (gmmmi.mixed)
@@ -529,6 +531,7 @@ def run(
         resampled=opts.get("n_bootstrap", 1) >= 1,
         init=init is not None,
         weighted=weights is not None,
+        orders=orders,
     )
     data, Xs, shift, scale = prepared.data, prepared.X, prepared.shift, prepared.scale
     margins, block_kw = prepared.margins, prepared.bootstrap

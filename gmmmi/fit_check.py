@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -70,12 +71,10 @@ class FitCheck:
     conditional : numpy.ndarray, shape (n, d)
         PIT of each coordinate given the preceding ones (column 0 equals
         the marginal PIT).
-    table : pandas.DataFrame
-        Rows indexed by (``kind``, ``column``): (``"marginal"``, name) for the
-        uniformity of each marginal PIT, (``"joint"``, ``"a & b"``) for the
-        uniformity of each pair of conditional PITs on the unit square.
-        Columns ``chi2``, ``dof``, ``z`` = (chi2 - dof) / sqrt(2 dof),
-        ``pvalue``, and ``misfit`` (pvalue < alpha).
+    tests : dict of str to numpy.ndarray
+        One entry per test (the rows of ``table``): ``"kind"`` and
+        ``"column"`` (object arrays of str), ``"chi2"``, ``"dof"``, ``"z"``,
+        ``"pvalue"`` and ``"misfit"``, as in ``table``.
     bins : int
         Equal-width bins of the marginal tests.
     pair_bins : int
@@ -97,7 +96,7 @@ class FitCheck:
     names: list[str]
     marginal: np.ndarray
     conditional: np.ndarray
-    table: pd.DataFrame
+    tests: dict
     bins: int
     pair_bins: int
     alpha: float
@@ -105,10 +104,30 @@ class FitCheck:
     n_rows: int | None = None
     joint_pairs: tuple[tuple[int, int], ...] | None = None
 
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """The tests as a pandas.DataFrame, built when first asked for (pandas costs ~1 ms).
+
+        Rows indexed by (``kind``, ``column``): (``"marginal"``, name) for the
+        uniformity of each marginal PIT, (``"joint"``, ``"a & b"``) for the
+        uniformity of each pair of conditional PITs on the unit square.
+        Columns ``chi2``, ``dof``, ``z`` = (chi2 - dof) / sqrt(2 dof),
+        ``pvalue``, and ``misfit`` (pvalue < alpha).
+        """
+        import pandas as pd
+
+        columns = {key: self.tests[key] for key in (*_TEST_COLUMNS, "misfit")}
+        return pd.DataFrame(columns, index=_test_index(self.tests["kind"], self.tests["column"]))
+
     @property
     def ok(self) -> bool:
         """True when no test flags a misfit."""
-        return not bool(self.table["misfit"].any())
+        return not bool(self.tests["misfit"].any())
+
+    @property
+    def n_flagged(self) -> int:
+        """The number of tests that flag a misfit."""
+        return int(np.count_nonzero(self.tests["misfit"]))
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
@@ -119,10 +138,10 @@ class FitCheck:
 
     def worst(self) -> tuple[str, str, float]:
         """The flagged test with the largest z, as (kind, column, z); the largest z if none."""
-        flagged = self.table[self.table["misfit"]]
-        rows = self.table if flagged.empty else flagged
-        kind, column = rows["z"].idxmax()
-        return kind, column, float(rows.loc[(kind, column), "z"])
+        misfit, z = self.tests["misfit"], self.tests["z"]
+        rows = np.flatnonzero(misfit) if misfit.any() else np.arange(z.size)
+        best = int(rows[np.nanargmax(z[rows])])  # the first of equal largest, as idxmax
+        return str(self.tests["kind"][best]), str(self.tests["column"][best]), float(z[best])
 
     def verdict(self) -> str:
         """One line: no misfit, or how many tests flag one and the worst of them."""
@@ -130,9 +149,8 @@ class FitCheck:
             level = self.alpha if self.family_alpha is None else self.family_alpha
             return f"no misfit at level {level:g}"
         kind, column, z = self.worst()
-        n_flagged = int(self.table["misfit"].sum())
         return (
-            f"MISFIT in {n_flagged} of {len(self.table)} tests "
+            f"MISFIT in {self.n_flagged} of {self.tests['z'].size} tests "
             f"(worst: {kind} {column}, z = {z:+.1f} sd)"
         )
 
@@ -241,8 +259,6 @@ def test_pits(
     -------
     FitCheck
     """
-    import pandas as pd
-
     n, d = marginal.shape
     bins = int(np.clip(n // _POINTS_PER_BIN, 5, 20)) if bins is None else int(bins)
     if pair_bins is None:
@@ -258,13 +274,13 @@ def test_pits(
         square = _bin(conditional[:, i], pair_bins) * pair_bins + _bin(conditional[:, j], pair_bins)
         rows.append(_chi2_uniform(np.bincount(square, weights, minlength=pair_bins**2), deff))
         index.append(("joint", f"{names[i]} & {names[j]}"))
-    # built from columns, with the misfit column in it: pandas' row-wise build costs 1 ms
-    columns = {key: np.array([row[key] for row in rows]) for key in _TEST_COLUMNS}
-    columns["misfit"] = columns["pvalue"] < alpha
-    table = pd.DataFrame(columns, index=_test_index([k for k, _ in index], [c for _, c in index]))
+    # arrays, not a DataFrame: FitCheck.table builds that only when it is looked at
+    tests = _labels([k for k, _ in index], [c for _, c in index])
+    tests.update({key: np.array([row[key] for row in rows]) for key in _TEST_COLUMNS})
+    tests["misfit"] = tests["pvalue"] < alpha
     joint_pairs = None if pairs is None else tuple((int(i), int(j)) for i, j in pairs)
     return FitCheck(
-        names, marginal, conditional, table, bins, pair_bins, float(alpha), None, None, joint_pairs
+        names, marginal, conditional, tests, bins, pair_bins, float(alpha), None, None, joint_pairs
     )
 
 
@@ -335,9 +351,19 @@ def relabel(check: FitCheck, names: Sequence[str]) -> FitCheck:
         )
     }
     old.update(zip(check.names, names, strict=True))
-    kinds, columns = (check.table.index.get_level_values(level) for level in ("kind", "column"))
-    table = check.table.set_axis(_test_index(kinds, [old.get(c, c) for c in columns]), axis=0)
-    return replace(check, names=names, table=table)
+    columns = [old.get(c, c) for c in check.tests["column"]]
+    return replace(
+        check, names=names, tests={**check.tests, **_labels(check.tests["kind"], columns)}
+    )
+
+
+def _labels(kinds, columns) -> dict:
+    """The ``kind`` and ``column`` entries of `FitCheck.tests` (object arrays of str)."""
+    out = {}
+    for key, labels in (("kind", kinds), ("column", columns)):
+        out[key] = np.empty(len(labels), dtype=object)
+        out[key][:] = [str(v) for v in labels]
+    return out
 
 
 def _test_index(kinds, columns) -> pd.MultiIndex:
@@ -417,7 +443,6 @@ def misfit_message(
     """
     kind, column, z = check.worst()
     what = f"the margin of {column}" if kind == "marginal" else f"the dependence of {column}"
-    n_flagged = int(check.table["misfit"].sum())
     if both_margins:
         advice = "the raw data and the margins' maps were both fitted, so try "
     elif mapped:
@@ -426,8 +451,8 @@ def misfit_message(
         advice = "try transform='gaussianize', "
     return (
         f"The fitted mixture does not describe the data: {what} departs from the fit by "
-        f"z = {z:+.1f} sd ({n_flagged} of {len(check.table)} goodness-of-fit tests fail at "
-        f"family level {check.family_alpha:g}). {search}The estimate may be far from the "
+        f"z = {z:+.1f} sd ({check.n_flagged} of {check.tests['z'].size} goodness-of-fit tests "
+        f"fail at family level {check.family_alpha:g}). {search}The estimate may be far from the "
         "truth and its interval does not include this error. Look at "
         f"result.fit_check.plot() and result.plot_fit(x, y); {advice}"
         "a larger max_components or n_inits, or compare with another estimator "
@@ -579,17 +604,17 @@ def to_parts(check: FitCheck) -> tuple[dict, dict]:
 
 def from_parts(arrays: Mapping, scalars: dict) -> FitCheck:
     """Inverse of `to_parts` (``arrays`` maps the array names to numpy arrays)."""
-    import pandas as pd
-
-    table = pd.DataFrame(scalars["table"]).set_index(["kind", "column"])
-    table["misfit"] = table["misfit"].astype(bool)
-    table["dof"] = table["dof"].astype(int)
+    table = scalars["table"]
+    tests = _labels(table["kind"], table["column"])
+    tests.update({key: np.asarray(table[key], dtype=np.float64) for key in ("chi2", "z", "pvalue")})
+    tests["dof"] = np.asarray(table["dof"], dtype=np.int64)
+    tests["misfit"] = np.asarray(table["misfit"], dtype=bool)
     pairs = scalars["joint_pairs"]
     return FitCheck(
         list(scalars["names"]),
         np.asarray(arrays["fit_check_marginal"], dtype=np.float64),
         np.asarray(arrays["fit_check_conditional"], dtype=np.float64),
-        table,
+        tests,
         int(scalars["bins"]),
         int(scalars["pair_bins"]),
         float(scalars["alpha"]),

@@ -49,7 +49,7 @@ from . import __version__, _bias
 from . import integrate as _integrate
 from ._data import ValidatedData, column_indices, pool_categories
 from ._data_units import affine_checked, warn_unstorable
-from ._rows import rows_needed
+from ._rows import rows_needed, sorted_unique
 from ._screening import FEW_VALUES, screen
 from ._stacklevel import user_stacklevel
 from .categorical import class_weight_draws
@@ -89,7 +89,9 @@ class ColumnPlan:
     requested: str
 
 
-def plan_columns(X: np.ndarray, names: list, discrete: Any) -> ColumnPlan | None:
+def plan_columns(
+    X: np.ndarray, names: list, discrete: Any, orders: tuple | None = None
+) -> ColumnPlan | None:
     """The discrete columns and point masses of ``X``; None when every column is continuous.
 
     Parameters
@@ -103,6 +105,8 @@ def plan_columns(X: np.ndarray, names: list, discrete: Any) -> ColumnPlan | None
         repeated on average (at most n / 2 values), and the point masses of
         the others (`find_atoms`). None: none. A sequence:
         those columns (names or indices into ``X``'s columns), nothing else.
+    orders : tuple of numpy.ndarray, optional
+        `gmmmi._rows.column_orders` of ``X``, when the caller has them.
 
     Returns
     -------
@@ -126,7 +130,10 @@ def plan_columns(X: np.ndarray, names: list, discrete: Any) -> ColumnPlan | None
         n = X.shape[0]
         discrete_cols, atoms = [], {}
         for j in range(X.shape[1]):  # one sort of the column serves both questions
-            values, counts = np.unique(X[:, j], return_counts=True)
+            if orders is None:
+                values, counts = np.unique(X[:, j], return_counts=True)
+            else:
+                values, counts = sorted_unique(X[:, j], orders[j])
             if 1 < values.size <= min(FEW_VALUES, n / 2):
                 discrete_cols.append(j)
             elif found := _atoms(values, counts, n):

@@ -47,12 +47,23 @@ def n_lags(n: int) -> int:
     return max(1, min(10, round(math.log(n))))
 
 
-def normal_scores(x: np.ndarray) -> np.ndarray:
-    """Φ⁻¹((rank − ½) / n) of a 1-D array, tied values sharing their mean rank."""
+def normal_scores(
+    x: np.ndarray, untied: np.ndarray | None = None, order: np.ndarray | None = None
+) -> np.ndarray:
+    """Φ⁻¹((rank − ½) / n) of a 1-D array, tied values sharing their mean rank.
+
+    ``untied``: `untied_scores` of ``x.size``, when the caller has it (several columns);
+    ``order``: an order of ``x`` (`gmmmi._rows.column_orders`), when the caller has it.
+    """
     n = x.size
-    order = np.argsort(x)  # tied values get their mean rank whatever their order: not stable
+    if order is None:  # tied values get their mean rank whatever their order: not stable
+        order = np.argsort(x)
     xs = x[order]
     starts = np.flatnonzero(np.concatenate(([True], xs[1:] != xs[:-1])))
+    if starts.size == n:  # no ties: the i-th smallest has rank i + 1
+        scores = np.empty(n)
+        scores[order] = untied_scores(n) if untied is None else untied
+        return scores
     counts = np.diff(np.append(starts, n))
     mean_rank = starts + (counts + 1) / 2.0  # 1-based mean rank of each tie group
     ranks = np.empty(n)
@@ -60,7 +71,14 @@ def normal_scores(x: np.ndarray) -> np.ndarray:
     return special.ndtri((ranks - 0.5) / n)
 
 
-def ljung_box(X: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def untied_scores(n: int) -> np.ndarray:
+    """`normal_scores` of n values without ties, in increasing order: Φ⁻¹((i + ½) / n)."""
+    return special.ndtri((np.arange(n) + 0.5) / n)
+
+
+def ljung_box(
+    X: np.ndarray, m: int, orders: tuple | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ljung–Box p-values of the columns' normal scores, and their largest autocorrelations.
 
     Parameters
@@ -70,6 +88,8 @@ def ljung_box(X: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     m : int
         Lags 1..m in the statistic Q = n (n + 2) Σₖ r̂ₖ² / (n − k), compared
         with χ²(m).
+    orders : tuple of numpy.ndarray, optional
+        An order of every column (`gmmmi._rows.column_orders`), when known.
 
     Returns
     -------
@@ -82,8 +102,9 @@ def ljung_box(X: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     n, d = X.shape
     p_values, top_lag, top_r = np.ones(d), np.ones(d, dtype=np.int64), np.zeros(d)
     k = np.arange(1, m + 1)
+    untied = untied_scores(n)
     for j in range(d):
-        z = normal_scores(X[:, j])
+        z = normal_scores(X[:, j], untied, None if orders is None else orders[j])
         z -= z.mean()
         denominator = float(np.sum(z * z))
         if denominator <= 0:
@@ -110,7 +131,7 @@ def holm_reject(p_values: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def serially_dependent(
-    X: np.ndarray, alpha: float = ALPHA
+    X: np.ndarray, alpha: float = ALPHA, orders: tuple | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Columns whose row order shows autocorrelation, by Ljung–Box and Holm.
 
@@ -119,6 +140,8 @@ def serially_dependent(
     X : numpy.ndarray, shape (n, d)
     alpha : float
         Family-wise level over the columns.
+    orders : tuple of numpy.ndarray, optional
+        An order of every column (`gmmmi._rows.column_orders`), when known.
 
     Returns
     -------
@@ -138,8 +161,8 @@ def serially_dependent(
         return np.zeros(d, dtype=bool), np.ones(d, dtype=np.int64), np.zeros(d)
     if n > MAX_ROWS:
         start = (n - MAX_ROWS) // 2
-        X, n = X[start : start + MAX_ROWS], MAX_ROWS
-    p_values, lag, r = ljung_box(X, n_lags(n))
+        X, n, orders = X[start : start + MAX_ROWS], MAX_ROWS, None
+    p_values, lag, r = ljung_box(X, n_lags(n), orders)
     return holm_reject(p_values, alpha), lag, r
 
 
@@ -150,7 +173,12 @@ RESAMPLING = (
 
 
 def warn_serial_dependence(
-    X: np.ndarray, labels: Sequence, *, fix: str, practice: str = RESAMPLING
+    X: np.ndarray,
+    labels: Sequence,
+    *,
+    fix: str,
+    practice: str = RESAMPLING,
+    orders: tuple | None = None,
 ) -> bool:
     """Raise `SerialDependenceWarning` at the user's line when the rows look time-ordered.
 
@@ -165,13 +193,15 @@ def warn_serial_dependence(
     practice : str
         What the caller does that assumes independent rows, and its
         consequence (default: the IID bootstrap's).
+    orders : tuple of numpy.ndarray, optional
+        An order of every column (`gmmmi._rows.column_orders`), when known.
 
     Returns
     -------
     bool
         Whether it warned.
     """
-    reject, lag, r = serially_dependent(X)
+    reject, lag, r = serially_dependent(X, orders=orders)
     if not reject.any():
         return False
     named = ", ".join(f"{labels[j]!r} (r{lag[j]} = {r[j]:.2f})" for j in np.flatnonzero(reject))

@@ -92,6 +92,19 @@ def test_normal_scores_share_ranks_of_ties():
     assert z[0] == z[2] and z[1] < z[3] < z[0]
 
 
+def test_normal_scores_from_a_given_order_or_without_ties_are_the_rank_definition():
+    from scipy.special import ndtri
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(2)
+    for x in (rng.normal(size=500), np.round(rng.normal(size=500), 1)):
+        expected = ndtri((rankdata(x) - 0.5) / x.size)  # mean ranks of ties
+        np.testing.assert_array_equal(normal_scores(x), expected)
+        # another order of x (ties by decreasing row) gives the same scores
+        order = np.lexsort((-np.arange(x.size), x))
+        np.testing.assert_array_equal(normal_scores(x, order=order), expected)
+
+
 def _slow_ljung_box(z, m):
     n = len(z)
     z = z - z.mean()

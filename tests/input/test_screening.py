@@ -18,10 +18,12 @@ from gmmmi._screening import (
     FEW_VALUES,
     OUTLIER_GAP,
     SAMPLE_SIZE_FLOOR,
+    curve_determination,
     determination,
     independence_floor,
     isolated_outliers,
     nearest_neighbours,
+    quadratic_intercepts,
     screen,
     warn_outliers,
 )
@@ -193,6 +195,32 @@ def test_outliers_beyond_one_gap_are_all_named_and_a_far_cluster_is_not():
     assert isolated_outliers(column).size == 0
 
 
+@pytest.mark.parametrize("n", [5, 31, 2000])
+def test_shared_column_orders_give_what_each_check_sorts_itself(n):
+    """column_orders' argsort of the raw column serves the standardised one: same outliers,
+    distinct values and counts (ties and both zeros included) as each check's own sort.
+    """
+    from gmmmi._rows import column_orders, sorted_unique
+
+    rng = np.random.default_rng(n)
+    raw = np.column_stack([rng.standard_normal(n), np.round(rng.standard_normal(n), 1)])
+    raw[:, 0][: max(1, n // 500)] = 1e3  # far rows in one tail, tied ones in the other
+    raw[:, 1][-2:] = -50.0
+    for X in (raw, np.column_stack([raw[:, 1], np.where(raw[:, 1] == 0.0, -0.0, raw[:, 1])])):
+        orders = column_orders(X)
+        Xs = standardise(X)[0]
+        for j, order in enumerate(orders):
+            assert np.all(np.diff(Xs[order, j]) >= 0)
+            np.testing.assert_array_equal(
+                isolated_outliers(Xs[:, j], order), isolated_outliers(Xs[:, j])
+            )
+            for got, want in zip(
+                sorted_unique(X[:, j], order), np.unique(X[:, j], return_counts=True), strict=True
+            ):
+                np.testing.assert_array_equal(got, want)
+                assert np.signbit(got).tolist() == np.signbit(want).tolist()
+
+
 @pytest.mark.parametrize("n", [30, 1000, 100_000])
 def test_outlier_rule_stays_quiet_on_gaussian_data(n):
     rng = np.random.default_rng(n)
@@ -340,6 +368,64 @@ def test_determination_matches_one_fit_per_row(p):
     target = np.sin(predictors.sum(axis=1)) + 0.1 * rng.normal(size=300)
     np.testing.assert_allclose(
         determination(target, predictors), _reference_determination(target, predictors), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("kind", ["spread", "tied", "one-sided", "all-zero"])
+def test_quadratic_intercepts_are_the_stacked_solves(kind):
+    """The written-out Cholesky solve of the 3 x 3 normal equations against numpy.linalg.solve."""
+    rng = np.random.default_rng(7)
+    t = rng.uniform(-1, 1, (400, 6))
+    if kind == "tied":  # neighbours at equal distances: only the ridge keeps G invertible
+        t[:, 3:] = t[:, :1]
+        t[:, 1:3] = t[:, 1:2]
+    elif kind == "one-sided":
+        t = rng.uniform(0.9, 1.0, (400, 6))
+    elif kind == "all-zero":
+        t[:] = 0.0
+    t /= np.where(np.abs(t).max(axis=1) > 0, np.abs(t).max(axis=1), 1.0)[:, None]
+    values = np.sin(3 * t) + 0.01 * rng.normal(size=t.shape)
+    ridge = 6e-10
+    design = np.stack([np.ones_like(t), t, t * t], axis=2)
+    gram = design.transpose(0, 2, 1) @ design + ridge * np.eye(3)
+    rhs = np.concatenate([design.transpose(0, 2, 1) @ values[:, :, None], np.zeros((400, 3, 1))], 2)
+    rhs[:, 0, 1] = 1.0
+    solved = np.linalg.solve(gram, rhs)
+    intercept, g00 = quadratic_intercepts(t, values, ridge)
+    # both solve normal equations of condition up to 1e10 (tied or one-sided abscissae): they
+    # agree to that condition times the rounding, as well as either agrees with exact arithmetic
+    rtol = 1e-5 if kind in ("tied", "one-sided") else 1e-9
+    np.testing.assert_allclose(intercept, solved[:, 0, 0], rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(g00, solved[:, 0, 1], rtol=rtol)
+
+
+def _reference_curve_determination(points):
+    """Slow, obvious version of `curve_determination`: one eigh and one lstsq per row."""
+    deviation = np.abs(points - np.median(points, axis=0))
+    points = points / np.median(deviation, axis=0)
+    n, k = points.shape[0], 6
+    residuals = np.empty(n)
+    for i in range(n):
+        distance = np.sqrt(((points - points[i]) ** 2).sum(axis=1))
+        distance[i] = np.inf
+        offsets = points[np.argsort(distance, kind="stable")[:k]] - points[i]
+        _, axes = np.linalg.eigh(np.cov(offsets.T, bias=True))
+        along, normal = offsets @ axes[:, 1], offsets @ axes[:, 0]
+        t = along / np.abs(along).max()
+        coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(k), t, t * t]), normal, rcond=None)
+        residuals[i] = coef[0]
+    centred = points - points.mean(axis=0)
+    line = centred @ np.linalg.eigh(np.cov(points.T))[1][:, 0]
+    return np.median(np.abs(residuals)), np.median(np.abs(line))
+
+
+@pytest.mark.parametrize("noise", [1e-3, 0.3])
+def test_curve_determination_matches_one_fit_per_row(noise):
+    rng = np.random.default_rng(3)
+    angle = rng.uniform(0, 2 * np.pi, 300)
+    points = np.column_stack([np.cos(angle), np.sin(angle)]) + noise * rng.normal(size=(300, 2))
+    np.testing.assert_allclose(
+        curve_determination(points), _reference_curve_determination(points), rtol=1e-6
     )
 
 

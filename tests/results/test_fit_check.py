@@ -161,3 +161,21 @@ def test_a_good_fit_passes_and_a_forced_single_gaussian_is_flagged(d3_fits, tmp_
     axes[0, 0].figure.savefig(tmp_path / "pit.png", dpi=60)
     assert (tmp_path / "pit.png").stat().st_size > 5000
     plt.close("all")
+
+
+def test_verdict_and_worst_test_are_the_tables():
+    """ok, worst() and n_flagged read the test arrays; the lazily built table says the same."""
+    from gmmmi.fit_check import relabel
+
+    mix = two_component_mixture()
+    X = mix.sample(3000, np.random.default_rng(4))[0]
+    one = MixtureDraws(np.ones((1, 1)), X.mean(axis=0)[None, None], np.cov(X.T)[None, None])
+    for check in (check_fit(mix, X), check_fit(one, X), relabel(check_fit(one, X), ["a", "b"])):
+        table = check.table
+        assert check.ok == (not table["misfit"].any())
+        assert check.n_flagged == int(table["misfit"].sum())
+        rows = table[table["misfit"]] if table["misfit"].any() else table
+        kind, column = rows["z"].idxmax()
+        assert check.worst() == (kind, column, float(rows.loc[(kind, column), "z"]))
+    assert not check.ok and check.worst()[1] == "a & b"
+    assert list(table.index.get_level_values("column")) == ["a", "b", "a & b"]
