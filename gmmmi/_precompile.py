@@ -34,7 +34,7 @@ ENV = "GMMMI_PRECOMPILE"
 #: longest wait for the helper before compiling here (it is then stopped)
 WAIT_SECONDS = 120.0
 
-#: what the helper runs: the E-step compiled for the one signature `em_fit_batch` calls it
+#: what the helper runs: the E-step compiled for the one signature `_em_fit_batch` calls it
 #: with (every array C-contiguous; tests/kernels/test_precompile.py checks that it is loaded)
 _HELPER_CODE = (
     "from numba import types as t\n"
@@ -65,9 +65,9 @@ def start() -> bool:
     with _lock:
         if _helper is not None and _helper_pid == os.getpid():
             return False
-        from ._kernels.em import _e_step, em_fit_batch
+        from ._kernels.em import _e_step, _em_fit_batch
 
-        if not (_worth_starting(em_fit_batch) and _worth_starting(_e_step)):
+        if not (_worth_starting(_em_fit_batch) and _worth_starting(_e_step)):
             return False
         _helper = _spawn(_HELPER_CODE)
         _helper_pid = os.getpid()
