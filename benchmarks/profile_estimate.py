@@ -11,11 +11,12 @@ D3 and D5 at N=2 000) it runs ``gmmmi.estimate(X, random_state=0)`` warm (one
 untimed call first) and prints, as the median over ``--repeats`` calls, the
 wall and CPU (``time.process_time``: every thread of the process, Numba's
 included, so threads that spin are counted) seconds of the whole call and of
-each stage: validation, the point-mass and copy/function screens, the
-serial-dependence check, the margins' ``"auto"`` maps (their 1-D searches
-included), the K search (with ``"auto"``'s searches of the raw data, which the
-fit reuses, and of the mapped data),
-the full-data fit, the fit check, the bootstrap, the sharp-relation check, the
+each stage: validation, the point-mass and copy/function screens (the screen
+with the one sort of each column that it, the point masses, the serial check
+and the outlier check share), the serial-dependence check, the margins'
+``"auto"`` maps (their 1-D searches included), the K search (with ``"auto"``'s
+searches of the raw data, which the fit reuses, and of the mapped data), the
+full-data fit, the fit check, the bootstrap, the sharp-relation check, the
 integrals, the misfit check and the Result. The stages are measured by
 wrapping the module-level functions that do them; a stage called inside
 another is counted once, in the inner stage (the outer one keeps only its own
@@ -41,6 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 #: (module, attribute, stage) of every wrapped function, in the order of the pipeline
 _PARTS = (
     ("gmmmi.api", "validate_data", "validation"),
+    # one sort of each column, shared by the point masses, the screen, the serial check and the
+    # outlier check (gmmmi._rows.column_orders): counted in "screen"
+    ("gmmmi.api", "column_orders", "screen"),
     ("gmmmi._prepare", "standardise", "validation"),
     ("gmmmi._prepare", "_check_fittable", "validation"),
     ("gmmmi.api", "plan_columns", "point masses"),

@@ -117,6 +117,8 @@ def _conditional_sd(P, weights, means, covariances, j, predictors) -> float:
     S_jp = covariances[:, j, predictors]
     gain = np.linalg.solve(S_pp, S_jp[:, :, None])[:, :, 0]
     variance = covariances[:, j, j] - np.einsum("kp,kp->k", gain, S_jp)
+    if weights.size == 1:  # every row's responsibility is 1: the median of a constant
+        return float(np.sqrt(max(variance[0], 0.0)))
     diff = P[:, None, :] - means[None, :, predictors]
     chol = np.linalg.cholesky(S_pp)
     # one small inverse per component, not one solve per row and component

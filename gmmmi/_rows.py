@@ -49,10 +49,10 @@ def standardise(X, *, labels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # divide by the largest magnitude first so that sums cannot overflow or underflow
     magnitude = np.maximum(top, -bottom)
     unit = np.where(magnitude > 0, magnitude, 1.0)
-    Xn = X / unit
-    mean_n = Xn.mean(axis=0)
-    centred = Xn - mean_n
-    scale_n = np.sqrt(np.mean(centred**2, axis=0))
+    centred = X / unit  # centred in place below: one array of n x d, not four
+    mean_n = centred.mean(axis=0)
+    centred -= mean_n
+    scale_n = np.sqrt(np.mean(np.square(centred), axis=0))
     constant = np.flatnonzero((scale_n == 0) | (top == bottom))
     if constant.size:
         j = int(constant[0])
@@ -61,8 +61,8 @@ def standardise(X, *, labels=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             f"Column {name} is constant (every value is {float(X[0, j])!r}); MI with a constant is "
             "0 and its density has no spread to fit. Drop the column."
         )
-    Xs = np.ascontiguousarray(centred / scale_n)
-    return Xs, mean_n * unit, scale_n * unit
+    centred /= scale_n
+    return np.ascontiguousarray(centred), mean_n * unit, scale_n * unit
 
 
 def column_orders(X: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -583,6 +583,7 @@ def run(
         # far rows and copies of Xs, found by the prepare step
         isolated, distinct = prepared.isolated, prepared.distinct
         if _other_margins.applies(prepared, n_components):  # a failed check: the other margins
+            checked = prepared.X
             prepared, draws, diagnostics = _other_margins.reconsider(
                 prepared,
                 measured,
@@ -595,7 +596,8 @@ def run(
             )
             data, Xs, shift, scale = prepared.data, prepared.X, prepared.shift, prepared.scale
             margins = prepared.margins
-            isolated = distinct = None  # other data: the sharp check looks itself
+            if prepared.X is not checked:  # other data: the sharp check looks itself
+                isolated = distinct = None
         unmapped = prepared
         if _block_refit.applies(  # still failing: shears and twists of the blocks
             n_components, kl=kl, weighted=weights is not None, init=inits is not None

@@ -104,6 +104,10 @@ def test_conditional_sd_matches_a_row_by_row_reference():
         expected.append(np.sqrt(np.dot(dens, var) / np.sum(dens)))
     got = _conditional_sd(P, weights, means, covs, j, predictors)
     assert got == pytest.approx(float(np.median(expected)), rel=1e-12)
+    # one component (no responsibilities to weigh): its conditional sd, as two equal halves give
+    one = _conditional_sd(P, weights[:1] / 0.5, means[:1], covs[:1], j, predictors)
+    halves = _conditional_sd(P, np.full(2, 0.5), means[[0, 0]], covs[[0, 0]], j, predictors)
+    assert one == pytest.approx(halves, rel=1e-14)
 
 
 # the unresolved sine also fails the fit check: both warnings say so; this test reads the first.
