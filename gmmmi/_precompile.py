@@ -1,28 +1,34 @@
-"""The E-step compiled in a helper process while a cold first estimate compiles the rest.
+"""Kernels compiled in a helper process while a cold first estimate compiles the rest.
 
 With an empty Numba cache, the first estimate of a process compiles every kernel it runs,
 one after the other: Numba compiles under one lock per process. `start`, called as an
-estimate begins, starts one helper process that compiles the E-step
-(`gmmmi._kernels.em._e_step` with the functions it calls, about a third of the compile
-time) into the cache, for the one signature the EM kernel calls it with; meanwhile this
-process validates, screens, and compiles k-means and the rest of the EM kernel up to its
-call of the E-step. There it waits for the helper (`wait`), and Numba loads the E-step
-from the cache instead of compiling it. On two idle cores the two compile at the same
-time.
+estimate begins, starts one helper process that compiles kernels into the cache (`_plan`,
+for the signatures the estimate calls them with): first the E-step
+(`gmmmi._kernels.em._e_step` with the functions it calls, about a third of the EM
+kernel's compile time), then the bootstrap's resampling and the quadrature, which an
+estimate with K > 1 components runs after its EM fits. It prints each kernel's name when
+it is in the cache. Meanwhile this process compiles the E-step's last callees for the
+helper (`_compile_leaves`), validates, screens, and compiles the rest of the EM kernel up
+to its call of the E-step; there it compiles kernels it needs later (k-means, Cholesky
+factors) while the helper is still busy, then waits for the E-step's name, and Numba
+loads the E-step from the cache instead of compiling it. Each kernel of the plan is
+waited for where this process first needs it. On two idle cores the two compile at the
+same time.
 
 The helper is started only where it can help: the EM kernel and the E-step are neither
 compiled in this process nor in the cache, the cache directory is writable, the JIT is
 on, the process may use two CPUs and two Numba threads (so not a task of a process
 pool), and ``GMMMI_PRECOMPILE`` is not ``"0"``. A helper that cannot start, fails or
 takes longer than `WAIT_SECONDS` changes nothing but the time: this process then
-compiles the E-step itself (same source, same signature, the same numbers).
-The helper is reaped when it ends (a thread waits for it; one still running at exit is
-stopped), and a process forked while a helper runs ignores it.
+compiles the kernels itself (same source, same signatures, the same numbers).
+The helper is reaped when it ends (a thread reads its output and waits for it; one still
+running at exit is stopped), and a process forked while a helper runs ignores it.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import subprocess
 import sys
@@ -34,21 +40,79 @@ ENV = "GMMMI_PRECOMPILE"
 #: longest wait for the helper before compiling here (it is then stopped)
 WAIT_SECONDS = 120.0
 
-#: what the helper runs: the E-step compiled for the one signature `_em_fit_batch` calls it
-#: with (every array C-contiguous; tests/kernels/test_precompile.py checks that it is loaded)
-_HELPER_CODE = (
-    "from numba import types as t\n"
-    "from gmmmi._kernels.em import _e_step\n"
-    "f, i = t.float64, t.int64\n"
-    "X, rows, w, means, P, c, ws, ib, fb, Nk, S1, S2 = (t.Array(a, n, 'C') for a, n in (\n"
-    "    (f, 2), (i, 1), (f, 1), (f, 2), (f, 3), (f, 1), (f, 2), (i, 1), (f, 1), (f, 1), (f, 2),\n"
-    "    (f, 3)))\n"
-    "_e_step.compile((X, rows, w, means, P, c, ws, ib, fb, Nk, S1, S2, t.boolean))\n"
-)
+#: what the helper runs (`_compile_plan`)
+_HELPER_CODE = "from gmmmi._precompile import _compile_plan\n_compile_plan()\n"
 
 _lock = threading.Lock()
-_helper: subprocess.Popen | None = None
+_helper: _Helper | None = None
 _helper_pid = 0  # the process that started the helper (a forked child must not wait for it)
+_patched: list = []  # the kernels whose compile waits for the helper
+
+
+def _plan() -> list[tuple]:
+    """(kernel, signature) the helper compiles, in the order an estimate needs them.
+
+    The E-step for the one signature `_em_fit_batch` calls it with, then the bootstrap's
+    distinct rows and counts (`resample_sets`) and the quadrature (`quad_cross_entropy`)
+    as an estimate with K > 1 calls them (every array C-contiguous; the quadrature's
+    nodes and weights read-only). tests/kernels/test_precompile.py checks that these are
+    the signatures an estimate uses.
+    """
+    from numba import types as t
+
+    from ._kernels.em import _e_step
+    from ._kernels.integrands import quad_cross_entropy
+    from ._kernels.resample import resample_sets
+
+    f, i = t.float64, t.int64
+
+    def a(dtype, ndim, readonly=False):
+        return t.Array(dtype, ndim, "C", readonly=readonly)
+
+    e_step = (a(f, 2), a(i, 1), a(f, 1), a(f, 2), a(f, 3), a(f, 1), a(f, 2), a(i, 1))
+    e_step += (a(f, 1), a(f, 1), a(f, 2), a(f, 3), t.boolean)
+    quad = (a(f, 2), a(f, 3), a(f, 4), a(f, 2), a(f, 3), a(f, 4), a(f, 2, True), a(f, 2, True))
+    return [(_e_step, e_step), (resample_sets, (a(i, 2), i)), (quad_cross_entropy, quad)]
+
+
+def _compile_plan() -> None:
+    """The helper's work: compile `_plan` into the cache, printing each kernel's name."""
+    for kernel, signature in _plan():
+        kernel.compile(signature)
+        print(kernel.py_func.__name__, flush=True)
+
+
+class _Helper:
+    """A running helper process and the names of the kernels it has put in the cache."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.process = process
+        self.compiled: set[str] = set()
+        self.ended = False  # its output is closed: it ended, failed or was stopped
+        self.changed = threading.Condition()
+        # reads its output, then reaps it, even if this process never waits for it
+        threading.Thread(target=self._read, name="gmmmi-precompile", daemon=True).start()
+
+    def _read(self) -> None:
+        with self.process.stdout as output:
+            for line in output:
+                with self.changed:
+                    self.compiled.add(line.strip())
+                    self.changed.notify_all()
+        self.process.wait()
+        with self.changed:
+            self.ended = True
+            self.changed.notify_all()
+
+    def wait_for(self, name: str, timeout: float) -> bool:
+        """Wait until ``name`` is in the cache or the helper ended; False after ``timeout``."""
+        with self.changed:
+            return self.changed.wait_for(lambda: name in self.compiled or self.ended, timeout)
+
+    def busy_with(self, name: str) -> bool:
+        """Whether the helper is still running and has not compiled ``name`` yet."""
+        with self.changed:
+            return not self.ended and name not in self.compiled
 
 
 def start() -> bool:
@@ -69,13 +133,13 @@ def start() -> bool:
 
         if not (_worth_starting(_em_fit_batch) and _worth_starting(_e_step)):
             return False
-        _helper = _spawn(_HELPER_CODE)
-        _helper_pid = os.getpid()
-        if _helper is None:
+        process = _spawn(_HELPER_CODE)
+        if process is None:
             return False
-        # reaps the helper as soon as it ends, even if no EM fit ever waits for it
-        threading.Thread(target=_helper.wait, name="gmmmi-precompile", daemon=True).start()
-        _e_step.compile = _compile_after_helper  # this process waits where it needs the E-step
+        _helper, _helper_pid = _Helper(process), os.getpid()
+        for kernel, _ in _plan():  # this process waits where it first needs each of them
+            kernel.compile = functools.partial(_compile_after_helper, kernel)
+            _patched.append(kernel)
     _compile_leaves()
     return True
 
@@ -111,26 +175,33 @@ def _leaves() -> list[tuple]:
     ]
 
 
-def _compile_after_helper(sig):
-    """`_e_step.compile` while a helper runs: wait for it, then compile (or load from the cache)."""
-    from ._kernels.em import _e_step
+def _compile_after_helper(kernel, sig):
+    """``kernel.compile`` while a helper runs: wait for the helper to put it in the cache.
 
-    _compile_while_waiting()
-    wait()
-    return _e_step.compile(sig)
+    Then Numba's own compile loads it from there (or compiles it, if the helper failed,
+    was stopped after `WAIT_SECONDS`, or compiled another signature).
+    """
+    name = kernel.py_func.__name__
+    helper = _helper
+    if helper is not None and _helper_pid == os.getpid():
+        if name == "_e_step":
+            _compile_while_waiting(helper)
+        if not helper.wait_for(name, WAIT_SECONDS):
+            _stop(helper.process)
+    kernel.__dict__.pop("compile", None)  # Numba's own compile again
+    return kernel.compile(sig)
 
 
-def _compile_while_waiting() -> None:
+def _compile_while_waiting(helper: _Helper) -> None:
     """Kernels the estimate runs after its first EM fits, compiled while the helper works.
 
     k-means' Lloyd iterations (the K search's starts for K > 1) and the Cholesky factors
     of the fits (`gmmmi.mixture`), for the signatures the estimate calls them with: this
-    process would otherwise compile them after the EM kernel, when the helper is done.
+    process would otherwise compile them after the EM kernel, once the E-step is loaded.
     """
     for kernel, signature in _later_kernels():
-        helper = _helper
-        if helper is None or helper.poll() is not None:
-            return  # the helper is done: back to the EM kernel
+        if not helper.busy_with("_e_step"):
+            return  # the E-step is in the cache: back to the EM kernel
         kernel.compile(signature)
 
 
@@ -150,27 +221,34 @@ def _later_kernels() -> list[tuple]:
 
 
 def wait() -> bool | None:
-    """Wait for the helper started by `start` (at most `WAIT_SECONDS`), then forget it.
+    """Wait for the helper started by `start` to end (at most `WAIT_SECONDS`), then forget it.
+
+    Every kernel of the plan is then compiled by Numba's own compile (from the cache where
+    the helper put it there).
 
     Returns
     -------
     bool or None
-        None if no helper ran; True if it compiled the E-step (exit status 0); False if it
-        failed or was stopped (this process then compiles the E-step itself).
+        None if no helper ran; True if it compiled its plan (exit status 0); False if it
+        failed or was stopped.
     """
     global _helper
     with _lock:
-        from ._kernels.em import _e_step
-
-        _e_step.__dict__.pop("compile", None)  # Numba's own compile again
+        _forget_patches()
         helper, _helper = _helper, None
         if helper is None or _helper_pid != os.getpid():
             return None
         try:
-            return helper.wait(timeout=WAIT_SECONDS) == 0
+            return helper.process.wait(timeout=WAIT_SECONDS) == 0
         except subprocess.TimeoutExpired:
-            _stop(helper)
+            _stop(helper.process)
             return False
+
+
+def _forget_patches() -> None:
+    """Numba's own compile for every kernel that waited for the helper."""
+    while _patched:
+        _patched.pop().__dict__.pop("compile", None)
 
 
 def _worth_starting(dispatcher) -> bool:
@@ -198,9 +276,7 @@ def _forget_in_child() -> None:
     global _lock, _helper
     _lock = threading.Lock()
     _helper = None
-    em = sys.modules.get("gmmmi._kernels.em")  # no import here: another thread may hold its lock
-    if em is not None:
-        em._e_step.__dict__.pop("compile", None)
+    _forget_patches()
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
@@ -217,8 +293,9 @@ def _spawn(code: str) -> subprocess.Popen | None:
             [sys.executable, "-c", code],
             env=env,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,  # the names of the kernels compiled (`_compile_plan`)
             stderr=subprocess.DEVNULL,
+            text=True,
         )
     except OSError:
         return None
@@ -237,5 +314,5 @@ def _stop(helper: subprocess.Popen) -> None:
 def _reap_at_exit() -> None:
     """A helper still running when the process exits (no EM fit came) is stopped."""
     helper = _helper
-    if helper is not None and _helper_pid == os.getpid() and helper.poll() is None:
-        _stop(helper)
+    if helper is not None and _helper_pid == os.getpid() and helper.process.poll() is None:
+        _stop(helper.process)

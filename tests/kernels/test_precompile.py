@@ -90,7 +90,7 @@ def test_no_helper_when_turned_off(monkeypatch):
 def test_a_failing_helper_is_reaped_and_changes_nothing(helper):
     assert helper("import sys; sys.exit(3)")
     assert "compile" in _e_step.__dict__  # a compilation of the E-step waits for the helper
-    process = _precompile._helper
+    process = _precompile._helper.process
     assert _precompile.wait() is False
     assert "compile" not in _e_step.__dict__
     assert process.returncode == 3
@@ -99,7 +99,7 @@ def test_a_failing_helper_is_reaped_and_changes_nothing(helper):
 
 def test_a_helper_that_ends_unwaited_for_leaves_no_zombie(helper):
     assert helper("pass")
-    process = _precompile._helper
+    process = _precompile._helper.process
     deadline = time.monotonic() + 60
     while process.returncode is None and time.monotonic() < deadline:
         time.sleep(0.05)  # the reaper thread waits for it
@@ -107,10 +107,25 @@ def test_a_helper_that_ends_unwaited_for_leaves_no_zombie(helper):
     assert _precompile.wait() is True
 
 
+def test_a_kernel_waits_only_for_its_own_name(helper, monkeypatch):
+    monkeypatch.setattr(_precompile, "WAIT_SECONDS", 0.2)
+    assert helper("print('_e_step', flush=True); import time; time.sleep(60)")
+    running = _precompile._helper
+    start = time.monotonic()
+    assert running.wait_for("_e_step", 30)  # printed: in the cache, long before the helper ends
+    assert time.monotonic() - start < 30
+    assert not running.busy_with("_e_step")
+    assert running.busy_with("quad_cross_entropy")  # still to come
+    assert not running.wait_for("quad_cross_entropy", 0.05)
+    assert _precompile.wait() is False  # stopped after WAIT_SECONDS
+    assert running.wait_for("quad_cross_entropy", 30)  # ended: nothing more to wait for
+    assert all("compile" not in kernel.__dict__ for kernel, _ in _precompile._plan())
+
+
 def test_a_slow_helper_is_stopped(helper, monkeypatch):
     monkeypatch.setattr(_precompile, "WAIT_SECONDS", 0.2)
     assert helper("import time; time.sleep(60)")
-    process = _precompile._helper
+    process = _precompile._helper.process
     start = time.monotonic()
     assert _precompile.wait() is False
     assert time.monotonic() - start < 30
@@ -125,16 +140,23 @@ from gmmmi._kernels.em import _e_step
 kernels = _precompile._leaves() + _precompile._later_kernels()
 for kernel, signature in kernels:  # as start() and the wait do when there is a helper
     kernel.compile(signature)
-rng = np.random.default_rng(0)
-X = rng.multivariate_normal([0.0, 0.0], [[1.0, 0.6], [0.6, 1.0]], 200)
-mi, sd = gmmmi.estimate(X[:, :1], X[:, 1:], random_state=0, progress=False)
+mi, sd = gmmmi.estimate(*XY, random_state=0, progress=False, transform="none")
 hits = sum(_e_step._cache_hits.values())
-# what this process compiled for the helper or while waiting for it is what the estimate and
-# the E-step (compiled here too, past the cache) call: no kernel has a second signature
+# what this process compiled for the helper or while waiting for it, and what the helper
+# compiled, is what the estimate and the E-step (compiled here too, past the cache) call:
+# no kernel has a second signature
 _e_step._cache = NullCache()
-exec(_precompile._HELPER_CODE)
+_precompile._compile_plan()
+kernels += _precompile._plan()
 print(json.dumps([mi, sd, hits, [len(kernel.signatures) for kernel, _ in kernels]]))
 """
+
+
+def _two_clusters():
+    """x and y of 300 rows in two clusters: K = 2, so the bootstrap and quadrature run."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2)) + np.array([[0.0, 0.0], [4.0, 3.0]])[rng.integers(0, 2, 300)]
+    return X[:, :1], X[:, 1:]
 
 
 @pytest.mark.slow
@@ -143,20 +165,25 @@ def test_a_cold_estimate_loads_the_e_step_its_helper_compiled(tmp_path):
     """Fresh process, empty cache: the E-step comes from the cache, the answer is unchanged.
 
     The kernels this process compiles for the helper (the E-step's last callees) and while
-    it waits (k-means, Cholesky factors) have the signatures the estimate uses.
+    it waits (k-means, Cholesky factors), and those the helper compiles, have the
+    signatures an estimate with K > 1 uses.
     """
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), GMMMI_PROGRESS="0", PYTHONPATH=str(ROOT))
     env.pop(_precompile.ENV, None)
+    x, y = _two_clusters()
+    code = f"XY = np.array({x.tolist()}), np.array({y.tolist()})\n"
     out = subprocess.run(
-        [sys.executable, "-c", _COLD], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", _COLD.replace("kernels = ", code + "kernels = ", 1)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     mi, sd, hits, signatures = json.loads(out.stdout.strip().splitlines()[-1])
     import gmmmi
 
-    rng = np.random.default_rng(0)
-    X = rng.multivariate_normal([0.0, 0.0], [[1.0, 0.6], [0.6, 1.0]], 200)
-    want_mi, want_sd = gmmmi.estimate(X[:, :1], X[:, 1:], random_state=0, progress=False)
+    want_mi, want_sd = gmmmi.estimate(x, y, random_state=0, progress=False, transform="none")
     assert (mi, sd) == (want_mi, want_sd)  # bit for bit
-    assert signatures == [1, 1, 1, 1]
+    assert signatures == [1] * 7
     if len(os.sched_getaffinity(0)) >= 2:
         assert hits == 1  # loaded from the cache the helper filled, not compiled here
