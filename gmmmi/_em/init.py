@@ -86,12 +86,18 @@ def kmeans(
     """k-means labels: k-means++ seeding, then compiled Lloyd iterations.
 
     Lloyd stops when the squared centre shift falls below ``1e-4`` times the
-    mean per-feature variance (scikit-learn's default tolerance).
+    mean per-feature variance (scikit-learn's default tolerance). One cluster
+    holds every row: its labels are returned without seeding or iterating
+    (the seed's one draw from ``rng`` is still made, so the draws that follow
+    are the same).
 
     Returns
     -------
     labels : ndarray of int64, shape (n,)
     """
+    if n_clusters == 1:
+        rng.integers(X.shape[0])  # k-means++'s first centre, which cannot change a label
+        return np.zeros(X.shape[0], dtype=np.int64)
     tol = 1e-4 * float(np.mean(np.var(X, axis=0)))
     labels, _, _ = kmeans_lloyd(X, kmeans_plusplus(X, n_clusters, rng), max_iter, tol)
     return labels

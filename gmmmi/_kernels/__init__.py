@@ -6,6 +6,7 @@
 * ``em1d``       EM for 1-D mixtures (the margins' maps): the same fits, scalar parameters.
 * ``kmeans``     Lloyd's k-means.
 * ``resample``   bootstrap replicas as distinct rows with counts; K = 1 replicas in closed form.
+* ``moments``    one Gaussian's moments of weighted rows, summed in row order (K = 1 fits).
 * ``integrands`` quadrature, quasi-Monte Carlo and Monte Carlo integrands.
 
 Compile time (the first call in a fresh environment, docs/scaling.md) follows from

@@ -35,6 +35,7 @@ from .logdensity import (
     log_block,
     prepare_mixture,
 )
+from .moments import sum_moments
 
 STATUS_OK = 0
 STATUS_MAX_ITER = 1
@@ -297,20 +298,8 @@ def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, 
     those of `_fit_one`. If the covariance is not positive definite the
     initial one is kept (``STATUS_SINGULAR``).
     """
-    d = means.shape[1]
     L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = sc
-    Nk[:] = 0.0
-    S1[:] = 0.0
-    S2[:] = 0.0
-    for a in range(rows.shape[0]):
-        r = rows[a]
-        w = row_w[a]
-        Nk[0] += w
-        for i in range(d):
-            ei = X[r, i] - means[0, i]
-            S1[0, i] += w * ei
-            for j in range(i + 1):
-                S2[0, i, j] += w * ei * (X[r, j] - means[0, j])
+    sum_moments(X, rows, row_w, means[0], Nk, S1, S2)  # in row order, in registers for d <= 3
     status = STATUS_OK
     if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
         status |= STATUS_SINGULAR

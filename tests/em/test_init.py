@@ -1,4 +1,4 @@
-"""k-means++'s squared distances: the sum of squares, in a fixed order."""
+"""k-means starts: k-means++'s squared distances in a fixed order, and one cluster's labels."""
 
 import numpy as np
 import pytest
@@ -20,3 +20,17 @@ def test_squared_distances_are_the_sum_of_squares(d):
             for j in range(1, d):
                 expected = expected + squares[:, j]
             np.testing.assert_array_equal(got, expected)
+
+
+def test_one_cluster_skips_lloyd_with_the_same_labels_and_draws():
+    """K = 1: every row's label is 0, as Lloyd's gives, and the generator moves as k-means++'s."""
+    from gmmmi._em.init import kmeans, kmeans_plusplus
+    from gmmmi._kernels.kmeans import kmeans_lloyd
+
+    X = np.random.default_rng(3).normal(size=(500, 2)) * [1.0, 1e6]
+    a, b = np.random.default_rng(4), np.random.default_rng(4)
+    labels = kmeans(X, 1, a)
+    lloyd, _, n_iter = kmeans_lloyd(X, kmeans_plusplus(X, 1, b), 300, 1e-4)
+    assert n_iter >= 1
+    np.testing.assert_array_equal(labels, lloyd)
+    assert labels.dtype == np.int64 and a.bit_generator.state == b.bit_generator.state
