@@ -7,7 +7,7 @@ Run from the repository root::
     python benchmarks/bench_search.py --speed 5           # bench_core's cases, before/after
     python benchmarks/bench_search.py --calibrate 200     # coverage on D3, D5, gamma-exp
     python benchmarks/bench_search.py --repeats 3           # three data sets per case
-    NUMBA_NUM_THREADS=1 python benchmarks/bench_search.py --stages 15   # CPU per stage, D3/D5
+    NUMBA_NUM_THREADS=1 python benchmarks/bench_search.py --stages 15   # CPU per stage, rho/D3/D5
 
 For the paper's mixtures D3 and D5 (truth by quadrature) at each N, and X
 uniform on [0, 1] with Y = X + N(0, 0.1^2) at N = 5000 (truth by 1-d
@@ -22,7 +22,7 @@ k-means), ``estimate`` is ``gmmmi.estimate``'s own defaults. This is a
 benchmark, not a test: it never fails on a number.
 
 ``--stages R`` times the three stages of the raw path (``transform="none"``) on
-bench_core's D3 and D5: the K search on the folds, the 50 bootstrap refits and
+bench_core's rho=0.6 N=10 000, D3 and D5: the K search on the folds, the 50 bootstrap refits and
 the integrals of the 50 replicas (median CPU ms of R warm calls each, and the
 EM iterations they ran). Run it once per tree to compare two versions, e.g.
 ``PYTHONPATH=/path/to/other/checkout python benchmarks/bench_search.py --stages 15``
@@ -131,7 +131,7 @@ def speed(repeats: int) -> None:
 
 
 def stages(repeats: int) -> None:
-    """CPU ms of the K search, the bootstrap and the integrals on bench_core's D3 and D5."""
+    """CPU ms of the K search, the bootstrap and the integrals on bench_core's rho, D3 and D5."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_core import make_cases
 
@@ -146,7 +146,7 @@ def stages(repeats: int) -> None:
     search = partial(select_components, settings=settings, **selection_options(ESTIMATE_DEFAULTS))
     print("| case | K | K search ms | iterations | bootstrap ms | iterations | integrals ms |")
     print("|---|---|---|---|---|---|---|")
-    for case in make_cases()[2:]:
+    for case in make_cases()[1:]:
         X = np.ascontiguousarray((case.X - case.X.mean(0)) / case.X.std(0))
         sel = search(X, rng=np.random.default_rng(0))
         fits = bootstrap_fits(X, sel.start, 50, rng=np.random.default_rng(1), settings=settings)
@@ -223,7 +223,7 @@ def main(argv=None) -> None:
         type=int,
         metavar="R",
         default=0,
-        help="only the CPU of the K search, bootstrap and integrals on D3/D5, R calls each",
+        help="only the CPU of the K search, bootstrap and integrals on rho/D3/D5, R calls each",
     )
     args = ap.parse_args(argv)
     if args.stages:

@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/bench_transform.py                 # both parts
     python benchmarks/bench_transform.py --part invariance
     python benchmarks/bench_transform.py --part refit --repeats 40 --replicas 25
+    python benchmarks/bench_transform.py --part pretest
     NUMBA_NUM_THREADS=1 python benchmarks/bench_transform.py --part cost --repeats 5
 
 ``invariance``: a Gaussian with rho=0.6 (truth 0.2231 nat), N=2000, one
@@ -29,12 +30,23 @@ tasks and the paper's D3, N=5000, single fits.
 
 ``cost``: what ``transform="auto"`` costs on top of the raw estimate. On
 bench_core's four cases (the README's N=200 and rho=0.6 N=10 000 Gaussians,
-the paper's D3 and D5 at N=2000), the CPU seconds (``time.process_time``) of
-warm ``gmmmi.estimate(X, random_state=0)`` with ``transform="auto"`` and with
-``"none"``, alternated in one process, median of ``--repeats``; on those and on
-the exp/cube/tanh(2·) margins of the ``invariance`` part, the CPU of the
-margins' maps alone (`gmmmi.margins.fit_marginal_map` of every column).
+the paper's D3 and D5 at N=2000) and two other samples of D3 and D5, the CPU
+seconds (``time.process_time``) of warm ``gmmmi.estimate(X, random_state=0)``
+with ``transform="auto"`` and with ``"none"``, alternated in one process,
+median of ``--repeats``; on those and on the exp/cube/tanh(2·) margins of the
+``invariance`` part, the CPU of the margins' maps alone
+(`gmmmi.margins.fit_marginal_map` of every column).
 Run it with ``NUMBA_NUM_THREADS=1`` for CPU that does not count spinning threads.
+
+``pretest``: whether the pre-test of ``"auto"`` (`gmmmi.margins.raw_margins_suffice`,
+which keeps the raw data without fitting the maps) agrees with the full
+comparison of raw and mapped data. On 146 data sets (the robustness suite and
+the paper's D1, D3 and D5 at N=1000 and 5000, two samples each, as the study of
+docs/robustness.md, and D3 and D5 at N=2000, five samples), each
+``gmmmi.estimate(x, y, n_bootstrap=0)`` runs with the pre-test recorded but
+never skipping, so the comparison runs; it prints, per compared set, the
+comparison's choice and margin (mapped minus raw, nat per row), the pre-test's
+verdict and copula gap, and the choices the pre-test changes.
 
 A benchmark, not a test: it never fails on a number.
 """
@@ -245,6 +257,9 @@ def cost(repeats: int = 5) -> list[dict]:
     }
     for name in ("D3", "D5"):
         cases[f"{name} N=2000"] = np.column_stack(paper(name).sample(2000, 3))
+    for name in ("D3", "D5"):  # other samples than bench_core's
+        for seed in (4, 5):
+            cases[f"{name} N=2000 seed {seed}"] = np.column_stack(paper(name).sample(2000, seed))
     # margins that are mapped: the maps alone (their estimates add the fit check's other
     # margins and wider searches, which are not the maps' cost)
     for margin in MAPS[1:]:
@@ -279,27 +294,101 @@ def cost(repeats: int = 5) -> list[dict]:
                         res = out
         row = {"case": name, **{k: float(np.median(v)) for k, v in seconds.items()}}
         if "auto" in runs:
-            row.update(chosen=res.margins.chosen, K=res.n_components, mi=float(res.value))
+            row.update(
+                chosen=res.margins.chosen,
+                reason=res.margins.reason.name,
+                K=res.n_components,
+                mi=float(res.value),
+            )
         rows.append(row)
         print(row, flush=True)
     print(f"\nCPU ms of warm calls, median of {repeats} (load {os.getloadavg()[0]:.1f}):\n")
-    print("| case | auto | none | auto / none | maps alone | chosen | K |")
+    print("| case | auto | none | auto / none | maps alone | chosen (reason) | K |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         if "auto" in r:
             print(
                 f"| {r['case']} | {r['auto'] * 1e3:.1f} | {r['none'] * 1e3:.1f} | "
-                f"{r['auto'] / r['none']:.2f} | {r['maps'] * 1e3:.1f} | {r['chosen']} | {r['K']} |"
+                f"{r['auto'] / r['none']:.2f} | {r['maps'] * 1e3:.1f} | "
+                f"{r['chosen']} ({r['reason']}) | {r['K']} |"
             )
         else:
             print(f"| {r['case']} | | | | {r['maps'] * 1e3:.1f} | | |")
     return rows
 
 
+def pretest() -> list[dict]:
+    """The pre-test's verdict against the full comparison's choice on 146 data sets."""
+    import zlib
+
+    import gmmmi
+    import gmmmi.margins as margins
+    from gmmmi.datasets import paper, robustness_suite
+
+    real = margins.raw_margins_suffice
+    verdicts = []
+
+    def recorded(Xs, fit, heldout):
+        suffice, copula = real(Xs, fit, heldout)
+        verdicts.append((suffice, heldout - copula))
+        return False, copula  # the comparison runs
+
+    sets = []
+    for n in (1000, 5000):
+        for s in (0, 1):
+            for name in ("D3", "D5", "D1"):
+                sets.append((f"{name} N={n} s={s}", paper(name).sample(n, 100 + s), s))
+            for ds in robustness_suite():
+                seed = zlib.crc32(f"{ds.name}{n}{s}".encode()) % 2**31
+                sets.append((f"{ds.name} N={n} s={s}", ds.sample(n, seed), s))
+    for name in ("D3", "D5"):
+        for seed in range(3, 8):
+            sets.append((f"{name} N=2000 seed {seed}", paper(name).sample(2000, seed), 0))
+    rows = []
+    margins.raw_margins_suffice = recorded
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, (x, y), s in sets:
+                verdicts.clear()
+                res = gmmmi.estimate(x, y, random_state=s, n_bootstrap=0, progress=False)
+                crit = res.margins.criterion
+                if not verdicts or crit.get("gaussianize") is None:
+                    continue  # no comparison (affine maps) or no pre-test
+                skip, gap = verdicts[0]
+                rows.append(
+                    {
+                        "case": name,
+                        "chosen": res.margins.chosen,
+                        "margin": crit["gaussianize"] - crit["none"],
+                        "skip": bool(skip),
+                        "gap": float(gap),
+                    }
+                )
+    finally:
+        margins.raw_margins_suffice = real
+    print("| case | comparison keeps | mapped - raw | pre-test skips | copula gap |")
+    print("|---|---|---:|---|---:|")
+    for r in rows:
+        print(
+            f"| {r['case']} | {r['chosen']} | {r['margin']:+.4f} | {r['skip']} | {r['gap']:+.4f} |"
+        )
+    for kept in ("none", "gaussianize"):
+        part = [r for r in rows if r["chosen"] == kept]
+        skipped = [r for r in part if r["skip"]]
+        print(f"\n{kept}: {len(part)} compared, {len(skipped)} skipped by the pre-test")
+    for r in rows:
+        if r["skip"] and r["chosen"] == "gaussianize":
+            print(f"changed: {r['case']} (the maps had won by {r['margin']:.4f} nat/row)")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--part", choices=("invariance", "refit", "alternatives", "cost", "all"), default="all"
+        "--part",
+        choices=("invariance", "refit", "alternatives", "cost", "pretest", "all"),
+        default="all",
     )
     parser.add_argument(
         "--repeats", type=int, default=None, help="data sets of refit (40), calls of cost (5)"
@@ -316,6 +405,8 @@ def main() -> None:
         record["alternatives"] = alternatives()
     if args.part in ("cost", "all"):
         record["cost"] = cost(args.repeats or 5)
+    if args.part in ("pretest", "all"):
+        record["pretest"] = pretest()
     record["load_end"] = os.getloadavg()
     print(
         f"\nload average {record['load_start'][0]:.1f} at the start, "

@@ -29,8 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
-from scipy.interpolate import BSpline
 
 #: interior knots of the shear's spline tried by cross-validation (0: one cubic)
 SHEAR_KNOTS = (0, 2, 4, 8, 16, 32)
@@ -54,6 +52,8 @@ DATA_TEXT = {"kept": "the data fitted", "raw": "the raw data"}
 # ------------------------------------------------------------------ shears
 def _design(values: np.ndarray, bounds: tuple[float, float], n_knots: int) -> np.ndarray:
     """Cubic B-spline basis of ``values`` (clipped to ``bounds``): shape (n, n_knots + 4)."""
+    from scipy.interpolate import BSpline  # here: 0.1 s of every first estimate otherwise
+
     lo, hi = bounds
     inner = np.linspace(lo, hi, n_knots + 2)[1:-1]
     knots = np.concatenate([[lo] * 4, inner, [hi] * 4])
@@ -184,6 +184,8 @@ def fit_twist(Z: np.ndarray, columns: list[int]) -> Twist | None:
     with c2 = 0) and the best start refined by Nelder-Mead on both; None when
     the best gain is below `MIN_GAIN`.
     """
+    from scipy import optimize  # here: 0.1 s of every first estimate otherwise
+
     centre = Z[:, columns].mean(axis=0)
     reference = _logdet(Z)
     best = None

@@ -9,7 +9,9 @@ other would pass: bmi's concentric rings (docs/robustness.md, the hard
 suite) are exactly a mixture of the raw data, yet the first searches
 prefer the maps, whose fit fails.
 
-`reconsider` runs when the first choice was made by that comparison, K was
+`reconsider` runs when the first choice was made by that comparison (or by its
+pre-test, which keeps the raw data without fitting the maps: they are fitted
+here, as the comparison would have), K was
 searched (as for the wider search) and the kept fit failed its check. It
 fits the other option the same way (its own search, fit check, wider search
 and bootstrap, from the generator state the first fit started from, so the
@@ -30,6 +32,7 @@ check nothing here runs, and no answer changes.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -39,7 +42,7 @@ from ._misfit import check_estimate
 from ._prepare import Prepared
 from ._rows import standardise
 from .diagnostics import FitDiagnostics
-from .margins import MarginReason, jacobian_term, other_choice, reconsidered
+from .margins import MarginReason, fit_maps, jacobian_term, other_choice, reconsidered
 from .mixture import MixtureDraws
 
 #: what a fit's held-out score is, in the criterion of a reconsidered choice
@@ -110,7 +113,9 @@ def reconsider(
     Parameters
     ----------
     prepared : gmmmi._prepare.Prepared
-        What the first fit was given (``margins.reason`` must be ``HELDOUT``).
+        What the first fit was given (``margins.reason`` must be ``HELDOUT`` or
+        ``RAW_MARGINS``; for the latter the maps are fitted here, from
+        ``start_state``, as `gmmmi.margins.choose_margins` would have).
     raw : object
         The validated data in data units, before any map (``Prepared.data``'s
         type).
@@ -141,6 +146,10 @@ def reconsider(
     if first.fit_check is None or first.fit_check.ok:
         return prepared, draws, diagnostics
     choice = prepared.margins
+    if not choice.maps:  # raw kept without maps (RAW_MARGINS): fit them as choose_margins would
+        seeds = copy.deepcopy(rng)
+        seeds.bit_generator.state = start_state
+        choice = replace(choice, maps=fit_maps(raw, seeds))
     after_first = rng.bit_generator.state
     rng.bit_generator.state = start_state
     other = other_choice(choice)
@@ -194,9 +203,12 @@ def reconsider(
 def applies(prepared: Prepared, n_components: int | None) -> bool:
     """Whether a failed check of this fit sends `reconsider` to the other margins.
 
-    Only where ``"auto"`` chose by its comparison (not for ``init=``,
+    Only where ``"auto"`` chose by its comparison or its pre-test (not for ``init=``,
     ``sample_weight=``, ``kl=True``, categories or affine maps) and K is
     searched, as the wider search (`gmmmi._em.widen`) is: a fixed K is the
     caller's model.
     """
-    return n_components is None and prepared.margins.reason is MarginReason.HELDOUT
+    return n_components is None and prepared.margins.reason in (
+        MarginReason.HELDOUT,
+        MarginReason.RAW_MARGINS,
+    )

@@ -34,7 +34,7 @@ ENV = "GMMMI_PRECOMPILE"
 #: longest wait for the helper before compiling here (it is then stopped)
 WAIT_SECONDS = 120.0
 
-#: what the helper runs: the E-step compiled for the one signature `em_fit_batch` calls it
+#: what the helper runs: the E-step compiled for the one signature `_em_fit_batch` calls it
 #: with (every array C-contiguous; tests/kernels/test_precompile.py checks that it is loaded)
 _HELPER_CODE = (
     "from numba import types as t\n"
@@ -65,9 +65,9 @@ def start() -> bool:
     with _lock:
         if _helper is not None and _helper_pid == os.getpid():
             return False
-        from ._kernels.em import _e_step, em_fit_batch
+        from ._kernels.em import _e_step, _em_fit_batch
 
-        if not (_worth_starting(em_fit_batch) and _worth_starting(_e_step)):
+        if not (_worth_starting(_em_fit_batch) and _worth_starting(_e_step)):
             return False
         _helper = _spawn(_HELPER_CODE)
         _helper_pid = os.getpid()
@@ -76,15 +76,77 @@ def start() -> bool:
         # reaps the helper as soon as it ends, even if no EM fit ever waits for it
         threading.Thread(target=_helper.wait, name="gmmmi-precompile", daemon=True).start()
         _e_step.compile = _compile_after_helper  # this process waits where it needs the E-step
-        return True
+    _compile_leaves()
+    return True
+
+
+def _compile_leaves() -> None:
+    """Compile the E-step's last two callees here, into the cache the helper reads.
+
+    While the helper starts and compiles the E-step's blocked log-density (over a second),
+    this process compiles `log_block` and `_stats_2` (about 0.5 s), for the signatures the
+    E-step calls them with: the helper then loads them from the cache, and both processes
+    reach the end of their share at about the same time. If the helper gets there first,
+    it compiles them itself (the same code, some time lost).
+    """
+    from numba.core import config
+
+    if config.DISABLE_JIT:
+        return
+    for kernel, signature in _leaves():
+        kernel.compile(signature)
+
+
+def _leaves() -> list[tuple]:
+    """(kernel, signature) of `log_block` and `_stats_2` as the E-step calls them."""
+    from numba import types as t
+
+    from ._kernels.em import _stats_2
+    from ._kernels.logdensity import log_block
+
+    f1, f2, i1 = (t.Array(a, n, "C") for a, n in ((t.float64, 1), (t.float64, 2), (t.int64, 1)))
+    return [
+        (log_block, (f1, f1, t.int64, i1, f1)),
+        (_stats_2, (f1, f1, f2, f1, t.int64, f1, f1, f2, t.int64)),
+    ]
 
 
 def _compile_after_helper(sig):
     """`_e_step.compile` while a helper runs: wait for it, then compile (or load from the cache)."""
     from ._kernels.em import _e_step
 
+    _compile_while_waiting()
     wait()
     return _e_step.compile(sig)
+
+
+def _compile_while_waiting() -> None:
+    """Kernels the estimate runs after its first EM fits, compiled while the helper works.
+
+    k-means' Lloyd iterations (the K search's starts for K > 1) and the Cholesky factors
+    of the fits (`gmmmi.mixture`), for the signatures the estimate calls them with: this
+    process would otherwise compile them after the EM kernel, when the helper is done.
+    """
+    for kernel, signature in _later_kernels():
+        helper = _helper
+        if helper is None or helper.poll() is not None:
+            return  # the helper is done: back to the EM kernel
+        kernel.compile(signature)
+
+
+def _later_kernels() -> list[tuple]:
+    """(kernel, signature) of `kmeans._lloyd` and `linalg._cholesky_each` as estimates call them."""
+    from numba import types as t
+
+    from ._kernels.kmeans import _lloyd
+    from ._kernels.linalg import _cholesky_each
+
+    f1, f2, f3 = (t.Array(t.float64, n, "C") for n in (1, 2, 3))
+    i1, b1 = t.Array(t.int64, 1, "C"), t.Array(t.boolean, 1, "C")
+    return [
+        (_lloyd, (f2, f2, t.int64, t.float64, i1, f2, f1)),
+        (_cholesky_each, (f3, f3, b1)),
+    ]
 
 
 def wait() -> bool | None:

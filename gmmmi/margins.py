@@ -28,6 +28,14 @@ so the criterion adds the mean log-Jacobian to the mapped fit's held-out
 log-likelihood. Genuinely multimodal margins whose joint law is a Gaussian
 mixture (the paper's D3 and D5) keep the raw fit, which serves them exactly.
 
+Before any map is fitted, a pre-test reads the raw data's search (the one the
+fit reuses; run first wherever the comparison uses every row): when its fit
+already models every margin and the Gaussian copula of its margins scores
+`COPULA_GAP` below it (`raw_margins_suffice`), the raw data are kept without
+fitting the maps (``MarginReason.RAW_MARGINS``); D3 and D5 are kept so, at a
+few per cent of the maps' cost. The maps are fitted after all if that fit
+fails its check (`gmmmi._other_margins`).
+
 The map is fitted once on the full data and held fixed in the bootstrap; the
 measurement that this does not change the error bar is in docs/robustness.md.
 """
@@ -41,7 +49,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.special import log_ndtr, logsumexp, ndtri_exp
+from scipy.special import log_ndtr, logsumexp, ndtr, ndtri, ndtri_exp
 
 from ._checks import check_choice
 from ._rows import standardise
@@ -55,6 +63,10 @@ MAX_MAP_ROWS = 5_000
 MAX_MAP_COMPONENTS = 20
 #: Jarque–Bera statistic below which a column counts as Gaussian (χ²₂ at p = 0.001)
 GAUSSIAN_JB = 13.8
+#: nats per row by which the Gaussian copula of the raw fit's margins must score below the
+#: raw fit for ``transform="auto"`` to keep the raw data without fitting the maps
+#: (`raw_margins_suffice`); see docs/scaling.md for the cases that set it
+COPULA_GAP = 0.04
 #: rows of ``transform="auto"``'s comparison of the raw and mapped data (a fixed random
 #: subset above this): its two component searches on all of 10^6 rows of log-normal columns
 #: cost minutes, many times the estimate itself (the raw data need many components). The
@@ -380,6 +392,77 @@ def looks_gaussian(values) -> bool:
     return bool(values.size / 6.0 * (skew**2 + kurt**2 / 4.0) < GAUSSIAN_JB)
 
 
+def raw_margins_suffice(Xs: np.ndarray, fit: tuple, heldout: float) -> tuple[bool, float]:
+    """Whether the maps cannot beat the raw data's fit, judged from that fit's own margins.
+
+    The maps can beat a mixture of the raw data in two ways: a better model
+    of a margin, or a mapped joint law that a few Gaussians describe better
+    than the raw one (a Gaussian copula under skewed or bounded margins, where
+    the raw data need many components). Both are read off the raw fit
+    ``fit`` (``transform="auto"``'s search of the raw data), with its margins
+    as the maps (T_j = Φ⁻¹(F_j), F_j the fit's marginal CDF of column j):
+
+    1. every column's normal scores T_j(x_j) have a Gaussian's skewness and
+       kurtosis (`looks_gaussian`): the fit already models each margin, so a
+       1-D mixture has little to add there;
+    2. the Gaussian copula of those margins (one Gaussian fitted to the
+       normal scores, with the log-Jacobian of the T_j; AIC's correction for
+       its parameters) scores `COPULA_GAP` nats per row or more below the
+       raw fit's held-out log-likelihood: the mapped data are not close to
+       one Gaussian.
+
+    When both hold the maps cannot win by their usual routes, and
+    `choose_margins` keeps the raw data without fitting them. The rule is
+    measured, not proven: a mapped fit of several components could still
+    win on the copula (on the 136 data sets of docs/scaling.md it changed
+    one choice, of 0.003 nat per row).
+
+    Parameters
+    ----------
+    Xs : numpy.ndarray, shape (n, d)
+        The raw data, standardised as for the search.
+    fit : tuple
+        The search's full-data fit: weights (K,), means (K, d), covariances
+        (K, d, d), in the units of ``Xs``.
+    heldout : float
+        The search's held-out log-likelihood per row, in the units of ``Xs``.
+
+    Returns
+    -------
+    suffice : bool
+        Both conditions hold.
+    copula : float
+        The Gaussian copula's log-likelihood per row, in the units of
+        ``Xs`` (nan when a normal score is not finite).
+    """
+    weights, means, covariances = fit
+    keep = weights > 0
+    w = weights[keep]
+    n, d = Xs.shape
+    scores = np.empty((n, d))
+    log_jac = 0.0
+    gaussian = True
+    for j in range(d):
+        sd = np.sqrt(covariances[keep, j, j])
+        z = (Xs[:, j, None] - means[keep, j]) / sd
+        # in linear space (the raw fit's tails stay far above underflow for any row within
+        # ~37 sd of a component; a row beyond gives a score that is not finite: no skip)
+        lower, upper = ndtr(z) @ w, ndtr(-z) @ w
+        t = np.where(lower < upper, ndtri(lower), -ndtri(upper))
+        density = np.exp(-0.5 * z * z) @ (w / sd)
+        if not (np.isfinite(t).all() and (density > 0).all()):
+            return False, math.nan
+        scores[:, j] = t
+        # log T'(x) = log f(x) - log φ(T(x))
+        log_jac += float(np.mean(np.log(density) + 0.5 * t * t))
+        gaussian = gaussian and looks_gaussian(t)
+    centred = scores - scores.mean(axis=0)
+    _, log_det = np.linalg.slogdet(centred.T @ centred / n)
+    # the maximum-likelihood Gaussian's mean log-density is -(d (1 + log 2π) + log det) / 2
+    copula = -0.5 * (d * (1.0 + _LOG_2PI) + log_det) + log_jac - (d + d * (d + 1) / 2) / n
+    return gaussian and heldout - copula >= COPULA_GAP, float(copula)
+
+
 def _fit_1d(u, rng):
     """A 1-D mixture on ``u``: (weights, means, sds, held-out log-lik per row), or None.
 
@@ -443,6 +526,11 @@ class MarginReason(enum.Enum):
     CANNOT_COMPARE = "the backend cannot compare"
     NO_COMPARISON = "no comparison possible"
     HELDOUT = "higher held-out likelihood"
+    RAW_MARGINS = (
+        "the raw data's fit models every margin (its normal scores have a Gaussian's skewness "
+        "and kurtosis) and scores above the Gaussian copula of those margins: the maps were not "
+        "fitted"
+    )
     FIT_CHECK = (
         "the first choice's fit failed its fit check, so the other was fitted too; kept: the one "
         "that passes the check, else the higher held-out likelihood"
@@ -558,6 +646,13 @@ class MarginChoice:
         Nothing is said when the raw data were kept without a comparison (every
         margin fitted by one Gaussian, or ``transform="none"``).
         """
+        crit = self.criterion
+        if self.reason is MarginReason.RAW_MARGINS:
+            return (
+                "margins: raw data kept, no map fitted (the raw fit models every margin); "
+                f"log-lik/row on the data scale: raw {crit['none']:.4f}, Gaussian copula of its "
+                f"margins {crit['gaussian copula']:.4f}"
+            )
         if self.reason in (
             MarginReason.INIT_KEEPS_RAW,
             MarginReason.KL_KEEPS_RAW,
@@ -566,7 +661,6 @@ class MarginChoice:
             return f"margins: raw data kept ({self.text})"
         if self.chosen == "none" and not self.criterion:
             return None
-        crit = self.criterion
         ks = ", ".join(f"{m.label}:{m.scale_kind},K={m.n_components}" for m in self.maps)
         if self.chosen == "gaussianize":
             text = f"margins: normal scores through 1-D mixture CDFs ({ks})"
@@ -689,8 +783,12 @@ def choose_margins(
     if weighted and transform == "auto":
         return data, MarginChoice("auto", "none", MarginReason.WEIGHTS_KEEP_RAW)
     seeds = copy.deepcopy(rng)
-    names = [str(n) for key in data.blocks for n in data.labels[key]]
-    maps = tuple(fit_marginal_map(data.X[:, j], names[j], seeds) for j in range(data.X.shape[1]))
+    known = None  # the raw data's held-out score, when the pre-test computed it
+    if transform == "auto":
+        known, early = _raw_fit_first(data, backend, fit_options, n_components, rng, standardised)
+        if early is not None:
+            return data, early
+    maps = fit_maps(data, seeds)
     mapped = replace(data, X=np.ascontiguousarray(_mapped(data.X, maps)))
     if transform == "gaussianize":
         return mapped, MarginChoice("gaussianize", "gaussianize", MarginReason.REQUESTED, maps)
@@ -708,9 +806,11 @@ def choose_margins(
     try:
         X_raw = np.ascontiguousarray(data.X[rows])
         whole = standardised if isinstance(rows, slice) and categories is None else None
-        raw = heldout_loglik(
-            X_raw, categories, backend, fit_options, n_components, rng, standardised=whole
-        )
+        raw = known
+        if raw is None:
+            raw = heldout_loglik(
+                X_raw, categories, backend, fit_options, n_components, rng, standardised=whole
+            )
         if raw is None:
             return data, MarginChoice(
                 "auto", "none", MarginReason.CANNOT_COMPARE, maps, detail=_cannot_compare(backend)
@@ -739,6 +839,65 @@ def choose_margins(
     if gauss > raw:
         return mapped, MarginChoice("auto", "gaussianize", MarginReason.HELDOUT, maps, criterion)
     return data, MarginChoice("auto", "none", MarginReason.HELDOUT, maps, criterion)
+
+
+def fit_maps(data, rng: np.random.Generator) -> tuple:
+    """The map of every column of ``data.X`` (`fit_marginal_map`), drawing from ``rng``.
+
+    Parameters
+    ----------
+    data : object
+        Validated data, as for `choose_margins`.
+    rng : numpy.random.Generator
+        Advanced.
+
+    Returns
+    -------
+    tuple of MarginalMap
+        One per column, in column order.
+    """
+    names = [str(n) for key in data.blocks for n in data.labels[key]]
+    return tuple(fit_marginal_map(data.X[:, j], names[j], rng) for j in range(data.X.shape[1]))
+
+
+def _raw_fit_first(data, backend, fit_options, n_components, rng, standardised):
+    """``"auto"``'s search of the raw data before any map, and the pre-test on its fit.
+
+    Returns ``(score, choice)``: the raw data's held-out log-likelihood per
+    row in data units (None when not computed here) and the choice to keep
+    them without maps when `raw_margins_suffice` (else None). Runs only
+    where its search is the one the comparison would run and the fit reuses
+    (all rows, no categories), the backend gives the search's fit
+    (``heldout_fit``) and some map would not be affine without a fit.
+    """
+    X = data.X
+    hook = getattr(backend, "heldout_fit", None)
+    if X.shape[0] > COMPARE_ROWS or data.categories is not None or hook is None:
+        return None, None
+    with np.errstate(all="ignore"):  # in units of the largest magnitude, as fit_marginal_map
+        units = [c / (np.abs(c).max() or 1.0) for c in X.T]
+        if all(looks_gaussian(v) or np.unique(v).size < MIN_DISTINCT for v in units):
+            return None, None  # every map is affine without a fit
+    Xs, scale = standardise(X)[::2] if standardised is None else standardised
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fit that is kept warns for itself
+            score, fit = hook(Xs, n_components=n_components, rng=copy.deepcopy(rng), **fit_options)
+    except ValueError:
+        return None, None  # the comparison says why
+    log_scale = float(np.log(scale).sum())
+    raw = float(score) - log_scale  # as heldout_loglik computes it
+    with np.errstate(all="ignore"):
+        suffice, copula = raw_margins_suffice(Xs, fit, float(score))
+    if not suffice:
+        return raw, None
+    criterion = {
+        "none": raw,
+        "gaussianize": None,
+        "gaussian copula": copula - log_scale,
+        "kind": "log-likelihood per row: the raw fit's held out, the copula's in sample",
+    }
+    return raw, MarginChoice("auto", "none", MarginReason.RAW_MARGINS, (), criterion)
 
 
 def _cannot_compare(backend) -> str:

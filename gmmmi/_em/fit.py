@@ -76,15 +76,26 @@ def _csr(sets):
     return rows, weights, ptr
 
 
-#: EM iterations assumed when estimating the work of a batch (K = 1 needs about 3)
+#: EM iterations assumed when estimating the work of a batch of K > 1 fits
 _TYPICAL_ITERATIONS = 100
+#: a K = 1 fit's closed-form pass per row, in E-step evaluations (1.5 ns a row against
+#: about 7 ns, `gmmmi._kernels.moments`); its scores are E-step passes
+_SINGLE_FIT_PASS = 0.25
 
 
-def _em_work(rows, vrows, fit_set, ptr, vptr, n_components) -> float:
-    """Estimated sample x component evaluations of a batch of EM fits."""
-    sizes = np.diff(ptr)[fit_set].sum() + (np.diff(vptr)[fit_set].sum() if vrows.size else 0)
-    iterations = 3 if n_components == 1 else _TYPICAL_ITERATIONS
-    return float(sizes) * n_components * iterations
+def _em_work(rows, vrows, fit_set, ptr, vptr, n_components, score_final) -> float:
+    """Estimated sample x component evaluations of a batch of EM fits.
+
+    A K = 1 fit is one closed-form pass over its training rows (`_SINGLE_FIT_PASS`),
+    plus one E-step pass to score them (``score_final``) and one over its validation
+    rows; bench_core's rho=0.6 N=10^4 bootstrap (50 x 10^4 rows, 0.75 ms of fits) stays on
+    one thread, where two threads cost more CPU and no less wall time (docs/scaling.md).
+    """
+    train = float(np.diff(ptr)[fit_set].sum())
+    valid = float(np.diff(vptr)[fit_set].sum()) if vrows.size else 0.0
+    if n_components == 1:
+        return train * (_SINGLE_FIT_PASS + float(score_final)) + valid
+    return (train + valid) * n_components * _TYPICAL_ITERATIONS
 
 
 def fit_batch(
@@ -154,7 +165,7 @@ def fit_batch(
             bool(score_final),
         )
 
-    threads = thread_count(_em_work(rows, vrows, fit_set, ptr, vptr, w0.shape[1]))
+    threads = thread_count(_em_work(rows, vrows, fit_set, ptr, vptr, w0.shape[1], score_final))
     parts = run_split(lambda part: run(part, curve_len), len(fit_set), threads)
     out = parts[0] if len(parts) == 1 else [np.concatenate(a) for a in zip(*parts, strict=True)]
     weights, means, covs, n_iter, status, train_ll, valid_ll, ct, cv = out

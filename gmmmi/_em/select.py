@@ -207,14 +207,15 @@ def stalled_at_start(fits: BatchFit) -> np.ndarray:
     numpy.ndarray of bool, shape (F,)
     """
     weights, means, covs = fits.weights, fits.means, fits.covariances
-    if weights.shape[1] < 2:
+    short = fits.n_iter <= STALL_ITERATIONS
+    if weights.shape[1] < 2 or not short.any():  # most searches: no fit stopped that early
         return np.zeros(weights.shape[0], dtype=bool)
     w = weights[:, :, None]
     mean_spread = np.abs(means - np.sum(w * means, axis=1, keepdims=True)).max(axis=(1, 2))
     pooled = np.sum(w[..., None] * covs, axis=1, keepdims=True)
     cov_spread = np.abs(covs - pooled).max(axis=(1, 2, 3))
     close = (mean_spread < STALL_SEPARATION) & (cov_spread < STALL_SEPARATION)
-    return (fits.n_iter <= STALL_ITERATIONS) & close
+    return short & close
 
 
 def _replace_fits(fits: BatchFit, which: np.ndarray, new: BatchFit) -> None:

@@ -24,7 +24,13 @@ and compiled again with each function that calls it. So:
 * a helper called only from compiled code has ``no_cpython_wrapper=True,
   no_cfunc_wrapper=True`` (``NO_WRAPPERS``): no Python entry point is built for it
   (calling it from Python would crash the interpreter; tests call it through a kernel);
-* scratch is allocated once per batch of fits (one `_scratch` call per `em_fit_batch`);
+* no allocation in the kernels the estimate runs first (the EM kernel, k-means, the
+  M-step moments, ``cholesky_batch``): a public Python function allocates the outputs
+  and scratch (``em._scratch``, once per batch of fits) and calls its compiled twin
+  (``em._em_fit_batch``, ``kmeans._lloyd``...); every ``np.empty``/``zeros``/``full``
+  in a kernel is a compilation of its own (0.05-0.15 s), optimised again in each caller;
+* one call site per use of a helper: the EM kernel's K = 1 closed form and EM share
+  their scoring calls of the E-step (each call site is code compiled again);
 * one signature per function: a flag is a run-time value (``em.STATS``), not a literal
   ``True``/``False``, which would compile the function once per value;
 * no array-to-array slice assignment (``a[:] = b``): it compiles Numba's formatted

@@ -30,7 +30,6 @@ from .linalg import FASTMATH, NO_WRAPPERS, cholesky_lower
 from .logdensity import (
     BLOCK,
     block_logpdf,
-    block_scratch,
     block_views,
     log_block,
     prepare_mixture,
@@ -141,22 +140,22 @@ def _stats_2(lk, q, xb, mean, nb, Nk, S1k, S2k, k):
     S2k[1, 1] += s11
 
 
-@njit(cache=True, inline="always")
-def _scratch(K, d):
+def _scratch(K: int, d: int) -> tuple:
     """Every scratch array of the fits of one batch (allocated once, not per fit or iteration).
 
-    Every fit writes each scratch array before reading it, so fits sharing it are
-    independent.
+    Allocated here, not in the compiled kernels: each allocation compiled into a kernel
+    costs compile time (docstring of `gmmmi._kernels`). Every fit writes each scratch
+    array before reading it, so fits sharing it are independent.
     """
-    ws, ibits, fbits = block_scratch(K, d)  # the blocked E-step's
+    ibits = np.empty(BLOCK, dtype=np.int64)  # ws, ibits, fbits: `logdensity.block_scratch`'s
     return (
         np.empty((d, d)),  # L: a Cholesky factor
         np.empty((d, d)),  # C: a candidate covariance
         np.empty((K, d, d)),  # P: inverse Cholesky factors
         np.empty(K),  # consts: log-normalisers with log-weights
-        ws,
+        np.empty((K + d + 4, BLOCK)),  # ws: the blocked E-step's rows (block_views)
         ibits,
-        fbits,
+        ibits.view(np.float64),  # fbits: the same memory (the vectorised exp's bit tricks)
         np.empty(K),  # Nk
         np.empty((K, d)),  # S1
         np.empty((K, d, d)),  # S2
@@ -218,6 +217,13 @@ def _fit_one(
     ``max_iter`` 0 (for any K) the start is only scored: `mean_loglik`.
     ``sc`` is the scratch from `_scratch`.
 
+    One component (K = 1, ``max_iter`` > 0) is fitted in closed form, what EM
+    converges to: the weighted sample mean and covariance (plus ``reg_covar`` on
+    the diagonal) of the training rows, accumulated about the initial mean as the
+    E-step does, counted as one iteration; if that covariance is not positive
+    definite the initial one is kept (``STATUS_SINGULAR``). Both cases share the
+    scoring below (one call site per use of the E-step: each is compiled code).
+
     Returns
     -------
     n_iter, status, train_ll, valid_ll
@@ -226,13 +232,7 @@ def _fit_one(
         on the validation rows (NaN when there are none).
     """
     K = means.shape[0]
-    if K == 1 and max_iter > 0:
-        return _fit_single(
-            X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, ct, cv, score, sc
-        )
     L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = sc
-    if not prepare_mixture(weights, means, covs, L, P, consts):
-        return 0, STATUS_BAD_INIT, np.nan, np.nan
     W = 0.0
     for a in range(row_w.shape[0]):
         W += row_w[a]
@@ -241,10 +241,19 @@ def _fit_one(
         VW += vrow_w[a]
     record = ct.shape[0] > 0
     status = STATUS_OK
-    lower_bound = -np.inf
     n_iter = 0
-    converged = False
-    for it in range(1, max_iter + 1):
+    single = K == 1 and max_iter > 0
+    if single:  # the closed form: the statistics about the initial mean, one M-step
+        sum_moments(X, rows, row_w, means[0], Nk, S1, S2)  # in row order, in registers for d = 2
+        if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
+            status |= STATUS_SINGULAR
+        n_iter = 1
+        W = Nk[0]  # the same sum, accumulated in sum_moments' order
+    if not prepare_mixture(weights, means, covs, L, P, consts):
+        return n_iter, status | STATUS_BAD_INIT, np.nan, np.nan
+    lower_bound = -np.inf
+    converged = single
+    for it in range(1, 0 if single else max_iter + 1):
         new_bound = (
             _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, STATS) / W
         )
@@ -278,7 +287,7 @@ def _fit_one(
             _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS) / W
         )
     valid_ll = np.nan
-    if VW > 0.0:
+    if VW > 0.0 or (single and vrows.shape[0] > 0):  # (K = 1 scored weights of 0 too)
         valid_ll = (
             _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS) / VW
         )
@@ -288,44 +297,6 @@ def _fit_one(
     return n_iter, status, train_ll, valid_ll
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
-def _fit_single(X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, ct, cv, score, sc):
-    """The K = 1 maximum-likelihood fit in closed form (what EM converges to).
-
-    The weighted sample mean and covariance (plus ``reg_covar`` on the
-    diagonal) of the training rows, accumulated about the initial mean as the
-    E-step does. Counted as one iteration; the arguments and return values are
-    those of `_fit_one`. If the covariance is not positive definite the
-    initial one is kept (``STATUS_SINGULAR``).
-    """
-    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = sc
-    sum_moments(X, rows, row_w, means[0], Nk, S1, S2)  # in row order, in registers for d <= 3
-    status = STATUS_OK
-    if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
-        status |= STATUS_SINGULAR
-    if not prepare_mixture(weights, means, covs, L, P, consts):
-        return 1, status | STATUS_BAD_INIT, np.nan, np.nan
-    train_ll = np.nan
-    if score or ct.shape[0] > 0:
-        train_ll = (
-            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS)
-            / Nk[0]
-        )
-    valid_ll = np.nan
-    if vrows.shape[0] > 0:
-        VW = 0.0
-        for a in range(vrow_w.shape[0]):
-            VW += vrow_w[a]
-        valid_ll = (
-            _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS) / VW
-        )
-    if ct.shape[0] > 0:
-        ct[0] = train_ll
-        cv[0] = valid_ll
-    return 1, status, train_ll, valid_ll
-
-
-@njit(cache=True, fastmath=FASTMATH, nogil=True)
 def em_fit_batch(
     X,
     rows,
@@ -344,7 +315,7 @@ def em_fit_batch(
     max_iter,
     curve_len,
     score_final,
-):
+) -> tuple:
     """Run F independent EM fits, one after the other, without the GIL.
 
     The caller runs batches of fits in threads (`gmmmi._em.fit.fit_batch`):
@@ -395,18 +366,63 @@ def em_fit_batch(
         Per-iteration mean log-likelihoods (NaN beyond each fit's n_iter;
         complete only for fits with n_iter <= curve_len).
     """
-    F = init_weights.shape[0]
-    weights = init_weights.copy()
-    means = init_means.copy()
-    covs = init_covs.copy()
-    n_iter = np.zeros(F, dtype=np.int64)
-    status = np.zeros(F, dtype=np.int64)
-    train_ll = np.empty(F)
-    valid_ll = np.empty(F)
-    curves_train = np.full((F, curve_len), np.nan)
-    curves_valid = np.full((F, curve_len), np.nan)
-    sc = _scratch(init_means.shape[1], init_means.shape[2])
-    for f in range(F):
+    F, K, d = init_means.shape
+    out = (
+        np.array(init_weights, dtype=np.float64),  # copies, updated in place
+        np.array(init_means, dtype=np.float64),
+        np.array(init_covs, dtype=np.float64),
+        np.zeros(F, dtype=np.int64),  # n_iter
+        np.zeros(F, dtype=np.int64),  # status
+        np.empty(F),  # train_ll
+        np.empty(F),  # valid_ll
+        np.full((F, curve_len), np.nan),  # curves_train
+        np.full((F, curve_len), np.nan),  # curves_valid
+    )
+    _em_fit_batch(
+        X,
+        rows,
+        row_w,
+        set_ptr,
+        fit_set,
+        vrows,
+        vrow_w,
+        vset_ptr,
+        fit_vset,
+        reg_covar,
+        tol,
+        max_iter,
+        score_final,
+        out,
+        _scratch(K, d),
+    )
+    return out
+
+
+@njit(cache=True, fastmath=FASTMATH, nogil=True)
+def _em_fit_batch(
+    X,
+    rows,
+    row_w,
+    set_ptr,
+    fit_set,
+    vrows,
+    vrow_w,
+    vset_ptr,
+    fit_vset,
+    reg_covar,
+    tol,
+    max_iter,
+    score_final,
+    out,
+    sc,
+):
+    """`em_fit_batch`'s fits, into its outputs ``out`` with the scratch ``sc`` (`_scratch`).
+
+    The arrays are allocated by the caller, in Python: every allocation compiled into
+    this kernel would cost compile time in a fresh environment.
+    """
+    weights, means, covs, n_iter, status, train_ll, valid_ll, curves_train, curves_valid = out
+    for f in range(weights.shape[0]):
         a = set_ptr[fit_set[f]]
         b = set_ptr[fit_set[f] + 1]
         va = vset_ptr[fit_vset[f]]
@@ -432,11 +448,9 @@ def em_fit_batch(
         status[f] = st
         train_ll[f] = tl
         valid_ll[f] = vl
-    return weights, means, covs, n_iter, status, train_ll, valid_ll, curves_train, curves_valid
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def em_step(X, sample_weight, weights, means, covs, reg_covar):
+def em_step(X, sample_weight, weights, means, covs, reg_covar) -> tuple:
     """One EM iteration on weighted samples (for tests and diagnostics).
 
     Parameters
@@ -456,18 +470,25 @@ def em_step(X, sample_weight, weights, means, covs, reg_covar):
         ``STATUS_BAD_INIT`` / ``STATUS_SINGULAR`` bits, else 0.
     """
     K, d = means.shape
-    w = weights.copy()
-    m = means.copy()
-    c = covs.copy()
-    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = _scratch(K, d)
+    w, m, c = (np.array(a, dtype=np.float64) for a in (weights, means, covs))
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
+    rows = np.arange(X.shape[0], dtype=np.int64)
+    total, status = _em_step(X, rows, sample_weight, w, m, c, reg_covar, _scratch(K, d))
+    return total / sample_weight.sum(), w, m, c, status
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _em_step(X, rows, sample_weight, w, m, c, reg_covar, sc):
+    """`em_step` on its copies ``w``, ``m``, ``c`` (updated in place): (total, status)."""
+    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = sc
     if not prepare_mixture(w, m, c, L, P, consts):
-        return np.nan, w, m, c, STATUS_BAD_INIT
-    rows = np.arange(X.shape[0])
+        return np.nan, STATUS_BAD_INIT
     total = _e_step(X, rows, sample_weight, m, P, consts, ws, ibits, fbits, Nk, S1, S2, STATS)
     status = STATUS_OK
     if _m_step(Nk, S1, S2, reg_covar, w, m, c, C, L):
         status = STATUS_SINGULAR
-    return total / sample_weight.sum(), w, m, c, status
+    return total, status
 
 
 def mean_loglik(X, weights, means, covs):
@@ -514,8 +535,7 @@ def mean_loglik(X, weights, means, covs):
     return float(fit[5][0])
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def moments_from_responsibilities(X, resp):
+def moments_from_responsibilities(X: np.ndarray, resp: np.ndarray) -> tuple:
     """Weights, means and covariances of an M-step on given responsibilities.
 
     No regularisation is added. As in scikit-learn, ``10 * eps`` is added to
@@ -536,9 +556,19 @@ def moments_from_responsibilities(X, resp):
     """
     n, d = X.shape
     K = resp.shape[1]
-    nk = np.full(K, NK_EPS)
-    means = np.zeros((K, d))
-    covs = np.zeros((K, d, d))
+    nk, means, covs = np.full(K, NK_EPS), np.zeros((K, d)), np.zeros((K, d, d))
+    _moments(X, resp, nk, means, covs)
+    return nk * (1.0 / n), means, covs  # as compiled with "arcp" before: the same bits
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _moments(X, resp, nk, means, covs):
+    """`moments_from_responsibilities` added into ``nk`` (counts), ``means`` and ``covs``.
+
+    The arrays are allocated by the caller, in Python (docstring of `gmmmi._kernels`).
+    """
+    n, d = X.shape
+    K = resp.shape[1]
     for t in range(n):
         for k in range(K):
             r = resp[t, k]
@@ -562,4 +592,3 @@ def moments_from_responsibilities(X, resp):
             for j in range(i + 1):
                 covs[k, i, j] /= nk[k]
                 covs[k, j, i] = covs[k, i, j]
-    return nk / n, means, covs

@@ -7,7 +7,7 @@ from .linalg import FASTMATH
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
-def kmeans_step(X, centers, labels, new_centers):
+def kmeans_step(X, centers, labels, new_centers, counts):
     """One Lloyd iteration: assign to the nearest centre, then recompute centres.
 
     Ties go to the lowest index. A cluster left empty keeps its centre.
@@ -18,6 +18,8 @@ def kmeans_step(X, centers, labels, new_centers):
     centers : ndarray, shape (K, d)
     labels : ndarray of int64, shape (n,), written in place
     new_centers : ndarray, shape (K, d), written in place
+    counts : ndarray, shape (K,)
+        Scratch.
 
     Returns
     -------
@@ -26,7 +28,7 @@ def kmeans_step(X, centers, labels, new_centers):
     """
     n, d = X.shape
     K = centers.shape[0]
-    counts = np.zeros(K)
+    counts[:] = 0.0
     new_centers[:] = 0.0
     inertia = 0.0
     for t in range(n):
@@ -54,8 +56,7 @@ def kmeans_step(X, centers, labels, new_centers):
     return inertia
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def kmeans_lloyd(X, centers, max_iter, tol):
+def kmeans_lloyd(X: np.ndarray, centers: np.ndarray, max_iter: int, tol: float) -> tuple:
     """Lloyd's algorithm from ``centers`` until the squared centre shift is <= ``tol``.
 
     Parameters
@@ -74,14 +75,25 @@ def kmeans_lloyd(X, centers, max_iter, tol):
     centers : ndarray, shape (K, d)
     n_iter : int
     """
-    n = X.shape[0]
-    cur = centers.copy()
-    new = np.empty_like(cur)
-    labels = np.empty(n, dtype=np.int64)
+    K = centers.shape[0]
+    cur = np.array(centers, dtype=np.float64, order="C")  # a copy, updated in place
+    labels = np.empty(X.shape[0], dtype=np.int64)
+    n_iter = _lloyd(X, cur, max_iter, tol, labels, np.empty_like(cur), np.empty(K))
+    return labels, cur, n_iter
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _lloyd(X, cur, max_iter, tol, labels, new, counts):
+    """`kmeans_lloyd` from the centres ``cur`` (updated in place; the rest is scratch).
+
+    The arrays are allocated by the caller, in Python: an allocation compiled into a
+    kernel costs compile time in a fresh environment (docstring of `gmmmi._kernels`).
+    Returns the iterations run.
+    """
     n_iter = 0
     done = max_iter <= 0
     while True:  # one call site of kmeans_step, inlined: the last call only labels
-        kmeans_step(X, cur, labels, new)
+        kmeans_step(X, cur, labels, new, counts)
         if done:
             break
         shift = 0.0
@@ -92,4 +104,4 @@ def kmeans_lloyd(X, centers, max_iter, tol):
                 cur[k, i] = new[k, i]  # not cur[:] = new: see gmmmi._kernels
         n_iter += 1
         done = shift <= tol or n_iter >= max_iter
-    return labels, cur, n_iter
+    return n_iter

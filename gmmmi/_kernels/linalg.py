@@ -48,8 +48,7 @@ def cholesky_lower(A, L):
     return True
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def cholesky_batch(covariances):
+def cholesky_batch(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lower Cholesky factors of a stack of covariances.
 
     Parameters
@@ -62,11 +61,16 @@ def cholesky_batch(covariances):
     ok : ndarray of bool, shape (m,)
     """
     m, d, _ = covariances.shape
-    chols = np.zeros((m, d, d))
-    ok = np.zeros(m, dtype=np.bool_)
-    for i in range(m):
-        ok[i] = cholesky_lower(covariances[i], chols[i])
+    chols, ok = np.zeros((m, d, d)), np.zeros(m, dtype=np.bool_)
+    _cholesky_each(covariances, chols, ok)
     return chols, ok
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _cholesky_each(covariances, chols, ok):
+    """`cholesky_batch` into ``chols`` and ``ok`` (allocated by the caller, in Python)."""
+    for i in range(covariances.shape[0]):
+        ok[i] = cholesky_lower(covariances[i], chols[i])
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")

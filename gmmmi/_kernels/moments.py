@@ -3,13 +3,13 @@
 One Gaussian's maximum-likelihood fit (`gmmmi._kernels.em`'s ``_fit_single``, which
 every K = 1 fit and bootstrap replica runs) is one pass over its rows adding w, w e and
 w e e^T (e the row minus the start's mean). Summed into arrays, each addition waits for
-the previous one to be stored and loaded again (about 7 ns a row in 2-D); summed in local
+the previous one to be stored and loaded again (about 6 ns a row in 2-D); summed in local
 variables, as here for two columns, the additions of one row run side by side (about
-1.3 ns a row). The additions are the same, in the same order: the kernel is compiled
-without ``reassoc``, so that the compiler can neither reorder nor vectorise the sums, and
-its numbers are those of the arrays' loop bit for bit (tests/kernels/test_moments.py).
-Other widths keep the arrays' loop (each branch costs compile time in a fresh
-environment).
+1.5 ns a row, the M-step included). The additions are the same, in the same order: the
+kernel is compiled without ``reassoc``, so that the compiler can neither reorder nor
+vectorise the sums, and its numbers are those of the arrays' loop bit for bit
+(tests/kernels/test_moments.py). Other widths keep the arrays' loop (each branch costs
+compile time in a fresh environment).
 """
 
 from numba import njit

@@ -42,6 +42,12 @@ class Backend(Protocol):
     when it returns None or is missing. A backend may keep what it ran on
     the instance for the ``fit`` that follows (the numba backend keeps its
     component search), but never in process-global or thread-local state.
+
+    Optional: ``heldout_fit(X, *, n_components, rng, **options)``, the same
+    score and the full-data fit of its search (weights (K,), means (K, d),
+    covariances (K, d, d)): with it, ``transform="auto"`` first asks whether
+    the raw fit's own margins leave the maps nothing to gain
+    (`gmmmi.margins.raw_margins_suffice`) and then fits no map.
     """
 
     name: str

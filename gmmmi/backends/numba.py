@@ -229,6 +229,47 @@ class NumbaBackend(BaseBackend):
         searches = self.__dict__.setdefault("_searches", SearchMemo())
         return heldout_score(X, n_components=n_components, rng=rng, options=opts, searches=searches)
 
+    def heldout_fit(
+        self,
+        X: np.ndarray,
+        *,
+        n_components: int | None = None,
+        rng: np.random.Generator,
+        **options,
+    ) -> tuple[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """`heldout_loglik`, and the full-data fit of its search.
+
+        ``transform="auto"`` reads the raw data's fit (its margins,
+        `gmmmi.margins.raw_margins_suffice`) before it fits any map. The
+        search is kept for the ``fit`` that follows, as by `heldout_loglik`.
+
+        Parameters
+        ----------
+        X, n_components, rng, **options
+            As for `heldout_loglik`.
+
+        Returns
+        -------
+        score : float
+            As `heldout_loglik` returns.
+        fit : tuple
+            Weights (K,), means (K, d) and covariances (K, d, d) of the
+            search's fit to all of ``X``, in the units of ``X``.
+        """
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        opts = self.check_options(options, X.shape[1])
+        if n_components is not None:
+            n_components = check_int("n_components", n_components, minimum=0) or None
+        key = SearchMemo.key(X, n_components, rng, opts)
+        # the search from a memo of its own, so that no other thread's search sharing this
+        # backend can push it out of the backend's memo before it is read here
+        own = SearchMemo()
+        score = heldout_score(X, n_components=n_components, rng=rng, options=opts, searches=own)
+        selection = own.take(key, rng)
+        self.__dict__.setdefault("_searches", SearchMemo()).keep(key, selection, rng)
+        full = selection.full_fit
+        return score, (full.weights[0], full.means[0], full.covariances[0])
+
 
 def _diagnostics(
     outcome: EMOutcome, reference: MixtureDraws, opts: dict, block_length: float | None

@@ -138,6 +138,23 @@ def test_run_split_keeps_the_order_and_works_in_a_forked_child():
     assert queue.get(timeout=5) == [(0, 2), (2, 5)]
 
 
+def test_one_component_work_counts_its_closed_form_pass_and_scores():
+    """K = 1: a small bootstrap stays on one thread, K > 1 or scored large batches do not."""
+    from gmmmi._em.fit import _em_work
+
+    def work(n_rows, n_fits, k, valid=0, score=False):
+        ptr = np.arange(n_fits + 1) * n_rows
+        vptr = np.arange(n_fits + 1) * valid
+        rows, vrows = np.zeros(ptr[-1], np.int64), np.zeros(vptr[-1], np.int64)
+        return _em_work(rows, vrows, np.arange(n_fits), ptr, vptr, k, score)
+
+    # rho=0.6 N=1e4: 50 unscored replicas, one closed-form pass each (0.25 E-step a row)
+    assert work(10_000, 50, 1) == 0.25 * 500_000 < PARALLEL_MIN_WORK
+    # scored fits add an E-step pass over the training and one over the validation rows
+    assert work(300_000, 2, 1, valid=300_000, score=True) == 600_000 * 1.25 + 600_000
+    assert work(10_000, 50, 2) == 2 * 100 * 500_000 >= PARALLEL_MIN_WORK
+
+
 def test_threaded_em_and_quadrature_do_not_depend_on_the_thread_count():
     from gmmmi.datasets import paper_mixture
     from gmmmi.integrate._quadrature import quad_rule, quad_term

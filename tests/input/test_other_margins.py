@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 import gmmmi
+import gmmmi.margins as margin_rules
+from gmmmi import _other_margins
 from gmmmi._hard_datasets import concentric
+from gmmmi.datasets import paper_mixture
 from gmmmi.fit_check import misfit_message
 from gmmmi.margins import MarginChoice, MarginReason, describe_reconsidered
 
@@ -69,14 +72,21 @@ def test_the_warning_says_both_margins_were_fitted():
 # sharp-relation check flags x given y (1.42x, 1.46x; allowed 1.35x): a likely false alarm,
 # reported, not judged here
 @pytest.mark.filterwarnings("ignore:The relation is sharper:gmmmi.SharpRelationWarning")
-def test_auto_fits_the_raw_data_when_the_maps_fit_fails_its_check(tmp_path):
+def test_auto_fits_the_raw_data_when_the_maps_fit_fails_its_check(tmp_path, monkeypatch):
     """Ten concentric rings (bmi): the law is a 10-component mixture of the raw data. The
-    first comparison prefers the maps, whose fit fails the check even after the wider search
-    (K=7, z = 10); the raw data's search then finds the ten rings and passes. Before, this
-    kept the maps' fit and warned.
+    pre-test keeps the raw data from their fit alone. Without it, the first comparison
+    prefers the maps, whose fit fails the check even after the wider search (K=7, z = 10);
+    the raw data's search then finds the ten rings and passes. Before, this kept the maps'
+    fit and warned.
     """
     rings = concentric(3, 10)
     x, y = rings.sample(2000, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", gmmmi.MisfitWarning)
+        warnings.simplefilter("ignore", gmmmi.SharpRelationWarning)
+        plain = gmmmi.estimate(x, y, random_state=0, n_bootstrap=5)
+    assert plain.margins.reason is MarginReason.RAW_MARGINS and plain.fit_check.ok
+    monkeypatch.setattr(margin_rules, "COPULA_GAP", np.inf)  # the pre-test never skips
     with warnings.catch_warnings():
         warnings.simplefilter("error", gmmmi.MisfitWarning)
         warnings.simplefilter("ignore", gmmmi.SharpRelationWarning)  # y is nearly discrete
@@ -92,11 +102,49 @@ def test_auto_fits_the_raw_data_when_the_maps_fit_fails_its_check(tmp_path):
     loaded = gmmmi.load(tmp_path / "r.nc")
     assert loaded.diagnostics.extra["other_margins"] == record
     assert loaded.margins.reason is MarginReason.FIT_CHECK and str(loaded) == str(res)
-    # the fit kept is that of transform="none": the same generator state, the same numbers
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", gmmmi.SharpRelationWarning)
-        plain = gmmmi.estimate(x, y, random_state=0, n_bootstrap=5, transform="none")
+    # the fit kept is that of the raw data (as transform="none" and the pre-test give): the
+    # same generator state, the same numbers
     assert (res.mi, res.sd) == (plain.mi, plain.sd)
     # the hard suite's criterion, max(10 %, 0.05 nat): a 10-component fit to 2000 rows is
     # ~6 % high (0.593 against 0.560), a plug-in bias its bootstrap sd (0.007) does not hold
     assert abs(res.mi - rings.truth) < 0.1 * rings.truth
+
+
+class _Failed:
+    """A fit check that failed (the first one `reconsider` reads), otherwise the real one."""
+
+    ok = False
+
+    def __init__(self, real):
+        self._real = real
+
+    def verdict(self) -> str:
+        return "MISFIT (forced by the test)"
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def test_raw_data_kept_without_maps_get_them_when_their_fit_fails(monkeypatch):
+    """D3 keeps the raw data by the pre-test, with no map fitted. When that fit fails its check
+    (forced here), the maps are fitted from the generator state the comparison would have used:
+    the fit of the other margins is then exactly that of transform="gaussianize".
+    """
+    X = paper_mixture("D3").sample(2000, np.random.default_rng(3))[0]
+    check = _other_margins.check_estimate
+    calls = []
+
+    def first_fails(diagnostics, *args):
+        checked = check(diagnostics, *args)
+        calls.append(1)
+        if len(calls) > 1:
+            return checked
+        return dataclasses.replace(checked, fit_check=_Failed(checked.fit_check))
+
+    monkeypatch.setattr(_other_margins, "check_estimate", first_fails)
+    res = gmmmi.estimate(X, random_state=0, n_bootstrap=5)
+    mapped = gmmmi.estimate(X, random_state=0, n_bootstrap=5, transform="gaussianize")
+    assert res.margins.reason is MarginReason.FIT_CHECK and res.margins.chosen == "gaussianize"
+    assert res.margins.criterion["first"] == "none"
+    assert res.transform["columns"] == mapped.transform["columns"]
+    assert (res.mi, res.sd) == (mapped.mi, mapped.sd)

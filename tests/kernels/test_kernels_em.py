@@ -76,7 +76,7 @@ def test_kmeans_step_matches_oracle(rng):
     centers[3] = 50.0  # far away: an empty cluster keeps its centre
     labels = np.empty(500, dtype=np.int64)
     new = np.empty_like(centers)
-    inertia = kmeans.kmeans_step(X, centers, labels, new)
+    inertia = kmeans.kmeans_step(X, centers, labels, new, np.empty(4))
     want_labels, want_new, want_inertia = reference.kmeans_step(X, centers)
     np.testing.assert_array_equal(labels, want_labels)
     np.testing.assert_allclose(new, want_new, rtol=1e-12)

@@ -119,29 +119,44 @@ def test_a_slow_helper_is_stopped(helper, monkeypatch):
 
 _COLD = """
 import json, numpy as np, gmmmi
+from numba.core.caching import NullCache
+from gmmmi import _precompile
 from gmmmi._kernels.em import _e_step
+kernels = _precompile._leaves() + _precompile._later_kernels()
+for kernel, signature in kernels:  # as start() and the wait do when there is a helper
+    kernel.compile(signature)
 rng = np.random.default_rng(0)
 X = rng.multivariate_normal([0.0, 0.0], [[1.0, 0.6], [0.6, 1.0]], 200)
 mi, sd = gmmmi.estimate(X[:, :1], X[:, 1:], random_state=0, progress=False)
-print(json.dumps([mi, sd, sum(_e_step._cache_hits.values())]))
+hits = sum(_e_step._cache_hits.values())
+# what this process compiled for the helper or while waiting for it is what the estimate and
+# the E-step (compiled here too, past the cache) call: no kernel has a second signature
+_e_step._cache = NullCache()
+exec(_precompile._HELPER_CODE)
+print(json.dumps([mi, sd, hits, [len(kernel.signatures) for kernel, _ in kernels]]))
 """
 
 
 @pytest.mark.slow
 @needs_jit
 def test_a_cold_estimate_loads_the_e_step_its_helper_compiled(tmp_path):
-    """Fresh process, empty cache: the E-step comes from the cache, the answer is unchanged."""
+    """Fresh process, empty cache: the E-step comes from the cache, the answer is unchanged.
+
+    The kernels this process compiles for the helper (the E-step's last callees) and while
+    it waits (k-means, Cholesky factors) have the signatures the estimate uses.
+    """
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), GMMMI_PROGRESS="0", PYTHONPATH=str(ROOT))
     env.pop(_precompile.ENV, None)
     out = subprocess.run(
         [sys.executable, "-c", _COLD], env=env, capture_output=True, text=True, check=True
     )
-    mi, sd, hits = json.loads(out.stdout.strip().splitlines()[-1])
+    mi, sd, hits, signatures = json.loads(out.stdout.strip().splitlines()[-1])
     import gmmmi
 
     rng = np.random.default_rng(0)
     X = rng.multivariate_normal([0.0, 0.0], [[1.0, 0.6], [0.6, 1.0]], 200)
     want_mi, want_sd = gmmmi.estimate(X[:, :1], X[:, 1:], random_state=0, progress=False)
     assert (mi, sd) == (want_mi, want_sd)  # bit for bit
+    assert signatures == [1, 1, 1, 1]
     if len(os.sched_getaffinity(0)) >= 2:
         assert hits == 1  # loaded from the cache the helper filled, not compiled here
