@@ -179,3 +179,19 @@ def test_verdict_and_worst_test_are_the_tables():
         assert check.worst() == (kind, column, float(rows.loc[(kind, column), "z"]))
     assert not check.ok and check.worst()[1] == "a & b"
     assert list(table.index.get_level_values("column")) == ["a", "b", "a & b"]
+
+
+def test_pit_of_each_row_alone_is_its_pit_among_all_rows():
+    """Bit for bit: the first coordinate's responsibilities are computed once for all rows."""
+    mix = MixtureDraws(
+        np.array([[0.2, 0.5, 0.3]]),
+        np.array([[[0.0, 0.0, 1.0], [2.0, 1.0, 0.0], [-1.0, 0.5, 0.5]]]),
+        np.array(
+            [np.eye(3) + 0.3, np.diag([0.5, 1.0, 2.0]), [[1, 0.4, 0], [0.4, 1, 0.2], [0, 0.2, 1]]]
+        )[None],
+    )
+    X = np.random.default_rng(2).normal(size=(40, 3)) * 2
+    together = pit(mix, X)
+    alone = [pit(mix, X[i : i + 1]) for i in range(40)]
+    for k in range(2):
+        np.testing.assert_array_equal(together[k], np.vstack([a[k] for a in alone]))
