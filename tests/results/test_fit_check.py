@@ -181,17 +181,17 @@ def test_verdict_and_worst_test_are_the_tables():
     assert list(table.index.get_level_values("column")) == ["a", "b", "a & b"]
 
 
-def test_pit_of_each_row_alone_is_its_pit_among_all_rows():
-    """Bit for bit: the first coordinate's responsibilities are computed once for all rows."""
-    mix = MixtureDraws(
-        np.array([[0.2, 0.5, 0.3]]),
-        np.array([[[0.0, 0.0, 1.0], [2.0, 1.0, 0.0], [-1.0, 0.5, 0.5]]]),
-        np.array(
-            [np.eye(3) + 0.3, np.diag([0.5, 1.0, 2.0]), [[1, 0.4, 0], [0.4, 1, 0.2], [0, 0.2, 1]]]
-        )[None],
-    )
-    X = np.random.default_rng(2).normal(size=(40, 3)) * 2
-    together = pit(mix, X)
-    alone = [pit(mix, X[i : i + 1]) for i in range(40)]
-    for k in range(2):
-        np.testing.assert_array_equal(together[k], np.vstack([a[k] for a in alone]))
+def test_first_conditional_pit_takes_one_rows_responsibilities_for_all():
+    """Bit for bit what the logsumexp over every row's (equal) log weights gives."""
+    from scipy.special import logsumexp, ndtr
+
+    w = np.array([0.2, 0.5, 0.3])
+    means = np.array([[0.0, 0.0], [2.0, 1.0], [-1.0, 0.5]])
+    covs = np.array([np.eye(2) + 0.3, np.diag([0.5, 2.0]), [[1.0, 0.4], [0.4, 1.0]]])
+    X = np.random.default_rng(2).normal(size=(500, 2)) * 2
+    log_resp = np.broadcast_to(np.log(w), (500, 3))
+    resp = np.exp(log_resp - logsumexp(log_resp, axis=1, keepdims=True))
+    standard = (X[:, 0, None] - means[None, :, 0]) / np.sqrt(covs[:, 0, 0])
+    expected = np.clip(np.sum(resp * ndtr(standard), axis=1), 0.0, 1.0)
+    _, conditional = pit(MixtureDraws(w[None], means[None], covs[None]), X)
+    np.testing.assert_array_equal(conditional[:, 0], expected)
