@@ -47,6 +47,16 @@ def _fit(X, init, *, tol=1e-8, max_iter=500, reg=1e-12, curve=False, weights=Non
     )
 
 
+def test_the_e_step_rows_are_aligned():
+    for K, d in ((1, 1), (3, 2), (5, 4)):
+        L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = em._scratch(K, d)
+        assert ws.shape == (K + d + 4, logdensity.BLOCK) and ws.flags.c_contiguous
+        assert ibits.dtype == np.int64 and fbits.dtype == np.float64
+        assert np.shares_memory(ibits, fbits) and not np.shares_memory(ws, fbits)
+        for rows in (ws, ibits, fbits):
+            assert rows.ctypes.data % em.ALIGN == 0
+
+
 @pytest.mark.parametrize("d,K", [(1, 1), (2, 3), (4, 2)])
 def test_em_step_matches_oracle(rng, d, K):
     weights, means, covs = _mixture(rng, K, d)
