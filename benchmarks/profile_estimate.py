@@ -22,6 +22,12 @@ wrapping the module-level functions that do them; a stage called inside
 another is counted once, in the inner stage (the outer one keeps only its own
 time), and ``rest`` is what no wrapped function covers. Run it with
 ``PYTHONPATH=.`` so that the working tree's gmmmi is the one measured.
+
+``--checks R`` times the checks around the fit alone, each more precisely than a
+stage of one call can be: every check function (`CHECKS`) is re-called R times
+on the arguments it received in a warm estimate, and the median CPU
+milliseconds are printed per check and case (a function that a checkout does
+not have is left out, so an older checkout can be measured for a before/after).
 """
 
 from __future__ import annotations
@@ -68,6 +74,56 @@ _PARTS = (
     ("gmmmi.api", "warn_few_rows", "result"),
 )
 STAGES = tuple(dict.fromkeys(part for _, _, part in _PARTS))
+
+#: (check, functions) of ``--checks``: the functions of each check, as `_PARTS` names them
+CHECKS = (
+    ("validation (standardise, dependent columns)", ("standardise", "_check_fittable")),
+    ("point-mass plan", ("plan_columns",)),
+    ("one sort per column", ("column_orders",)),
+    ("screen (copies, atoms, functions, curves)", ("screen",)),
+    ("serial-dependence check", ("resolve_bootstrap",)),
+    ("outlier check", ("warn_outliers",)),
+    ("scale-mixture gate", ("consider",)),
+    ("fit check", ("_check",)),
+    ("sharp-relation check", ("warn_unresolved",)),
+    ("misfit check", ("check_estimate",)),
+)
+
+
+def time_checks(X: np.ndarray, repeats: int) -> dict:
+    """Median CPU ms of each function of `CHECKS`, re-called on the arguments of one estimate."""
+    import importlib
+
+    import gmmmi
+
+    wanted = {name for _, names in CHECKS for name in names}
+    captured, saved = {}, []
+    for module_name, attr, _ in _PARTS:
+        module = importlib.import_module(module_name)
+        original = getattr(module, attr, None)
+        if attr not in wanted or original is None:
+            continue
+        saved.append((module, attr, original))
+
+        def capture(*args, _f=original, _name=attr, **kwargs):
+            captured.setdefault(_name, (_f, args, kwargs))
+            return _f(*args, **kwargs)
+
+        setattr(module, attr, capture)
+    try:
+        gmmmi.estimate(X, random_state=0, progress=False)
+    finally:
+        for module, attr, original in saved:
+            setattr(module, attr, original)
+    out = {}
+    for name, (func, args, kwargs) in captured.items():
+        times = []
+        for _ in range(repeats):
+            start = time.process_time()
+            func(*args, **kwargs)
+            times.append(time.process_time() - start)
+        out[name] = float(np.median(times)) * 1e3
+    return out
 
 
 class _Clock:
@@ -145,6 +201,9 @@ def main() -> None:
     parser.add_argument("--cprofile", metavar="CASE", help="cProfile one case (name prefix)")
     parser.add_argument("--top", type=int, default=25, help="cProfile rows shown")
     parser.add_argument("--only", metavar="CASE", help="only the cases whose name starts so")
+    parser.add_argument(
+        "--checks", type=int, metavar="R", help="time the checks alone, R calls each (see top)"
+    )
     args = parser.parse_args()
 
     from bench_core import make_cases
@@ -152,6 +211,21 @@ def main() -> None:
     import gmmmi
 
     cases = [c for c in make_cases() if not args.only or c.name.startswith(args.only)]
+    if args.checks:
+        import warnings
+
+        warnings.simplefilter("ignore")  # the checks' warnings, repeated R times
+        timed = {case.name: time_checks(case.X, args.checks) for case in cases}
+        print(
+            f"CPU ms per check (median of {args.checks} calls; load {os.getloadavg()[0]:.1f}; "
+            f"gmmmi from {Path(gmmmi.__file__).parent})"
+        )
+        print("| check | " + " | ".join(timed) + " |")
+        print("|---|" + "---:|" * len(timed))
+        for check, names in (*CHECKS, ("**all checks**", tuple(n for _, c in CHECKS for n in c))):
+            cells = [sum(t.get(n, 0.0) for n in names) for t in timed.values()]
+            print(f"| {check} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
+        return
     names = [*STAGES, "rest", "total"]
     outs = {}
     for case in cases:

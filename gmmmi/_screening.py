@@ -438,6 +438,8 @@ def nearest_neighbours(points: np.ndarray, k: int) -> np.ndarray:
         return cKDTree(points).query(points, k=k)[1]
     order = np.argsort(points[:, 0])
     x = points[order, 0]
+    # k infinite sentinels at each end: a step past either end is infinitely far
+    padded = np.concatenate([np.full(k, -np.inf), x, np.full(k, np.inf)])
     place = np.arange(n)
     # merge the rows below and above each row in sorted order, nearest first: k steps, and
     # one more to see a tie at the last place
@@ -445,19 +447,20 @@ def nearest_neighbours(points: np.ndarray, k: int) -> np.ndarray:
     chosen[:, 0] = place
     below, above = place - 1, place + 1
     last = np.zeros(n)
-    tied = False
+    tied = np.zeros(n, dtype=bool)
     for step in range(1, k + 1):
-        down = np.where(below >= 0, x - x[np.maximum(below, 0)], np.inf)
-        up = np.where(above < n, x[np.minimum(above, n - 1)] - x, np.inf)
+        down = x - padded[below + k]
+        up = padded[above + k] - x
         take_down = down < up
-        distance = np.where(take_down, down, up)
-        tied = tied or bool((down == up).any() or (distance == last).any())
+        distance = np.minimum(down, up)
+        tied |= down == up
+        tied |= distance == last
         if step < k:
             chosen[:, step] = np.where(take_down, below, above)
-            below = below - take_down
-            above = above + ~take_down
+            below -= take_down
+            above += ~take_down
         last = distance
-    if tied:
+    if tied.any():
         return cKDTree(points).query(points, k=k)[1]
     out = np.empty((n, k), dtype=np.intp)
     out[order] = order[chosen]

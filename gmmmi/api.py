@@ -533,6 +533,7 @@ def run(
         weighted=weights is not None,
         orders=orders,
     )
+    del orders  # 8 bytes a row and column, not held through the fit
     data, Xs, shift, scale = prepared.data, prepared.X, prepared.shift, prepared.scale
     margins, block_kw = prepared.margins, prepared.bootstrap
     inits = _standardised_inits(init, be, data, scale, shift)

@@ -574,6 +574,8 @@ def pit(mixture: MixtureDraws, X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
             sd = np.sqrt(cov[:, j, j] - np.einsum("kj,kj->k", cov[:, j, :j], coef))
         if w.size == 1:  # one component: responsibility 1 (what the logsumexp gives, exactly)
             resp = np.ones((n, 1))
+        elif j == 0:  # every row's log w: one row's responsibilities serve all (the same bits)
+            resp = np.exp(log_resp[:1] - logsumexp(log_resp[:1], axis=1, keepdims=True))
         else:
             resp = np.exp(log_resp - logsumexp(log_resp, axis=1, keepdims=True))
         standard = (X[:, j, None] - mean) / sd

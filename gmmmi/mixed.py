@@ -106,7 +106,7 @@ def plan_columns(
         the others (`find_atoms`). None: none. A sequence:
         those columns (names or indices into ``X``'s columns), nothing else.
     orders : tuple of numpy.ndarray, optional
-        `gmmmi._rows.column_orders` of ``X``, when the caller has them.
+        ``gmmmi._rows.column_orders`` of ``X``, when the caller has them.
 
     Returns
     -------

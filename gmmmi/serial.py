@@ -53,7 +53,7 @@ def normal_scores(
     """Φ⁻¹((rank − ½) / n) of a 1-D array, tied values sharing their mean rank.
 
     ``untied``: `untied_scores` of ``x.size``, when the caller has it (several columns);
-    ``order``: an order of ``x`` (`gmmmi._rows.column_orders`), when the caller has it.
+    ``order``: an order of ``x`` (``gmmmi._rows.column_orders``), when the caller has it.
     """
     n = x.size
     if order is None:  # tied values get their mean rank whatever their order: not stable
@@ -89,7 +89,7 @@ def ljung_box(
         Lags 1..m in the statistic Q = n (n + 2) Σₖ r̂ₖ² / (n − k), compared
         with χ²(m).
     orders : tuple of numpy.ndarray, optional
-        An order of every column (`gmmmi._rows.column_orders`), when known.
+        An order of every column (``gmmmi._rows.column_orders``), when known.
 
     Returns
     -------
@@ -141,7 +141,7 @@ def serially_dependent(
     alpha : float
         Family-wise level over the columns.
     orders : tuple of numpy.ndarray, optional
-        An order of every column (`gmmmi._rows.column_orders`), when known.
+        An order of every column (``gmmmi._rows.column_orders``), when known.
 
     Returns
     -------
@@ -194,7 +194,7 @@ def warn_serial_dependence(
         What the caller does that assumes independent rows, and its
         consequence (default: the IID bootstrap's).
     orders : tuple of numpy.ndarray, optional
-        An order of every column (`gmmmi._rows.column_orders`), when known.
+        An order of every column (``gmmmi._rows.column_orders``), when known.
 
     Returns
     -------

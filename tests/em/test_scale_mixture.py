@@ -56,6 +56,17 @@ def test_mardia_gate_stays_shut_on_gaussians_and_opens_on_student_t():
     assert sm.heavy_joint_tails(np.hstack([x, y]))
 
 
+def test_mardia_statistic_is_its_definition():
+    """b2 = mean over rows of ((x - m)' S^-1 (x - m))^2, S the covariance with divisor n."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_t(4, size=(300, 3)) @ rng.normal(size=(3, 3))
+    centred = X - X.mean(axis=0)
+    distance = np.einsum("ni,ij,nj->n", centred, np.linalg.inv(np.cov(X.T, bias=True)), centred)
+    b2, d = np.mean(distance**2), 3
+    expected = (b2 - d * (d + 2)) / np.sqrt(8 * d * (d + 2) / 300)
+    assert sm.mardia_kurtosis_z(X) == pytest.approx(expected, rel=1e-12)
+
+
 def test_gaussian_data_keep_the_searched_mixture_bit_for_bit():
     x, y = gmmmi.datasets.paper("D3").sample(500, 0)
     on = gmmmi.estimate(x, y, random_state=0, n_bootstrap=5)

@@ -179,3 +179,19 @@ def test_verdict_and_worst_test_are_the_tables():
         assert check.worst() == (kind, column, float(rows.loc[(kind, column), "z"]))
     assert not check.ok and check.worst()[1] == "a & b"
     assert list(table.index.get_level_values("column")) == ["a", "b", "a & b"]
+
+
+def test_first_conditional_pit_takes_one_rows_responsibilities_for_all():
+    """Bit for bit what the logsumexp over every row's (equal) log weights gives."""
+    from scipy.special import logsumexp, ndtr
+
+    w = np.array([0.2, 0.5, 0.3])
+    means = np.array([[0.0, 0.0], [2.0, 1.0], [-1.0, 0.5]])
+    covs = np.array([np.eye(2) + 0.3, np.diag([0.5, 2.0]), [[1.0, 0.4], [0.4, 1.0]]])
+    X = np.random.default_rng(2).normal(size=(500, 2)) * 2
+    log_resp = np.broadcast_to(np.log(w), (500, 3))
+    resp = np.exp(log_resp - logsumexp(log_resp, axis=1, keepdims=True))
+    standard = (X[:, 0, None] - means[None, :, 0]) / np.sqrt(covs[:, 0, 0])
+    expected = np.clip(np.sum(resp * ndtr(standard), axis=1), 0.0, 1.0)
+    _, conditional = pit(MixtureDraws(w[None], means[None], covs[None]), X)
+    np.testing.assert_array_equal(conditional[:, 0], expected)
