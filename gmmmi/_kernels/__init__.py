@@ -19,8 +19,8 @@ and compiled again with each function that calls it. So:
 * a large one is not (``block_logpdf``, ``_stats_2``): Numba types and lowers an inlined
   body again inside its caller, and a big function costs more than its parts (inlining
   ``block_logpdf`` into ``_e_step`` cost 1.3 s more than compiling it on its own);
-* a larger helper with several call sites (``_e_step``, ``_m_step``, ``prepare_mixture``,
-  ``_scratch``) is not inlined either: inlined, it would be compiled once per call site;
+* a larger helper with several call sites (``_e_step``, ``_m_step``, ``prepare_mixture``)
+  is not inlined either: inlined, it would be compiled once per call site;
 * a helper called only from compiled code has ``no_cpython_wrapper=True,
   no_cfunc_wrapper=True`` (``NO_WRAPPERS``): no Python entry point is built for it
   (calling it from Python would crash the interpreter; tests call it through a kernel);
@@ -31,6 +31,8 @@ and compiled again with each function that calls it. So:
   in a kernel is a compilation of its own (0.05-0.15 s), optimised again in each caller;
 * one call site per use of a helper: the EM kernel's K = 1 closed form and EM share
   their scoring calls of the E-step (each call site is code compiled again);
+* no ``inline="always"`` for a large body with one call site: one fit's EM is written in
+  the EM kernel's loop (Numba's inlining of it cost 0.3-0.7 s of compilation);
 * one signature per function: a flag is a run-time value (``em.STATS``), not a literal
   ``True``/``False``, which would compile the function once per value;
 * no array-to-array slice assignment (``a[:] = b``): it compiles Numba's formatted

@@ -219,100 +219,6 @@ def _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
     return singular
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
-def _fit_one(
-    X, rows, row_w, vrows, vrow_w, weights, means, covs, reg_covar, tol, max_iter, ct, cv, score, sc
-):
-    """EM from the parameters in ``weights``, ``means``, ``covs`` (updated in place).
-
-    Iterates until the change of the mean per-sample training log-likelihood
-    is below ``tol`` in absolute value, or ``max_iter`` iterations. When
-    ``ct`` and ``cv`` have length > 0, the training and validation mean
-    log-likelihoods after each iteration are written there, for as many
-    iterations as they hold (recording never changes the fit). With
-    ``max_iter`` 0 (for any K) the start is only scored: `mean_loglik`.
-    ``sc`` is the scratch from `_scratch`.
-
-    One component (K = 1, ``max_iter`` > 0) is fitted in closed form, what EM
-    converges to: the weighted sample mean and covariance (plus ``reg_covar`` on
-    the diagonal) of the training rows, accumulated about the initial mean as the
-    E-step does, counted as one iteration; if that covariance is not positive
-    definite the initial one is kept (``STATUS_SINGULAR``). Both cases share the
-    scoring below (one call site per use of the E-step: each is compiled code).
-
-    Returns
-    -------
-    n_iter, status, train_ll, valid_ll
-        Iterations run, status bit flags, and the final mean log-likelihood
-        per sample on the training rows (NaN unless ``score`` or curves) and
-        on the validation rows (NaN when there are none).
-    """
-    K = means.shape[0]
-    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = sc
-    W = 0.0
-    for a in range(row_w.shape[0]):
-        W += row_w[a]
-    VW = 0.0
-    for a in range(vrow_w.shape[0]):
-        VW += vrow_w[a]
-    record = ct.shape[0] > 0
-    status = STATUS_OK
-    n_iter = 0
-    single = K == 1 and max_iter > 0
-    if single:  # the closed form: the statistics about the initial mean, one M-step
-        sum_moments(X, rows, row_w, means[0], Nk, S1, S2)  # in row order, in registers for d = 2
-        if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
-            status |= STATUS_SINGULAR
-        n_iter = 1
-        W = Nk[0]  # the same sum, accumulated in sum_moments' order
-    if not prepare_mixture(weights, means, covs, L, P, consts):
-        return n_iter, status | STATUS_BAD_INIT, np.nan, np.nan
-    lower_bound = -np.inf
-    converged = single
-    for it in range(1, 0 if single else max_iter + 1):
-        new_bound = (
-            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, STATS) / W
-        )
-        if record and 2 <= it <= ct.shape[0] + 1:
-            # the curves hold the log-likelihood *after* each iteration's M-step
-            ct[it - 2] = new_bound
-            if VW > 0.0:
-                cv[it - 2] = (
-                    _e_step(
-                        X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS
-                    )
-                    / VW
-                )
-        n_iter = it
-        if not math.isfinite(new_bound):
-            status |= STATUS_NAN
-            break
-        if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
-            status |= STATUS_SINGULAR
-        prepare_mixture(weights, means, covs, L, P, consts)
-        change = new_bound - lower_bound
-        lower_bound = new_bound
-        if abs(change) < tol:
-            converged = True
-            break
-    if not converged and status & STATUS_NAN == 0:
-        status |= STATUS_MAX_ITER
-    train_ll = np.nan
-    if score or record:
-        train_ll = (
-            _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS) / W
-        )
-    valid_ll = np.nan
-    if VW > 0.0 or (single and vrows.shape[0] > 0):  # (K = 1 scored weights of 0 too)
-        valid_ll = (
-            _e_step(X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS) / VW
-        )
-    if record and n_iter <= ct.shape[0]:
-        ct[n_iter - 1] = train_ll
-        cv[n_iter - 1] = valid_ll
-    return n_iter, status, train_ll, valid_ll
-
-
 def em_fit_batch(
     X,
     rows,
@@ -417,12 +323,12 @@ def em_fit_batch(
 @njit(cache=True, fastmath=FASTMATH, nogil=True)
 def _em_fit_batch(
     X,
-    rows,
-    row_w,
+    all_rows,
+    all_row_w,
     set_ptr,
     fit_set,
-    vrows,
-    vrow_w,
+    all_vrows,
+    all_vrow_w,
     vset_ptr,
     fit_vset,
     reg_covar,
@@ -435,35 +341,97 @@ def _em_fit_batch(
     """`em_fit_batch`'s fits, into its outputs ``out`` with the scratch ``sc`` (`_scratch`).
 
     The arrays are allocated by the caller, in Python: every allocation compiled into
-    this kernel would cost compile time in a fresh environment.
+    this kernel would cost compile time in a fresh environment. Each fit runs EM from
+    its parameters in ``out`` (updated in place) until the change of the mean
+    per-sample training log-likelihood is below ``tol`` in absolute value, or
+    ``max_iter`` iterations. When the curves have length > 0, the training and
+    validation mean log-likelihoods after each iteration are written there, for as
+    many iterations as they hold (recording never changes the fit). With ``max_iter``
+    0 (for any K) the start is only scored: `mean_loglik`.
+
+    One component (K = 1, ``max_iter`` > 0) is fitted in closed form, what EM
+    converges to: the weighted sample mean and covariance (plus ``reg_covar`` on
+    the diagonal) of the training rows, accumulated about the initial mean as the
+    E-step does, counted as one iteration; if that covariance is not positive
+    definite the initial one is kept (``STATUS_SINGULAR``). Both cases share the
+    scoring below (one call site per use of the E-step: each is compiled code).
+    The fit's body is written here, not in an inlined function: Numba's inlining
+    cost 0.3-0.5 s of a cold start's compilation (docs/scaling.md).
     """
-    weights, means, covs, n_iter, status, train_ll, valid_ll, curves_train, curves_valid = out
-    for f in range(weights.shape[0]):
-        a = set_ptr[fit_set[f]]
-        b = set_ptr[fit_set[f] + 1]
-        va = vset_ptr[fit_vset[f]]
-        vb = vset_ptr[fit_vset[f] + 1]
-        it, st, tl, vl = _fit_one(
-            X,
-            rows[a:b],
-            row_w[a:b],
-            vrows[va:vb],
-            vrow_w[va:vb],
-            weights[f],
-            means[f],
-            covs[f],
-            reg_covar,
-            tol,
-            max_iter,
-            curves_train[f],
-            curves_valid[f],
-            score_final,
-            sc,
-        )
-        n_iter[f] = it
-        status[f] = st
-        train_ll[f] = tl
-        valid_ll[f] = vl
+    weights_, means_, covs_, n_iters, statuses, train_lls, valid_lls, cts, cvs = out
+    L, C, P, consts, ws, ibits, fbits, Nk, S1, S2 = sc
+    for f in range(weights_.shape[0]):
+        rows = all_rows[set_ptr[fit_set[f]] : set_ptr[fit_set[f] + 1]]
+        row_w = all_row_w[set_ptr[fit_set[f]] : set_ptr[fit_set[f] + 1]]
+        vrows = all_vrows[vset_ptr[fit_vset[f]] : vset_ptr[fit_vset[f] + 1]]
+        vrow_w = all_vrow_w[vset_ptr[fit_vset[f]] : vset_ptr[fit_vset[f] + 1]]
+        weights, means, covs = weights_[f], means_[f], covs_[f]
+        ct, cv = cts[f], cvs[f]
+        K = means.shape[0]
+        W = 0.0
+        for a in range(row_w.shape[0]):
+            W += row_w[a]
+        VW = 0.0
+        for a in range(vrow_w.shape[0]):
+            VW += vrow_w[a]
+        record = ct.shape[0] > 0
+        status = STATUS_OK
+        n_iter = 0
+        single = K == 1 and max_iter > 0
+        if single:  # the closed form: the statistics about the initial mean, one M-step
+            sum_moments(X, rows, row_w, means[0], Nk, S1, S2)  # in row order
+            if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
+                status |= STATUS_SINGULAR
+            n_iter = 1
+            W = Nk[0]  # the same sum, accumulated in sum_moments' order
+        if not prepare_mixture(weights, means, covs, L, P, consts):
+            n_iters[f], statuses[f] = n_iter, status | STATUS_BAD_INIT
+            train_lls[f] = valid_lls[f] = np.nan
+            continue
+        lower_bound = -np.inf
+        converged = single
+        for it in range(1, 0 if single else max_iter + 1):
+            new_bound = (
+                _e_step(X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, STATS) / W
+            )
+            if record and 2 <= it <= ct.shape[0] + 1:
+                # the curves hold the log-likelihood *after* each iteration's M-step
+                ct[it - 2] = new_bound
+                if VW > 0.0:
+                    score = _e_step(
+                        X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS
+                    )
+                    cv[it - 2] = score / VW
+            n_iter = it
+            if not math.isfinite(new_bound):
+                status |= STATUS_NAN
+                break
+            if _m_step(Nk, S1, S2, reg_covar, weights, means, covs, C, L):
+                status |= STATUS_SINGULAR
+            prepare_mixture(weights, means, covs, L, P, consts)
+            change = new_bound - lower_bound
+            lower_bound = new_bound
+            if abs(change) < tol:
+                converged = True
+                break
+        if not converged and status & STATUS_NAN == 0:
+            status |= STATUS_MAX_ITER
+        train_ll = np.nan
+        if score_final or record:
+            score = _e_step(
+                X, rows, row_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS
+            )
+            train_ll = score / W
+        valid_ll = np.nan
+        if VW > 0.0 or (single and vrows.shape[0] > 0):  # (K = 1 scored weights of 0 too)
+            score = _e_step(
+                X, vrows, vrow_w, means, P, consts, ws, ibits, fbits, Nk, S1, S2, NO_STATS
+            )
+            valid_ll = score / VW
+        if record and n_iter <= ct.shape[0]:
+            ct[n_iter - 1] = train_ll
+            cv[n_iter - 1] = valid_ll
+        n_iters[f], statuses[f], train_lls[f], valid_lls[f] = n_iter, status, train_ll, valid_ll
 
 
 def em_step(X, sample_weight, weights, means, covs, reg_covar) -> tuple:

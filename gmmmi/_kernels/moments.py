@@ -1,6 +1,6 @@
 """The moments of weighted rows about a point, summed in row order: a K = 1 fit's pass.
 
-One Gaussian's maximum-likelihood fit (`gmmmi._kernels.em`'s ``_fit_single``, which
+One Gaussian's maximum-likelihood fit (`gmmmi._kernels.em`'s K = 1 closed form, which
 every K = 1 fit and bootstrap replica runs) is one pass over its rows adding w, w e and
 w e e^T (e the row minus the start's mean). Summed into arrays, each addition waits for
 the previous one to be stored and loaded again (about 6 ns a row in 2-D); summed in local

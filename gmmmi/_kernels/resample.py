@@ -86,7 +86,7 @@ def single_gaussian_replicas(X, draws, means, covs, reg_covar):
     """The K = 1 maximum-likelihood fit of every bootstrap replica, in closed form.
 
     What `gmmmi._kernels.em.em_fit_batch` returns for one component fitted to
-    the drawn rows with weight 1 (its ``_fit_single``: the moments about the
+    the drawn rows with weight 1 (its K = 1 closed form: the moments about the
     initial mean, then the M-step), bit for bit, without a weight array: the
     drawn rows are gathered ``_GATHER`` at a time into a small buffer before
     they are summed, so the random reads of ``X`` overlap (about twice as fast
