@@ -150,6 +150,8 @@ def reconsider(
         seeds = copy.deepcopy(rng)
         seeds.bit_generator.state = start_state
         choice = replace(choice, maps=fit_maps(raw, seeds))
+        if all(m.affine for m in choice.maps):  # choose_margins would have kept raw (AFFINE)
+            return prepared, draws, diagnostics
     after_first = rng.bit_generator.state
     rng.bit_generator.state = start_state
     other = other_choice(choice)

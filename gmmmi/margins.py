@@ -65,7 +65,7 @@ MAX_MAP_COMPONENTS = 20
 GAUSSIAN_JB = 13.8
 #: nats per row by which the Gaussian copula of the raw fit's margins must score below the
 #: raw fit for ``transform="auto"`` to keep the raw data without fitting the maps
-#: (`raw_margins_suffice`); see docs/scaling.md for the cases that set it
+#: (`raw_margins_suffice`); see docs/robustness.md for the cases that set it
 COPULA_GAP = 0.04
 #: rows of ``transform="auto"``'s comparison of the raw and mapped data (a fixed random
 #: subset above this): its two component searches on all of 10^6 rows of log-normal columns
@@ -571,7 +571,9 @@ class MarginChoice:
     criterion : dict
         ``{"none": float, "gaussianize": float, "kind": str}``: the held-out
         log-likelihood per row on the original scale of each option (the
-        larger wins), empty when no comparison was made.
+        larger wins), empty when no comparison was made. With reason
+        ``RAW_MARGINS``, ``"gaussianize"`` is None (no map was fitted) and
+        ``"gaussian copula"`` holds the copula's in-sample score the raw fit beat.
     detail : str
         The reason in words where it depends on the data (which columns,
         which backend, which error); empty otherwise.
@@ -869,7 +871,8 @@ def _raw_fit_first(data, backend, fit_options, n_components, rng, standardised):
     them without maps when `raw_margins_suffice` (else None). Runs only
     where its search is the one the comparison would run and the fit reuses
     (all rows, no categories), the backend gives the search's fit
-    (``heldout_fit``) and some map would not be affine without a fit.
+    (``heldout_fit``; not when a scale mixture won the search, whose score
+    is not that fit's) and some map would not be affine without a fit.
     """
     X = data.X
     hook = getattr(backend, "heldout_fit", None)
@@ -888,6 +891,8 @@ def _raw_fit_first(data, backend, fit_options, n_components, rng, standardised):
         return None, None  # the comparison says why
     log_scale = float(np.log(scale).sum())
     raw = float(score) - log_scale  # as heldout_loglik computes it
+    if fit is None:  # a scale mixture won: the margins read would not be the model scored
+        return raw, None
     with np.errstate(all="ignore"):
         suffice, copula = raw_margins_suffice(Xs, fit, float(score))
     if not suffice:
@@ -982,7 +987,8 @@ def reconsidered(choice: MarginChoice, chosen: str, criterion: dict) -> MarginCh
     Parameters
     ----------
     choice : MarginChoice
-        ``"auto"``'s first choice (reason ``HELDOUT``).
+        ``"auto"``'s first choice (reason ``HELDOUT``, or ``RAW_MARGINS`` with
+        the maps fitted after the failed check).
     chosen : {"none", "gaussianize"}
         The option kept.
     criterion : dict

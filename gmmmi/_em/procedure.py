@@ -289,6 +289,31 @@ def heldout_score(
 ) -> float:
     """Held-out log-likelihood per row of the search `fit_procedure` runs on ``X``.
 
+    Parameters
+    ----------
+    X, n_components, rng, options, searches
+        As for `heldout_search`.
+
+    Returns
+    -------
+    float
+        `heldout_search`'s score: nats per row, in the units of ``X``.
+    """
+    return heldout_search(
+        X, n_components=n_components, rng=rng, options=options, searches=searches
+    )[0]
+
+
+def heldout_search(
+    X: np.ndarray,
+    *,
+    n_components: int | None,
+    rng: np.random.Generator,
+    options: dict,
+    searches: SearchMemo | None = None,
+) -> tuple[float, bool]:
+    """Held-out log-likelihood per row of the search `fit_procedure` runs on ``X``.
+
     The component search only (IID folds; no fit check, wider search or
     bootstrap): its cross-validated log-likelihood at the chosen K, or the
     scale mixture's when it wins (`gmmmi._em.scale_mixture.consider`). With a
@@ -311,8 +336,11 @@ def heldout_score(
 
     Returns
     -------
-    float
+    score : float
         Nats per row, in the units of ``X``.
+    scale_mixture : bool
+        Whether a scale mixture won the search (the score is then its own,
+        not that of the Gaussian search's full-data fit kept in ``searches``).
     """
     from gmmmi.mixture import MixtureDraws
 
@@ -335,13 +363,14 @@ def heldout_score(
         sel = scale_mixture.consider(X, sel, settings)
     record = getattr(sel, "record", None)
     if record:  # a scale mixture won the search
-        return float(record["heldout"])
+        return float(record["heldout"]), True
     table = sel.metric_per_k
     if table.get("valid"):
-        return float(table["valid"][table["n_components"].index(sel.n_components)])
+        return float(table["valid"][table["n_components"].index(sel.n_components)]), False
     full = sel.full_fit
     fit = MixtureDraws(full.weights, full.means, full.covariances)
-    return float(fit.logpdf(X)[0].mean()) - n_parameters(sel.n_components, X.shape[1]) / len(X)
+    aic = n_parameters(sel.n_components, X.shape[1]) / len(X)
+    return float(fit.logpdf(X)[0].mean()) - aic, False
 
 
 def _bootstrap(X, sel, k_chosen, rng, opts, settings, status, progress, block_length):

@@ -26,6 +26,7 @@ from gmmmi._em.procedure import (
     SearchMemo,
     fit_procedure,
     heldout_score,
+    heldout_search,
 )
 from gmmmi._em.select import Selection
 from gmmmi.mixture import MixtureDraws
@@ -252,9 +253,11 @@ class NumbaBackend(BaseBackend):
         -------
         score : float
             As `heldout_loglik` returns.
-        fit : tuple
+        fit : tuple or None
             Weights (K,), means (K, d) and covariances (K, d, d) of the
-            search's fit to all of ``X``, in the units of ``X``.
+            search's fit to all of ``X``, in the units of ``X``; None when a
+            scale mixture won the search (``score`` is then the scale
+            mixture's, and the Gaussian fit is not the model scored).
         """
         X = np.ascontiguousarray(X, dtype=np.float64)
         opts = self.check_options(options, X.shape[1])
@@ -264,9 +267,13 @@ class NumbaBackend(BaseBackend):
         # the search from a memo of its own, so that no other thread's search sharing this
         # backend can push it out of the backend's memo before it is read here
         own = SearchMemo()
-        score = heldout_score(X, n_components=n_components, rng=rng, options=opts, searches=own)
+        score, scale_mixture = heldout_search(
+            X, n_components=n_components, rng=rng, options=opts, searches=own
+        )
         selection = own.take(key, rng)
         self.__dict__.setdefault("_searches", SearchMemo()).keep(key, selection, rng)
+        if scale_mixture:
+            return score, None
         full = selection.full_fit
         return score, (full.weights[0], full.means[0], full.covariances[0])
 

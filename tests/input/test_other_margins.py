@@ -148,3 +148,34 @@ def test_raw_data_kept_without_maps_get_them_when_their_fit_fails(monkeypatch):
     assert res.margins.criterion["first"] == "none"
     assert res.transform["columns"] == mapped.transform["columns"]
     assert (res.mi, res.sd) == (mapped.mi, mapped.sd)
+
+
+def test_raw_data_kept_without_maps_stay_when_the_maps_come_out_affine(monkeypatch):
+    """As above, but the maps fitted after the failed check are all affine (forced): the
+    comparison would have kept the raw data for that reason (AFFINE), so no second fit runs and
+    the first fit stays, as if the check had passed.
+    """
+    X = paper_mixture("D3").sample(2000, np.random.default_rng(3))[0]
+    check = _other_margins.check_estimate
+    fits = []
+
+    def fails(diagnostics, *args):
+        fits.append(1)
+        checked = check(diagnostics, *args)
+        return dataclasses.replace(checked, fit_check=_Failed(checked.fit_check))
+
+    def affine(raw, rng):
+        return tuple(
+            margin_rules.MarginalMap(str(j), np.ones(1), np.zeros(1), np.ones(1))
+            for j in range(raw.X.shape[1])
+        )
+
+    passed = gmmmi.estimate(X, random_state=0, n_bootstrap=5)
+    monkeypatch.setattr(_other_margins, "check_estimate", fails)
+    monkeypatch.setattr(_other_margins, "fit_maps", affine)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = gmmmi.estimate(X, random_state=0, n_bootstrap=5)
+    assert fits == [1]
+    assert res.margins.reason is MarginReason.RAW_MARGINS and res.margins.chosen == "none"
+    assert (res.mi, res.sd) == (passed.mi, passed.sd)

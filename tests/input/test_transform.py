@@ -163,6 +163,25 @@ def test_margins_the_raw_fit_models_with_a_gaussian_copula_still_reach_the_compa
         assert res.margins.chosen == "gaussianize", shape
 
 
+def test_a_scale_mixture_that_wins_the_raw_search_leaves_the_choice_to_the_comparison(
+    monkeypatch,
+):
+    """Student-t data: a scale mixture wins the raw search, so its held-out score is not that
+    of the Gaussian fit whose margins the pre-test would read; the pre-test steps aside and
+    the full comparison decides (here too the raw data).
+    """
+    read = []
+    real = margins.raw_margins_suffice
+    monkeypatch.setattr(margins, "raw_margins_suffice", lambda *a: read.append(a) or real(*a))
+    x, y = student_t(3.0, 0.6).sample(1000, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = gmmmi.estimate(x, y, random_state=0, n_bootstrap=0)
+    assert res.diagnostics.extra.get("scale_mixture")
+    assert read == []
+    assert res.margins.reason is MarginReason.HELDOUT and res.margins.chosen == "none"
+
+
 def test_the_search_of_the_comparison_is_reused_bit_for_bit(monkeypatch):
     """'auto' compares raw and mapped data with the same search as the fit that follows; the
     fit reuses it (kept on the backend instance by its heldout_loglik), and gives exactly what
