@@ -69,8 +69,8 @@ def column_variances(X: np.ndarray) -> np.ndarray:
     running sums (``np.cumsum``), so the order is fixed, and it is the order in
     which numpy (2.4) reduces the first axis of a C-contiguous array of two or more
     columns: the same numbers, in a third of the time at 10^4 rows (numpy's reduction
-    over the long, strided axis is slow; tests/em/test_init.py). A single column is
-    reduced pairwise by numpy: it keeps ``np.var``.
+    over the long, strided axis is slow; tests/em/test_init.py). A single column, or an
+    array that is not C-contiguous, is reduced pairwise by numpy: it keeps ``np.var``.
 
     Parameters
     ----------
@@ -81,7 +81,7 @@ def column_variances(X: np.ndarray) -> np.ndarray:
     numpy.ndarray, shape (d,)
     """
     n, d = X.shape
-    if d < 2:
+    if d < 2 or not X.flags.c_contiguous:  # where numpy's own order is another
         return np.var(X, axis=0)
     out = np.empty(d)
     for j in range(d):

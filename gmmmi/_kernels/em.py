@@ -290,9 +290,9 @@ def em_fit_batch(
     """
     F, K, d = init_means.shape
     out = (
-        np.array(init_weights, dtype=np.float64),  # copies, updated in place
-        np.array(init_means, dtype=np.float64),
-        np.array(init_covs, dtype=np.float64),
+        np.array(init_weights, dtype=np.float64, order="C"),  # copies, updated in place
+        np.array(init_means, dtype=np.float64, order="C"),
+        np.array(init_covs, dtype=np.float64, order="C"),
         np.zeros(F, dtype=np.int64),  # n_iter
         np.zeros(F, dtype=np.int64),  # status
         np.empty(F),  # train_ll

@@ -36,16 +36,13 @@ def test_one_cluster_skips_lloyd_with_the_same_labels_and_draws():
     assert labels.dtype == np.int64 and a.bit_generator.state == b.bit_generator.state
 
 
-@pytest.mark.parametrize(("n", "d"), [(1, 2), (7, 2), (500, 3), (3000, 2), (400, 1)])
+@pytest.mark.parametrize(("n", "d"), [(1, 2), (7, 2), (500, 3), (3000, 2)])
 def test_column_variances_add_each_column_from_first_row_to_last(n, d):
     from gmmmi._em.init import column_variances
 
     g = np.random.default_rng(n + d)
     X = g.normal(size=(n, d)) * g.uniform(0.1, 1e3, d) + 10.0 * g.normal(size=d)
     got = column_variances(X)
-    if d == 1:  # one column keeps np.var (numpy reduces it pairwise)
-        np.testing.assert_array_equal(got, np.var(X, axis=0))
-        return
     for j in range(d):  # IEEE additions in row order, as Python adds floats
         total = 0.0
         for v in X[:, j].tolist():
